@@ -1,0 +1,1 @@
+"""The eight department services."""

@@ -1,0 +1,1 @@
+"""The aftersales department's service."""

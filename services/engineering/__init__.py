@@ -1,0 +1,1 @@
+"""The engineering department's service."""

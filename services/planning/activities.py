@@ -1,0 +1,215 @@
+"""Planning activities: policy, proposals from the workshop's load, plan revisions, milestones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from services.planning.models import Milestone, PlanRevision
+from services.planning.scheduling import (
+    MILESTONE_OWNERS,
+    Booking,
+    Capacity,
+    propose_milestones,
+    working_days_between,
+)
+from services.sales.models import Order
+from shared.db import session_scope
+from shared.settings import Settings
+from shared.timeline import add_event
+from shared.types import (
+    DeliveryProposal,
+    DeliveryProposalInput,
+    MilestoneActual,
+    MilestoneForecast,
+    PlanProposal,
+    PlanProposalInput,
+    Policy,
+    TimelineEvent,
+)
+from shared.types import PlanRevision as PlanRevisionIn
+
+
+class PlanningActivities:
+    """The planner's automatic work; the worker registers the bound methods."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    @property
+    def _capacity(self) -> Capacity:
+        s = self._settings
+        return Capacity(s.production_days, s.inspection_days, s.ship_days, s.workshop_capacity)
+
+    @activity.defn
+    async def load_policy(self) -> Policy:
+        """The settings an order is run by, read once so that its history replays the same."""
+        s = self._settings
+        return Policy(
+            approval_threshold=s.approval_threshold,
+            production_days=s.production_days,
+            inspection_days=s.inspection_days,
+            ship_days=s.ship_days,
+            escalation_factor=s.sla_escalation_second_level,
+        )
+
+    async def _bookings(self, order_no: str) -> list[Booking]:
+        """Production windows of the other active orders' current plans."""
+        start = Milestone.__table__.alias("start")  # type: ignore[attr-defined]
+        end = Milestone.__table__.alias("end")  # type: ignore[attr-defined]
+        query = (
+            select(start.c.forecast, end.c.forecast)
+            .join(end, (end.c.order_no == start.c.order_no) & (end.c.name == "production_end"))
+            .join(Order, Order.order_no == start.c.order_no)  # type: ignore[arg-type]
+            .where(
+                start.c.name == "production_start",
+                start.c.order_no != order_no,
+                Order.status == "active",  # type: ignore[arg-type]
+                end.c.actual.is_(None),
+            )
+        )
+        async with session_scope(self._engine) as session:
+            rows = (await session.execute(query)).all()
+        return [Booking(start=row[0], end=row[1]) for row in rows]
+
+    @activity.defn
+    async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
+        """A feasible delivery date: design + material lead time + the workshop's queue."""
+        plan = propose_milestones(
+            today=figures.today,
+            design_days=figures.design_days,
+            lead_days=figures.lead_days,
+            capacity=self._capacity,
+            bookings=await self._bookings(figures.order_no),
+        )
+        ready = max(plan["material_required"], plan["drawings_release"])
+        queue = working_days_between(ready, plan["production_start"])
+        return DeliveryProposal(
+            delivery_date=plan["ship"],
+            production_start=plan["production_start"],
+            queue_days=queue,
+            explanation=(
+                f"design {figures.design_days} working days, material {figures.lead_days} days "
+                f"after BOM release, workshop queue {queue} working days, production "
+                f"{self._settings.production_days}, inspection {self._settings.inspection_days}, "
+                f"shipping {self._settings.ship_days}"
+            ),
+        )
+
+    @activity.defn
+    async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
+        """The master-plan proposal and whether it meets the confirmed delivery date."""
+        plan = propose_milestones(
+            today=figures.today,
+            design_days=figures.design_days,
+            lead_days=figures.lead_days,
+            capacity=self._capacity,
+            bookings=await self._bookings(figures.order_no),
+        )
+        shortfall = (plan["ship"] - figures.due_date).days
+        return PlanProposal(
+            milestones=plan,
+            meets_due_date=shortfall <= 0,
+            shortfall_days=max(shortfall, 0),
+            standard_production_days=self._settings.production_days,
+        )
+
+    @activity.defn
+    async def publish_plan(self, plan: PlanRevisionIn) -> None:
+        """Store a plan revision and make its dates the milestones every department tracks."""
+        async with session_scope(self._engine) as session:
+            await session.execute(
+                insert(PlanRevision)
+                .values(
+                    order_no=plan.order_no,
+                    revision=plan.revision,
+                    milestones={k: v.isoformat() for k, v in plan.milestones.items()},
+                    due_date=plan.due_date,
+                    reason=plan.reason,
+                    added_manpower=plan.added_manpower,
+                    created_by=plan.by,
+                    created_at=plan.at,
+                )
+                .on_conflict_do_nothing()
+            )
+            for name, planned in plan.milestones.items():
+                forecast = plan.forecast.get(name, planned)
+                await session.execute(
+                    insert(Milestone)
+                    .values(
+                        order_no=plan.order_no,
+                        name=name,
+                        owner=MILESTONE_OWNERS[name],
+                        planned=planned,
+                        forecast=forecast,
+                        revision=plan.revision,
+                        updated_at=plan.at,
+                    )
+                    .on_conflict_do_update(
+                        index_elements=["order_no", "name"],
+                        set_={"planned": planned, "forecast": forecast, "revision": plan.revision},
+                    )
+                )
+            await add_event(
+                session,
+                key=f"{plan.order_no}:plan:{plan.revision}",
+                order_no=plan.order_no,
+                at=plan.at,
+                kind="plan_published",
+                actor=plan.by,
+                summary=f"master plan revision {plan.revision} published: {plan.reason}",
+                detail={
+                    "revision": plan.revision,
+                    "ship": plan.milestones["ship"].isoformat(),
+                    "due_date": plan.due_date.isoformat(),
+                    "added_manpower": plan.added_manpower,
+                },
+            )
+
+    @activity.defn
+    async def record_actual(self, actual: MilestoneActual) -> None:
+        """Record the actual date of a milestone (kept for plan achievement)."""
+        async with session_scope(self._engine) as session:
+            await session.execute(
+                update(Milestone)
+                .where(
+                    Milestone.order_no == actual.order_no,  # type: ignore[arg-type]
+                    Milestone.name == actual.milestone,  # type: ignore[arg-type]
+                )
+                .values(actual=actual.actual, updated_at=actual.at)
+            )
+            await add_event(
+                session,
+                key=f"{actual.order_no}:actual:{actual.milestone}",
+                order_no=actual.order_no,
+                at=actual.at,
+                kind="milestone_actual",
+                actor="orderflow",
+                summary=f"milestone {actual.milestone} reached on {actual.actual.isoformat()}",
+                detail={"milestone": actual.milestone, "actual": actual.actual.isoformat()},
+            )
+
+    @activity.defn
+    async def record_forecast(self, forecast: MilestoneForecast) -> None:
+        """Move the forecast dates of an order's milestones."""
+        async with session_scope(self._engine) as session:
+            for name, day in forecast.forecast.items():
+                await session.execute(
+                    update(Milestone)
+                    .where(
+                        Milestone.order_no == forecast.order_no,  # type: ignore[arg-type]
+                        Milestone.name == name,  # type: ignore[arg-type]
+                    )
+                    .values(forecast=day, updated_at=datetime.now(UTC))
+                )
+
+    @activity.defn
+    async def record_event(self, event: TimelineEvent) -> None:
+        """Append a step to the order's timeline."""
+        async with session_scope(self._engine) as session:
+            await add_event(session, **event.model_dump())

@@ -1,0 +1,58 @@
+"""Planning tables: master-plan revisions, milestone tracking, and the order timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from shared.models import json_field, ts_field
+from shared.tasks.models import inbox
+
+Task = inbox("planning")
+
+
+# One published revision of an order's master plan (项目主计划表).
+class PlanRevision(SQLModel, table=True):
+    __tablename__ = "plan_revisions"
+    __table_args__ = {"schema": "planning"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    revision: int = Field(primary_key=True)
+    milestones: dict[str, Any] = json_field()
+    due_date: date
+    reason: str
+    added_manpower: int | None = None
+    created_by: str
+    created_at: datetime = ts_field()
+
+
+# A milestone of the current plan: planned, forecast and actual dates, and who owns it.
+class Milestone(SQLModel, table=True):
+    __tablename__ = "milestones"
+    __table_args__ = {"schema": "planning"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=32)
+    owner: str = Field(max_length=32)
+    planned: date
+    forecast: date
+    actual: date | None = None
+    revision: int
+    updated_at: datetime = ts_field()
+
+
+# One step of an order's history: who did what, and when.
+class TimelineEvent(SQLModel, table=True):
+    __tablename__ = "timeline"
+    __table_args__ = {"schema": "planning"}
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    order_no: str = Field(index=True, max_length=64)
+    at: datetime = ts_field(index=True)
+    kind: str = Field(max_length=48)
+    actor: str = Field(max_length=128)
+    summary: str
+    detail: dict[str, Any] = json_field()

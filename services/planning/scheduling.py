@@ -1,0 +1,132 @@
+"""Pure scheduling rules of the planner: working days, delivery proposals, plan proposals.
+
+No I/O: the activities read the workshop's load and the settings, then call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from shared.payloads import MILESTONES
+
+# Which department answers for each milestone (its head is escalated to when it slips).
+MILESTONE_OWNERS: dict[str, str] = {
+    "design_done": "engineering",
+    "bom_release": "engineering",
+    "drawings_release": "engineering",
+    "material_required": "procurement",
+    "production_start": "production",
+    "production_end": "production",
+    "final_inspection": "quality",
+    "ship": "sales",
+}
+
+# Working days engineering needs after the BOM to finish the drawing set.
+DRAWINGS_AFTER_BOM_DAYS = 2
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5
+
+
+def next_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the next one."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The working day `days` working days after `start` (Monday to Friday)."""
+    day = next_working_day(start)
+    for _ in range(days):
+        day = next_working_day(day + timedelta(days=1))
+    return day
+
+
+# Figures the workshop plans by (from settings).
+@dataclass(frozen=True)
+class Capacity:
+    production_days: int
+    inspection_days: int
+    ship_days: int
+    workshop_capacity: int
+
+
+# An order already holding the workshop: its production window.
+@dataclass(frozen=True)
+class Booking:
+    start: date
+    end: date
+
+
+def first_free_start(earliest: date, capacity: Capacity, bookings: list[Booking]) -> date:
+    """The first working day from `earliest` at which the workshop has room for a new order."""
+    start = next_working_day(earliest)
+    for _ in range(366):
+        end = add_working_days(start, capacity.production_days)
+        overlapping = [b for b in bookings if b.start <= end and b.end >= start]
+        if len(overlapping) < capacity.workshop_capacity:
+            return start
+        start = next_working_day(min(b.end for b in overlapping) + timedelta(days=1))
+    return start
+
+
+def propose_milestones(
+    *,
+    today: date,
+    design_days: int,
+    lead_days: int,
+    capacity: Capacity,
+    bookings: list[Booking],
+) -> dict[str, date]:
+    """The eight master-plan dates from the review figures and the workshop's load.
+
+    Design takes `design_days` working days; the BOM is released when design is done, the
+    drawings two working days later; material arrives `lead_days` calendar days after the BOM;
+    production starts when both are there and the workshop has room.
+    """
+    design_done = add_working_days(today, design_days)
+    bom_release = design_done
+    drawings_release = add_working_days(bom_release, DRAWINGS_AFTER_BOM_DAYS)
+    material_required = next_working_day(bom_release + timedelta(days=lead_days))
+    earliest_start = max(material_required, drawings_release)
+    production_start = first_free_start(earliest_start, capacity, bookings)
+    production_end = add_working_days(production_start, capacity.production_days)
+    final_inspection = add_working_days(production_end, capacity.inspection_days)
+    ship = add_working_days(final_inspection, capacity.ship_days)
+    plan = {
+        "design_done": design_done,
+        "bom_release": bom_release,
+        "drawings_release": drawings_release,
+        "material_required": material_required,
+        "production_start": production_start,
+        "production_end": production_end,
+        "final_inspection": final_inspection,
+        "ship": ship,
+    }
+    assert list(plan) == list(MILESTONES)
+    return plan
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days after `start` `end` falls (0 when end <= start)."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            count += 1
+    return count
+
+
+def shift_forecast(forecast: dict[str, date], slipped: str, new_date: date) -> dict[str, date]:
+    """Move `slipped` to `new_date` and every later milestone by the same slip, never earlier."""
+    slip = (new_date - forecast[slipped]).days
+    if slip <= 0:
+        return dict(forecast)
+    shifted = dict(forecast)
+    start = MILESTONES.index(slipped)
+    for name in MILESTONES[start:]:
+        shifted[name] = forecast[name] + timedelta(days=slip)
+    return shifted

@@ -1,0 +1,124 @@
+"""Planning's API types: the order view every department reads, and plan revisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+
+# A task as an inbox lists it.
+class TaskPublic(BaseModel):
+    task_id: str
+    kind: str
+    department: str
+    order_no: str
+    workflow_id: str
+    title: str
+    state: str
+    created_at: datetime
+    due_at: datetime
+    overdue: bool
+    escalation_level: int
+    context: dict[str, Any]
+    payload: dict[str, Any] | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+
+
+# One task with the JSON schema its completion must follow.
+class TaskDetail(TaskPublic):
+    payload_schema: dict[str, Any]
+    completer_roles: list[str]
+
+
+class EscalationPublic(BaseModel):
+    id: int
+    kind: str
+    level: int
+    order_no: str
+    task_id: str | None
+    department: str
+    role: str
+    due_at: datetime | None
+    breached_at: datetime
+    message: str
+    state: str
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+
+
+class MilestonePublic(BaseModel):
+    name: str
+    owner: str
+    planned: date
+    forecast: date
+    actual: date | None
+    late: bool
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+    detail: dict[str, Any]
+
+
+class OrderLinePublic(BaseModel):
+    line_no: int
+    item: str
+    description: str
+    qty: Decimal
+    unit: str
+
+
+# A published revision of the master plan.
+class PlanRevisionPublic(BaseModel):
+    revision: int
+    milestones: dict[str, Any]
+    due_date: date
+    reason: str
+    added_manpower: int | None
+    created_by: str
+    created_at: datetime
+
+
+class PlanHistory(BaseModel):
+    order_no: str
+    current_revision: int | None
+    revisions: list[PlanRevisionPublic]
+
+
+# One line of `GET /orders`.
+class OrderSummary(BaseModel):
+    order_no: str
+    workflow_id: str
+    customer: str
+    project_name: str
+    stage: str
+    status: str
+    priority: str
+    requested_date: date
+    due_date: date | None
+    late: bool
+    open_task_count: int
+    created_at: datetime
+
+
+# The whole order: what `GET /orders/{order_no}` and every task completion return.
+class OrderView(OrderSummary):
+    contract_no: str
+    technical_agreement_ref: str | None
+    drawing_refs: list[Any]
+    amount: Decimal
+    currency: str
+    status_reason: str | None
+    lines: list[OrderLinePublic]
+    plan: PlanRevisionPublic | None
+    milestones: list[MilestonePublic]
+    open_tasks: list[TaskPublic]
+    escalations: list[EscalationPublic]
+    timeline: list[TimelineEntry]

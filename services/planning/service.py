@@ -1,0 +1,233 @@
+"""The order read model: the view of one order and the list of orders, from our own tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.planning.models import Milestone, PlanRevision, TimelineEvent
+from services.planning.schemas import (
+    EscalationPublic,
+    MilestonePublic,
+    OrderLinePublic,
+    OrderSummary,
+    OrderView,
+    PlanHistory,
+    PlanRevisionPublic,
+    TimelineEntry,
+)
+from services.sales.models import Order, OrderLine
+from shared.escalations.models import Escalation
+from shared.payloads import MILESTONES
+from shared.settings import DEPARTMENTS
+from shared.tasks.models import OPEN, inbox
+from shared.tasks.service import open_tasks_of
+
+
+def _col(attr: Any) -> Any:
+    """A model attribute as a SQL column (keeps type checkers quiet about SQLModel fields)."""
+    return attr
+
+
+def _late_clause(now: datetime) -> ColumnElement[bool]:
+    """An order is late when a task of it is overdue or its ship forecast passes its due date."""
+    overdue_task = or_(
+        *(
+            exists().where(
+                inbox(d).c.order_no == _col(Order.order_no),
+                inbox(d).c.state == OPEN,
+                inbox(d).c.due_at < now,
+            )
+            for d in DEPARTMENTS
+        )
+    )
+    ship_late = exists().where(
+        _col(Milestone.order_no) == _col(Order.order_no),
+        _col(Milestone.name) == "ship",
+        _col(Milestone.actual).is_(None),
+        _col(Milestone.forecast) > _col(Order.due_date),
+    )
+    return and_(_col(Order.status) == "active", or_(overdue_task, ship_late))
+
+
+def _open_task_count() -> Any:
+    counts = [
+        select(func.count())
+        .where(inbox(d).c.order_no == _col(Order.order_no), inbox(d).c.state == OPEN)
+        .scalar_subquery()
+        for d in DEPARTMENTS
+    ]
+    total = counts[0]
+    for count in counts[1:]:
+        total = total + count
+    return total
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    stage: str | None = None,
+    status: str | None = None,
+    customer: str | None = None,
+    late: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[OrderSummary]:
+    """Orders, newest first, filtered by stage, status, customer and lateness."""
+    now = now or datetime.now(UTC)
+    late_col = _late_clause(now)
+    query = (
+        select(Order, late_col.label("late"), _open_task_count().label("open_tasks"))
+        .order_by(_col(Order.created_at).desc(), _col(Order.order_no))
+        .limit(limit)
+        .offset(offset)
+    )
+    if stage:
+        query = query.where(_col(Order.stage) == stage)
+    if status:
+        query = query.where(_col(Order.status) == status)
+    if customer:
+        query = query.where(_col(Order.customer).ilike(f"%{customer}%"))
+    if late is not None:
+        query = query.where(late_col if late else ~late_col)
+    rows = (await session.execute(query)).all()
+    return [_summary(row.Order, bool(row.late), int(row.open_tasks)) for row in rows]
+
+
+def _summary(order: Order, late: bool, open_tasks: int) -> OrderSummary:
+    return OrderSummary(
+        order_no=order.order_no,
+        workflow_id=order.workflow_id,
+        customer=order.customer,
+        project_name=order.project_name,
+        stage=order.stage,
+        status=order.status,
+        priority=order.priority,
+        requested_date=order.requested_date,
+        due_date=order.due_date,
+        late=late,
+        open_task_count=open_tasks,
+        created_at=order.created_at,
+    )
+
+
+async def order_view(
+    session: AsyncSession, order_no: str, now: datetime | None = None
+) -> OrderView | None:
+    """Everything about one order; None when there is no such order."""
+    now = now or datetime.now(UTC)
+    order = await session.get(Order, order_no, populate_existing=True)
+    if order is None:
+        return None
+    lines = (
+        await session.execute(
+            select(OrderLine).where(_col(OrderLine.order_no) == order_no).order_by("line_no")
+        )
+    ).scalars()
+    history = await plan_history(session, order_no)
+    milestones = await _milestones(session, order_no, now.date())
+    open_tasks = await open_tasks_of(session, order_no)
+    escalations = (
+        await session.execute(
+            select(Escalation)
+            .where(_col(Escalation.order_no) == order_no)
+            .order_by(_col(Escalation.id))
+        )
+    ).scalars()
+    timeline = (
+        await session.execute(
+            select(TimelineEvent)
+            .where(_col(TimelineEvent.order_no) == order_no)
+            .order_by(_col(TimelineEvent.at), _col(TimelineEvent.id))
+        )
+    ).scalars()
+    ship = next((m for m in milestones if m.name == "ship"), None)
+    late = order.status == "active" and (
+        any(t.overdue for t in open_tasks)
+        or bool(ship and order.due_date and ship.actual is None and ship.forecast > order.due_date)
+    )
+    return OrderView(
+        **_summary(order, late, len(open_tasks)).model_dump(),
+        contract_no=order.contract_no,
+        technical_agreement_ref=order.technical_agreement_ref,
+        drawing_refs=order.drawing_refs,
+        amount=order.amount,
+        currency=order.currency,
+        status_reason=order.status_reason,
+        lines=[OrderLinePublic.model_validate(line, from_attributes=True) for line in lines],
+        plan=history.revisions[-1] if history.revisions else None,
+        milestones=milestones,
+        open_tasks=open_tasks,
+        escalations=[EscalationPublic.model_validate(e, from_attributes=True) for e in escalations],
+        timeline=[TimelineEntry.model_validate(t, from_attributes=True) for t in timeline],
+    )
+
+
+async def _milestones(session: AsyncSession, order_no: str, today: date) -> list[MilestonePublic]:
+    rows = (
+        await session.execute(select(Milestone).where(_col(Milestone.order_no) == order_no))
+    ).scalars()
+    by_name = {row.name: row for row in rows}
+    return [
+        MilestonePublic(
+            name=row.name,
+            owner=row.owner,
+            planned=row.planned,
+            forecast=row.forecast,
+            actual=row.actual,
+            late=(row.actual or today) > row.planned,
+        )
+        for name in MILESTONES
+        if (row := by_name.get(name)) is not None
+    ]
+
+
+async def plan_history(session: AsyncSession, order_no: str) -> PlanHistory:
+    """Every published revision of an order's master plan, with planned/forecast/actual dates."""
+    revisions = (
+        await session.execute(
+            select(PlanRevision)
+            .where(_col(PlanRevision.order_no) == order_no)
+            .order_by(_col(PlanRevision.revision))
+        )
+    ).scalars()
+    current = {
+        row.name: row
+        for row in (
+            await session.execute(select(Milestone).where(_col(Milestone.order_no) == order_no))
+        ).scalars()
+    }
+    public = []
+    for rev in revisions:
+        milestones = {
+            name: {
+                "planned": planned,
+                "forecast": current[name].forecast.isoformat() if name in current else planned,
+                "actual": (
+                    current[name].actual.isoformat()
+                    if name in current and current[name].actual
+                    else None
+                ),
+            }
+            for name, planned in rev.milestones.items()
+        }
+        public.append(
+            PlanRevisionPublic(
+                revision=rev.revision,
+                milestones=milestones,
+                due_date=rev.due_date,
+                reason=rev.reason,
+                added_manpower=rev.added_manpower,
+                created_by=rev.created_by,
+                created_at=rev.created_at,
+            )
+        )
+    return PlanHistory(
+        order_no=order_no,
+        current_revision=public[-1].revision if public else None,
+        revisions=public,
+    )

@@ -1,0 +1,10 @@
+"""Procurement routes: the department's inbox (its own endpoints come with the phases it owns)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shared.tasks.api import task_router
+
+router = APIRouter(prefix="/procurement", tags=["procurement"])
+router.include_router(task_router("procurement"))

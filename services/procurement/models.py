@@ -1,0 +1,7 @@
+"""Procurement tables: the department's inbox (more come with the phases it owns)."""
+
+from __future__ import annotations
+
+from shared.tasks.models import inbox
+
+Task = inbox("procurement")

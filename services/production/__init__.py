@@ -1,0 +1,1 @@
+"""The production department's service."""

@@ -1,0 +1,1 @@
+"""The quality department's service."""

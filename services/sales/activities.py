@@ -1,0 +1,57 @@
+"""Sales activities: keep the order record's stage, status and due date current."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from services.sales.models import Order
+from shared.db import session_scope
+from shared.settings import Settings
+from shared.timeline import add_event
+from shared.types import StageChange
+
+
+class SalesActivities:
+    """The sales service's automatic work; the worker registers the bound methods."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    @activity.defn
+    async def record_stage(self, change: StageChange) -> None:
+        """Move the order record to a stage (and status), with the timeline entry."""
+        values: dict[str, object] = {
+            "stage": change.stage,
+            "status": change.status,
+            "updated_at": change.at,
+        }
+        if change.reason is not None:
+            values["status_reason"] = change.reason
+        if change.due_date is not None:
+            values["due_date"] = change.due_date
+        async with session_scope(self._engine) as session:
+            await session.execute(
+                update(Order).where(Order.order_no == change.order_no).values(**values)  # type: ignore[arg-type]
+            )
+            summary = f"stage {change.stage}" + (
+                f" ({change.status})" if change.status != "active" else ""
+            )
+            if change.reason:
+                summary += f": {change.reason}"
+            await add_event(
+                session,
+                key=f"{change.order_no}:stage:{change.stage}:{change.status}:{change.at.isoformat()}",
+                order_no=change.order_no,
+                at=change.at,
+                kind="stage",
+                actor="orderflow",
+                summary=summary,
+                detail={
+                    "stage": change.stage,
+                    "status": change.status,
+                    "due_date": change.due_date.isoformat() if change.due_date else None,
+                },
+            )

@@ -1,0 +1,65 @@
+"""Sales tables: the order record, its lines, and intake idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, Numeric
+from sqlmodel import Field, SQLModel
+
+from shared.models import json_field, ts_field
+from shared.tasks.models import inbox
+
+Task = inbox("sales")
+
+
+# The customer order as sales took it in, with the stage and status the workflow keeps current.
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = {"schema": "sales"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=128)
+    customer: str = Field(index=True, max_length=200)
+    project_name: str
+    contract_no: str
+    technical_agreement_ref: str | None = None
+    drawing_refs: list[Any] = json_field()
+    requested_date: date
+    due_date: date | None = None
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    currency: str = Field(max_length=3)
+    priority: str = Field(default="normal", max_length=16)
+    stage: str = Field(default="review", index=True, max_length=32)
+    status: str = Field(default="active", index=True, max_length=16)
+    status_reason: str | None = None
+    created_by: str
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
+
+
+# One line of an order: what the customer ordered.
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = {"schema": "sales"}
+
+    order_no: str = Field(primary_key=True, foreign_key="sales.orders.order_no")
+    line_no: int = Field(primary_key=True)
+    item: str
+    description: str = ""
+    qty: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    unit: str = Field(max_length=16)
+
+
+# An `Idempotency-Key` seen on intake, with a hash of the request it came with.
+class IntakeRequest(SQLModel, table=True):
+    __tablename__ = "intake_requests"
+    __table_args__ = {"schema": "sales"}
+
+    idempotency_key: str = Field(primary_key=True, max_length=200)
+    subject: str = Field(primary_key=True, max_length=128)
+    request_hash: str = Field(max_length=64)
+    order_no: str = Field(max_length=64)
+    created_at: datetime = ts_field()

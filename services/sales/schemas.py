@@ -1,0 +1,57 @@
+"""Sales API types: the order intake and its answer."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Units a line may be ordered in; anything else is refused so quantities stay comparable.
+UNITS = frozenset({"pcs", "set", "unit", "lot", "m", "m2", "m3", "kg", "t", "l", "pair", "roll"})
+ORDER_NO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=500)
+    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4)
+    unit: str
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(sorted(UNITS))}")
+        return unit
+
+
+# The order as sales takes it in (P1.1): everything is checked before anything is stored.
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_no: str = Field(pattern=ORDER_NO_PATTERN)
+    customer: str = Field(min_length=1, max_length=200)
+    project_name: str = Field(min_length=1, max_length=200)
+    contract_no: str = Field(min_length=1, max_length=64)
+    technical_agreement_ref: str | None = Field(default=None, max_length=200)
+    drawing_refs: list[str] = Field(default_factory=list, max_length=500)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
+    requested_date: date
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+    @field_validator("customer", "project_name", "contract_no")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+# The answer to an intake: where the order lives.
+class OrderCreated(BaseModel):
+    order_no: str
+    workflow_id: str

@@ -1,0 +1,1 @@
+"""orderflow's common package: settings, database, auth, tasks, escalations, telemetry."""

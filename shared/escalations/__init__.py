@@ -1,0 +1,1 @@
+"""Escalations: breached clocks stored, listed, acknowledged and pushed to webhooks."""

@@ -1,0 +1,81 @@
+"""The HTTP gateway: one FastAPI app mounting every department under its prefix.
+
+`create_app()` serves all eight (what `make run` starts); `create_app(departments=[...])`
+serves some, which is how one department runs as its own Deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from temporalio.client import Client
+
+from services.planning.api import orders_router
+from shared.auth import TokenVerifier
+from shared.db import create_engine
+from shared.errors import install_error_handlers
+from shared.escalations.api import router as escalations_router
+from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.temporal import connect
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    departments: Sequence[str] = DEPARTMENTS,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """The orderflow API for `departments`, with its engine and Temporal client in app.state."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("ORDERFLOW_DATABASE_URL is not set: start the API with make run")
+        app.state.engine = create_engine(settings.database_url)
+        app.state.temporal = temporal or await connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="orderflow",
+        version="0.1.0",
+        description="Order-to-delivery orchestration: every department's inbox, the order "
+        "views, and escalations. Errors are `{error, detail}`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    install_error_handlers(app)
+    for dept in departments:
+        app.include_router(importlib.import_module(f"services.{dept}.api").router)
+    app.include_router(orders_router)
+    app.include_router(escalations_router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        """200 when Temporal and the database answer; 503 naming what does not."""
+        problems = {}
+        try:
+            async with app.state.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+        except Exception as exc:
+            problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
+        try:
+            await asyncio.wait_for(app.state.temporal.service_client.check_health(), timeout=3)
+        except Exception as exc:
+            problems["temporal"] = f"{type(exc).__name__}: {exc}"[:300]
+        if problems:
+            detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            return JSONResponse({"error": "unhealthy", "detail": detail}, status_code=503)
+        return JSONResponse({"status": "ok", "departments": list(departments)})
+
+    return app

@@ -1,0 +1,179 @@
+"""One validated settings object, read from `ORDERFLOW_*` environment variables.
+
+Read it once at start (`get_settings()`), never at import: tests build their own `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import isodate
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEPARTMENTS: tuple[str, ...] = (
+    "sales",
+    "planning",
+    "engineering",
+    "procurement",
+    "warehouse",
+    "quality",
+    "production",
+    "aftersales",
+)
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read a duration given as ISO-8601 (`PT8H`, `P3D`), seconds (`28800`) or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    try:
+        parsed = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError) as exc:
+        raise ValueError(f"{text!r} is neither an ISO-8601 duration (PT8H) nor seconds") from exc
+    if not isinstance(parsed, timedelta):  # years or months have no fixed length
+        raise ValueError(f"{text!r} uses years or months; give days or hours instead")
+    return parsed
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
+# `ORDERFLOW_SLA_TASK_<KIND>`, read by `Settings.task_sla`.
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    home: Path = Path(".orderflow")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    # Set these two for real servers; empty means "start the embedded one".
+    temporal_address: str = ""
+    temporal_namespace: str = "default"
+    database_url: str = ""
+    task_queue_prefix: str = "orderflow"
+
+    jwt_key: str = ""
+    jwks_url: str = ""
+    jwt_algorithm: str = "HS256"
+    webhook_secret: str = ""
+    escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list
+    )
+
+    approval_threshold: Decimal = Decimal("1000000")
+    # Working days a standard crew needs from production start to production end.
+    production_days: int = 10
+    # Working days between production end and ship: final inspection and packing.
+    inspection_days: int = 2
+    ship_days: int = 2
+    # Orders the workshop can have in production at the same time before the proposal waits.
+    workshop_capacity: int = 4
+
+    sla_incoming_inspection: Duration = timedelta(hours=8)
+    sla_design_change: Duration = timedelta(hours=4)
+    sla_material_check_lead: Duration = timedelta(days=3)
+    sla_drawings_lead: Duration = timedelta(days=3)
+    sla_picking_lead: Duration = timedelta(hours=4)
+    sla_task_default: Duration = timedelta(days=1)
+    sla_escalation_second_level: float = 2.0
+    # Per-kind task SLAs, keyed by kind (`engineering.contract_review`); filled from
+    # `ORDERFLOW_SLA_TASK_<KIND>` variables when the settings are read.
+    task_slas: dict[str, Duration] = Field(default_factory=dict)
+
+    @field_validator("sla_escalation_second_level")
+    @classmethod
+    def _factor_above_one(cls, value: float) -> float:
+        if value <= 1:
+            raise ValueError("the second escalation level must come after the first (factor > 1)")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_task_slas(cls, data: object) -> object:
+        if not isinstance(data, dict) or "task_slas" in data:
+            return data
+        prefix = "ORDERFLOW_SLA_TASK_"
+        found = {
+            key[len(prefix) :].lower(): value
+            for key, value in os.environ.items()
+            if key.startswith(prefix) and key != "ORDERFLOW_SLA_TASK_DEFAULT"
+        }
+        return {**data, "task_slas": found} if found else data
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_prod(self) -> Settings:
+        if self.env == "prod":
+            if not (self.jwt_key or self.jwks_url):
+                raise ValueError("ORDERFLOW_JWT_KEY or ORDERFLOW_JWKS_URL is required in prod")
+            if len(self.webhook_secret) < 16:
+                raise ValueError("ORDERFLOW_WEBHOOK_SECRET of 16+ characters is required in prod")
+            if not (self.temporal_address and self.database_url):
+                raise ValueError("prod needs ORDERFLOW_TEMPORAL_ADDRESS and ORDERFLOW_DATABASE_URL")
+        return self
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return not self.temporal_address
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def task_sla(self, kind: str) -> timedelta:
+        """The SLA of a task kind: `ORDERFLOW_SLA_TASK_<KIND>` if set, else TASK_DEFAULT."""
+        key = kind.replace(".", "_").lower()
+        return self.task_slas.get(key, self.sla_task_default)
+
+    def signing_key(self) -> str:
+        """The HS256 key for tokens: configured, or the dev key kept in ORDERFLOW_HOME."""
+        if self.jwt_key:
+            return self.jwt_key
+        return _home_secret(self.home, "jwt.key")
+
+    def webhook_signing_secret(self) -> str:
+        """The webhook HMAC secret: configured, or the dev secret kept in ORDERFLOW_HOME."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        return _home_secret(self.home, "webhook.secret")
+
+
+def _home_secret(home: Path, name: str) -> str:
+    path = home / name
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The human-task mechanism: kinds, the inbox tables, and the activities that keep them."""

@@ -1,0 +1,139 @@
+"""Inbox routes every department mounts: list, show, complete (API.md `/{dept}/tasks`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.planning.schemas import OrderView, TaskDetail, TaskPublic
+from services.planning.service import order_view
+from shared.auth import READ_ALL, Principal
+from shared.deps import CurrentUser, SessionDep, TemporalDep
+from shared.errors import (
+    APIError,
+    conflict,
+    describe_validation,
+    forbidden,
+    invalid,
+    not_found,
+    unavailable,
+)
+from shared.tasks.kinds import TASK_KINDS
+from shared.tasks.models import OPEN
+from shared.tasks.service import get_task, list_tasks
+from shared.types import CompleteTask, TaskCompleted
+
+# Update rejections (workflows/tasks.py) and the status each becomes.
+_REJECTIONS = {
+    "TaskNotFound": lambda m: not_found(m.removesuffix(" is not a task of this order")),
+    "TaskNotOpen": lambda m: conflict("task_not_open", m),
+    "Forbidden": forbidden,
+    "InvalidPayload": lambda m: invalid("invalid_payload", m),
+}
+
+
+def inbox_readers(department: str) -> tuple[str, ...]:
+    """Who may read a department's inbox: its people, its head, whoever completes its kinds."""
+    completers = {
+        role
+        for kind in TASK_KINDS.values()
+        if kind.department == department
+        for role in kind.completer_roles
+    }
+    return tuple(sorted({department, f"head:{department}", *READ_ALL, *completers}))
+
+
+def task_router(department: str) -> APIRouter:
+    """The `/tasks` routes of one department's inbox."""
+    router = APIRouter(tags=[f"{department} tasks"])
+    readers = inbox_readers(department)
+
+    @router.get("/tasks", response_model=list[TaskPublic])
+    async def list_inbox(
+        session: SessionDep,
+        user: CurrentUser,
+        state: Literal["open", "done", "withdrawn"] | None = None,
+        order_no: str | None = None,
+        kind: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[TaskPublic]:
+        """The department's inbox, earliest due first; filter by state, order or kind."""
+        user.require(readers, f"reading the {department} inbox")
+        return await list_tasks(
+            session,
+            department=department,
+            state=state,
+            order_no=order_no,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
+
+    @router.get("/tasks/{task_id}", response_model=TaskDetail)
+    async def show_task(task_id: str, session: SessionDep, user: CurrentUser) -> TaskDetail:
+        """One task with its context and the JSON schema of the payload that completes it."""
+        user.require(readers, f"reading the {department} inbox")
+        task = await get_task(session, department=department, task_id=task_id)
+        if task is None:
+            raise not_found(f"task {task_id} in the {department} inbox")
+        return task
+
+    @router.post("/tasks/{task_id}/complete", response_model=OrderView)
+    async def complete_task(
+        task_id: str,
+        session: SessionDep,
+        temporal: TemporalDep,
+        user: CurrentUser,
+        payload: Annotated[dict[str, Any], Body()],
+    ) -> OrderView:
+        """Complete a task with its kind's payload; 409 when it is not open, 422 when invalid."""
+        task = await get_task(session, department=department, task_id=task_id)
+        if task is None:
+            raise not_found(f"task {task_id} in the {department} inbox")
+        spec = TASK_KINDS[task.kind]
+        user.require(spec.completer_roles, f"completing {task.kind}")
+        if task.state != OPEN:
+            raise conflict("task_not_open", f"task {task_id} is {task.state}, not open")
+        try:
+            spec.payload.model_validate(payload)
+        except ValidationError as exc:
+            sentence, problems = describe_validation(list(exc.errors()))
+            raise invalid("invalid_payload", sentence, problems=problems) from exc
+        await send_completion(temporal, task.workflow_id, task_id, payload, user)
+        await session.rollback()  # read the view as the workflow left it
+        view = await order_view(session, task.order_no)
+        if view is None:
+            raise not_found(f"order {task.order_no}")
+        return view
+
+    return router
+
+
+async def send_completion(
+    temporal: Client, workflow_id: str, task_id: str, payload: dict[str, Any], user: Principal
+) -> TaskCompleted:
+    """Send the `complete_task` update; turn the workflow's rejection into an API error."""
+    handle = temporal.get_workflow_handle(workflow_id)
+    command = CompleteTask(task_id=task_id, payload=payload, by=user.sub, roles=sorted(user.roles))
+    try:
+        return await handle.execute_update("complete_task", command, result_type=TaskCompleted)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in _REJECTIONS:
+            error: APIError = _REJECTIONS[cause.type](cause.message)
+            if cause.details and isinstance(cause.details[0], dict):
+                error.extra.update(cause.details[0])
+            raise error from exc
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise conflict(
+                "workflow_closed", f"the workflow {workflow_id} has ended; {task_id} is closed"
+            ) from exc
+        raise unavailable(f"Temporal did not take the completion: {exc.message}") from exc

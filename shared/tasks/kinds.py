@@ -1,0 +1,60 @@
+"""Every task kind: its department (whose inbox it lands in), who may complete it, its payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared import payloads as p
+
+
+# One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    department: str
+    payload: type[p.Payload]
+    roles: tuple[str, ...] = ()
+
+    @property
+    def completer_roles(self) -> tuple[str, ...]:
+        """Roles allowed to complete it: the kind's own, else its department's; admin always."""
+        return (*(self.roles or (self.department,)), "admin")
+
+
+_KINDS = [
+    TaskKind("engineering.contract_review", "engineering", p.ContractReview),
+    TaskKind("procurement.lead_time_review", "procurement", p.LeadTimeReview),
+    TaskKind("planning.delivery_review", "planning", p.DeliveryReview),
+    TaskKind("sales.management_approval", "sales", p.Approval, ("head:sales", "division")),
+    TaskKind("sales.confirm_delivery", "sales", p.ConfirmDelivery),
+    TaskKind("planning.master_plan", "planning", p.MasterPlan),
+    TaskKind("sales.renegotiate_delivery", "sales", p.RenegotiateDelivery),
+    TaskKind("engineering.release_bom", "engineering", p.ReleaseBom),
+    TaskKind("engineering.release_drawings", "engineering", p.ReleaseDrawings),
+    TaskKind("procurement.special_approval", "procurement", p.Approval, ("division",)),
+    TaskKind("procurement.stock_approval", "procurement", p.Approval, ("head:procurement",)),
+    TaskKind("procurement.place_po", "procurement", p.PlacePo),
+    TaskKind("quality.incoming_inspection", "quality", p.IncomingInspection),
+    TaskKind("quality.ncr_judgement", "quality", p.NcrJudgement),
+    TaskKind("planning.ncr_disposition", "planning", p.NcrDisposition),
+    TaskKind("warehouse.picking", "warehouse", p.Picking),
+    TaskKind("engineering.design_change", "engineering", p.DesignChange),
+    TaskKind("production.assembly", "production", p.Assembly),
+    TaskKind("quality.process_confirmation", "quality", p.ProcessConfirmation),
+    TaskKind("production.submit_inspection", "production", p.SubmitInspection),
+    TaskKind("quality.final_inspection", "quality", p.FinalInspection),
+    TaskKind("production.correct_defects", "production", p.CorrectDefects),
+    TaskKind("sales.ship", "sales", p.Ship),
+    TaskKind("sales.delivery_confirmed", "sales", p.DeliveryConfirmed),
+    TaskKind("aftersales.commissioning", "aftersales", p.Commissioning),
+    TaskKind("sales.settlement", "sales", p.Settlement),
+    TaskKind("sales.evaluation", "sales", p.Evaluation),
+    TaskKind("sales.ship_date", "sales", p.ShipDate),
+]
+
+TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
+
+
+def task_kind(name: str) -> TaskKind:
+    """The kind named `name`; KeyError for an unknown one."""
+    return TASK_KINDS[name]

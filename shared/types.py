@@ -1,0 +1,195 @@
+"""Types that cross the workflow boundary: workflow inputs, activity inputs and results, updates.
+
+All are pydantic models carried by the pydantic data converter. Add fields as optional only:
+running workflows replay with the histories they already have.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+STAGES: tuple[str, ...] = (
+    "review",
+    "planning",
+    "engineering",
+    "materials",
+    "production",
+    "final_inspection",
+    "delivery",
+    "commissioning",
+    "closing",
+    "closed",
+    "declined",
+    "cancelled",
+)
+
+
+class OrderLine(BaseModel):
+    item: str
+    description: str = ""
+    qty: Decimal
+    unit: str
+
+
+# What starts an OrderWorkflow: the accepted intake.
+class OrderInput(BaseModel):
+    order_no: str
+    customer: str
+    project_name: str
+    contract_no: str
+    requested_date: date
+    amount: Decimal
+    currency: str
+    priority: str = "normal"
+    lines: list[OrderLine]
+    received_by: str
+    queue_prefix: str = "orderflow"
+
+
+# The figures a workflow needs from settings, read once by an activity so replay is stable.
+class Policy(BaseModel):
+    approval_threshold: Decimal
+    production_days: int
+    inspection_days: int
+    ship_days: int
+    escalation_factor: float
+
+
+# Ask a department's inbox to hold a new task.
+class OpenTask(BaseModel):
+    task_id: str
+    kind: str
+    department: str
+    order_no: str
+    workflow_id: str
+    title: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    # A task due at a plan date brings its own due time; otherwise the kind's SLA sets it.
+    due_at: datetime | None = None
+
+
+class TaskOpened(BaseModel):
+    task_id: str
+    due_at: datetime
+    second_level_at: datetime
+
+
+# Record a task as done (or withdrawn) in its inbox.
+class CloseTask(BaseModel):
+    task_id: str
+    department: str
+    state: str
+    payload: dict[str, Any] | None = None
+    by: str | None = None
+    at: datetime
+
+
+# The `complete_task` update: a department app's completion, checked by the validator.
+class CompleteTask(BaseModel):
+    task_id: str
+    payload: dict[str, Any]
+    by: str
+    roles: list[str] = Field(default_factory=list)
+
+
+class TaskCompleted(BaseModel):
+    task_id: str
+    order_no: str
+    stage: str
+
+
+# A breached clock: stored, listed, acknowledged and pushed to the escalation bots.
+class RaiseEscalation(BaseModel):
+    key: str
+    kind: str
+    level: int
+    order_no: str
+    task_id: str | None = None
+    department: str
+    role: str
+    due_at: datetime | None = None
+    breached_at: datetime
+    message: str
+
+
+class EscalationRaised(BaseModel):
+    id: int
+    created: bool
+
+
+class TimelineEvent(BaseModel):
+    key: str
+    order_no: str
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+# The stage and status the order record should show.
+class StageChange(BaseModel):
+    order_no: str
+    stage: str
+    status: str = "active"
+    reason: str | None = None
+    due_date: date | None = None
+    at: datetime
+
+
+class PlanRevision(BaseModel):
+    order_no: str
+    revision: int
+    milestones: dict[str, date]
+    forecast: dict[str, date] = Field(default_factory=dict)
+    due_date: date
+    reason: str
+    added_manpower: int | None = None
+    by: str
+    at: datetime
+
+
+class MilestoneActual(BaseModel):
+    order_no: str
+    milestone: str
+    actual: date
+    at: datetime
+
+
+class MilestoneForecast(BaseModel):
+    order_no: str
+    forecast: dict[str, date]
+
+
+class DeliveryProposalInput(BaseModel):
+    order_no: str
+    today: date
+    design_days: int
+    lead_days: int
+
+
+class DeliveryProposal(BaseModel):
+    delivery_date: date
+    production_start: date
+    queue_days: int
+    explanation: str
+
+
+class PlanProposalInput(BaseModel):
+    order_no: str
+    today: date
+    design_days: int
+    lead_days: int
+    due_date: date
+
+
+class PlanProposal(BaseModel):
+    milestones: dict[str, date]
+    meets_due_date: bool
+    shortfall_days: int
+    standard_production_days: int

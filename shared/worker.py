@@ -1,0 +1,110 @@
+"""Workers: the workflow queue and every department's activity queue, in one process or many.
+
+`python -m shared.worker` serves every queue (what `make run` starts); `--queue NAME` serves
+one (a Kubernetes worker Deployment per queue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.planning.activities import PlanningActivities
+from services.sales.activities import SalesActivities
+from shared.db import create_engine
+from shared.escalations.activities import EscalationActivities
+from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.tasks.activities import TaskActivities
+from shared.temporal import connect, department_queue, workflow_queue
+from workflows.escalation import EscalationDeliveryWorkflow
+from workflows.order import OrderWorkflow
+
+log = logging.getLogger("orderflow.worker")
+
+WORKFLOWS: list[type] = [OrderWorkflow, EscalationDeliveryWorkflow]
+
+# Each department's own activity classes (besides the task and escalation mechanism).
+DEPARTMENT_ACTIVITIES: dict[str, list[type]] = {
+    "sales": [SalesActivities],
+    "planning": [PlanningActivities],
+}
+
+
+def activities_for(
+    department: str, engine: AsyncEngine, settings: Settings
+) -> list[Callable[..., Any]]:
+    """The bound activity methods a department's queue serves."""
+    instances: list[Any] = [
+        TaskActivities(engine, settings),
+        EscalationActivities(engine, settings),
+    ]
+    instances += [cls(engine, settings) for cls in DEPARTMENT_ACTIVITIES.get(department, [])]
+    methods: list[Callable[..., Any]] = []
+    for instance in instances:
+        for name in dir(type(instance)):
+            attr = getattr(instance, name)
+            if callable(attr) and hasattr(attr, "__temporal_activity_definition"):
+                methods.append(attr)
+    return methods
+
+
+def build_workers(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    queues: Sequence[str] | None = None,
+) -> list[Worker]:
+    """One Worker per task queue (all of them unless `queues` names some)."""
+    prefix = settings.task_queue_prefix
+    wanted = set(queues) if queues else None
+    workers = []
+    if wanted is None or workflow_queue(prefix) in wanted or "workflows" in wanted:
+        workers.append(Worker(client, task_queue=workflow_queue(prefix), workflows=WORKFLOWS))
+    for dept in DEPARTMENTS:
+        queue = department_queue(prefix, dept)
+        if wanted is None or queue in wanted or dept in wanted:
+            workers.append(
+                Worker(client, task_queue=queue, activities=activities_for(dept, engine, settings))
+            )
+    return workers
+
+
+async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None:
+    """Run the workers until SIGINT or SIGTERM, then drain and stop."""
+    client = await connect(settings)
+    engine = create_engine(settings.database_url)
+    workers = build_workers(client, engine, settings, queues=queues)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    log.info("serving %s", ", ".join(w.task_queue for w in workers))
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*runs, return_exceptions=True)
+    await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="orderflow worker")
+    parser.add_argument("--queue", action="append", help="serve only this queue (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    if not settings.database_url:
+        raise SystemExit("ORDERFLOW_DATABASE_URL is not set: start the worker through make run")
+    asyncio.run(serve(settings, args.queue))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflows: deterministic, no I/O. One OrderWorkflow per order, and helpers."""

@@ -1,0 +1,29 @@
+"""What every workflow shares: activity timeouts and retries, queue names, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from temporalio.common import RetryPolicy
+
+# Database activities: quick, idempotent, retried until the database is back.
+DB_TIMEOUT = timedelta(seconds=30)
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["ValueError", "InvalidPlan"],
+)
+
+# Webhook deliveries: retried with backoff, without limit, until the bot answers 2xx.
+WEBHOOK_TIMEOUT = timedelta(seconds=30)
+WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment a date-bound deadline passes: midnight after `day`, UTC."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)

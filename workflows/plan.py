@@ -1,0 +1,248 @@
+"""P2 Master plan (§2): proposal, the planner's plan, renegotiation when it misses the date,
+numbered revisions, milestone timers and the delivery-delay warning."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from services.planning.activities import PlanningActivities
+    from services.planning.scheduling import (
+        MILESTONE_OWNERS,
+        shift_forecast,
+        working_days_between,
+    )
+    from shared import payloads as p
+    from shared.types import (
+        MilestoneForecast,
+        PlanProposal,
+        PlanProposalInput,
+        PlanRevision,
+        RaiseEscalation,
+    )
+    from workflows.common import end_of_day
+    from workflows.tasks import wait_until_or_deadline
+
+if TYPE_CHECKING:
+    from workflows.order import OrderWorkflow
+
+
+class PlanPhase:
+    def __init__(self, order: OrderWorkflow) -> None:
+        self.order = order
+        self.revision = 0
+        self.milestones: dict[str, date] = {}
+        self.forecast: dict[str, date] = {}
+        self.proposal: PlanProposal | None = None
+        self._delay_warned: date | None = None
+        self._watchers: list[asyncio.Task[None]] = []
+
+    async def run(self) -> None:
+        """Propose, let the planner accept or edit, renegotiate if it misses, then publish."""
+        order, inp, figures = self.order, self.order.inp, self.order.review.figures
+        assert order.due_date is not None
+        self.proposal = await order.activity(
+            PlanningActivities.propose_plan,
+            PlanProposalInput(
+                order_no=inp.order_no,
+                today=order.today(),
+                design_days=figures.design_days,
+                lead_days=figures.lead_days,
+                due_date=order.due_date,
+            ),
+            "planning",
+            "propose the master plan from review figures and workshop load",
+        )
+        task = await order.book.open(
+            "planning.master_plan",
+            f"Master plan of {inp.order_no}",
+            {
+                "proposal": {k: v.isoformat() for k, v in self.proposal.milestones.items()},
+                "due_date": order.due_date.isoformat(),
+                "meets_due_date": self.proposal.meets_due_date,
+                "shortfall_days": self.proposal.shortfall_days,
+                "standard_production_days": self.proposal.standard_production_days,
+            },
+        )
+        await order.wait_tasks(task)
+        answer = p.MasterPlan.model_validate(task.payload)
+        plan = self.proposal.milestones if answer.accept_proposal else answer.milestones
+        assert plan is not None
+        milestones = plan if isinstance(plan, dict) else plan.as_dict()
+        reason = answer.reason or (
+            "proposal accepted" if answer.accept_proposal else "planner's plan"
+        )
+        if answer.added_manpower:
+            reason += f", {answer.added_manpower} added to the crew"
+        await self.publish(
+            milestones, reason, task.completed_by or "planning", answer.added_manpower
+        )
+        if milestones["ship"] > order.due_date:
+            await self._renegotiate(milestones["ship"])
+        self._start_watchers()
+
+    async def _renegotiate(self, plan_ship: date) -> None:
+        """The plan cannot meet the confirmed date: sales agrees a new one with the customer."""
+        order = self.order
+        task = await order.book.open(
+            "sales.renegotiate_delivery",
+            f"Renegotiate delivery of {order.inp.order_no}: plan ships {plan_ship}",
+            {"plan_ship": plan_ship.isoformat(), "due_date": str(order.due_date)},
+        )
+        await order.wait_tasks(task)
+        answer = p.RenegotiateDelivery.model_validate(task.payload)
+        order.due_date = answer.new_date
+        await order.set_stage("planning", reason=f"delivery renegotiated to {answer.new_date}")
+        ref = (
+            f" (customer ref {answer.customer_confirmation_ref})"
+            if answer.customer_confirmation_ref
+            else ""
+        )
+        await self.publish(
+            self.milestones,
+            f"delivery date renegotiated to {answer.new_date}{ref}",
+            task.completed_by or "sales",
+            None,
+        )
+
+    def rule_violation(self, payload: p.Payload) -> str | None:
+        """Rules of the plan's payloads that need the order's figures."""
+        today = self.order.today()
+        if isinstance(payload, p.MasterPlan) and payload.milestones is not None:
+            dates = payload.milestones.as_dict()
+            if min(dates.values()) < today:
+                return f"milestones must not lie before today ({today})"
+            window = working_days_between(dates["production_start"], dates["production_end"])
+            standard = self.proposal.standard_production_days if self.proposal else 0
+            if window < standard and not payload.added_manpower:
+                return (
+                    f"production takes {standard} working days with the standard crew; this plan "
+                    f"gives {window}: record added_manpower or widen the window"
+                )
+        if isinstance(payload, p.RenegotiateDelivery):
+            ship = self.milestones.get("ship")
+            if ship and payload.new_date < ship:
+                return f"new_date must not fall before the plan's ship date {ship}"
+        return None
+
+    async def publish(
+        self, milestones: dict[str, date], reason: str, by: str, added_manpower: int | None
+    ) -> None:
+        """Publish the next numbered revision to every department (§2.5)."""
+        order = self.order
+        assert order.due_date is not None
+        self.revision += 1
+        self.milestones = dict(milestones)
+        self.forecast = {k: order.actuals.get(k, v) for k, v in milestones.items()}
+        await order.activity(
+            PlanningActivities.publish_plan,
+            PlanRevision(
+                order_no=order.inp.order_no,
+                revision=self.revision,
+                milestones=self.milestones,
+                forecast=self.forecast,
+                due_date=order.due_date,
+                reason=reason,
+                added_manpower=added_manpower,
+                by=by,
+                at=workflow.now(),
+            ),
+            "planning",
+            f"publish plan revision {self.revision}: {reason}",
+        )
+
+    async def release_engineering(self) -> None:
+        """Open BOM and drawings release, due at the plan's dates; record their actuals."""
+        order = self.order
+        bom = await order.book.open(
+            "engineering.release_bom",
+            f"Release the BOM of {order.inp.order_no}",
+            {"plan_date": self.milestones["bom_release"].isoformat()},
+            due_at=end_of_day(self.milestones["bom_release"]),
+        )
+        drawings = await order.book.open(
+            "engineering.release_drawings",
+            f"Release the drawings of {order.inp.order_no}",
+            {"plan_date": self.milestones["drawings_release"].isoformat()},
+            due_at=end_of_day(self.milestones["drawings_release"]),
+        )
+        await order.until(lambda: not bom.is_open, "waiting for the BOM release")
+        await order.record_actual("design_done")
+        await order.record_actual("bom_release")
+        await order.until(lambda: not drawings.is_open, "waiting for the drawings release")
+        await order.record_actual("drawings_release")
+
+    # -- milestone tracking (§2.3, §2.4) ---------------------------------------------------
+
+    def _start_watchers(self) -> None:
+        for name, planned in self.milestones.items():
+            if name not in self.order.actuals:
+                watch = self._watch_milestone(name, planned, self.revision)
+                self._watchers.append(asyncio.create_task(watch))
+
+    async def _watch_milestone(self, name: str, planned: date, revision: int) -> None:
+        order = self.order
+        deadline = end_of_day(planned)
+        breached = await wait_until_or_deadline(
+            lambda: name in order.actuals or self.revision != revision,
+            deadline,
+            f"milestone {name} planned {planned}",
+        )
+        if not breached:
+            return
+        owner = MILESTONE_OWNERS[name]
+        await order.book.escalator.raise_(
+            RaiseEscalation(
+                key=f"{order.inp.order_no}:milestone:{name}:r{revision}",
+                kind="milestone_overdue",
+                level=1,
+                order_no=order.inp.order_no,
+                department=owner,
+                role=f"head:{owner}",
+                due_at=deadline,
+                breached_at=workflow.now(),
+                message=f"milestone {name} of {order.inp.order_no} was planned for {planned} "
+                "and has no actual date",
+            )
+        )
+        await self._reforecast(name, order.today() + timedelta(days=1))
+
+    async def _reforecast(self, name: str, new_date: date) -> None:
+        order = self.order
+        self.forecast = shift_forecast(self.forecast, name, new_date)
+        await order.activity(
+            PlanningActivities.record_forecast,
+            MilestoneForecast(order_no=order.inp.order_no, forecast=self.forecast),
+            "planning",
+            f"re-forecast from {name}: ship {self.forecast['ship']}",
+        )
+        await self._warn_if_late()
+
+    async def _warn_if_late(self) -> None:
+        """Delay warning (§2.4): forecast finish past the due date warns sales and division."""
+        order, ship = self.order, self.forecast.get("ship")
+        if not ship or not order.due_date or ship <= order.due_date:
+            return
+        if self._delay_warned and ship <= self._delay_warned:
+            return
+        self._delay_warned = ship
+        late = (ship - order.due_date).days
+        for level, role, department in ((1, "sales", "sales"), (2, "division", "planning")):
+            await order.book.escalator.raise_(
+                RaiseEscalation(
+                    key=f"{order.inp.order_no}:delay:{ship}:{role}",
+                    kind="delivery_delay",
+                    level=level,
+                    order_no=order.inp.order_no,
+                    department=department,
+                    role=role,
+                    due_at=end_of_day(order.due_date),
+                    breached_at=workflow.now(),
+                    message=f"{order.inp.order_no} now forecast to ship {ship}, {late} day(s) "
+                    f"after its due date {order.due_date}",
+                )
+            )

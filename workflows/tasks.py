@@ -1,0 +1,275 @@
+"""The human-task mechanism inside a workflow: open, watch, complete, withdraw.
+
+A workflow keeps a `TaskBook`. Opening a task writes it to its department's inbox (an
+activity) and starts its SLA watcher; a completion arrives as the `complete_task` update,
+checked synchronously by `TaskBook.check` (the update validator) so a caller gets 404/403/409/422
+at once. A breached SLA raises an escalation to the department head, then to the division at
+the configured factor; it never blocks the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from shared.escalations.activities import EscalationActivities
+    from shared.payloads import Payload
+    from shared.tasks.activities import TaskActivities
+    from shared.tasks.kinds import TASK_KINDS
+    from shared.temporal import department_queue, workflow_queue
+    from shared.types import (
+        CloseTask,
+        CompleteTask,
+        OpenTask,
+        RaiseEscalation,
+    )
+    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.escalation import EscalationDeliveryWorkflow
+
+OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
+
+# Error types the API maps to status codes (see services' task routes).
+TASK_NOT_FOUND = "TaskNotFound"
+TASK_NOT_OPEN = "TaskNotOpen"
+FORBIDDEN = "Forbidden"
+INVALID_PAYLOAD = "InvalidPayload"
+
+
+# A task as the workflow knows it; the inbox row is its projection.
+class TaskState(BaseModel):
+    task_id: str
+    kind: str
+    department: str
+    title: str
+    state: str = OPEN
+    created_at: datetime
+    due_at: datetime
+    second_level_at: datetime
+    payload: dict[str, Any] | None = None
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    escalation_level: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+
+def reject(error_type: str, message: str, **details: Any) -> ApplicationError:
+    """An update rejection the API turns into a status code and a clear sentence."""
+    return ApplicationError(message, details or None, type=error_type, non_retryable=True)
+
+
+class Escalator:
+    """Raises escalations for one order: stored by an activity, delivered by its own workflow."""
+
+    def __init__(
+        self, *, order_no: str, queue_prefix: str, on_raised: Callable[[RaiseEscalation], None]
+    ) -> None:
+        self._order_no = order_no
+        self._prefix = queue_prefix
+        self._on_raised = on_raised
+
+    async def raise_(self, esc: RaiseEscalation) -> None:
+        raised = await workflow.execute_activity_method(
+            EscalationActivities.raise_escalation,
+            esc,
+            task_queue=department_queue(self._prefix, esc.department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"escalate to {esc.role}: {esc.message}"[:200],
+        )
+        self._on_raised(esc)
+        # An earlier attempt may have started it already: then the delivery is under way.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                EscalationDeliveryWorkflow.run,
+                raised.id,
+                id=f"escalation-{raised.id}",
+                task_queue=workflow_queue(self._prefix),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"deliver escalation {raised.id} ({esc.kind}, level {esc.level})",
+            )
+
+
+class TaskBook:
+    """Every human task of one workflow, with its SLA watchers."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: str,
+        order_no: str,
+        queue_prefix: str,
+        escalator: Escalator,
+    ) -> None:
+        self.tasks: dict[str, TaskState] = {}
+        self._workflow_id = workflow_id
+        self._order_no = order_no
+        self._prefix = queue_prefix
+        self.escalator = escalator
+        self._seq = 0
+        self._watchers: list[asyncio.Task[None]] = []
+
+    def open_tasks(self) -> list[TaskState]:
+        return [task for task in self.tasks.values() if task.is_open]
+
+    async def open(
+        self,
+        kind: str,
+        title: str,
+        context: dict[str, Any] | None = None,
+        *,
+        due_at: datetime | None = None,
+    ) -> TaskState:
+        """Open a task in its department's inbox and start watching its due time."""
+        spec = TASK_KINDS[kind]
+        self._seq += 1
+        task_id = f"{self._workflow_id}-t{self._seq}"
+        opened = await workflow.execute_activity_method(
+            TaskActivities.open_task,
+            OpenTask(
+                task_id=task_id,
+                kind=kind,
+                department=spec.department,
+                order_no=self._order_no,
+                workflow_id=self._workflow_id,
+                title=title,
+                context=context or {},
+                created_at=workflow.now(),
+                due_at=due_at,
+            ),
+            task_queue=department_queue(self._prefix, spec.department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"open {kind}: {title}"[:200],
+        )
+        task = TaskState(
+            task_id=task_id,
+            kind=kind,
+            department=spec.department,
+            title=title,
+            created_at=workflow.now(),
+            due_at=opened.due_at,
+            second_level_at=opened.second_level_at,
+        )
+        self.tasks[task_id] = task
+        self._watchers.append(asyncio.create_task(self._watch(task)))
+        return task
+
+    def check(self, cmd: CompleteTask) -> tuple[TaskState, Payload]:
+        """Validate a completion without side effects; raise the rejection the API maps."""
+        task = self.tasks.get(cmd.task_id)
+        if task is None:
+            raise reject(TASK_NOT_FOUND, f"task {cmd.task_id} is not a task of this order")
+        if not task.is_open:
+            raise reject(TASK_NOT_OPEN, f"task {cmd.task_id} is {task.state}, not open")
+        allowed = TASK_KINDS[task.kind].completer_roles
+        if not set(cmd.roles) & set(allowed):
+            raise reject(FORBIDDEN, f"{task.kind} may be completed by {', '.join(allowed)}")
+        try:
+            payload = TASK_KINDS[task.kind].payload.model_validate(cmd.payload)
+        except ValidationError as exc:
+            problems = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "payload", "problem": e["msg"]}
+                for e in exc.errors()
+            ]
+            raise reject(
+                INVALID_PAYLOAD,
+                "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
+                problems=problems,
+            ) from exc
+        return task, payload
+
+    async def complete(self, cmd: CompleteTask) -> TaskState:
+        """Take a checked completion: the task is done in the workflow before any await."""
+        task, payload = self.check(cmd)  # again: a concurrent update may have won
+        task.state = DONE
+        task.payload = payload.model_dump(mode="json")
+        task.completed_by = cmd.by
+        task.completed_at = workflow.now()
+        await self._close(task)
+        return task
+
+    async def withdraw_all(self) -> None:
+        """Withdraw every open task (a declined or cancelled order leaves no inbox row open)."""
+        for task in self.open_tasks():
+            task.state = WITHDRAWN
+            task.completed_at = workflow.now()
+            await self._close(task)
+
+    async def _close(self, task: TaskState) -> None:
+        await workflow.execute_activity_method(
+            TaskActivities.close_task,
+            CloseTask(
+                task_id=task.task_id,
+                department=task.department,
+                state=task.state,
+                payload=task.payload,
+                by=task.completed_by,
+                at=task.completed_at or workflow.now(),
+            ),
+            task_queue=department_queue(self._prefix, task.department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"{task.state} {task.kind} {task.task_id}"[:200],
+        )
+
+    async def _watch(self, task: TaskState) -> None:
+        levels = (
+            (1, task.due_at, f"head:{task.department}"),
+            (2, task.second_level_at, "division"),
+        )
+        for level, deadline, role in levels:
+            if not await wait_until_or_deadline(
+                lambda: not task.is_open,
+                deadline,
+                f"{task.kind} escalates to {role} at {deadline:%Y-%m-%d %H:%M}Z",
+            ):
+                return
+            task.escalation_level = level
+            late = workflow.now() - task.created_at
+            await self.escalator.raise_(
+                RaiseEscalation(
+                    key=f"{task.task_id}:L{level}",
+                    kind="task_overdue",
+                    level=level,
+                    order_no=self._order_no,
+                    task_id=task.task_id,
+                    department=task.department,
+                    role=role,
+                    due_at=task.due_at,
+                    breached_at=workflow.now(),
+                    message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
+                    f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
+                )
+            )
+
+
+async def wait_until_or_deadline(
+    done: Callable[[], bool], deadline: datetime, summary: str
+) -> bool:
+    """Wait for `done` until `deadline`; True when the deadline passed first."""
+    remaining = deadline - workflow.now()
+    if done():
+        return False
+    if remaining <= timedelta(0):
+        return True
+    try:
+        await workflow.wait_condition(done, timeout=remaining, timeout_summary=summary[:200])
+    except TimeoutError:
+        return not done()
+    return False
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
