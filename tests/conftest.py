@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from shared.auth import mint_token
-from shared.db import create_engine, start_embedded_postgres
+from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres
 from shared.gateway import create_app
 from shared.migrate import upgrade
 from shared.settings import Settings
@@ -39,8 +41,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("orderflow-home")
+def home() -> Iterator[Path]:
+    # Not pytest's tmp_path: its rotation would delete a directory another run's
+    # PostgreSQL still uses.
+    path = Path(tempfile.mkdtemp(prefix="orderflow-test-"))
+    yield path
+    stop_embedded_postgres(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

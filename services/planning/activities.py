@@ -19,7 +19,9 @@ from services.planning.scheduling import (
 )
 from services.sales.models import Order
 from shared.db import session_scope
+from shared.escalations.activities import EscalationActivities
 from shared.settings import Settings
+from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import (
     DeliveryProposal,
@@ -213,3 +215,6 @@ class PlanningActivities:
         """Append a step to the order's timeline."""
         async with session_scope(self._engine) as session:
             await add_event(session, **event.model_dump())
+
+
+ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, PlanningActivities]

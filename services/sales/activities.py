@@ -8,7 +8,9 @@ from temporalio import activity
 
 from services.sales.models import Order
 from shared.db import session_scope
+from shared.escalations.activities import EscalationActivities
 from shared.settings import Settings
+from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import StageChange
 
@@ -55,3 +57,6 @@ class SalesActivities:
                     "due_date": change.due_date.isoformat() if change.due_date else None,
                 },
             )
+
+
+ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, SalesActivities]
