@@ -70,7 +70,7 @@ class TokenVerifier:
         return Principal(sub=sub, roles=frozenset(roles))
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options = {"require": ["sub"]}
+        options: jwt.types.Options = {"require": ["sub"]}
         if self._settings.jwks_url:
             key = self._jwks.get_signing_key_from_jwt(token).key
             return jwt.decode(token, key, algorithms=["RS256", "ES256"], options=options)

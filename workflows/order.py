@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
@@ -76,6 +77,10 @@ class OrderWorkflow:
             await self.plan.run()
             await self.set_stage("engineering")
             await self.plan.release_engineering()
+            await self.set_stage("materials")
+            # Material requirements, purchasing and receiving (P4-P7) continue from here; until
+            # they run, the order holds in `materials` with its milestone clocks still running.
+            await self.until(lambda: False, "released to materials: awaiting MRP (P4)")
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
@@ -185,7 +190,7 @@ class OrderWorkflow:
         self, stage: str, status: str = "active", reason: str | None = None
     ) -> None:
         self.stage, self.status = stage, status
-        attributes = [STAGE.value_set(stage)]
+        attributes: list[SearchAttributeUpdate[Any]] = [STAGE.value_set(stage)]
         if self.due_date:
             attributes.append(DUE_DATE.value_set(end_of_day(self.due_date)))
         workflow.upsert_search_attributes(attributes)

@@ -134,6 +134,7 @@ class TaskBook:
         spec = TASK_KINDS[kind]
         self._seq += 1
         task_id = f"{self._workflow_id}-t{self._seq}"
+        created_at = workflow.now()
         opened = await workflow.execute_activity_method(
             TaskActivities.open_task,
             OpenTask(
@@ -144,7 +145,7 @@ class TaskBook:
                 workflow_id=self._workflow_id,
                 title=title,
                 context=context or {},
-                created_at=workflow.now(),
+                created_at=created_at,
                 due_at=due_at,
             ),
             task_queue=department_queue(self._prefix, spec.department),
@@ -157,7 +158,7 @@ class TaskBook:
             kind=kind,
             department=spec.department,
             title=title,
-            created_at=workflow.now(),
+            created_at=created_at,
             due_at=opened.due_at,
             second_level_at=opened.second_level_at,
         )

@@ -60,7 +60,7 @@ def _open_task_count() -> Any:
         .scalar_subquery()
         for d in DEPARTMENTS
     ]
-    total = counts[0]
+    total: Any = counts[0]
     for count in counts[1:]:
         total = total + count
     return total
@@ -207,11 +207,7 @@ async def plan_history(session: AsyncSession, order_no: str) -> PlanHistory:
             name: {
                 "planned": planned,
                 "forecast": current[name].forecast.isoformat() if name in current else planned,
-                "actual": (
-                    current[name].actual.isoformat()
-                    if name in current and current[name].actual
-                    else None
-                ),
+                "actual": _iso(current[name].actual) if name in current else None,
             }
             for name, planned in rev.milestones.items()
         }
@@ -231,3 +227,7 @@ async def plan_history(session: AsyncSession, order_no: str) -> PlanHistory:
         current_revision=public[-1].revision if public else None,
         revisions=public,
     )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

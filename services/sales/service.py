@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
 from services.sales.schemas import OrderCreate
@@ -91,5 +92,7 @@ async def forget_order(session: AsyncSession, order_no: str) -> None:
 
 
 async def order_exists(session: AsyncSession, order_no: str) -> bool:
-    found = await session.execute(select(Order.order_no).where(Order.order_no == order_no))  # type: ignore[arg-type]
+    found = await session.execute(
+        select(col(Order.order_no)).where(col(Order.order_no) == order_no)
+    )
     return found.first() is not None
