@@ -7,18 +7,29 @@ minimum are allowed (`extra="allow"`) and kept with the task.
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+# Part of a payload: strict, so `"10"` is no integer and `1` no boolean; dates come as ISO text.
+class Part(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+
 # Base of every payload: extra fields are allowed and kept with the completed task.
-class Payload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Payload(Part):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """Validate JSON-shaped data as the API received it (strict, dates as ISO text)."""
+        return cls.model_validate_json(json.dumps(data, default=str))
 
 
-class ItemQty(BaseModel):
+class ItemQty(Part):
     item: str = Field(min_length=1, max_length=64)
     qty: float = Field(gt=0)
 
@@ -84,7 +95,7 @@ MILESTONES: tuple[str, ...] = (
 
 
 # The eight dates of the master plan (项目主计划表), in process order.
-class PlanMilestones(BaseModel):
+class PlanMilestones(Part):
     design_done: date
     bom_release: date
     drawings_release: date
@@ -135,8 +146,8 @@ class RenegotiateDelivery(Payload):
     customer_confirmation_ref: str | None = None
 
 
-class BomLine(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class BomLine(Part):
+    model_config = ConfigDict(extra="allow", strict=True)
     item: str = Field(min_length=1, max_length=64)
     parent: str | None = None
     qty_per: float
@@ -151,7 +162,7 @@ class ReleaseBom(Payload):
     lines: list[BomLine] = Field(min_length=1)
 
 
-class Drawing(BaseModel):
+class Drawing(Part):
     number: str = Field(min_length=1)
     title: str = Field(min_length=1)
     rev: str = Field(min_length=1)
@@ -169,7 +180,7 @@ class PlacePo(Payload):
     po_no: str | None = None
 
 
-class InspectionLine(BaseModel):
+class InspectionLine(Part):
     item: str = Field(min_length=1)
     qualified_qty: float = Field(ge=0)
     rejected_qty: float = Field(ge=0)
@@ -193,7 +204,7 @@ class NcrDisposition(Payload):
     expected_date: date | None = None
 
 
-class PickLine(BaseModel):
+class PickLine(Part):
     item: str = Field(min_length=1)
     qty_picked: float = Field(ge=0)
 
@@ -203,7 +214,7 @@ class Picking(Payload):
     lines: list[PickLine] = Field(min_length=1)
 
 
-class BomChange(BaseModel):
+class BomChange(Part):
     item: str = Field(min_length=1)
     parent: str | None = None
     qty_per: float = Field(ge=0)
@@ -217,7 +228,7 @@ class DesignChange(Payload):
     bom_changes: list[BomChange] = Field(default_factory=list)
 
 
-class Operation(BaseModel):
+class Operation(Part):
     name: str = Field(min_length=1)
     signed_by: str = Field(min_length=1)
 
@@ -239,7 +250,7 @@ class SubmitInspection(Payload):
     missing_parts: list[ItemQty] = Field(default_factory=list)
 
 
-class Defect(BaseModel):
+class Defect(Part):
     description: str = Field(min_length=1)
 
 
@@ -249,7 +260,7 @@ class FinalInspection(Payload):
     defects: list[Defect] = Field(default_factory=list)
 
 
-class DefectSignOff(BaseModel):
+class DefectSignOff(Part):
     id: str = Field(min_length=1)
     signed_by: str = Field(min_length=1)
 

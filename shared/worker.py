@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -92,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not settings.database_url:
         raise SystemExit("ORDERFLOW_DATABASE_URL is not set: start the worker through make run")
     asyncio.run(serve(settings, args.queue))
+    # The SDK's core threads can outlive interpreter finalisation and abort it
+    # (sdk-python#300); the workers have drained, so leave without finalising.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class PlanPhase:
             },
         )
         await order.wait_tasks(task)
-        answer = p.MasterPlan.model_validate(task.payload)
+        answer = p.MasterPlan.parse(task.payload)
         plan = self.proposal.milestones if answer.accept_proposal else answer.milestones
         assert plan is not None
         milestones = plan if isinstance(plan, dict) else plan.as_dict()
@@ -94,7 +94,7 @@ class PlanPhase:
             {"plan_ship": plan_ship.isoformat(), "due_date": str(order.due_date)},
         )
         await order.wait_tasks(task)
-        answer = p.RenegotiateDelivery.model_validate(task.payload)
+        answer = p.RenegotiateDelivery.parse(task.payload)
         order.due_date = answer.new_date
         await order.set_stage("planning", reason=f"delivery renegotiated to {answer.new_date}")
         ref = (

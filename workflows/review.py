@@ -69,7 +69,7 @@ class ReviewPhase:
                 },
             )
             await order.wait_tasks(review)
-            result = p.ContractReview.model_validate(review.payload)
+            result = p.ContractReview.parse(review.payload)
             if result.ok:
                 self.figures.design_days = result.design_days
                 break
@@ -82,7 +82,7 @@ class ReviewPhase:
                 {"round": self.figures.rounds, "issues": result.issues},
             )
         await order.wait_tasks(lead)
-        lead_result = p.LeadTimeReview.model_validate(lead.payload)
+        lead_result = p.LeadTimeReview.parse(lead.payload)
         self.figures.lead_days = lead_result.lead_days
         self.figures.critical_items = lead_result.critical_items
 
@@ -116,7 +116,7 @@ class ReviewPhase:
                 },
             )
             await order.wait_tasks(review)
-            delivery_date = p.DeliveryReview.model_validate(review.payload).delivery_date
+            delivery_date = p.DeliveryReview.parse(review.payload).delivery_date
             if not self.approved and order.policy and inp.amount > order.policy.approval_threshold:
                 outcome = await self._management_approval(delivery_date)
                 if outcome is not None:
@@ -127,7 +127,7 @@ class ReviewPhase:
                 {"delivery_date": delivery_date.isoformat(), "customer": inp.customer},
             )
             await order.wait_tasks(confirm)
-            answer = p.ConfirmDelivery.model_validate(confirm.payload)
+            answer = p.ConfirmDelivery.parse(confirm.payload)
             if answer.accepted:
                 return ReviewOutcome(delivery_date=delivery_date)
             if answer.decline:
@@ -154,7 +154,7 @@ class ReviewPhase:
             },
         )
         await order.wait_tasks(approval)
-        decision = p.Approval.model_validate(approval.payload)
+        decision = p.Approval.parse(approval.payload)
         if not decision.approved:
             why = decision.comment or "no reason given"
             return ReviewOutcome(declined=True, reason=f"management did not approve: {why}")

@@ -43,6 +43,14 @@ class OrderCreate(BaseModel):
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
 
+    @field_validator("requested_date")
+    @classmethod
+    def _in_the_future(cls, value: date) -> date:
+        today = date.today()
+        if value <= today:
+            raise ValueError(f"must be after today ({today.isoformat()})")
+        return value
+
     @field_validator("customer", "project_name", "contract_no")
     @classmethod
     def _not_blank(cls, value: str) -> str:

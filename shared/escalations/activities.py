@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -82,12 +83,12 @@ class EscalationActivities:
                         created_at=esc.breached_at,
                     )
                     .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(Escalation.id)
+                    .returning(col(Escalation.id))
                 )
             ).scalar_one_or_none()
             if new_id is None:
                 existing = await session.execute(
-                    select(Escalation.id).where(Escalation.key == esc.key)
+                    select(col(Escalation.id)).where(col(Escalation.key) == esc.key)
                 )
                 return EscalationRaised(id=existing.scalar_one(), created=False)
             if esc.task_id:
