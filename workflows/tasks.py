@@ -135,6 +135,18 @@ class TaskBook:
         self._seq += 1
         task_id = f"{self._workflow_id}-t{self._seq}"
         created_at = workflow.now()
+        # Known before the inbox row exists: a department app may complete the task the moment
+        # the row appears, before this workflow has seen the activity's result.
+        task = TaskState(
+            task_id=task_id,
+            kind=kind,
+            department=spec.department,
+            title=title,
+            created_at=created_at,
+            due_at=due_at or created_at,
+            second_level_at=due_at or created_at,
+        )
+        self.tasks[task_id] = task
         opened = await workflow.execute_activity_method(
             TaskActivities.open_task,
             OpenTask(
@@ -153,16 +165,7 @@ class TaskBook:
             retry_policy=DB_RETRY,
             summary=f"open {kind}: {title}"[:200],
         )
-        task = TaskState(
-            task_id=task_id,
-            kind=kind,
-            department=spec.department,
-            title=title,
-            created_at=created_at,
-            due_at=opened.due_at,
-            second_level_at=opened.second_level_at,
-        )
-        self.tasks[task_id] = task
+        task.due_at, task.second_level_at = opened.due_at, opened.second_level_at
         self._watchers.append(asyncio.create_task(self._watch(task)))
         return task
 
