@@ -11,6 +11,18 @@ import httpx
 
 from tests.conftest import Stack
 
+# What API.md promises every order view carries.
+ORDER_VIEW_FIELDS = {
+    "stage",
+    "status",
+    "due_date",
+    "plan",
+    "milestones",
+    "open_tasks",
+    "escalations",
+    "timeline",
+}
+
 ROLES_FOR = {
     "sales.management_approval": ("head:sales",),
 }

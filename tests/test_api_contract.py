@@ -11,18 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Stack
-from tests.helpers import complete_ok, create_order, order_body, wait_task
-
-ORDER_VIEW_FIELDS = {
-    "stage",
-    "status",
-    "due_date",
-    "plan",
-    "milestones",
-    "open_tasks",
-    "escalations",
-    "timeline",
-}
+from tests.helpers import ORDER_VIEW_FIELDS, complete_ok, create_order, order_body, wait_task
 
 
 def _customer() -> str:

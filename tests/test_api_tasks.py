@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Stack
-from tests.helpers import complete, complete_ok, create_order, wait_task
+from tests.helpers import ORDER_VIEW_FIELDS, complete, complete_ok, create_order, wait_task
 
 REVIEW = "engineering.contract_review"
 DEPARTMENTS = (
@@ -23,16 +23,6 @@ DEPARTMENTS = (
     "production",
     "aftersales",
 )
-ORDER_VIEW_FIELDS = {
-    "stage",
-    "status",
-    "due_date",
-    "plan",
-    "milestones",
-    "open_tasks",
-    "escalations",
-    "timeline",
-}
 
 
 async def _show(stack: Stack, task_id: str, dept: str = "engineering") -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -79,16 +79,19 @@ class PlanningActivities:
             rows = (await session.execute(query)).all()
         return [Booking(start=row[0], end=row[1]) for row in rows]
 
-    @activity.defn
-    async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
-        """A feasible delivery date: design + material lead time + the workshop's queue."""
-        plan = propose_milestones(
+    async def _propose(self, figures: DeliveryProposalInput | PlanProposalInput) -> dict[str, date]:
+        return propose_milestones(
             today=figures.today,
             design_days=figures.design_days,
             lead_days=figures.lead_days,
             capacity=self._capacity,
             bookings=await self._bookings(figures.order_no),
         )
+
+    @activity.defn
+    async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
+        """A feasible delivery date: design + material lead time + the workshop's queue."""
+        plan = await self._propose(figures)
         ready = max(plan["material_required"], plan["drawings_release"])
         queue = working_days_between(ready, plan["production_start"])
         return DeliveryProposal(
@@ -106,13 +109,7 @@ class PlanningActivities:
     @activity.defn
     async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
         """The master-plan proposal and whether it meets the confirmed delivery date."""
-        plan = propose_milestones(
-            today=figures.today,
-            design_days=figures.design_days,
-            lead_days=figures.lead_days,
-            capacity=self._capacity,
-            bookings=await self._bookings(figures.order_no),
-        )
+        plan = await self._propose(figures)
         shortfall = (plan["ship"] - figures.due_date).days
         return PlanProposal(
             milestones=plan,
