@@ -4,6 +4,7 @@ server, real workers on a uuid task-queue prefix, and the API over real HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -13,18 +14,24 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from services.sales.models import Order
 from shared.auth import mint_token
 from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres
+from shared.escalations.models import Escalation
 from shared.gateway import create_app
 from shared.migrate import upgrade
 from shared.settings import Settings
@@ -99,10 +106,36 @@ class Stack:
         return {"Authorization": f"Bearer {mint_token(self.settings, sub=sub, roles=list(roles))}"}
 
 
+# Workflows already ended, per Temporal client (the time-skipping and the dev server).
+_ended: dict[int, set[str]] = {}
+
+
+async def end_workflows(engine: AsyncEngine, client: Client) -> None:
+    """Terminate every order and escalation-delivery workflow this client has not ended yet.
+
+    The time-skipping server stops skipping while a workflow task waits for a worker, so a
+    test's workflows must not outlive its workers.
+    """
+    async with engine.connect() as conn:
+        ids = list((await conn.execute(select(col(Order.workflow_id)))).scalars())
+        escalation_ids = (await conn.execute(select(col(Escalation.id)))).scalars()
+        ids += [f"escalation-{esc_id}" for esc_id in escalation_ids]
+
+    async def end(workflow_id: str) -> None:
+        with contextlib.suppress(RPCError):  # already closed
+            await client.get_workflow_handle(workflow_id).terminate(reason="test finished")
+
+    ended = _ended.setdefault(id(client), set())
+    todo = [wid for wid in ids if wid not in ended]
+    await asyncio.gather(*(end(wid) for wid in todo))
+    ended.update(todo)
+
+
 @asynccontextmanager
 async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
     """Workers on the settings' queues and the gateway on a free port, for one test."""
-    workers = build_workers(client, create_engine(settings.database_url), settings)
+    engine = create_engine(settings.database_url)
+    workers = build_workers(client, engine, settings)
     runs = [asyncio.create_task(w.run()) for w in workers]
     port = free_port()
     app = create_app(settings, temporal=client)
@@ -116,10 +149,12 @@ async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             yield Stack(settings=settings, client=client, http=http)
     finally:
+        await end_workflows(engine, client)
         server.should_exit = True
         await serving
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*runs, return_exceptions=True)
+        await engine.dispose()
 
 
 def settings_for(base: Settings, **changes: object) -> Settings:
@@ -131,3 +166,16 @@ def settings_for(base: Settings, **changes: object) -> Settings:
 async def stack(base_settings: Settings, ts_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with run_stack(settings_for(base_settings), ts_env.client) as running:
         yield running
+
+
+# The approval threshold the `flow` stack runs with.
+THRESHOLD = Decimal("500000")
+
+
+@pytest.fixture
+async def flow(base_settings: Settings, ts_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """The time-skipping stack with the approval threshold at 500 000."""
+    async with run_stack(
+        settings_for(base_settings, approval_threshold=THRESHOLD), ts_env.client
+    ) as stack:
+        yield stack

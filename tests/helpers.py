@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import Stack
 
@@ -108,3 +111,57 @@ async def complete_ok(
 
 def days_ahead(days: int) -> str:
     return (date.today() + timedelta(days=days)).isoformat()
+
+
+# Just past a deadline: if a breach leaves work no worker takes, the test server stops
+# skipping time and these seconds pass in real time instead of failing the sleep.
+MARGIN = timedelta(seconds=2)
+
+
+async def advance(ts_env: WorkflowEnvironment, delta: timedelta) -> None:
+    """Skip workflow time by `delta`; a clear failure when the test server cannot skip."""
+    try:
+        await ts_env.sleep(delta)
+    except RPCError as exc:
+        raise AssertionError(
+            f"the time-skipping server could not advance {delta} ({exc.message}): a workflow "
+            "or activity task is waiting for a worker that does not serve it"
+        ) from exc
+
+
+async def advance_to(ts_env: WorkflowEnvironment, moment: datetime) -> None:
+    """Skip workflow time to `moment` (no-op when it has passed)."""
+    delta = moment - await ts_env.get_current_time()
+    if delta > timedelta(0):
+        await advance(ts_env, delta)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def escalations(stack: Stack, order_no: str) -> list[dict[str, Any]]:
+    response = await stack.http.get(
+        "/escalations", params={"order_no": order_no}, headers=stack.token("ops-bot", "ops")
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def wait_escalation(
+    stack: Stack,
+    order_no: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """The order's escalation matching `predicate`, once GET /escalations lists it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = [e for e in await escalations(stack, order_no) if predicate(e)]
+        if found:
+            return found[0]
+        if asyncio.get_running_loop().time() > deadline:
+            listed = await escalations(stack, order_no)
+            raise AssertionError(f"no matching escalation for {order_no} in {listed}")
+        await asyncio.sleep(0.1)

@@ -7,7 +7,11 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from shared.escalations.activities import DeliverWebhook, EscalationActivities
+    from shared.escalations.activities import (
+        DeliverWebhook,
+        EscalationActivities,
+        EscalationDelivery,
+    )
     from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
 
 
@@ -16,9 +20,11 @@ class EscalationDeliveryWorkflow:
     """One per escalation (id `escalation-<id>`), so a dead bot never holds up an order."""
 
     @workflow.run
-    async def run(self, escalation_id: int) -> list[str]:
+    async def run(self, delivery: EscalationDelivery) -> list[str]:
+        escalation_id = delivery.escalation_id
         urls = await workflow.execute_activity_method(
             EscalationActivities.webhook_targets,
+            task_queue=delivery.task_queue,
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
             summary="read escalation webhook URLs",
@@ -29,6 +35,7 @@ class EscalationDeliveryWorkflow:
                 workflow.execute_activity_method(
                     EscalationActivities.deliver_webhook,
                     DeliverWebhook(escalation_id=escalation_id, url=url),
+                    task_queue=delivery.task_queue,
                     start_to_close_timeout=WEBHOOK_TIMEOUT,
                     retry_policy=WEBHOOK_RETRY,
                     summary=f"POST escalation {escalation_id} to {url}"[:200],

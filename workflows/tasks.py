@@ -20,7 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from shared.escalations.activities import EscalationActivities
+    from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
     from shared.tasks.activities import TaskActivities
     from shared.tasks.kinds import TASK_KINDS
@@ -92,7 +92,10 @@ class Escalator:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(
                 EscalationDeliveryWorkflow.run,
-                raised.id,
+                EscalationDelivery(
+                    escalation_id=raised.id,
+                    task_queue=department_queue(self._prefix, esc.department),
+                ),
                 id=f"escalation-{raised.id}",
                 task_queue=workflow_queue(self._prefix),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,

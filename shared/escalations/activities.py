@@ -33,6 +33,12 @@ class DeliverWebhook(BaseModel):
     url: str
 
 
+# What EscalationDeliveryWorkflow delivers: an escalation, through a department's queue.
+class EscalationDelivery(BaseModel):
+    escalation_id: int
+    task_queue: str
+
+
 def sign(body: bytes, secret: str) -> str:
     """The `X-Orderflow-Signature` value of a webhook body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

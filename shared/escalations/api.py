@@ -56,10 +56,11 @@ async def ack_escalation(
     acked = result.scalars().first()
     if acked is None:
         await session.rollback()
+        await session.refresh(escalation)  # who acknowledged it, even if that was just now
         raise conflict(
             "already_acked",
             f"escalation {escalation_id} was acknowledged by {escalation.acked_by} "
-            f"at {escalation.acked_at}",
+            f"at {escalation.acked_at:%Y-%m-%d %H:%M}Z",
         )
     await session.commit()
     return EscalationPublic.model_validate(acked, from_attributes=True)

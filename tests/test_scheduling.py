@@ -1,0 +1,266 @@
+"""The planner's pure scheduling rules: working days, plan proposals, capacity, re-forecasts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.planning.scheduling import (
+    MILESTONE_OWNERS,
+    Booking,
+    Capacity,
+    add_working_days,
+    first_free_start,
+    is_working_day,
+    next_working_day,
+    propose_milestones,
+    shift_forecast,
+    working_days_between,
+)
+from shared.payloads import MILESTONES
+
+MONDAY = date(2026, 11, 23)
+WEDNESDAY = MONDAY + timedelta(days=2)
+FRIDAY = MONDAY + timedelta(days=4)
+SATURDAY = MONDAY + timedelta(days=5)
+SUNDAY = MONDAY + timedelta(days=6)
+NEXT_MONDAY = MONDAY + timedelta(days=7)
+CAPACITY = Capacity(production_days=10, inspection_days=2, ship_days=2, workshop_capacity=2)
+
+# Which milestone may not fall after which (the process order of the master plan).
+PRECEDENCE = [
+    ("design_done", "bom_release"),
+    ("bom_release", "drawings_release"),
+    ("bom_release", "material_required"),
+    ("material_required", "production_start"),
+    ("drawings_release", "production_start"),
+    ("production_start", "production_end"),
+    ("production_end", "final_inspection"),
+    ("final_inspection", "ship"),
+]
+
+days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
+
+
+def test_weekdays_are_working_days_and_weekends_are_not() -> None:
+    assert MONDAY.weekday() == 0
+    week = [MONDAY + timedelta(days=i) for i in range(7)]
+    assert [is_working_day(d) for d in week] == [True] * 5 + [False] * 2
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [(WEDNESDAY, WEDNESDAY), (FRIDAY, FRIDAY), (SATURDAY, NEXT_MONDAY), (SUNDAY, NEXT_MONDAY)],
+)
+def test_next_working_day_is_the_day_itself_or_the_following_monday(
+    start: date, expected: date
+) -> None:
+    assert next_working_day(start) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "count", "expected"),
+    [
+        (WEDNESDAY, 0, WEDNESDAY),
+        (WEDNESDAY, 1, WEDNESDAY + timedelta(days=1)),
+        (FRIDAY, 1, NEXT_MONDAY),
+        (WEDNESDAY, 5, WEDNESDAY + timedelta(days=7)),
+        (MONDAY, 10, MONDAY + timedelta(days=14)),
+        (SATURDAY, 0, NEXT_MONDAY),
+        (SATURDAY, 1, NEXT_MONDAY + timedelta(days=1)),
+        (SUNDAY, 5, NEXT_MONDAY + timedelta(days=7)),
+    ],
+)
+def test_add_working_days_skips_weekends(start: date, count: int, expected: date) -> None:
+    assert add_working_days(start, count) == expected
+
+
+def test_working_days_between_counts_weekdays_after_start() -> None:
+    assert working_days_between(FRIDAY, NEXT_MONDAY) == 1
+    assert working_days_between(MONDAY, NEXT_MONDAY) == 5
+    assert working_days_between(NEXT_MONDAY, MONDAY) == 0
+    assert working_days_between(SATURDAY, SUNDAY) == 0
+
+
+@given(start=days, count=st.integers(min_value=0, max_value=400))
+def test_add_working_days_lands_on_a_working_day_exactly_count_working_days_on(
+    start: date, count: int
+) -> None:
+    end = add_working_days(start, count)
+    assert is_working_day(end)
+    assert end >= start
+    assert working_days_between(next_working_day(start), end) == count
+    # Never fewer calendar days than working days; at most a weekend's worth more per week.
+    assert count <= (end - start).days <= count + 2 * (count // 5 + 1) + 2
+
+
+@given(start=days, count=st.integers(min_value=0, max_value=200))
+def test_add_working_days_grows_with_the_count(start: date, count: int) -> None:
+    assert add_working_days(start, count + 1) > add_working_days(start, count)
+
+
+def test_every_milestone_has_an_owning_department() -> None:
+    assert set(MILESTONE_OWNERS) == set(MILESTONES)
+    assert MILESTONE_OWNERS["design_done"] == "engineering"
+    assert MILESTONE_OWNERS["ship"] == "sales"
+
+
+def test_proposal_follows_design_lead_time_and_standard_durations() -> None:
+    plan = propose_milestones(
+        today=MONDAY, design_days=10, lead_days=20, capacity=CAPACITY, bookings=[]
+    )
+    assert list(plan) == list(MILESTONES)
+    assert plan["design_done"] == add_working_days(MONDAY, 10)
+    assert plan["bom_release"] == plan["design_done"]
+    assert plan["drawings_release"] == add_working_days(plan["bom_release"], 2)
+    assert plan["material_required"] == next_working_day(plan["bom_release"] + timedelta(days=20))
+    assert plan["production_start"] == max(plan["material_required"], plan["drawings_release"])
+    assert plan["production_end"] == add_working_days(plan["production_start"], 10)
+    assert plan["final_inspection"] == add_working_days(plan["production_end"], 2)
+    assert plan["ship"] == add_working_days(plan["final_inspection"], 2)
+
+
+def test_short_lead_time_lets_production_wait_for_the_drawings() -> None:
+    plan = propose_milestones(
+        today=MONDAY, design_days=5, lead_days=0, capacity=CAPACITY, bookings=[]
+    )
+    assert plan["material_required"] < plan["drawings_release"]
+    assert plan["production_start"] == plan["drawings_release"]
+
+
+@given(
+    today=days,
+    design_days=st.integers(min_value=0, max_value=120),
+    lead_days=st.integers(min_value=0, max_value=365),
+)
+def test_proposed_milestones_keep_process_order_on_working_days(
+    today: date, design_days: int, lead_days: int
+) -> None:
+    plan = propose_milestones(
+        today=today, design_days=design_days, lead_days=lead_days, capacity=CAPACITY, bookings=[]
+    )
+    assert list(plan) == list(MILESTONES)
+    for earlier, later in PRECEDENCE:
+        assert plan[earlier] <= plan[later], (earlier, later, plan)
+    assert all(is_working_day(d) for d in plan.values())
+    assert plan["design_done"] >= today
+    assert working_days_between(plan["production_start"], plan["production_end"]) == 10
+
+
+def test_bookings_at_capacity_push_production_after_the_earliest_booking_end() -> None:
+    free = propose_milestones(
+        today=MONDAY, design_days=5, lead_days=10, capacity=CAPACITY, bookings=[]
+    )
+    earliest = free["production_start"]
+    first_out = add_working_days(earliest, 3)
+    bookings = [
+        Booking(start=earliest - timedelta(days=7), end=first_out),
+        Booking(start=earliest, end=add_working_days(earliest, 20)),
+    ]
+    plan = propose_milestones(
+        today=MONDAY, design_days=5, lead_days=10, capacity=CAPACITY, bookings=bookings
+    )
+    assert plan["production_start"] == next_working_day(first_out + timedelta(days=1))
+    assert plan["production_end"] == add_working_days(plan["production_start"], 10)
+    assert plan["ship"] > free["ship"]
+    # What comes before production does not wait for the workshop.
+    for name in ("design_done", "bom_release", "drawings_release", "material_required"):
+        assert plan[name] == free[name]
+
+
+def test_bookings_below_capacity_or_outside_the_window_do_not_delay_production() -> None:
+    earliest = add_working_days(MONDAY, 10)
+    end = add_working_days(earliest, CAPACITY.production_days)
+    one = [Booking(start=earliest, end=end)]
+    assert first_free_start(earliest, CAPACITY, one) == earliest
+    before = Booking(start=MONDAY - timedelta(days=30), end=earliest - timedelta(days=1))
+    after = Booking(start=end + timedelta(days=1), end=end + timedelta(days=30))
+    assert first_free_start(earliest, CAPACITY, [before, after, *one]) == earliest
+
+
+def test_full_workshop_queues_until_a_booking_ends_then_rechecks() -> None:
+    capacity = Capacity(production_days=5, inspection_days=1, ship_days=1, workshop_capacity=1)
+    earliest = MONDAY
+    first = Booking(start=MONDAY, end=WEDNESDAY)
+    # Starts right where the first one ends: the new order must queue behind both.
+    second = Booking(start=WEDNESDAY + timedelta(days=1), end=NEXT_MONDAY + timedelta(days=1))
+    start = first_free_start(earliest, capacity, [first, second])
+    assert start == NEXT_MONDAY + timedelta(days=2)
+    assert is_working_day(start)
+
+
+@given(
+    earliest=days,
+    ends=st.lists(st.integers(min_value=0, max_value=60), min_size=0, max_size=6),
+    workshop=st.integers(min_value=1, max_value=4),
+)
+def test_first_free_start_is_a_working_day_with_room_in_the_workshop(
+    earliest: date, ends: list[int], workshop: int
+) -> None:
+    capacity = Capacity(10, 2, 2, workshop)
+    bookings = [Booking(start=earliest, end=earliest + timedelta(days=n)) for n in ends]
+    start = first_free_start(earliest, capacity, bookings)
+    assert start >= earliest and is_working_day(start)
+    end = add_working_days(start, capacity.production_days)
+    overlapping = [b for b in bookings if b.start <= end and b.end >= start]
+    assert len(overlapping) < workshop
+
+
+def forecast_from(start: date, gaps: list[int]) -> dict[str, date]:
+    forecast, day = {}, start
+    for name, gap in zip(MILESTONES, gaps, strict=True):
+        day += timedelta(days=gap)
+        forecast[name] = day
+    return forecast
+
+
+def test_shift_forecast_moves_the_slipped_milestone_and_every_later_one_by_the_slip() -> None:
+    forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
+    shifted = shift_forecast(
+        forecast, "material_required", forecast["material_required"] + timedelta(days=5)
+    )
+    for name in MILESTONES:
+        moved = (shifted[name] - forecast[name]).days
+        later = MILESTONES.index(name) >= MILESTONES.index("material_required")
+        assert moved == (5 if later else 0), name
+
+
+def test_shift_forecast_never_moves_dates_earlier() -> None:
+    forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
+    earlier = shift_forecast(forecast, "production_start", MONDAY)
+    same = shift_forecast(forecast, "production_start", forecast["production_start"])
+    assert earlier == forecast and same == forecast
+    assert earlier is not forecast
+
+
+def test_shift_forecast_leaves_its_input_untouched() -> None:
+    forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
+    before = dict(forecast)
+    shift_forecast(forecast, "design_done", forecast["design_done"] + timedelta(days=3))
+    assert forecast == before
+
+
+@given(
+    start=days,
+    gaps=st.lists(st.integers(min_value=0, max_value=40), min_size=8, max_size=8),
+    slipped=st.sampled_from(MILESTONES),
+    move=st.integers(min_value=-60, max_value=60),
+)
+def test_shift_forecast_property_never_earlier_and_later_milestones_slip_alike(
+    start: date, gaps: list[int], slipped: str, move: int
+) -> None:
+    forecast = forecast_from(start, gaps)
+    new_date = forecast[slipped] + timedelta(days=move)
+    shifted = shift_forecast(forecast, slipped, new_date)
+    slip = max(move, 0)
+    assert set(shifted) == set(forecast)
+    for name in MILESTONES:
+        assert shifted[name] >= forecast[name]
+        expected = slip if MILESTONES.index(name) >= MILESTONES.index(slipped) else 0
+        assert (shifted[name] - forecast[name]).days == expected
+    assert shifted[slipped] == max(new_date, forecast[slipped])
+    # The process order of the forecast survives the shift.
+    assert [shifted[n] for n in MILESTONES] == sorted(shifted[n] for n in MILESTONES)
