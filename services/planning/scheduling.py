@@ -120,13 +120,19 @@ def working_days_between(start: date, end: date) -> int:
     return count
 
 
-def shift_forecast(forecast: dict[str, date], slipped: str, new_date: date) -> dict[str, date]:
-    """Move `slipped` to `new_date` and every later milestone by the same slip, never earlier."""
-    slip = (new_date - forecast[slipped]).days
-    if slip <= 0:
-        return dict(forecast)
+def shift_forecast(
+    planned: dict[str, date], forecast: dict[str, date], slipped: str, new_date: date
+) -> dict[str, date]:
+    """Forecast `slipped` for `new_date` and keep every later milestone at least its planned
+    distance behind it; never earlier than forecast before.
+
+    Distances come from the plan, not the forecast, so two milestones slipping on the same
+    day (in either order) move the rest once, not twice.
+    """
     shifted = dict(forecast)
+    shifted[slipped] = max(forecast[slipped], new_date)
     start = MILESTONES.index(slipped)
-    for name in MILESTONES[start:]:
-        shifted[name] = forecast[name] + timedelta(days=slip)
+    for name in MILESTONES[start + 1 :]:
+        behind = planned[name] - planned[slipped]
+        shifted[name] = max(forecast[name], shifted[slipped] + behind)
     return shifted
