@@ -59,7 +59,8 @@ def describe_validation(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     problems = []
     for err in errors:
         loc = ".".join(str(part) for part in err.get("loc", ()) if part not in ("body",))
-        problems.append({"field": loc or "body", "problem": str(err.get("msg", "invalid"))})
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append({"field": loc or "body", "problem": message})
     sentence = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
     return sentence or "the request is invalid", problems
 

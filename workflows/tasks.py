@@ -186,7 +186,10 @@ class TaskBook:
             payload = TASK_KINDS[task.kind].payload.parse(cmd.payload)
         except ValidationError as exc:
             problems = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "payload", "problem": e["msg"]}
+                {
+                    "field": ".".join(str(p) for p in e["loc"]) or "payload",
+                    "problem": str(e["msg"]).removeprefix("Value error, "),
+                }
                 for e in exc.errors()
             ]
             raise reject(
