@@ -1,0 +1,121 @@
+"""Checks of a multi-level BOM before engineering releases it (P3.1): pure, no I/O.
+
+A BOM is a list of lines (`item`, `parent`, `qty_per`, `make_or_buy`, `supplier`, ...); a line
+with no parent is a top-level line of the ordered product. Every problem is reported with the
+lines it concerns, so the engineer can fix them all in one go.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from shared.payloads import BomLine
+
+
+# One thing wrong with a BOM: a code clients can branch on, the lines it concerns, a sentence.
+@dataclass(frozen=True)
+class BomProblem:
+    code: str
+    lines: tuple[int, ...]
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "lines": list(self.lines), "message": self.message}
+
+
+def validate_bom(lines: list[BomLine]) -> list[BomProblem]:
+    """Every problem of the BOM (empty when it can be released); line numbers count from 1."""
+    problems: list[BomProblem] = []
+    problems += _bad_quantities(lines)
+    problems += _buy_without_supplier(lines)
+    problems += _duplicates(lines)
+    problems += _unknown_parents(lines)
+    problems += _cycles(lines)
+    return problems
+
+
+def _bad_quantities(lines: list[BomLine]) -> list[BomProblem]:
+    return [
+        BomProblem("qty_not_positive", (n,), f"line {n} ({line.item}): qty_per must be above 0")
+        for n, line in enumerate(lines, start=1)
+        if line.qty_per <= 0
+    ]
+
+
+def _buy_without_supplier(lines: list[BomLine]) -> list[BomProblem]:
+    return [
+        BomProblem(
+            "buy_without_supplier", (n,), f"line {n} ({line.item}): a buy item needs a supplier"
+        )
+        for n, line in enumerate(lines, start=1)
+        if line.make_or_buy == "buy" and not (line.supplier or "").strip()
+    ]
+
+
+def _duplicates(lines: list[BomLine]) -> list[BomProblem]:
+    seen: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+    for n, line in enumerate(lines, start=1):
+        seen[(line.parent, line.item)].append(n)
+    return [
+        BomProblem(
+            "duplicate_item",
+            tuple(numbers),
+            f"lines {', '.join(map(str, numbers))}: {item} appears more than once under "
+            f"{parent or 'the top level'}; give one line with the total qty_per",
+        )
+        for (parent, item), numbers in seen.items()
+        if len(numbers) > 1
+    ]
+
+
+def _unknown_parents(lines: list[BomLine]) -> list[BomProblem]:
+    items = {line.item for line in lines}
+    return [
+        BomProblem(
+            "unknown_parent",
+            (n,),
+            f"line {n} ({line.item}): parent {line.parent} is not an item of this BOM",
+        )
+        for n, line in enumerate(lines, start=1)
+        if line.parent is not None and line.parent not in items
+    ]
+
+
+def _cycles(lines: list[BomLine]) -> list[BomProblem]:
+    """Items that are (indirectly) their own parent, one problem per cycle."""
+    children: dict[str, set[str]] = defaultdict(set)
+    for line in lines:
+        if line.parent is not None:
+            children[line.parent].add(line.item)
+    state: dict[str, str] = {}  # "open" while on the current path, "done" after
+    cycles: list[list[str]] = []
+
+    def visit(item: str, path: list[str]) -> None:
+        state[item] = "open"
+        for child in sorted(children[item]):
+            if state.get(child) == "open":
+                cycles.append([*path[path.index(child) :], child])
+            elif child not in state:
+                visit(child, [*path, child])
+        state[item] = "done"
+
+    for item in sorted(children):
+        if item not in state:
+            visit(item, [item])
+    problems = []
+    for cycle in cycles:
+        members = set(cycle)
+        numbers = tuple(
+            n
+            for n, line in enumerate(lines, start=1)
+            if line.item in members and line.parent in members
+        )
+        problems.append(
+            BomProblem(
+                "cycle",
+                numbers,
+                f"lines {', '.join(map(str, numbers))} form a cycle: " + " → ".join(cycle),
+            )
+        )
+    return problems
