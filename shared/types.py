@@ -193,3 +193,27 @@ class PlanProposal(BaseModel):
     meets_due_date: bool
     shortfall_days: int
     standard_production_days: int
+
+
+# engineering.release_bom completed: store the revision, grow the item master.
+class BomRelease(BaseModel):
+    order_no: str
+    task_id: str
+    lines: list[dict[str, Any]]
+    by: str
+    at: datetime
+
+
+class BomReleased(BaseModel):
+    revision: int
+    new_items: list[str]
+    line_count: int
+
+
+# engineering.release_drawings completed: the released drawing set.
+class DrawingsRelease(BaseModel):
+    order_no: str
+    task_id: str
+    drawings: list[dict[str, Any]]
+    by: str
+    at: datetime

@@ -14,6 +14,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from services.engineering.bom import validate_bom
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
     from shared import payloads as p
@@ -123,6 +124,10 @@ class OrderWorkflow:
         customer_date = getattr(payload, "customer_date", None)
         if isinstance(payload, p.ConfirmDelivery) and customer_date and customer_date <= today:
             return f"customer_date must be after today ({today})"
+        if isinstance(payload, p.ReleaseBom):
+            problems = validate_bom(payload.lines)
+            if problems:
+                return "the BOM cannot be released: " + "; ".join(x.message for x in problems)
         return self.plan.rule_violation(payload)
 
     # -- helpers the phases share --------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from services.engineering.activities import EngineeringActivities
     from services.planning.activities import PlanningActivities
     from services.planning.scheduling import (
         MILESTONE_OWNERS,
@@ -18,6 +19,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared import payloads as p
     from shared.types import (
+        BomRelease,
+        BomReleased,
+        DrawingsRelease,
         MilestoneForecast,
         PlanProposal,
         PlanProposalInput,
@@ -38,6 +42,7 @@ class PlanPhase:
         self.milestones: dict[str, date] = {}
         self.forecast: dict[str, date] = {}
         self.proposal: PlanProposal | None = None
+        self.bom_revision = 0
         self._delay_warned: date | None = None
         self._watchers: list[asyncio.Task[None]] = []
 
@@ -171,9 +176,36 @@ class PlanPhase:
             due_at=end_of_day(self.milestones["drawings_release"]),
         )
         await order.until(lambda: not bom.is_open, "waiting for the BOM release")
+        assert bom.payload is not None
+        released: BomReleased = await order.activity(
+            EngineeringActivities.release_bom,
+            BomRelease(
+                order_no=order.inp.order_no,
+                task_id=bom.task_id,
+                lines=bom.payload["lines"],
+                by=bom.completed_by or "engineering",
+                at=workflow.now(),
+            ),
+            "engineering",
+            f"store the BOM of {order.inp.order_no} and add new items to the item master",
+        )
+        self.bom_revision = released.revision
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
         await order.until(lambda: not drawings.is_open, "waiting for the drawings release")
+        assert drawings.payload is not None
+        await order.activity(
+            EngineeringActivities.release_drawings,
+            DrawingsRelease(
+                order_no=order.inp.order_no,
+                task_id=drawings.task_id,
+                drawings=drawings.payload["drawings"],
+                by=drawings.completed_by or "engineering",
+                at=workflow.now(),
+            ),
+            "engineering",
+            f"store the drawing set of {order.inp.order_no}",
+        )
         await order.record_actual("drawings_release")
 
     # -- milestone tracking (§2.3, §2.4) ---------------------------------------------------

@@ -1,7 +1,71 @@
-"""Engineering tables: the department's inbox (more come with the phases it owns)."""
+"""Engineering tables: the inbox, released BOM revisions, the item master, drawings."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.models import ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("engineering")
+
+
+# One released revision of an order's BOM (P3.1), released through one task.
+class BomRevision(SQLModel, table=True):
+    __tablename__ = "bom_revisions"
+    __table_args__ = (UniqueConstraint("task_id"), {"schema": "engineering"})
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    revision: int = Field(primary_key=True)
+    task_id: str = Field(max_length=128)
+    released_by: str
+    released_at: datetime = ts_field()
+
+
+# One line of a released BOM revision.
+class BomLineRow(SQLModel, table=True):
+    __tablename__ = "bom_lines"
+    __table_args__ = {"schema": "engineering"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    revision: int = Field(primary_key=True)
+    line_no: int = Field(primary_key=True)
+    item: str = Field(max_length=64, index=True)
+    parent: str | None = Field(default=None, max_length=64)
+    qty_per: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    make_or_buy: str = Field(max_length=4)
+    lead_days: int | None = None
+    supplier: str | None = None
+    special: bool = False
+
+
+# The item master: every item any released BOM has used, added on first release.
+class Item(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = {"schema": "engineering"}
+
+    item: str = Field(primary_key=True, max_length=64)
+    make_or_buy: str = Field(max_length=4)
+    supplier: str | None = None
+    lead_days: int | None = None
+    special: bool = False
+    first_order_no: str = Field(max_length=64)
+    created_at: datetime = ts_field()
+
+
+# A drawing released to production, warehouse, quality and aftersales (P3.2).
+class DrawingRelease(SQLModel, table=True):
+    __tablename__ = "drawings"
+    __table_args__ = {"schema": "engineering"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    number: str = Field(primary_key=True, max_length=64)
+    rev: str = Field(primary_key=True, max_length=16)
+    title: str
+    task_id: str = Field(max_length=128)
+    released_by: str
+    released_at: datetime = ts_field()

@@ -1,10 +1,12 @@
-"""Procurement routes: the department's inbox (its own endpoints come with the phases it owns)."""
+"""Procurement routes: the department's inbox and what engineering released to it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.engineering.api import release_router
 from shared.tasks.api import task_router
 
 router = APIRouter(prefix="/procurement", tags=["procurement"])
 router.include_router(task_router("procurement"))
+router.include_router(release_router("procurement"))

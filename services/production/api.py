@@ -1,10 +1,12 @@
-"""Production routes: the department's inbox (its own endpoints come with the phases it owns)."""
+"""Production routes: the department's inbox and what engineering released to it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.engineering.api import release_router
 from shared.tasks.api import task_router
 
 router = APIRouter(prefix="/production", tags=["production"])
 router.include_router(task_router("production"))
+router.include_router(release_router("production"))
