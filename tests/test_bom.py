@@ -53,6 +53,13 @@ def test_the_same_item_twice_under_one_parent_is_a_duplicate() -> None:
     assert [(p.code, p.lines) for p in problems] == [("duplicate_item", (3, 6))]
 
 
+def test_one_item_described_two_ways_is_refused() -> None:
+    problems = validate_bom([*SWITCHGEAR[:3], buy("BOLT-M8", "FRAME", supplier="Würth")])
+    assert problems == []
+    problems = validate_bom([*SWITCHGEAR, buy("BOLT-M8", "BREAKER", supplier="Würth")])
+    assert [(p.code, p.lines) for p in problems] == [("conflicting_item", (4, 5, 6))]
+
+
 def test_unknown_parent_is_refused() -> None:
     problems = validate_bom([*SWITCHGEAR, buy("HINGE", "DOOR")])
     assert [(p.code, p.lines) for p in problems] == [("unknown_parent", (6,))]

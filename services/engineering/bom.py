@@ -30,6 +30,7 @@ def validate_bom(lines: list[BomLine]) -> list[BomProblem]:
     problems += _bad_quantities(lines)
     problems += _buy_without_supplier(lines)
     problems += _duplicates(lines)
+    problems += _conflicting_items(lines)
     problems += _unknown_parents(lines)
     problems += _cycles(lines)
     return problems
@@ -67,6 +68,29 @@ def _duplicates(lines: list[BomLine]) -> list[BomProblem]:
         for (parent, item), numbers in seen.items()
         if len(numbers) > 1
     ]
+
+
+def _conflicting_items(lines: list[BomLine]) -> list[BomProblem]:
+    """One item is one thing: make or buy, supplier, lead time and special flag agree."""
+    seen: dict[str, list[int]] = defaultdict(list)
+    for n, line in enumerate(lines, start=1):
+        seen[line.item].append(n)
+    problems = []
+    for item, numbers in seen.items():
+        kinds = {
+            (line.make_or_buy, line.supplier, line.lead_days, bool(line.special))
+            for line in (lines[n - 1] for n in numbers)
+        }
+        if len(kinds) > 1:
+            problems.append(
+                BomProblem(
+                    "conflicting_item",
+                    tuple(numbers),
+                    f"lines {', '.join(map(str, numbers))}: {item} is given different make/buy, "
+                    "supplier, lead_days or special values; one item must be described alike",
+                )
+            )
+    return problems
 
 
 def _unknown_parents(lines: list[BomLine]) -> list[BomProblem]:
