@@ -17,7 +17,7 @@ def line(item: str, parent: str | None = None, **fields: Any) -> BomLine:
 
 
 def buy(item: str, parent: str, **fields: Any) -> BomLine:
-    return line(item, parent, make_or_buy="buy", supplier="Chint", **fields)
+    return line(item, parent, **{"make_or_buy": "buy", "supplier": "Chint", **fields})
 
 
 SWITCHGEAR = [
@@ -49,7 +49,7 @@ def test_buy_item_without_supplier_is_refused() -> None:
 
 
 def test_the_same_item_twice_under_one_parent_is_a_duplicate() -> None:
-    problems = validate_bom([*SWITCHGEAR, buy("BREAKER", "CABINET")])
+    problems = validate_bom([*SWITCHGEAR, buy("BREAKER", "CABINET", lead_days=30)])
     assert [(p.code, p.lines) for p in problems] == [("duplicate_item", (3, 6))]
 
 
