@@ -93,6 +93,12 @@ async def test_released_bom_reaches_every_receiver_and_the_order_moves_to_materi
         response = await _get(flow, f"/{dept}/orders/{order_no}/drawings", dept)
         assert response.status_code == 200, (dept, response.text)
         assert [d["number"] for d in response.json()] == ["DWG-0412-01"]
+    basis = await _get(flow, f"/quality/orders/{order_no}/inspection-basis", "quality")
+    assert basis.status_code == 200, basis.text
+    assert basis.json()["technical_agreement_ref"] == "TA-0412"
+    assert [d["number"] for d in basis.json()["drawings"]] == ["DWG-0412-01"]
+    assert [i["item"] for i in basis.json()["outsourced_items"]] == ["VS1-12", "BOLT-M8"]
+    assert basis.json()["special_items"] == ["VS1-12"]
     final = await order(flow, order_no)
     assert {m["name"]: m["actual"] for m in final["milestones"]}["drawings_release"] is not None
 
