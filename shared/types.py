@@ -217,3 +217,26 @@ class DrawingsRelease(BaseModel):
     drawings: list[dict[str, Any]]
     by: str
     at: datetime
+
+
+# Run MRP for one order on a released BOM revision (P4.1).
+class MrpRun(BaseModel):
+    order_no: str
+    bom_revision: int
+    required_date: date | None = None
+    at: datetime
+
+
+class RequisitionSummary(BaseModel):
+    key: str
+    item: str
+    qty: Decimal
+    supplier: str | None
+    special: bool
+    reason: str
+
+
+class MrpRunResult(BaseModel):
+    requisitions: list[RequisitionSummary]
+    work_orders: int
+    reserved: dict[str, Decimal]

@@ -17,12 +17,15 @@ with workflow.unsafe.imports_passed_through():
         shift_forecast,
         working_days_between,
     )
+    from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
     from shared.types import (
         BomRelease,
         BomReleased,
         DrawingsRelease,
         MilestoneForecast,
+        MrpRun,
+        MrpRunResult,
         PlanProposal,
         PlanProposalInput,
         PlanRevision,
@@ -43,6 +46,7 @@ class PlanPhase:
         self.forecast: dict[str, date] = {}
         self.proposal: PlanProposal | None = None
         self.bom_revision = 0
+        self.mrp: MrpRunResult | None = None
         self._delay_warned: date | None = None
         self._watchers: list[asyncio.Task[None]] = []
 
@@ -190,6 +194,17 @@ class PlanPhase:
             f"store the BOM of {order.inp.order_no} and add new items to the item master",
         )
         self.bom_revision = released.revision
+        self.mrp = await order.activity(
+            ProcurementActivities.run_mrp,
+            MrpRun(
+                order_no=order.inp.order_no,
+                bom_revision=released.revision,
+                required_date=self.milestones.get("material_required"),
+                at=workflow.now(),
+            ),
+            "procurement",
+            f"MRP on BOM revision {released.revision} of {order.inp.order_no}",
+        )
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
         await order.until(lambda: not drawings.is_open, "waiting for the drawings release")

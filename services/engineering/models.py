@@ -53,6 +53,10 @@ class Item(SQLModel, table=True):
     supplier: str | None = None
     lead_days: int | None = None
     special: bool = False
+    # Standard and consumable parts kept on hand (§4.5); MRP's daily run tops them up.
+    safety_stock: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False, server_default="0")
+    )
     first_order_no: str = Field(max_length=64)
     created_at: datetime = ts_field()
 

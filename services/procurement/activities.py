@@ -1,12 +1,190 @@
-"""Procurement activities: what the procurement task queue serves.
-
-Today that is the department's inbox and its escalations; the department's own automatic work
-joins this list with the phases it owns.
-"""
+"""Procurement activities: MRP on a released BOM, writing requisitions, work orders and
+reservations once per order and BOM revision (P4.1)."""
 
 from __future__ import annotations
 
-from shared.escalations.activities import EscalationActivities
-from shared.tasks.activities import TaskActivities
+from collections import defaultdict
+from decimal import Decimal
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities]
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+from temporalio import activity
+
+from services.engineering.models import BomLineRow
+from services.procurement import mrp
+from services.procurement.models import PoLine, PurchaseOrder, Requisition, WorkOrder
+from services.sales.models import OrderLine
+from services.warehouse.models import Reservation, StockItem
+from shared.db import session_scope
+from shared.escalations.activities import EscalationActivities
+from shared.settings import Settings
+from shared.tasks.activities import TaskActivities
+from shared.timeline import add_event
+from shared.types import MrpRun, MrpRunResult, RequisitionSummary
+
+
+class ProcurementActivities:
+    """Material control's automatic work; the worker registers the bound methods."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    @activity.defn
+    async def run_mrp(self, run: MrpRun) -> MrpRunResult:
+        """Net the order's BOM against free stock and unallocated supply; store the proposals.
+
+        Safety stock is left to the daily run over all items (P4.2), so an order's run proposes
+        what the order itself needs.
+        """
+        async with session_scope(self._engine) as session:
+            bom = await _bom(session, run.order_no, run.bom_revision)
+            order_qty = await _order_qty(session, run.order_no, bom)
+            supply = await _supply(session, run.order_no, {line.item for line in bom})
+            result = mrp.plan(run.order_no, run.bom_revision, bom, order_qty, supply)
+            for req in result.requisitions:
+                await session.execute(
+                    insert(Requisition)
+                    .values(
+                        key=req.key,
+                        order_no=run.order_no,
+                        bom_revision=run.bom_revision,
+                        item=req.item,
+                        qty=req.qty,
+                        supplier=req.supplier,
+                        lead_days=req.lead_days,
+                        special=req.special,
+                        reason=req.reason,
+                        state="open",
+                        required_date=run.required_date,
+                        created_at=run.at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+            for wo in result.work_orders:
+                await session.execute(
+                    insert(WorkOrder)
+                    .values(
+                        key=wo.key,
+                        order_no=run.order_no,
+                        bom_revision=run.bom_revision,
+                        item=wo.item,
+                        qty=wo.qty,
+                        state="open",
+                        required_date=run.required_date,
+                        created_at=run.at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+            reserved = {item: qty for item, qty in result.reserve.items() if qty > 0}
+            for item, qty in reserved.items():
+                await session.execute(
+                    insert(Reservation)
+                    .values(order_no=run.order_no, item=item, qty=qty, created_at=run.at)
+                    .on_conflict_do_nothing()
+                )
+            await add_event(
+                session,
+                key=f"{run.order_no}:mrp:{run.bom_revision}",
+                order_no=run.order_no,
+                at=run.at,
+                kind="mrp",
+                actor="orderflow",
+                summary=f"MRP on BOM revision {run.bom_revision}: {len(result.requisitions)} "
+                f"requisition(s), {len(result.work_orders)} work order(s), "
+                f"{len(reserved)} item(s) reserved from stock",
+                detail={"net": {k: str(v) for k, v in result.net.items() if v > 0}},
+            )
+        return MrpRunResult(
+            requisitions=[
+                RequisitionSummary(
+                    key=r.key,
+                    item=r.item,
+                    qty=r.qty,
+                    supplier=r.supplier,
+                    special=r.special,
+                    reason=r.reason,
+                )
+                for r in result.requisitions
+            ],
+            work_orders=len(result.work_orders),
+            reserved=reserved,
+        )
+
+
+async def _bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
+    rows = (
+        await session.execute(
+            select(BomLineRow)
+            .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
+            .order_by(col(BomLineRow.line_no))
+        )
+    ).scalars()
+    return [
+        mrp.BomItem(
+            item=row.item,
+            parent=row.parent,
+            qty_per=Decimal(row.qty_per),
+            make_or_buy="make" if row.make_or_buy == "make" else "buy",
+            lead_days=row.lead_days,
+            supplier=row.supplier,
+            special=row.special,
+        )
+        for row in rows
+    ]
+
+
+async def _order_qty(session: AsyncSession, order_no: str, bom: list[mrp.BomItem]) -> Decimal:
+    """How many of the BOM's product the order wants: the order line of its top item, else 1
+    (the BOM's top-level quantities then describe the whole order)."""
+    tops = {line.item for line in bom if line.parent is None}
+    lines = (
+        await session.execute(select(OrderLine).where(col(OrderLine.order_no) == order_no))
+    ).scalars()
+    matching = [Decimal(line.qty) for line in lines if line.item in tops]
+    return sum(matching, Decimal(0)) if matching else Decimal(1)
+
+
+async def _supply(session: AsyncSession, order_no: str, items: set[str]) -> dict[str, mrp.Supply]:
+    """Free stock (on hand less every reservation) and open PO quantity not bought for an order."""
+    on_hand = {
+        row.item: Decimal(row.on_hand)
+        for row in (
+            await session.execute(select(StockItem).where(col(StockItem.item).in_(items)))
+        ).scalars()
+    }
+    reserved: dict[str, Decimal] = defaultdict(Decimal)
+    for item, qty in (
+        await session.execute(
+            select(col(Reservation.item), func.sum(col(Reservation.qty)))
+            .where(col(Reservation.item).in_(items), col(Reservation.order_no) != order_no)
+            .group_by(col(Reservation.item))
+        )
+    ).all():
+        reserved[item] = Decimal(qty)
+    open_po: dict[str, Decimal] = defaultdict(Decimal)
+    for item, qty in (
+        await session.execute(
+            select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
+            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
+            .where(
+                col(PoLine.item).in_(items),
+                col(PurchaseOrder.state) == "open",
+                col(PurchaseOrder.order_no).is_(None),
+            )
+            .group_by(col(PoLine.item))
+        )
+    ).all():
+        open_po[item] = max(Decimal(qty), Decimal(0))
+    return {
+        item: mrp.Supply(
+            free_stock=max(on_hand.get(item, Decimal(0)) - reserved[item], Decimal(0)),
+            open_po=open_po[item],
+        )
+        for item in items
+    }
+
+
+ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, ProcurementActivities]

@@ -1,7 +1,80 @@
-"""Procurement tables: the department's inbox (more come with the phases it owns)."""
+"""Procurement tables: the inbox, purchase requisitions, work orders, purchase orders."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Numeric
+from sqlmodel import Field, SQLModel
+
+from shared.models import ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("procurement")
+
+
+def qty_field() -> Decimal:
+    return Field(sa_column=Column(Numeric(18, 4), nullable=False))  # type: ignore[no-any-return]
+
+
+# A purchase requisition MRP proposed (P4.1), keyed so a re-run creates nothing twice.
+class Requisition(SQLModel, table=True):
+    __tablename__ = "requisitions"
+    __table_args__ = {"schema": "procurement"}
+
+    key: str = Field(primary_key=True, max_length=64)
+    order_no: str | None = Field(default=None, index=True, max_length=64)
+    bom_revision: int | None = None
+    item: str = Field(index=True, max_length=64)
+    qty: Decimal = qty_field()
+    supplier: str | None = None
+    lead_days: int | None = None
+    special: bool = False
+    reason: str = Field(max_length=16)
+    state: str = Field(default="open", index=True, max_length=16)
+    required_date: date | None = None
+    created_at: datetime = ts_field()
+
+
+# A semi-finished work order MRP proposed for a make item (P4.1).
+class WorkOrder(SQLModel, table=True):
+    __tablename__ = "work_orders"
+    __table_args__ = {"schema": "procurement"}
+
+    key: str = Field(primary_key=True, max_length=64)
+    order_no: str = Field(index=True, max_length=64)
+    bom_revision: int
+    item: str = Field(max_length=64)
+    qty: Decimal = qty_field()
+    state: str = Field(default="open", index=True, max_length=16)
+    required_date: date | None = None
+    created_at: datetime = ts_field()
+
+
+# A purchase order placed with a supplier (P4.4); its lines come from requisitions.
+class PurchaseOrder(SQLModel, table=True):
+    __tablename__ = "purchase_orders"
+    __table_args__ = {"schema": "procurement"}
+
+    po_no: str = Field(primary_key=True, max_length=64)
+    supplier: str
+    order_no: str | None = Field(default=None, index=True, max_length=64)
+    promised_date: date
+    state: str = Field(default="open", index=True, max_length=16)
+    created_by: str
+    created_at: datetime = ts_field()
+
+
+class PoLine(SQLModel, table=True):
+    __tablename__ = "po_lines"
+    __table_args__ = {"schema": "procurement"}
+
+    po_no: str = Field(primary_key=True, foreign_key="procurement.purchase_orders.po_no")
+    line_no: int = Field(primary_key=True)
+    requisition_key: str | None = Field(default=None, max_length=64)
+    item: str = Field(index=True, max_length=64)
+    qty: Decimal = qty_field()
+    qty_received: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False)
+    )

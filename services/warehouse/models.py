@@ -1,7 +1,38 @@
-"""Warehouse tables: the department's inbox (more come with the phases it owns)."""
+"""Warehouse tables: the inbox, stock per item, and reservations for orders."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Numeric
+from sqlmodel import Field, SQLModel
+
+from shared.models import ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("warehouse")
+
+
+# Stock of one item: qualified on hand, and counted goods still waiting for inspection.
+class StockItem(SQLModel, table=True):
+    __tablename__ = "stock"
+    __table_args__ = {"schema": "warehouse"}
+
+    item: str = Field(primary_key=True, max_length=64)
+    on_hand: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
+    pending_inspection: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False)
+    )
+    updated_at: datetime = ts_field()
+
+
+# Stock set aside for an order (free stock = on hand - every reservation).
+class Reservation(SQLModel, table=True):
+    __tablename__ = "reservations"
+    __table_args__ = {"schema": "warehouse"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    item: str = Field(primary_key=True, max_length=64)
+    qty: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    created_at: datetime = ts_field()

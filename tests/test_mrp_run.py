@@ -1,0 +1,103 @@
+"""MRP on BOM release (P4.1) on the real stack: requisitions for buy items, work orders for
+make items, free stock reserved, and a re-run that creates nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from services.procurement.activities import ProcurementActivities
+from services.procurement.models import Requisition, WorkOrder
+from services.warehouse.models import StockItem
+from shared.types import MrpRun
+from tests.conftest import Stack
+from tests.drivers import to_master_plan
+from tests.helpers import complete_ok, create_order
+
+
+def _bom(suffix: str) -> list[dict[str, Any]]:
+    return [
+        {"item": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
+        {"item": f"FRAME-{suffix}", "parent": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
+        {
+            "item": f"VS1-{suffix}",
+            "parent": "KYN28-12",
+            "qty_per": 1,
+            "make_or_buy": "buy",
+            "supplier": "Chint",
+            "lead_days": 30,
+            "special": True,
+        },
+        {
+            "item": f"BOLT-{suffix}",
+            "parent": f"FRAME-{suffix}",
+            "qty_per": 48,
+            "make_or_buy": "buy",
+            "supplier": "Fastenal",
+        },
+    ]
+
+
+async def _get(stack: Stack, path: str, **params: str) -> Any:
+    response = await stack.http.get(path, params=params, headers=stack.token("p", "procurement"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_bom_release_runs_mrp_into_requisitions_work_orders_and_reservations(
+    flow: Stack, engine: AsyncEngine
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    async with engine.begin() as conn:  # 100 bolts on the shelf, free
+        await conn.execute(
+            insert(StockItem).values(
+                item=f"BOLT-{suffix}",
+                on_hand=Decimal(100),
+                pending_inspection=Decimal(0),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    order_no = await create_order(flow)  # six KYN28-12 sets
+    await to_master_plan(flow, order_no)
+    await complete_ok(flow, "planning.master_plan", order_no, {"accept_proposal": True})
+    view = await complete_ok(flow, "engineering.release_bom", order_no, {"lines": _bom(suffix)})
+    assert any(e["kind"] == "mrp" for e in view["timeline"])
+
+    requisitions = await _get(flow, "/procurement/requisitions", order_no=order_no)
+    by_item = {r["item"]: r for r in requisitions}
+    assert set(by_item) == {f"VS1-{suffix}", f"BOLT-{suffix}"}
+    assert Decimal(by_item[f"VS1-{suffix}"]["qty"]) == 6
+    assert by_item[f"VS1-{suffix}"]["special"] is True
+    assert Decimal(by_item[f"BOLT-{suffix}"]["qty"]) == 6 * 48 - 100
+    plan = {m["name"]: m["planned"] for m in view["milestones"]}
+    assert {r["required_date"] for r in requisitions} == {plan["material_required"]}
+
+    work_orders = await _get(flow, "/procurement/work-orders", order_no=order_no)
+    assert {w["item"]: Decimal(w["qty"]) for w in work_orders} == {
+        "KYN28-12": 6,
+        f"FRAME-{suffix}": 6,
+    }
+    (bolts,) = await _get(flow, "/warehouse/stock", item=f"BOLT-{suffix}")
+    assert Decimal(bolts["reserved"][order_no]) == 100 and Decimal(bolts["free"]) == 0
+    assert await _get(flow, "/procurement/purchase-orders", order_no=order_no) == []
+
+    # Re-running MRP for the same order and BOM revision creates nothing twice.
+    again = await ProcurementActivities(engine, flow.settings).run_mrp(
+        MrpRun(order_no=order_no, bom_revision=1, at=datetime.now(UTC))
+    )
+    assert {r.item for r in again.requisitions} == set(by_item)
+    async with engine.connect() as conn:
+        counted = [
+            (
+                await conn.execute(select(func.count()).where(col(model.order_no) == order_no))
+            ).scalar_one()
+            for model in (Requisition, WorkOrder)
+        ]
+    assert counted == [2, 2]
