@@ -240,3 +240,28 @@ class MrpRunResult(BaseModel):
     requisitions: list[RequisitionSummary]
     work_orders: int
     reserved: dict[str, Decimal]
+
+
+# procurement.place_po completed: a purchase order line for one requisition (P4.4).
+class PlacePoInput(BaseModel):
+    order_no: str
+    requisition_key: str
+    po_no: str | None = None
+    supplier: str
+    promised_date: date
+    by: str
+    at: datetime
+
+
+class PoPlaced(BaseModel):
+    po_no: str
+    item: str
+    qty: Decimal
+
+
+class RequisitionDecision(BaseModel):
+    requisition_key: str
+    state: str
+    by: str
+    comment: str = ""
+    at: datetime

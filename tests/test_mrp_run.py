@@ -4,7 +4,7 @@ make items, free stock reserved, and a re-run that creates nothing twice."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from services.warehouse.models import StockItem
 from shared.types import MrpRun
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
-from tests.helpers import complete_ok, create_order
+from tests.helpers import complete, complete_ok, create_order
 
 
 def _bom(suffix: str) -> list[dict[str, Any]]:
@@ -101,3 +101,60 @@ async def test_bom_release_runs_mrp_into_requisitions_work_orders_and_reservatio
             for model in (Requisition, WorkOrder)
         ]
     assert counted == [2, 2]
+
+
+async def test_requisitions_are_approved_where_needed_and_placed_on_purchase_orders(
+    flow: Stack,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    order_no = await create_order(flow)
+    await to_master_plan(flow, order_no)
+    await complete_ok(flow, "planning.master_plan", order_no, {"accept_proposal": True})
+    view = await complete_ok(flow, "engineering.release_bom", order_no, {"lines": _bom(suffix)})
+    open_kinds = sorted(t["kind"] for t in view["open_tasks"])
+    assert open_kinds.count("procurement.place_po") == 1  # the bolts need no approval
+    assert "procurement.special_approval" in open_kinds  # the breaker is special (§4.4)
+    required = date.fromisoformat(
+        next(m["planned"] for m in view["milestones"] if m["name"] == "material_required")
+    )
+
+    early = (required - timedelta(days=3)).isoformat()
+    await complete_ok(
+        flow,
+        "procurement.place_po",
+        order_no,
+        {"supplier": "Fastenal", "promised_date": early, "po_no": f"PO-{suffix}"},
+    )
+    (po,) = await _get(flow, "/procurement/purchase-orders", order_no=order_no)
+    assert po["po_no"] == f"PO-{suffix}" and po["supplier"] == "Fastenal"
+    assert [(line["item"], Decimal(line["qty"])) for line in po["lines"]] == [
+        (f"BOLT-{suffix}", Decimal(288))
+    ]
+
+    refused = await complete(
+        flow, "procurement.special_approval", order_no, {"approved": True}, roles=("procurement",)
+    )
+    assert refused.status_code == 403
+    view = await complete_ok(
+        flow,
+        "procurement.special_approval",
+        order_no,
+        {"approved": True, "comment": "single source"},
+        roles=("division",),
+    )
+    assert "procurement.place_po" in [t["kind"] for t in view["open_tasks"]]
+
+    late = (required + timedelta(days=10)).isoformat()
+    view = await complete_ok(
+        flow, "procurement.place_po", order_no, {"supplier": "Chint", "promised_date": late}
+    )
+    warning = [e for e in view["escalations"] if e["kind"] == "late_supply"]
+    assert len(warning) == 1 and warning[0]["role"] == "planning"
+    forecast = {m["name"]: m["forecast"] for m in view["milestones"]}
+    assert forecast["material_required"] == late
+    states = {
+        r["item"]: r["state"]
+        for r in await _get(flow, "/procurement/requisitions", order_no=order_no)
+    }
+    assert states == {f"BOLT-{suffix}": "ordered", f"VS1-{suffix}": "ordered"}
+    assert len(await _get(flow, "/procurement/purchase-orders", order_no=order_no)) == 2

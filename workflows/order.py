@@ -6,7 +6,8 @@ phases together; the phases themselves live beside it (`review.py` P1, `plan.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common import DB_RETRY, DB_TIMEOUT, end_of_day
     from workflows.plan import PlanPhase
+    from workflows.purchasing import PurchasingPhase
     from workflows.review import ReviewPhase
     from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
 
@@ -49,7 +51,10 @@ class OrderWorkflow:
         self.policy: Policy | None = None
         self.escalated = False
         self.actuals: dict[str, date] = {}
-        self._parked: Callable[[], bool] | None = None
+        # Conditions the order's branches wait on; the run itself is one branch.
+        self._parked: list[Callable[[], bool]] = []
+        self._branches = 1
+        self._branch_tasks: list[asyncio.Task[None]] = []
         self._finished = False
         self.book = TaskBook(
             workflow_id=self.workflow_id,
@@ -61,6 +66,7 @@ class OrderWorkflow:
         )
         self.review = ReviewPhase(self)
         self.plan = PlanPhase(self)
+        self.purchasing = PurchasingPhase(self)
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -128,7 +134,7 @@ class OrderWorkflow:
             problems = validate_bom(payload.lines)
             if problems:
                 return "the BOM cannot be released: " + "; ".join(x.message for x in problems)
-        return self.plan.rule_violation(payload)
+        return self.plan.rule_violation(payload) or self.purchasing.rule_violation(payload)
 
     # -- helpers the phases share --------------------------------------------------------
 
@@ -137,19 +143,35 @@ class OrderWorkflow:
 
     async def until(self, condition: Callable[[], bool], waiting_for: str) -> None:
         """Wait for people (or a timer's effect); a completion settles while the order waits."""
-        self._parked = condition
+        self._parked.append(condition)
         self.describe(waiting_for)
         try:
             await workflow.wait_condition(condition)
         finally:
-            self._parked = None
+            self._parked.remove(condition)
+
+    def branch(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the main run (one per requisition, say); completions settle only
+        when every branch waits for people again."""
+        self._branches += 1
+
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                self._branches -= 1
+
+        self._branch_tasks.append(asyncio.create_task(run()))
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)
         await self.until(lambda: not any(t.is_open for t in tasks), f"waiting for {names}")
 
     def _settled(self) -> bool:
-        return self._finished or (self._parked is not None and not self._parked())
+        if self._finished:
+            return True
+        all_waiting = len(self._parked) >= self._branches
+        return all_waiting and not any(condition() for condition in self._parked)
 
     def describe(self, waiting_for: str) -> None:
         due = f" · due {self.due_date}" if self.due_date else ""

@@ -205,6 +205,7 @@ class PlanPhase:
             "procurement",
             f"MRP on BOM revision {released.revision} of {order.inp.order_no}",
         )
+        order.purchasing.start(self.mrp.requisitions)
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
         await order.until(lambda: not drawings.is_open, "waiting for the drawings release")
@@ -256,9 +257,9 @@ class PlanPhase:
                 "and has no actual date",
             )
         )
-        await self._reforecast(name, order.today() + timedelta(days=1))
+        await self.reforecast(name, order.today() + timedelta(days=1))
 
-    async def _reforecast(self, name: str, new_date: date) -> None:
+    async def reforecast(self, name: str, new_date: date) -> None:
         order = self.order
         self.forecast = shift_forecast(self.milestones, self.forecast, name, new_date)
         await order.activity(

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from services.engineering.models import BomLineRow
 from services.procurement import mrp
@@ -22,7 +23,14 @@ from shared.escalations.activities import EscalationActivities
 from shared.settings import Settings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
-from shared.types import MrpRun, MrpRunResult, RequisitionSummary
+from shared.types import (
+    MrpRun,
+    MrpRunResult,
+    PlacePoInput,
+    PoPlaced,
+    RequisitionDecision,
+    RequisitionSummary,
+)
 
 
 class ProcurementActivities:
@@ -112,6 +120,86 @@ class ProcurementActivities:
             work_orders=len(result.work_orders),
             reserved=reserved,
         )
+
+    @activity.defn
+    async def decide_requisition(self, decision: RequisitionDecision) -> None:
+        """Record an approval or rejection of a requisition (P4.3)."""
+        async with session_scope(self._engine) as session:
+            requisition = await session.get(Requisition, decision.requisition_key)
+            if requisition is None or requisition.state not in ("open", decision.state):
+                return
+            requisition.state = decision.state
+            await add_event(
+                session,
+                key=f"{decision.requisition_key}:{decision.state}",
+                order_no=requisition.order_no or "",
+                at=decision.at,
+                kind="requisition",
+                actor=decision.by,
+                summary=f"requisition for {requisition.qty} {requisition.item} {decision.state}"
+                + (f": {decision.comment}" if decision.comment else ""),
+                detail={"key": decision.requisition_key, "state": decision.state},
+            )
+
+    @activity.defn
+    async def place_po(self, placing: PlacePoInput) -> PoPlaced:
+        """Put a requisition on a purchase order (a new one, or a line of the supplier's PO of
+        the same number); once per requisition."""
+        async with session_scope(self._engine) as session:
+            requisition = await session.get(Requisition, placing.requisition_key)
+            if requisition is None:
+                raise ApplicationError(
+                    f"requisition {placing.requisition_key} does not exist", non_retryable=True
+                )
+            existing = (
+                await session.execute(
+                    select(PoLine).where(col(PoLine.requisition_key) == placing.requisition_key)
+                )
+            ).scalar_one_or_none()
+            if existing is not None:  # a retry after the first attempt committed
+                return PoPlaced(po_no=existing.po_no, item=existing.item, qty=existing.qty)
+            po_no = placing.po_no or f"PO-{placing.order_no}-{placing.requisition_key[:8]}"
+            po = await session.get(PurchaseOrder, po_no)
+            if po is not None and po.supplier != placing.supplier:
+                # The number is another supplier's: keep theirs intact, number this one apart.
+                po_no = f"{po_no}-{placing.requisition_key[:8]}"
+                po = await session.get(PurchaseOrder, po_no)
+            if po is None:
+                session.add(
+                    PurchaseOrder(
+                        po_no=po_no,
+                        supplier=placing.supplier,
+                        order_no=placing.order_no,
+                        promised_date=placing.promised_date,
+                        state="open",
+                        created_by=placing.by,
+                        created_at=placing.at,
+                    )
+                )
+                await session.flush()
+            lines = await session.execute(select(func.count()).where(col(PoLine.po_no) == po_no))
+            session.add(
+                PoLine(
+                    po_no=po_no,
+                    line_no=lines.scalar_one() + 1,
+                    requisition_key=requisition.key,
+                    item=requisition.item,
+                    qty=requisition.qty,
+                )
+            )
+            requisition.state = "ordered"
+            await add_event(
+                session,
+                key=f"{requisition.key}:ordered",
+                order_no=placing.order_no,
+                at=placing.at,
+                kind="purchase_order",
+                actor=placing.by,
+                summary=f"{requisition.qty} {requisition.item} ordered from {placing.supplier} "
+                f"on {po_no}, promised {placing.promised_date}",
+                detail={"po_no": po_no, "promised_date": placing.promised_date.isoformat()},
+            )
+        return PoPlaced(po_no=po_no, item=requisition.item, qty=requisition.qty)
 
 
 async def _bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
