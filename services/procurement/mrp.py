@@ -54,23 +54,6 @@ from services.procurement.mrp_types import (
     WorkOrderProposal,
 )
 
-__all__ = [
-    "BomItem",
-    "MakeOrBuy",
-    "MrpDelta",
-    "MrpLine",
-    "MrpResult",
-    "Reason",
-    "RequisitionProposal",
-    "Supply",
-    "WorkOrderProposal",
-    "delta",
-    "explode",
-    "plan",
-    "proposal_key",
-]
-
-
 # Precision of the exact context. Quantities multiply down the BOM levels, so digits add up;
 # 100 significant digits is far beyond any real BOM, and if it were ever exceeded `Inexact`
 # is raised instead of a rounded quantity being proposed.
