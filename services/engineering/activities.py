@@ -6,15 +6,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio import activity
 
 from services.engineering.models import BomLineRow, BomRevision, DrawingRelease, Item
+from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
 from shared.payloads import BomLine, ReleaseBom, ReleaseDrawings
-from shared.settings import Settings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import BomRelease, BomReleased, DrawingsRelease
@@ -24,12 +23,8 @@ BOM_RECIPIENTS = ("procurement", "warehouse", "production", "quality")
 DRAWING_RECIPIENTS = ("production", "warehouse", "quality", "aftersales")
 
 
-class EngineeringActivities:
+class EngineeringActivities(DbActivities):
     """Engineering's automatic work; the worker registers the bound methods."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @activity.defn
     async def release_bom(self, release: BomRelease) -> BomReleased:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.models import ts_field
+from shared.models import qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("engineering")
@@ -36,7 +36,7 @@ class BomLineRow(SQLModel, table=True):
     line_no: int = Field(primary_key=True)
     item: str = Field(max_length=64, index=True)
     parent: str | None = Field(default=None, max_length=64)
-    qty_per: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    qty_per: Decimal = qty_field()
     make_or_buy: str = Field(max_length=4)
     lead_days: int | None = None
     supplier: str | None = None
@@ -54,9 +54,7 @@ class Item(SQLModel, table=True):
     lead_days: int | None = None
     special: bool = False
     # Standard and consumable parts kept on hand (§4.5); MRP's daily run tops them up.
-    safety_stock: Decimal = Field(
-        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False, server_default="0")
-    )
+    safety_stock: Decimal = qty_field(default=Decimal(0), server_default="0")
     first_order_no: str = Field(max_length=64)
     created_at: datetime = ts_field()
 

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from services.planning.models import Milestone, PlanRevision
@@ -18,9 +17,9 @@ from services.planning.scheduling import (
     working_days_between,
 )
 from services.sales.models import Order
+from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.settings import Settings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import (
@@ -36,12 +35,8 @@ from shared.types import (
 from shared.types import PlanRevision as PlanRevisionIn
 
 
-class PlanningActivities:
+class PlanningActivities(DbActivities):
     """The planner's automatic work; the worker registers the bound methods."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @property
     def _capacity(self) -> Capacity:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.planning.models import Milestone, PlanRevision, TimelineEvent
 from services.planning.schemas import (
@@ -27,17 +28,12 @@ from shared.tasks.models import OPEN, inbox
 from shared.tasks.service import open_tasks_of
 
 
-def _col(attr: Any) -> Any:
-    """A model attribute as a SQL column (keeps type checkers quiet about SQLModel fields)."""
-    return attr
-
-
 def _late_clause(now: datetime) -> ColumnElement[bool]:
     """An order is late when a task of it is overdue or its ship forecast passes its due date."""
     overdue_task = or_(
         *(
             exists().where(
-                inbox(d).c.order_no == _col(Order.order_no),
+                inbox(d).c.order_no == col(Order.order_no),
                 inbox(d).c.state == OPEN,
                 inbox(d).c.due_at < now,
             )
@@ -45,18 +41,18 @@ def _late_clause(now: datetime) -> ColumnElement[bool]:
         )
     )
     ship_late = exists().where(
-        _col(Milestone.order_no) == _col(Order.order_no),
-        _col(Milestone.name) == "ship",
-        _col(Milestone.actual).is_(None),
-        _col(Milestone.forecast) > _col(Order.due_date),
+        col(Milestone.order_no) == col(Order.order_no),
+        col(Milestone.name) == "ship",
+        col(Milestone.actual).is_(None),
+        col(Milestone.forecast) > col(Order.due_date),
     )
-    return and_(_col(Order.status) == "active", or_(overdue_task, ship_late))
+    return and_(col(Order.status) == "active", or_(overdue_task, ship_late))
 
 
 def _open_task_count() -> Any:
     counts = [
         select(func.count())
-        .where(inbox(d).c.order_no == _col(Order.order_no), inbox(d).c.state == OPEN)
+        .where(inbox(d).c.order_no == col(Order.order_no), inbox(d).c.state == OPEN)
         .scalar_subquery()
         for d in DEPARTMENTS
     ]
@@ -82,16 +78,16 @@ async def list_orders(
     late_col = _late_clause(now)
     query = (
         select(Order, late_col.label("late"), _open_task_count().label("open_tasks"))
-        .order_by(_col(Order.created_at).desc(), _col(Order.order_no))
+        .order_by(col(Order.created_at).desc(), col(Order.order_no))
         .limit(limit)
         .offset(offset)
     )
     if stage:
-        query = query.where(_col(Order.stage) == stage)
+        query = query.where(col(Order.stage) == stage)
     if status:
-        query = query.where(_col(Order.status) == status)
+        query = query.where(col(Order.status) == status)
     if customer:
-        query = query.where(_col(Order.customer).ilike(f"%{customer}%"))
+        query = query.where(col(Order.customer).ilike(f"%{customer}%"))
     if late is not None:
         query = query.where(late_col if late else ~late_col)
     rows = (await session.execute(query)).all()
@@ -125,7 +121,7 @@ async def order_view(
         return None
     lines = (
         await session.execute(
-            select(OrderLine).where(_col(OrderLine.order_no) == order_no).order_by("line_no")
+            select(OrderLine).where(col(OrderLine.order_no) == order_no).order_by("line_no")
         )
     ).scalars()
     history = await plan_history(session, order_no)
@@ -134,15 +130,15 @@ async def order_view(
     escalations = (
         await session.execute(
             select(Escalation)
-            .where(_col(Escalation.order_no) == order_no)
-            .order_by(_col(Escalation.id))
+            .where(col(Escalation.order_no) == order_no)
+            .order_by(col(Escalation.id))
         )
     ).scalars()
     timeline = (
         await session.execute(
             select(TimelineEvent)
-            .where(_col(TimelineEvent.order_no) == order_no)
-            .order_by(_col(TimelineEvent.at), _col(TimelineEvent.id))
+            .where(col(TimelineEvent.order_no) == order_no)
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
         )
     ).scalars()
     ship = next((m for m in milestones if m.name == "ship"), None)
@@ -169,7 +165,7 @@ async def order_view(
 
 async def _milestones(session: AsyncSession, order_no: str, today: date) -> list[MilestonePublic]:
     rows = (
-        await session.execute(select(Milestone).where(_col(Milestone.order_no) == order_no))
+        await session.execute(select(Milestone).where(col(Milestone.order_no) == order_no))
     ).scalars()
     by_name = {row.name: row for row in rows}
     return [
@@ -191,14 +187,14 @@ async def plan_history(session: AsyncSession, order_no: str) -> PlanHistory:
     revisions = (
         await session.execute(
             select(PlanRevision)
-            .where(_col(PlanRevision.order_no) == order_no)
-            .order_by(_col(PlanRevision.revision))
+            .where(col(PlanRevision.order_no) == order_no)
+            .order_by(col(PlanRevision.revision))
         )
     ).scalars()
     current = {
         row.name: row
         for row in (
-            await session.execute(select(Milestone).where(_col(Milestone.order_no) == order_no))
+            await session.execute(select(Milestone).where(col(Milestone.order_no) == order_no))
         ).scalars()
     }
     public = []

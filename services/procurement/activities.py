@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,9 +18,9 @@ from services.procurement import mrp
 from services.procurement.models import PoLine, PurchaseOrder, Requisition, WorkOrder
 from services.sales.models import OrderLine
 from services.warehouse.models import Reservation, StockItem
+from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.settings import Settings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import (
@@ -33,12 +33,8 @@ from shared.types import (
 )
 
 
-class ProcurementActivities:
+class ProcurementActivities(DbActivities):
     """Material control's automatic work; the worker registers the bound methods."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @activity.defn
     async def run_mrp(self, run: MrpRun) -> MrpRunResult:

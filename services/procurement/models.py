@@ -5,17 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from shared.models import ts_field
+from shared.models import qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("procurement")
-
-
-def qty_field() -> Decimal:
-    return Field(sa_column=Column(Numeric(18, 4), nullable=False))  # type: ignore[no-any-return]
 
 
 # A purchase requisition MRP proposed (P4.1), keyed so a re-run creates nothing twice.
@@ -75,6 +70,4 @@ class PoLine(SQLModel, table=True):
     requisition_key: str | None = Field(default=None, max_length=64)
     item: str = Field(index=True, max_length=64)
     qty: Decimal = qty_field()
-    qty_received: Decimal = Field(
-        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False)
-    )
+    qty_received: Decimal = qty_field(default=Decimal(0))

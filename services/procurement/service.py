@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,40 +17,40 @@ from services.procurement.schemas import (
     WorkOrderPublic,
 )
 
+Row = TypeVar("Row", Requisition, WorkOrder, PurchaseOrder)
+
+
+async def _rows(
+    session: AsyncSession, model: type[Row], *, order_no: str | None, state: str | None
+) -> list[Row]:
+    """Rows of `model`, oldest first (then by key), filtered by order and state when given."""
+    keys = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+    query = select(model).order_by(col(model.created_at), *keys)
+    if order_no:
+        query = query.where(col(model.order_no) == order_no)
+    if state:
+        query = query.where(col(model.state) == state)
+    return list((await session.execute(query)).scalars())
+
 
 async def list_requisitions(
     session: AsyncSession, *, order_no: str | None, state: str | None
 ) -> list[RequisitionPublic]:
-    query = select(Requisition).order_by(col(Requisition.created_at), col(Requisition.item))
-    if order_no:
-        query = query.where(col(Requisition.order_no) == order_no)
-    if state:
-        query = query.where(col(Requisition.state) == state)
-    rows = (await session.execute(query)).scalars()
+    rows = await _rows(session, Requisition, order_no=order_no, state=state)
     return [RequisitionPublic.model_validate(row, from_attributes=True) for row in rows]
 
 
 async def list_work_orders(
     session: AsyncSession, *, order_no: str | None, state: str | None
 ) -> list[WorkOrderPublic]:
-    query = select(WorkOrder).order_by(col(WorkOrder.created_at), col(WorkOrder.item))
-    if order_no:
-        query = query.where(col(WorkOrder.order_no) == order_no)
-    if state:
-        query = query.where(col(WorkOrder.state) == state)
-    rows = (await session.execute(query)).scalars()
+    rows = await _rows(session, WorkOrder, order_no=order_no, state=state)
     return [WorkOrderPublic.model_validate(row, from_attributes=True) for row in rows]
 
 
 async def list_purchase_orders(
     session: AsyncSession, *, order_no: str | None, state: str | None
 ) -> list[PurchaseOrderPublic]:
-    query = select(PurchaseOrder).order_by(col(PurchaseOrder.created_at))
-    if order_no:
-        query = query.where(col(PurchaseOrder.order_no) == order_no)
-    if state:
-        query = query.where(col(PurchaseOrder.state) == state)
-    orders = list((await session.execute(query)).scalars())
+    orders = await _rows(session, PurchaseOrder, order_no=order_no, state=state)
     lines: dict[str, list[PoLinePublic]] = defaultdict(list)
     if orders:
         rows = (

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from services.sales.models import Order
+from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.settings import Settings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import StageChange
 
 
-class SalesActivities:
+class SalesActivities(DbActivities):
     """The sales service's automatic work; the worker registers the bound methods."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @activity.defn
     async def record_stage(self, change: StageChange) -> None:

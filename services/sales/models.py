@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from shared.models import json_field, ts_field
+from shared.models import json_field, qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("sales")
@@ -49,7 +49,7 @@ class OrderLine(SQLModel, table=True):
     line_no: int = Field(primary_key=True)
     item: str
     description: str = ""
-    qty: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    qty: Decimal = qty_field()
     unit: str = Field(max_length=16)
 
 

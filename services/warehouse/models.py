@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from shared.models import ts_field
+from shared.models import qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("warehouse")
@@ -20,10 +19,8 @@ class StockItem(SQLModel, table=True):
     __table_args__ = {"schema": "warehouse"}
 
     item: str = Field(primary_key=True, max_length=64)
-    on_hand: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False))
-    pending_inspection: Decimal = Field(
-        default=Decimal(0), sa_column=Column(Numeric(18, 4), nullable=False)
-    )
+    on_hand: Decimal = qty_field(default=Decimal(0))
+    pending_inspection: Decimal = qty_field(default=Decimal(0))
     updated_at: datetime = ts_field()
 
 
@@ -34,5 +31,5 @@ class Reservation(SQLModel, table=True):
 
     order_no: str = Field(primary_key=True, max_length=64)
     item: str = Field(primary_key=True, max_length=64)
-    qty: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    qty: Decimal = qty_field()
     created_at: datetime = ts_field()

@@ -12,14 +12,13 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.models import Delivery, Escalation
-from shared.settings import Settings
 from shared.tasks.models import inbox
 from shared.timeline import add_event
 from shared.types import EscalationRaised, RaiseEscalation
@@ -60,12 +59,8 @@ def webhook_body(escalation: Escalation) -> dict[str, Any]:
     }
 
 
-class EscalationActivities:
+class EscalationActivities(DbActivities):
     """Stores escalations and delivers them; holds the engine and one HTTP client."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @activity.defn
     async def raise_escalation(self, esc: RaiseEscalation) -> EscalationRaised:

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.settings import Settings
 from shared.tasks.kinds import task_kind
 from shared.tasks.models import OPEN, inbox
 from shared.timeline import add_event
 from shared.types import CloseTask, OpenTask, TaskOpened
 
 
-class TaskActivities:
+class TaskActivities(DbActivities):
     """Inbox writes for every department; the worker registers the bound methods."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
 
     @activity.defn
     async def open_task(self, task: OpenTask) -> TaskOpened:
