@@ -6,9 +6,7 @@ phases together; the phases themselves live beside it (`review.py` P1, `plan.py`
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from temporalio import workflow
@@ -19,51 +17,37 @@ with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
     from shared import payloads as p
-    from shared.temporal import DUE_DATE, ESCALATED, STAGE, department_queue
+    from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
-        CompleteTask,
         MilestoneActual,
         OrderInput,
         Policy,
         RaiseEscalation,
         StageChange,
-        TaskCompleted,
         TimelineEvent,
     )
-    from workflows.common import DB_RETRY, DB_TIMEOUT, end_of_day
+    from workflows.base import TaskWorkflow
+    from workflows.common import end_of_day
     from workflows.plan import PlanPhase
     from workflows.purchasing import PurchasingPhase
     from workflows.review import ReviewPhase
-    from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
+    from workflows.tasks import TaskState
 
 
 @workflow.defn
-class OrderWorkflow:
+class OrderWorkflow(TaskWorkflow):
     """The life of one order, from intake to close; every human step is a task with a due time."""
 
     @workflow.init
     def __init__(self, inp: OrderInput) -> None:
         self.inp = inp
-        self.workflow_id = workflow.info().workflow_id
+        self._init_tasks(inp.order_no, inp.queue_prefix)
         self.stage = "review"
         self.status = "active"
         self.due_date: date | None = None
         self.policy: Policy | None = None
         self.escalated = False
         self.actuals: dict[str, date] = {}
-        # Conditions the order's branches wait on; the run itself is one branch.
-        self._parked: list[Callable[[], bool]] = []
-        self._branches = 1
-        self._branch_tasks: list[asyncio.Task[None]] = []
-        self._finished = False
-        self.book = TaskBook(
-            workflow_id=self.workflow_id,
-            order_no=inp.order_no,
-            queue_prefix=inp.queue_prefix,
-            escalator=Escalator(
-                order_no=inp.order_no, queue_prefix=inp.queue_prefix, on_raised=self._on_escalated
-            ),
-        )
         self.review = ReviewPhase(self)
         self.plan = PlanPhase(self)
         self.purchasing = PurchasingPhase(self)
@@ -91,23 +75,6 @@ class OrderWorkflow:
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
-
-    # -- the `complete_task` update: how every department app completes its tasks ----------
-
-    @workflow.update
-    async def complete_task(self, cmd: CompleteTask) -> TaskCompleted:
-        """Complete one of this order's tasks; returns once the order has moved on from it."""
-        self._validate_completion(cmd)
-        task = await self.book.complete(cmd)
-        await workflow.wait_condition(self._settled)
-        return TaskCompleted(task_id=task.task_id, order_no=self.inp.order_no, stage=self.stage)
-
-    @complete_task.validator
-    def _validate_completion(self, cmd: CompleteTask) -> None:
-        task, payload = self.book.check(cmd)
-        problem = self.rule_violation(task, payload)
-        if problem:
-            raise reject(INVALID_PAYLOAD, problem)
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -138,61 +105,12 @@ class OrderWorkflow:
 
     # -- helpers the phases share --------------------------------------------------------
 
-    def today(self) -> date:
-        return workflow.now().date()
-
-    async def until(self, condition: Callable[[], bool], waiting_for: str) -> None:
-        """Wait for people (or a timer's effect); a completion settles while the order waits."""
-        self._parked.append(condition)
-        self.describe(waiting_for)
-        try:
-            await workflow.wait_condition(condition)
-        finally:
-            self._parked.remove(condition)
-
-    def branch(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` beside the main run (one per requisition, say); completions settle only
-        when every branch waits for people again."""
-        self._branches += 1
-
-        async def run() -> None:
-            try:
-                await work
-            finally:
-                self._branches -= 1
-
-        self._branch_tasks.append(asyncio.create_task(run()))
-
-    async def wait_tasks(self, *tasks: TaskState) -> None:
-        names = ", ".join(t.kind for t in tasks)
-        await self.until(lambda: not any(t.is_open for t in tasks), f"waiting for {names}")
-
-    def _settled(self) -> bool:
-        if self._finished:
-            return True
-        all_waiting = len(self._parked) >= self._branches
-        return all_waiting and not any(condition() for condition in self._parked)
-
-    def describe(self, waiting_for: str) -> None:
+    def headline(self) -> str:
         due = f" · due {self.due_date}" if self.due_date else ""
-        tasks = "".join(
-            f"\n- `{t.kind}` due {t.due_at:%Y-%m-%d %H:%M}Z" for t in self.book.open_tasks()
-        )
-        workflow.set_current_details(
-            f"**{self.inp.order_no}** · stage **{self.stage}**{due}\n\n{waiting_for}{tasks}"
-        )
+        return f"**{self.inp.order_no}** · stage **{self.stage}**{due}"
 
-    async def activity(self, method: Any, arg: Any, department: str, summary: str) -> Any:
-        """Run one department activity with the standard timeout and retries."""
-        args = [] if arg is None else [arg]
-        return await workflow.execute_activity_method(
-            method,
-            args=args,
-            task_queue=department_queue(self.inp.queue_prefix, department),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=summary[:200],
-        )
+    def stage_of_update(self) -> str:
+        return self.stage
 
     async def event(
         self, kind: str, actor: str, summary: str, detail: dict[str, Any] | None = None
@@ -260,6 +178,3 @@ class OrderWorkflow:
         if not self.escalated:
             self.escalated = True
             workflow.upsert_search_attributes([ESCALATED.value_set(True)])
-
-    def now(self) -> datetime:
-        return workflow.now()

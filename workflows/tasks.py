@@ -116,7 +116,7 @@ class TaskBook:
     ) -> None:
         self.tasks: dict[str, TaskState] = {}
         self._workflow_id = workflow_id
-        self._order_no = order_no
+        self.order_no = order_no
         self._prefix = queue_prefix
         self.escalator = escalator
         self._seq = 0
@@ -156,7 +156,7 @@ class TaskBook:
                 task_id=task_id,
                 kind=kind,
                 department=spec.department,
-                order_no=self._order_no,
+                order_no=self.order_no,
                 workflow_id=self._workflow_id,
                 title=title,
                 context=context or {},
@@ -252,7 +252,7 @@ class TaskBook:
                     key=f"{task.task_id}:L{level}",
                     kind="task_overdue",
                     level=level,
-                    order_no=self._order_no,
+                    order_no=self.order_no,
                     task_id=task.task_id,
                     department=task.department,
                     role=role,

@@ -71,3 +71,20 @@ class PoLine(SQLModel, table=True):
     item: str = Field(index=True, max_length=64)
     qty: Decimal = qty_field()
     qty_received: Decimal = qty_field(default=Decimal(0))
+
+
+# What an order needs from stock of one item under its latest BOM revision (MRP's output):
+# buy items in full, make items for the part stock covers (the rest is a work order). The
+# completeness check (P5.1), the pick list (P7.1) and allocation on receipt read it.
+class Requirement(SQLModel, table=True):
+    __tablename__ = "requirements"
+    __table_args__ = {"schema": "procurement"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    item: str = Field(primary_key=True, index=True, max_length=64)
+    bom_revision: int
+    qty: Decimal = qty_field()
+    make_or_buy: str = Field(max_length=4)
+    special: bool = False
+    required_date: date | None = None
+    updated_at: datetime = ts_field()

@@ -1,0 +1,168 @@
+"""What every workflow with human tasks shares: its task book, the `complete_task` update that
+department apps call through the tasks API, and the waits that let an update settle.
+
+An update returns once the workflow has moved on from the completed task: every branch is again
+waiting for people (or for a timer), so the caller's 200 already shows the next open tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from shared import payloads as p
+    from shared.temporal import department_queue
+    from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
+    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
+
+
+class TaskWorkflow:
+    """Base of OrderWorkflow, IncomingInspectionWorkflow and the other workflows with tasks.
+
+    A subclass calls `_init_tasks` from its `@workflow.init`, sets `_finished` when its run is
+    over, and may override `rule_violation`, `stage_of_update` and `headline`.
+    """
+
+    book: TaskBook
+    queue_prefix: str
+
+    def _init_tasks(self, order_no: str, queue_prefix: str) -> None:
+        self.workflow_id = workflow.info().workflow_id
+        self.queue_prefix = queue_prefix
+        self._parked: list[Callable[[], bool]] = []
+        self._branches = 1  # the run itself
+        self._branch_tasks: list[asyncio.Task[None]] = []
+        self._finished = False
+        self.book = TaskBook(
+            workflow_id=self.workflow_id,
+            order_no=order_no,
+            queue_prefix=queue_prefix,
+            escalator=Escalator(
+                order_no=order_no, queue_prefix=queue_prefix, on_raised=self._on_escalated
+            ),
+        )
+
+    # -- the `complete_task` update: how every department app completes its tasks ----------
+
+    @workflow.update
+    async def complete_task(self, cmd: CompleteTask) -> TaskCompleted:
+        """Complete one of this workflow's tasks; returns once the workflow has moved on."""
+        self._validate_completion(cmd)
+        task = await self.book.complete(cmd)
+        await workflow.wait_condition(self._settled)
+        return TaskCompleted(
+            task_id=task.task_id, order_no=self.book.order_no, stage=self.stage_of_update()
+        )
+
+    @complete_task.validator
+    def _validate_completion(self, cmd: CompleteTask) -> None:
+        task, payload = self.book.check(cmd)
+        problem = self.rule_violation(task, payload)
+        if problem:
+            raise reject(INVALID_PAYLOAD, problem)
+
+    def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
+        """A business rule a payload breaks, in a sentence; None when it keeps them all."""
+        return None
+
+    def stage_of_update(self) -> str:
+        return ""
+
+    def headline(self) -> str:
+        return f"**{self.book.order_no}**"
+
+    def _on_escalated(self, esc: RaiseEscalation) -> None:
+        """Called after every escalation this workflow raises."""
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return workflow.now().date()
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        waiting_for: str,
+        *,
+        deadline: datetime | None = None,
+        timer_summary: str | None = None,
+    ) -> bool:
+        """Wait for people (or a signal's effect), at most until `deadline`; a completion
+        settles while this waits. True when the condition holds, False when the deadline came.
+        """
+        self._parked.append(condition)
+        self.describe(waiting_for)
+        try:
+            if deadline is None:
+                await workflow.wait_condition(condition)
+                return True
+            remaining = deadline - workflow.now()
+            if condition():
+                return True
+            if remaining.total_seconds() <= 0:
+                return False
+            try:
+                await workflow.wait_condition(
+                    condition,
+                    timeout=remaining,
+                    timeout_summary=(timer_summary or waiting_for)[:200],
+                )
+            except TimeoutError:
+                return condition()
+            return True
+        finally:
+            self._parked.remove(condition)
+
+    async def sleep_until(self, deadline: datetime, waiting_for: str) -> None:
+        """A timer the workflow's updates may settle across."""
+        await self.until(lambda: False, waiting_for, deadline=deadline)
+
+    def branch(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the main run (one per requisition, say); completions settle only
+        when every branch waits for people again."""
+        self._branches += 1
+
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                self._branches -= 1
+
+        self._branch_tasks.append(asyncio.create_task(run()))
+
+    async def wait_tasks(self, *tasks: TaskState) -> None:
+        names = ", ".join(t.kind for t in tasks)
+        await self.until(lambda: not any(t.is_open for t in tasks), f"waiting for {names}")
+
+    def _settled(self) -> bool:
+        if self._finished:
+            return True
+        all_waiting = len(self._parked) >= self._branches
+        return all_waiting and not any(condition() for condition in self._parked)
+
+    def describe(self, waiting_for: str) -> None:
+        tasks = "".join(
+            f"\n- `{t.kind}` due {t.due_at:%Y-%m-%d %H:%M}Z" for t in self.book.open_tasks()
+        )
+        workflow.set_current_details(f"{self.headline()}\n\n{waiting_for}{tasks}")
+
+    async def activity(self, method: Any, arg: Any, department: str, summary: str) -> Any:
+        """Run one department activity with the standard timeout and retries."""
+        args = [] if arg is None else [arg]
+        return await workflow.execute_activity_method(
+            method,
+            args=args,
+            task_queue=department_queue(self.queue_prefix, department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=summary[:200],
+        )
