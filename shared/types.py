@@ -265,3 +265,144 @@ class RequisitionDecision(BaseModel):
     by: str
     comment: str = ""
     at: datetime
+
+
+# -- receiving, inspection and material control (P5-P7) -------------------------------------
+
+
+# Something changed in an order's material: a signal to `order-<order_no>`.
+# kind: `reserved` (stock set aside for it), `ncr` (its goods were rejected), `requisition`
+# (a new requisition to approve and buy, from the daily MRP run).
+class MaterialNotice(BaseModel):
+    kind: str
+    item: str | None = None
+    qty: Decimal | None = None
+    ncr_no: str | None = None
+    defect: str | None = None
+    requisition: RequisitionSummary | None = None
+    message: str = ""
+
+
+class LotLine(BaseModel):
+    line_no: int
+    item: str
+    qty: Decimal
+    supplier_lot: str | None = None
+
+
+# Goods counted in and waiting for quality: the IncomingInspectionWorkflow's input (P6.2).
+class InspectionLot(BaseModel):
+    lot_no: str
+    receipt_no: str
+    po_no: str
+    supplier: str
+    order_no: str | None = None
+    lines: list[LotLine]
+    received_at: datetime
+    queue_prefix: str = "orderflow"
+
+
+class InspectionRequested(BaseModel):
+    lot_no: str
+    workflow_id: str
+    due_at: datetime
+    at: datetime
+
+
+# quality.incoming_inspection completed: qualified stock in, rejected goods to NCRs.
+class InspectionResult(BaseModel):
+    lot_no: str
+    lines: list[dict[str, Any]]
+    by: str
+    at: datetime
+
+
+class NcrSummary(BaseModel):
+    ncr_no: str
+    item: str
+    qty: Decimal
+    defect: str
+    order_no: str | None = None
+
+
+# Stock set aside per order and item by one allocation (earliest required date first).
+class Allocation(BaseModel):
+    reserved: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+
+
+class InspectionRecorded(BaseModel):
+    ncrs: list[NcrSummary]
+    allocation: Allocation
+
+
+# quality.ncr_judgement completed.
+class NcrJudged(BaseModel):
+    ncr_no: str
+    disposition: str
+    comment: str = ""
+    by: str
+    at: datetime
+
+
+class NcrClosed(BaseModel):
+    pass_no: str | None = None
+    allocation: Allocation
+
+
+# One line of the completeness check (P5.1) and of the pick list (P7.1).
+class MaterialLine(BaseModel):
+    item: str
+    required: Decimal
+    reserved: Decimal
+    picked: Decimal
+    special: bool = False
+    pending_inspection: Decimal = Decimal(0)
+    on_order: Decimal = Decimal(0)
+    promised_date: date | None = None
+
+    @property
+    def missing(self) -> Decimal:
+        return max(self.required - self.reserved, Decimal(0))
+
+    @property
+    def to_pick(self) -> Decimal:
+        return max(self.reserved - self.picked, Decimal(0))
+
+
+class Completeness(BaseModel):
+    order_no: str
+    lines: list[MaterialLine]
+
+    @property
+    def missing(self) -> list[MaterialLine]:
+        return [line for line in self.lines if line.missing > 0]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.lines) and not self.missing
+
+
+# warehouse.picking completed: take the picked quantities off the shelf, lot by lot (FIFO).
+class PickRecord(BaseModel):
+    order_no: str
+    task_id: str
+    lines: list[dict[str, Any]]
+    by: str
+    at: datetime
+
+
+# planning.ncr_disposition `reuse_stock`: set aside free stock of an item for the order.
+class ReserveFree(BaseModel):
+    order_no: str
+    item: str
+    by: str
+    at: datetime
+
+
+# All material picked: the production work order opens (§4.2).
+class OpenProductionOrder(BaseModel):
+    order_no: str
+    bom_revision: int
+    planned_start: date
+    planned_end: date
+    at: datetime

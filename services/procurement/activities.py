@@ -15,7 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 from services.engineering.models import BomLineRow
 from services.procurement import mrp
-from services.procurement.models import PoLine, PurchaseOrder, Requisition, WorkOrder
+from services.procurement.models import (
+    PoLine,
+    PurchaseOrder,
+    Requirement,
+    Requisition,
+    WorkOrder,
+)
 from services.sales.models import OrderLine
 from services.warehouse.models import Reservation, StockItem
 from shared.activities import DbActivities
@@ -82,6 +88,7 @@ class ProcurementActivities(DbActivities):
                     )
                     .on_conflict_do_nothing(index_elements=["key"])
                 )
+            await _store_requirements(session, run, result)
             reserved = {item: qty for item, qty in result.reserve.items() if qty > 0}
             for item, qty in reserved.items():
                 await session.execute(
@@ -198,6 +205,32 @@ class ProcurementActivities(DbActivities):
         return PoPlaced(po_no=po_no, item=requisition.item, qty=requisition.qty)
 
 
+async def _store_requirements(session: AsyncSession, run: MrpRun, result: mrp.MrpResult) -> None:
+    """What the order needs from stock under this revision: buy items in full, make items for
+    the part stock covers (the rest is made on a work order from its own components)."""
+    for line in result.lines.values():
+        from_stock = (
+            line.requirement
+            if line.make_or_buy == "buy"
+            else line.requirement - line.order_shortage
+        )
+        if from_stock <= 0:
+            continue
+        values = {
+            "bom_revision": run.bom_revision,
+            "qty": from_stock,
+            "make_or_buy": line.make_or_buy,
+            "special": line.special,
+            "required_date": run.required_date,
+            "updated_at": run.at,
+        }
+        await session.execute(
+            insert(Requirement)
+            .values(order_no=run.order_no, item=line.item, **values)
+            .on_conflict_do_update(index_elements=["order_no", "item"], set_=values)
+        )
+
+
 async def _bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
     rows = (
         await session.execute(
@@ -242,7 +275,10 @@ async def _supply(session: AsyncSession, order_no: str, items: set[str]) -> dict
     reserved: dict[str, Decimal] = defaultdict(Decimal)
     for item, qty in (
         await session.execute(
-            select(col(Reservation.item), func.sum(col(Reservation.qty)))
+            select(
+                col(Reservation.item),
+                func.sum(col(Reservation.qty) - col(Reservation.picked)),
+            )
             .where(col(Reservation.item).in_(items), col(Reservation.order_no) != order_no)
             .group_by(col(Reservation.item))
         )

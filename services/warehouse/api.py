@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.engineering.api import release_router
+from services.warehouse.receiving import receipt_router
 from services.warehouse.schemas import StockPublic
 from services.warehouse.service import stock
 from shared.deps import CurrentUser, SessionDep
@@ -13,6 +14,7 @@ from shared.tasks.api import task_router
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
 router.include_router(task_router("warehouse"))
 router.include_router(release_router("warehouse"))
+router.include_router(receipt_router)
 
 
 @router.get("/stock", response_model=list[StockPublic])

@@ -22,7 +22,9 @@ async def stock(session: AsyncSession, item: str | None = None) -> list[StockPub
         reservations_query = reservations_query.where(col(Reservation.item) == item)
     reserved: dict[str, dict[str, Decimal]] = defaultdict(dict)
     for held_row in (await session.execute(reservations_query)).scalars():
-        reserved[held_row.item][held_row.order_no] = Decimal(held_row.qty)
+        on_shelf = Decimal(held_row.qty) - Decimal(held_row.picked)
+        if on_shelf > 0:
+            reserved[held_row.item][held_row.order_no] = on_shelf
     rows = {row.item: row for row in (await session.execute(items_query)).scalars()}
     names = sorted(set(rows) | set(reserved)) if not item else [item]
     result = []
