@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.engineering.models import BomLineRow
 from services.procurement import mrp
+from services.procurement.daily import DailyMrpActivities
 from services.procurement.models import (
     PoLine,
     PurchaseOrder,
@@ -161,7 +162,8 @@ class ProcurementActivities(DbActivities):
             ).scalar_one_or_none()
             if existing is not None:  # a retry after the first attempt committed
                 return PoPlaced(po_no=existing.po_no, item=existing.item, qty=existing.qty)
-            po_no = placing.po_no or f"PO-{placing.order_no}-{placing.requisition_key[:8]}"
+            owner = placing.order_no or "STOCK"  # a stock PO (§4.5) belongs to no order
+            po_no = placing.po_no or f"PO-{owner}-{placing.requisition_key[:8]}"
             po = await session.get(PurchaseOrder, po_no)
             if po is not None and po.supplier != placing.supplier:
                 # The number is another supplier's: keep theirs intact, number this one apart.
@@ -191,17 +193,18 @@ class ProcurementActivities(DbActivities):
                 )
             )
             requisition.state = "ordered"
-            await add_event(
-                session,
-                key=f"{requisition.key}:ordered",
-                order_no=placing.order_no,
-                at=placing.at,
-                kind="purchase_order",
-                actor=placing.by,
-                summary=f"{requisition.qty} {requisition.item} ordered from {placing.supplier} "
-                f"on {po_no}, promised {placing.promised_date}",
-                detail={"po_no": po_no, "promised_date": placing.promised_date.isoformat()},
-            )
+            if placing.order_no is not None:  # stock bought for no order has no timeline
+                await add_event(
+                    session,
+                    key=f"{requisition.key}:ordered",
+                    order_no=placing.order_no,
+                    at=placing.at,
+                    kind="purchase_order",
+                    actor=placing.by,
+                    summary=f"{requisition.qty} {requisition.item} ordered from "
+                    f"{placing.supplier} on {po_no}, promised {placing.promised_date}",
+                    detail={"po_no": po_no, "promised_date": placing.promised_date.isoformat()},
+                )
         return PoPlaced(po_no=po_no, item=requisition.item, qty=requisition.qty)
 
 
@@ -307,4 +310,9 @@ async def _supply(session: AsyncSession, order_no: str, items: set[str]) -> dict
     }
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, ProcurementActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    ProcurementActivities,
+    DailyMrpActivities,
+]
