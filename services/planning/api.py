@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from services.planning.schemas import OrderSummary, OrderView, PlanHistory
 from services.planning.service import list_orders, order_view, plan_history
 from services.sales.service import order_exists
+from services.warehouse.trace import TRACE_READERS, order_trace
+from services.warehouse.trace_schemas import OrderTrace
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import invalid, not_found
 from shared.tasks.api import task_router
@@ -61,3 +63,13 @@ async def get_order(order_no: str, session: SessionDep, user: CurrentUser) -> Or
     if view is None:
         raise not_found(f"order {order_no}")
     return view
+
+
+@orders_router.get("/orders/{order_no}/trace", response_model=OrderTrace)
+async def get_order_trace(order_no: str, session: SessionDep, user: CurrentUser) -> OrderTrace:
+    """Backwards from an order to the supplier lot of every quantity picked for it."""
+    user.require(TRACE_READERS, "reading traceability")
+    trace = await order_trace(session, order_no)
+    if trace is None:
+        raise not_found(f"order {order_no}")
+    return trace

@@ -1,14 +1,22 @@
-"""Warehouse routes: the inbox, what engineering released to it, and stock."""
+"""Warehouse routes: the inbox, what engineering released to it, stock, receipts, returns and
+lot traceability."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from services.engineering.api import release_router
 from services.warehouse.receiving import receipt_router
-from services.warehouse.schemas import StockPublic
+from services.warehouse.returns import RETURN_ROLES, create_return
+from services.warehouse.schemas import ReturnCreate, ReturnPublic, StockPublic
 from services.warehouse.service import stock
+from services.warehouse.trace import TRACE_READERS, trace_lots
+from services.warehouse.trace_schemas import TracePublic
 from shared.deps import CurrentUser, SessionDep
+from shared.errors import invalid, not_found
 from shared.tasks.api import task_router
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
@@ -23,3 +31,33 @@ async def get_stock(
 ) -> list[StockPublic]:
     """Stock per item: on hand, pending inspection, reserved per order, free. Any role reads it."""
     return await stock(session, item)
+
+
+@router.get("/trace", response_model=TracePublic)
+async def get_trace(
+    session: SessionDep,
+    user: CurrentUser,
+    lot: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    item: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> TracePublic:
+    """A lot's genealogy forwards: supplier, receipt, inspection, NCRs, stock, the orders that
+    picked it and every movement; `?item=` alone traces every lot of the item, newest first."""
+    user.require(TRACE_READERS, "reading traceability")
+    if lot is None and item is None:
+        raise invalid("invalid_request", "name a lot (?lot=) or an item (?item=) to trace")
+    trace = await trace_lots(session, lot_no=lot, item=item)
+    if trace is None:
+        if lot is None:
+            raise not_found(f"a lot of item {item}")
+        raise not_found(f"lot {lot}" if item is None else f"item {item} in lot {lot}")
+    return trace
+
+
+@router.post("/returns", status_code=status.HTTP_201_CREATED, response_model=ReturnPublic)
+async def post_return(body: ReturnCreate, session: SessionDep, user: CurrentUser) -> ReturnPublic:
+    """Goods back to stock (P7.2): engineering-change surplus, leftovers, after-sales returns;
+    the freed stock goes to orders short of it. A line that cannot be returned refuses all."""
+    user.require(RETURN_ROLES, "returning goods to stock")
+    result = await create_return(session, body, by=user.sub, at=datetime.now(UTC))
+    await session.commit()
+    return result

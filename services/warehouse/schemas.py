@@ -1,10 +1,12 @@
-"""Warehouse API types: stock per item."""
+"""Warehouse API types: stock per item, and returns to stock."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 
 # API.md `GET /warehouse/stock`: on hand, pending inspection, reserved per order, free.
@@ -14,3 +16,58 @@ class StockPublic(BaseModel):
     pending_inspection: Decimal
     reserved: dict[str, Decimal]
     free: Decimal
+
+
+ReturnKind = Literal["engineering_change", "leftover", "aftersales"]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+# One line of a return: an item, how much, and optionally the lot it goes back into.
+class ReturnLineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item: str = Field(min_length=1, max_length=64)
+    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4)
+    lot_no: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+# P7.2 `POST /warehouse/returns`: engineering-change surplus, leftovers, after-sales returns.
+class ReturnCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: ReturnKind
+    order_no: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: Reason
+    lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _order_named_for_order_returns(self) -> ReturnCreate:
+        if self.kind != "aftersales" and self.order_no is None:
+            raise ValueError(f"order_no is required for a {self.kind} return")
+        return self
+
+
+# Where part of a returned line went back into stock.
+class ReturnedToLot(BaseModel):
+    lot_no: str
+    qty: Decimal
+
+
+# What one line of a return did: taken off the order's reservation while still on the shelf
+# (`unreserved`), and back onto on-hand stock (`returned`, lot by lot).
+class ReturnLinePublic(BaseModel):
+    item: str
+    qty: Decimal
+    unreserved: Decimal
+    returned: Decimal
+    lots: list[ReturnedToLot]
+
+
+# A booked return, and the freed stock reserved for orders short of it (order → item → qty).
+class ReturnPublic(BaseModel):
+    return_no: str
+    kind: ReturnKind
+    order_no: str | None
+    reason: str
+    returned_by: str
+    returned_at: datetime
+    lines: list[ReturnLinePublic]
+    allocated: dict[str, dict[str, Decimal]]

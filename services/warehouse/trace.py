@@ -1,0 +1,486 @@
+"""Traceability reads (scope 二): a lot forwards from its supplier to the orders that picked it,
+and an order back to the supplier lot of every quantity picked for it.
+
+Everything is read from what receiving, inspection, quality and picking already keep: the
+receipt and its lines, the inspection and its clock, NCRs and release passes, the stock lots,
+and the movement ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.procurement.models import Requirement
+from services.quality.models import Inspection, Ncr, ReleasePass
+from services.sales.service import order_exists
+from services.warehouse.models import Movement, Receipt, ReceiptLine, Reservation, StockLot
+from services.warehouse.trace_schemas import (
+    ItemInspection,
+    LotItem,
+    LotStock,
+    LotTrace,
+    LotUse,
+    OrderItemTrace,
+    OrderTrace,
+    PickedLot,
+    TraceInspection,
+    TraceMovement,
+    TraceNcr,
+    TracePublic,
+    TraceReceipt,
+    TraceReleasePass,
+)
+
+# Who reads genealogy (API.md): quality and ops; admin always may.
+TRACE_READERS = ("quality", "ops")
+
+ZERO = Decimal(0)
+
+
+# What one lot gave one order of an item: picked less what came back to it.
+@dataclass(frozen=True)
+class LotPick:
+    item: str
+    lot_no: str | None
+    qty: Decimal
+    last_picked_at: datetime
+
+
+async def picked_lots(
+    session: AsyncSession, order_no: str, item: str | None = None
+) -> list[LotPick]:
+    """What each lot gave an order (picked less returned to it), most recently picked first.
+
+    An after-sales return is goods back from the customer, not a pick undone, so it does not
+    reduce what the order took from its lots.
+    """
+    query = (
+        select(Movement)
+        .where(
+            col(Movement.order_no) == order_no,
+            col(Movement.kind).in_(("picked", "returned")),
+        )
+        .order_by(col(Movement.at), col(Movement.id))
+    )
+    if item is not None:
+        query = query.where(col(Movement.item) == item)
+    net: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    last: dict[tuple[str, str | None], datetime] = {}
+    for move in (await session.execute(query)).scalars():
+        key = (move.item, move.lot_no)
+        if move.kind == "picked":
+            net[key] += Decimal(move.qty)
+            last[key] = move.at
+        elif move.detail.get("kind") != "aftersales":
+            net[key] -= Decimal(move.qty)
+    picks = [
+        LotPick(item=key[0], lot_no=key[1], qty=qty, last_picked_at=last[key])
+        for key, qty in net.items()
+        if key in last and qty > 0
+    ]
+    return sorted(picks, key=lambda pick: pick.last_picked_at, reverse=True)
+
+
+# Receipts, receipt lines, inspections and stock rows behind a set of lots.
+@dataclass
+class LotFacts:
+    stock: dict[tuple[str, str], StockLot] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    lines: dict[tuple[str, str], list[ReceiptLine]] = field(default_factory=dict)
+    inspections: dict[str, Inspection] = field(default_factory=dict)
+
+    def inspection_key(self, lot_no: str) -> str:
+        """The inspection lot behind a stock lot: its receipt's, or the lot itself."""
+        receipt = self.receipts.get(lot_no)
+        return receipt.lot_no if receipt is not None and receipt.lot_no else lot_no
+
+    def receipt_lines(self, lot_no: str, item: str) -> list[ReceiptLine]:
+        receipt = self.receipts.get(lot_no)
+        return self.lines.get((receipt.receipt_no, item), []) if receipt else []
+
+
+async def lot_facts(session: AsyncSession, lots: Iterable[str]) -> LotFacts:
+    """Load what stands behind `lots`: stock rows, the receipt of each, its lines, inspections."""
+    lots = set(lots)
+    facts = LotFacts()
+    if not lots:
+        return facts
+    for row in (
+        await session.execute(select(StockLot).where(col(StockLot.lot_no).in_(lots)))
+    ).scalars():
+        facts.stock[(row.lot_no, row.item)] = row
+    receipt_nos = {row.receipt_no for row in facts.stock.values() if row.receipt_no}
+    receipts = list(
+        (
+            await session.execute(
+                select(Receipt).where(
+                    or_(col(Receipt.lot_no).in_(lots), col(Receipt.receipt_no).in_(receipt_nos))
+                )
+            )
+        ).scalars()
+    )
+    by_no = {receipt.receipt_no: receipt for receipt in receipts}
+    facts.receipts = {r.lot_no: r for r in receipts if r.lot_no in lots}
+    for row in facts.stock.values():
+        if row.lot_no not in facts.receipts and row.receipt_no in by_no:
+            facts.receipts[row.lot_no] = by_no[row.receipt_no]
+    for line in (
+        await session.execute(
+            select(ReceiptLine)
+            .where(col(ReceiptLine.receipt_no).in_(by_no))
+            .order_by(col(ReceiptLine.line_no))
+        )
+    ).scalars():
+        facts.lines.setdefault((line.receipt_no, line.item), []).append(line)
+    keys = {facts.inspection_key(lot) for lot in lots}
+    for inspection in (
+        await session.execute(select(Inspection).where(col(Inspection.lot_no).in_(keys)))
+    ).scalars():
+        facts.inspections[inspection.lot_no] = inspection
+    return facts
+
+
+async def trace_lots(
+    session: AsyncSession, *, lot_no: str | None = None, item: str | None = None
+) -> TracePublic | None:
+    """The genealogy of one lot (optionally one item of it) or of every lot of an item, newest
+    first; None when nothing is recorded of it."""
+    lots = {lot_no} if lot_no else await _lots_of_item(session, item or "")
+    if not lots:
+        return None
+    facts = await lot_facts(session, lots)
+    own_receipts = {r.receipt_no: lot for lot, r in facts.receipts.items() if r.lot_no == lot}
+    moves = await _movements(session, lots, own_receipts, item)
+    ncrs = await _ncrs(session, {facts.inspection_key(lot) for lot in lots}, item)
+    reservations = await _reservations(
+        session, {(m.order_no, m.item) for ms in moves.values() for m in ms if m.order_no}
+    )
+    traces = []
+    for lot in lots:
+        trace = _lot_trace(lot, facts, moves.get(lot, []), ncrs, reservations, item)
+        if trace is not None:
+            traces.append(trace)
+    if not traces:
+        return None
+    traces.sort(key=lambda t: (_origin(t), t.lot_no), reverse=True)
+    return TracePublic(lot_no=lot_no, item=item, lots=traces)
+
+
+async def _lots_of_item(session: AsyncSession, item: str) -> set[str]:
+    """Every lot the item was ever received into, stocked in or moved through."""
+    queries = (
+        select(col(StockLot.lot_no)).where(col(StockLot.item) == item),
+        select(col(Receipt.lot_no))
+        .join(ReceiptLine, col(ReceiptLine.receipt_no) == col(Receipt.receipt_no))
+        .where(col(ReceiptLine.item) == item, col(Receipt.lot_no).is_not(None)),
+        select(col(Movement.lot_no))
+        .where(col(Movement.item) == item, col(Movement.lot_no).is_not(None))
+        .distinct(),
+    )
+    lots: set[str] = set()
+    for query in queries:
+        lots |= {lot for lot in (await session.execute(query)).scalars() if lot}
+    return lots
+
+
+async def _movements(
+    session: AsyncSession, lots: set[str], own_receipts: dict[str, str], item: str | None
+) -> dict[str, list[Movement]]:
+    """The ledger of each lot, oldest first, with the refusals at the door of its receipt."""
+    query = (
+        select(Movement)
+        .where(
+            or_(
+                col(Movement.lot_no).in_(lots),
+                and_(
+                    col(Movement.lot_no).is_(None),
+                    col(Movement.kind) == "refused",
+                    col(Movement.receipt_no).in_(own_receipts),
+                ),
+            )
+        )
+        .order_by(col(Movement.at), col(Movement.id))
+    )
+    if item is not None:
+        query = query.where(col(Movement.item) == item)
+    by_lot: dict[str, list[Movement]] = defaultdict(list)
+    for move in (await session.execute(query)).scalars():
+        lot = move.lot_no or own_receipts[move.receipt_no or ""]
+        by_lot[lot].append(move)
+    return by_lot
+
+
+async def _ncrs(
+    session: AsyncSession, inspection_lots: set[str], item: str | None
+) -> dict[tuple[str, str], list[TraceNcr]]:
+    """NCRs per (inspection lot, item), each with its release pass, oldest first."""
+    query = (
+        select(Ncr, ReleasePass)
+        .outerjoin(ReleasePass, col(ReleasePass.ncr_no) == col(Ncr.ncr_no))
+        .where(col(Ncr.lot_no).in_(inspection_lots))
+        .order_by(col(Ncr.created_at), col(Ncr.ncr_no))
+    )
+    if item is not None:
+        query = query.where(col(Ncr.item) == item)
+    found: dict[tuple[str, str], list[TraceNcr]] = defaultdict(list)
+    for ncr, release in (await session.execute(query)).all():
+        found[(ncr.lot_no, ncr.item)].append(
+            TraceNcr(
+                ncr_no=ncr.ncr_no,
+                qty=ncr.qty,
+                defect=ncr.defect,
+                state=ncr.state,
+                disposition=ncr.disposition,
+                judged_by=ncr.judged_by,
+                judged_at=ncr.judged_at,
+                release_pass=None if release is None else _release_pass(release),
+            )
+        )
+    return found
+
+
+def _release_pass(release: ReleasePass) -> TraceReleasePass:
+    return TraceReleasePass(
+        pass_no=release.pass_no,
+        reason=release.reason,
+        qty=release.qty,
+        issued_by=release.issued_by,
+        issued_at=release.issued_at,
+    )
+
+
+async def _reservations(
+    session: AsyncSession, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], Reservation]:
+    """The reservations of the given (order, item) pairs."""
+    if not pairs:
+        return {}
+    orders = {order for order, _ in pairs}
+    rows = (
+        await session.execute(select(Reservation).where(col(Reservation.order_no).in_(orders)))
+    ).scalars()
+    return {(r.order_no, r.item): r for r in rows if (r.order_no, r.item) in pairs}
+
+
+def _lot_trace(
+    lot: str,
+    facts: LotFacts,
+    moves: list[Movement],
+    ncrs: dict[tuple[str, str], list[TraceNcr]],
+    reservations: dict[tuple[str, str], Reservation],
+    item: str | None,
+) -> LotTrace | None:
+    """One lot's genealogy, or None when nothing of it (or of `item` in it) is recorded."""
+    receipt = facts.receipts.get(lot)
+    key = facts.inspection_key(lot)
+    inspection = facts.inspections.get(key)
+    stock = {it: row for (lot_no, it), row in facts.stock.items() if lot_no == lot}
+    items = set(stock) | {move.item for move in moves}
+    if key == lot:  # the inspection lot itself: every line received and every NCR on it
+        items |= {it for (lot_no, it) in ncrs if lot_no == lot}
+        if receipt is not None:
+            items |= {it for (no, it) in facts.lines if no == receipt.receipt_no}
+    if item is not None:
+        items &= {item}
+    if not items and (item is not None or (receipt is None and inspection is None)):
+        return None
+    first_stock = stock[min(stock)] if stock else None
+    return LotTrace(
+        lot_no=lot,
+        source="receipt" if receipt else (first_stock.source if first_stock else None),
+        supplier=receipt.supplier if receipt else (first_stock.supplier if first_stock else None),
+        po_no=receipt.po_no if receipt else (first_stock.po_no if first_stock else None),
+        receipt=_receipt(receipt) if receipt else None,
+        inspection=_inspection(inspection) if inspection else None,
+        items=[
+            LotItem(
+                item=it,
+                supplier_lot=_supplier_lot(stock.get(it), facts.receipt_lines(lot, it)),
+                received=sum((line.qty_accepted for line in facts.receipt_lines(lot, it)), ZERO),
+                refused=sum((line.qty_refused for line in facts.receipt_lines(lot, it)), ZERO),
+                inspection=_item_inspection(inspection, facts.receipt_lines(lot, it)),
+                ncrs=ncrs.get((key, it), []),
+                stock=_stock(stock.get(it)),
+                orders=_uses([m for m in moves if m.item == it], reservations),
+            )
+            for it in sorted(items)
+        ],
+        movements=[_movement(move) for move in moves],
+    )
+
+
+def _origin(trace: LotTrace) -> datetime:
+    """When a lot began: its receipt, else its first movement, else its inspection request."""
+    if trace.receipt is not None:
+        return trace.receipt.received_at
+    if trace.movements:
+        return trace.movements[0].at
+    if trace.inspection is not None:
+        return trace.inspection.requested_at
+    return datetime.min.replace(tzinfo=UTC)
+
+
+def _receipt(receipt: Receipt) -> TraceReceipt:
+    return TraceReceipt(
+        receipt_no=receipt.receipt_no,
+        po_no=receipt.po_no,
+        supplier=receipt.supplier,
+        delivery_note_no=receipt.delivery_note_no,
+        received_at=receipt.received_at,
+        received_by=receipt.received_by,
+        state=receipt.state,
+    )
+
+
+def _inspection(inspection: Inspection) -> TraceInspection:
+    return TraceInspection(
+        state=inspection.state,
+        requested_at=inspection.requested_at,
+        due_at=inspection.due_at,
+        inspected_at=inspection.inspected_at,
+        inspected_by=inspection.inspected_by,
+        within_sla=inspection.within_sla,
+    )
+
+
+def _supplier_lot(stock: StockLot | None, lines: list[ReceiptLine]) -> str | None:
+    if stock is not None and stock.supplier_lot:
+        return stock.supplier_lot
+    return next((line.supplier_lot for line in lines if line.supplier_lot), None)
+
+
+def _item_inspection(
+    inspection: Inspection | None, lines: list[ReceiptLine]
+) -> ItemInspection | None:
+    """Quality's verdict on one item of a lot; None when the item never went to inspection."""
+    if inspection is None and not lines:
+        return None
+
+    def total(values: list[Decimal | None]) -> Decimal | None:
+        known = [value for value in values if value is not None]
+        return sum(known, ZERO) if known else None
+
+    return ItemInspection(
+        inspected_by=inspection.inspected_by if inspection else None,
+        inspected_at=inspection.inspected_at if inspection else None,
+        within_sla=inspection.within_sla if inspection else None,
+        qualified=total([line.qty_qualified for line in lines]),
+        rejected=total([line.qty_rejected for line in lines]),
+    )
+
+
+def _stock(row: StockLot | None) -> LotStock | None:
+    if row is None:
+        return None
+    return LotStock(source=row.source, qty_in=row.qty_in, qty_left=row.qty_left)
+
+
+def _uses(moves: list[Movement], reservations: dict[tuple[str, str], Reservation]) -> list[LotUse]:
+    """Per order: what it picked from the lot, returned to it, and still holds on the shelf."""
+    picked: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    returned: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for move in moves:
+        if move.order_no and move.kind == "picked":
+            picked[(move.order_no, move.item)] += Decimal(move.qty)
+        elif move.order_no and move.kind == "returned":
+            returned[(move.order_no, move.item)] += Decimal(move.qty)
+    uses = []
+    for order_no, item in sorted(set(picked) | set(returned)):
+        held = reservations.get((order_no, item))
+        uses.append(
+            LotUse(
+                order_no=order_no,
+                picked=picked[(order_no, item)],
+                returned=returned[(order_no, item)],
+                reserved=Decimal(held.qty) - Decimal(held.picked) if held else ZERO,
+            )
+        )
+    return uses
+
+
+def _movement(move: Movement) -> TraceMovement:
+    return TraceMovement(
+        at=move.at,
+        kind=move.kind,
+        item=move.item,
+        qty=move.qty,
+        lot_no=move.lot_no,
+        order_no=move.order_no,
+        receipt_no=move.receipt_no,
+        ref=move.ref,
+        by=move.by,
+        detail=move.detail,
+    )
+
+
+async def order_trace(session: AsyncSession, order_no: str) -> OrderTrace | None:
+    """Backwards from an order: per item what it needs, holds and picked, and the supplier lot
+    of every picked quantity; None when there is no such order."""
+    if not await order_exists(session, order_no):
+        return None
+    required = {
+        row.item: Decimal(row.qty)
+        for row in (
+            await session.execute(select(Requirement).where(col(Requirement.order_no) == order_no))
+        ).scalars()
+    }
+    held = {
+        row.item: row
+        for row in (
+            await session.execute(select(Reservation).where(col(Reservation.order_no) == order_no))
+        ).scalars()
+    }
+    picks = await picked_lots(session, order_no)
+    facts = await lot_facts(session, {pick.lot_no for pick in picks if pick.lot_no})
+    items = []
+    for item in sorted(set(required) | set(held) | {pick.item for pick in picks}):
+        lots = [_picked_lot(pick, facts) for pick in reversed(picks) if pick.item == item]
+        reservation = held.get(item)
+        picked = Decimal(reservation.picked) if reservation else sum((p.qty for p in lots), ZERO)
+        traced = sum((p.qty for p in lots if p.traceable), ZERO)
+        items.append(
+            OrderItemTrace(
+                item=item,
+                required=required.get(item, ZERO),
+                reserved=Decimal(reservation.qty) if reservation else ZERO,
+                picked=picked,
+                untraced=max(picked - traced, ZERO),
+                lots=lots,
+            )
+        )
+    return OrderTrace(
+        order_no=order_no,
+        complete_traceability=all(entry.untraced == 0 for entry in items),
+        items=items,
+    )
+
+
+def _picked_lot(pick: LotPick, facts: LotFacts) -> PickedLot:
+    """One lot an order picked from, with the receipt and inspection behind it."""
+    lot = pick.lot_no
+    stock = facts.stock.get((lot, pick.item)) if lot else None
+    receipt = facts.receipts.get(lot) if lot else None
+    inspection = facts.inspections.get(facts.inspection_key(lot)) if lot else None
+    lines = facts.receipt_lines(lot, pick.item) if lot else []
+    return PickedLot(
+        lot_no=lot,
+        qty=pick.qty,
+        source=stock.source if stock else ("receipt" if receipt else None),
+        supplier=receipt.supplier if receipt else (stock.supplier if stock else None),
+        supplier_lot=_supplier_lot(stock, lines),
+        po_no=receipt.po_no if receipt else (stock.po_no if stock else None),
+        receipt_no=receipt.receipt_no if receipt else None,
+        delivery_note_no=receipt.delivery_note_no if receipt else None,
+        received_at=receipt.received_at if receipt else None,
+        inspected_by=inspection.inspected_by if inspection else None,
+        inspected_at=inspection.inspected_at if inspection else None,
+        traceable=receipt is not None or (stock is not None and stock.source == "return"),
+    )
