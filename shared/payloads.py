@@ -180,6 +180,12 @@ class PlacePo(Payload):
     po_no: str | None = None
 
 
+# procurement.chase_supply: the buyer's answer after chasing a missing line (P5.1, §4.7).
+class ChaseSupply(Payload):
+    expected_date: date
+    comment: str = ""
+
+
 class InspectionLine(Part):
     item: str = Field(min_length=1)
     qualified_qty: float = Field(ge=0)

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     ship_days: int = 2
     # Orders the workshop can have in production at the same time before the proposal waits.
     workshop_capacity: int = 4
+    # The hour (UTC) a production day starts; production start = plan date at this hour.
+    shift_start_hour: int = Field(default=8, ge=0, le=23)
+    # When (HH:MM, UTC) the daily MRP run over open orders and safety stock starts (P4.2).
+    mrp_daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     sla_incoming_inspection: Duration = timedelta(hours=8)
     sla_design_change: Duration = timedelta(hours=4)
@@ -147,9 +151,14 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     def task_sla(self, kind: str) -> timedelta:
-        """The SLA of a task kind: `ORDERFLOW_SLA_TASK_<KIND>` if set, else TASK_DEFAULT."""
+        """The SLA of a task kind: `ORDERFLOW_SLA_TASK_<KIND>` if set, else the clock PROCESS.md
+        names for it (incoming inspection 8 h, design change 4 h), else TASK_DEFAULT."""
         key = kind.replace(".", "_").lower()
-        return self.task_slas.get(key, self.sla_task_default)
+        named = {
+            "quality.incoming_inspection": self.sla_incoming_inspection,
+            "engineering.design_change": self.sla_design_change,
+        }
+        return self.task_slas.get(key, named.get(kind, self.sla_task_default))
 
     def signing_key(self) -> str:
         """The HS256 key for tokens: configured, or the dev key kept in ORDERFLOW_HOME."""

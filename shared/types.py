@@ -6,7 +6,7 @@ running workflows replay with the histories they already have.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,12 @@ class Policy(BaseModel):
     inspection_days: int
     ship_days: int
     escalation_factor: float
+    # Material control (P5, P7): leads before the production start, which is the plan's
+    # production_start date at the shift's first hour (UTC).
+    material_check_lead: timedelta = timedelta(days=3)
+    drawings_lead: timedelta = timedelta(days=3)
+    picking_lead: timedelta = timedelta(hours=4)
+    shift_start_hour: int = 8
 
 
 # Ask a department's inbox to hold a new task.
@@ -244,7 +250,8 @@ class MrpRunResult(BaseModel):
 
 # procurement.place_po completed: a purchase order line for one requisition (P4.4).
 class PlacePoInput(BaseModel):
-    order_no: str
+    # None for stock bought against safety stock (§4.5): the PO belongs to no order.
+    order_no: str | None = None
     requisition_key: str
     po_no: str | None = None
     supplier: str
@@ -298,6 +305,8 @@ class InspectionLot(BaseModel):
     supplier: str
     order_no: str | None = None
     lines: list[LotLine]
+    # Lines refused at the door, in words, for the buyer's warning.
+    refusals: list[str] = Field(default_factory=list)
     received_at: datetime
     queue_prefix: str = "orderflow"
 
@@ -379,7 +388,8 @@ class Completeness(BaseModel):
 
     @property
     def complete(self) -> bool:
-        return bool(self.lines) and not self.missing
+        """Every line reserved (an order that needs nothing from stock is complete)."""
+        return not self.missing
 
 
 # warehouse.picking completed: take the picked quantities off the shelf, lot by lot (FIFO).
@@ -406,3 +416,59 @@ class OpenProductionOrder(BaseModel):
     planned_start: date
     planned_end: date
     at: datetime
+
+
+class PickResult(BaseModel):
+    picked: dict[str, Decimal]
+    short: dict[str, Decimal]
+
+
+# planning.ncr_disposition `concession`: planning asks quality to accept the goods as they are.
+class ConcessionRequest(BaseModel):
+    ncr_no: str
+    order_no: str
+    by: str
+    at: datetime
+
+
+# -- the daily MRP run (P4.2) ---------------------------------------------------------------
+
+
+# What the daily-MRP schedule starts DailyMrpWorkflow with.
+class DailyMrpInput(BaseModel):
+    queue_prefix: str = "orderflow"
+
+
+# One daily run, as its activities see it: `day` keys what it creates, so a second run on
+# the same day creates nothing twice.
+class DailyRun(BaseModel):
+    day: date
+    at: datetime
+
+
+# What the daily run did for safety stock: the requisitions it created, and every one still
+# waiting for the head's approval (its replenishment workflow is started again if it is gone).
+class SafetyStockRun(BaseModel):
+    created: list[RequisitionSummary] = Field(default_factory=list)
+    awaiting_approval: list[RequisitionSummary] = Field(default_factory=list)
+
+
+# What the daily run did for open orders: stock reserved per order and item, and the new
+# requisitions for shortages nothing else covers, per order.
+class DailyReallocation(BaseModel):
+    reserved: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    requisitions: dict[str, list[RequisitionSummary]] = Field(default_factory=dict)
+
+
+class DailyMrpResult(BaseModel):
+    safety_stock: SafetyStockRun
+    reallocation: DailyReallocation
+    # Orders the run told what changed, and those whose workflow no longer runs.
+    notified: list[str] = Field(default_factory=list)
+    unreachable: list[str] = Field(default_factory=list)
+
+
+# A safety-stock requisition to approve and buy: StockReplenishmentWorkflow's input (§4.5).
+class StockReplenishment(BaseModel):
+    requisition: RequisitionSummary
+    queue_prefix: str = "orderflow"

@@ -21,14 +21,24 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from shared.db import create_engine
+from shared.schedules import ensure_schedules
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.temporal import connect, department_queue, workflow_queue
+from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
+from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
+from workflows.replenishment import StockReplenishmentWorkflow
 
 log = logging.getLogger("orderflow.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, EscalationDeliveryWorkflow]
+WORKFLOWS: list[type] = [
+    OrderWorkflow,
+    EscalationDeliveryWorkflow,
+    IncomingInspectionWorkflow,
+    DailyMrpWorkflow,
+    StockReplenishmentWorkflow,
+]
 
 
 def activities_for(
@@ -73,6 +83,8 @@ async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None
     client = await connect(settings)
     engine = create_engine(settings.database_url)
     workers = build_workers(client, engine, settings, queues=queues)
+    if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
+        await ensure_schedules(client, settings)  # the daily MRP run (P4.2)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -70,7 +70,9 @@ async def test_released_bom_reaches_every_receiver_and_the_order_moves_to_materi
 ) -> None:
     order_no = await _to_engineering(flow)
     view = await complete_ok(flow, "engineering.release_bom", order_no, {"lines": BOM})
-    assert view["stage"] == "engineering"  # the drawings are still to come
+    # MRP runs on the BOM (P4.1): materials work starts while the drawings are still to come.
+    assert view["stage"] == "materials"
+    assert "engineering.release_drawings" in [t["kind"] for t in view["open_tasks"]]
     actuals = {m["name"]: m["actual"] for m in view["milestones"]}
     assert actuals["bom_release"] is not None and actuals["design_done"] is not None
     released = [e for e in view["timeline"] if e["kind"] == "bom_released"]
@@ -89,6 +91,7 @@ async def test_released_bom_reaches_every_receiver_and_the_order_moves_to_materi
 
     view = await complete_ok(flow, "engineering.release_drawings", order_no, DRAWINGS)
     assert view["stage"] == "materials"
+    assert {m["name"]: m["actual"] for m in view["milestones"]}["drawings_release"] is not None
     for dept in ("production", "warehouse", "quality", "aftersales"):
         response = await _get(flow, f"/{dept}/orders/{order_no}/drawings", dept)
         assert response.status_code == 200, (dept, response.text)

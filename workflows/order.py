@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
+        MaterialNotice,
         MilestoneActual,
         OrderInput,
         Policy,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
+    from workflows.materials import MaterialsPhase
     from workflows.plan import PlanPhase
     from workflows.purchasing import PurchasingPhase
     from workflows.review import ReviewPhase
@@ -51,6 +53,7 @@ class OrderWorkflow(TaskWorkflow):
         self.review = ReviewPhase(self)
         self.plan = PlanPhase(self)
         self.purchasing = PurchasingPhase(self)
+        self.materials = MaterialsPhase(self)
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -69,12 +72,20 @@ class OrderWorkflow(TaskWorkflow):
             await self.set_stage("engineering")
             await self.plan.release_engineering()
             await self.set_stage("materials")
-            # Material requirements, purchasing and receiving (P4-P7) continue from here; until
-            # they run, the order holds in `materials` with its milestone clocks still running.
-            await self.until(lambda: False, "released to materials: awaiting MRP (P4)")
+            await self.materials.run()
+            await self.set_stage(
+                "production", reason=f"material picked; work order {self.materials.work_order}"
+            )
+            # Production (P8) takes over from here; the order holds with its clocks running.
+            await self.until(lambda: False, f"in production on {self.materials.work_order}")
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
+
+    @workflow.signal
+    def material_notice(self, notice: MaterialNotice) -> None:
+        """Stock reserved for the order, an NCR on its goods, or a requisition to buy."""
+        self.materials.notice(notice)
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -101,7 +112,11 @@ class OrderWorkflow(TaskWorkflow):
             problems = validate_bom(payload.lines)
             if problems:
                 return "the BOM cannot be released: " + "; ".join(x.message for x in problems)
-        return self.plan.rule_violation(payload) or self.purchasing.rule_violation(payload)
+        return (
+            self.plan.rule_violation(payload)
+            or self.purchasing.rule_violation(payload)
+            or self.materials.rule_violation(payload)
+        )
 
     # -- helpers the phases share --------------------------------------------------------
 

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         RaiseEscalation,
     )
     from workflows.common import end_of_day
-    from workflows.tasks import wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_until_or_deadline
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
@@ -208,6 +208,11 @@ class PlanPhase:
         order.purchasing.start(self.mrp.requisitions)
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
+        # Drawings follow on their own clock (P3.2): materials work starts beside them.
+        order.branch(self._store_drawings(drawings))
+
+    async def _store_drawings(self, drawings: TaskState) -> None:
+        order = self.order
         await order.until(lambda: not drawings.is_open, "waiting for the drawings release")
         assert drawings.payload is not None
         await order.activity(

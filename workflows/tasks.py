@@ -212,9 +212,15 @@ class TaskBook:
     async def withdraw_all(self) -> None:
         """Withdraw every open task (a declined or cancelled order leaves no inbox row open)."""
         for task in self.open_tasks():
-            task.state = WITHDRAWN
-            task.completed_at = workflow.now()
-            await self._close(task)
+            await self.withdraw(task)
+
+    async def withdraw(self, task: TaskState) -> None:
+        """Take an open task out of its inbox: what it asked for is no longer needed."""
+        if not task.is_open:
+            return
+        task.state = WITHDRAWN
+        task.completed_at = workflow.now()
+        await self._close(task)
 
     async def _close(self, task: TaskState) -> None:
         await workflow.execute_activity_method(

@@ -53,6 +53,10 @@ class PlanningActivities(DbActivities):
             inspection_days=s.inspection_days,
             ship_days=s.ship_days,
             escalation_factor=s.sla_escalation_second_level,
+            material_check_lead=s.sla_material_check_lead,
+            drawings_lead=s.sla_drawings_lead,
+            picking_lead=s.sla_picking_lead,
+            shift_start_hour=s.shift_start_hour,
         )
 
     async def _bookings(self, order_no: str) -> list[Booking]:

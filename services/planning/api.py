@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from services.planning.schemas import OrderSummary, OrderView, PlanHistory
 from services.planning.service import list_orders, order_view, plan_history
 from services.sales.service import order_exists
-from services.warehouse.trace import TRACE_READERS, order_trace
+from services.warehouse.order_trace import order_trace
+from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import invalid, not_found

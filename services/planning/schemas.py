@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 # A task as an inbox lists it.
@@ -109,6 +109,20 @@ class OrderSummary(BaseModel):
 
 
 # The whole order: what `GET /orders/{order_no}` and every task completion return.
+# One line of the order's material (P5): what it needs from stock and where that stands.
+class MaterialPublic(BaseModel):
+    item: str
+    special: bool
+    required: Decimal
+    reserved: Decimal
+    picked: Decimal
+    missing: Decimal
+    pending_inspection: Decimal
+    on_order: Decimal
+    promised_date: date | None
+    ncrs: list[str]
+
+
 class OrderView(OrderSummary):
     contract_no: str
     technical_agreement_ref: str | None
@@ -122,3 +136,5 @@ class OrderView(OrderSummary):
     open_tasks: list[TaskPublic]
     escalations: list[EscalationPublic]
     timeline: list[TimelineEntry]
+    # Every line the order needs from stock, special materials flagged (§5.3).
+    materials: list[MaterialPublic] = Field(default_factory=list)

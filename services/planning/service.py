@@ -12,6 +12,7 @@ from sqlmodel import col
 from services.planning.models import Milestone, PlanRevision, TimelineEvent
 from services.planning.schemas import (
     EscalationPublic,
+    MaterialPublic,
     MilestonePublic,
     OrderLinePublic,
     OrderSummary,
@@ -20,7 +21,9 @@ from services.planning.schemas import (
     PlanRevisionPublic,
     TimelineEntry,
 )
+from services.quality.models import Ncr
 from services.sales.models import Order, OrderLine
+from services.warehouse.service import material_status
 from shared.escalations.models import Escalation
 from shared.payloads import MILESTONES
 from shared.settings import DEPARTMENTS
@@ -160,7 +163,36 @@ async def order_view(
         open_tasks=open_tasks,
         escalations=[EscalationPublic.model_validate(e, from_attributes=True) for e in escalations],
         timeline=[TimelineEntry.model_validate(t, from_attributes=True) for t in timeline],
+        materials=await _materials(session, order_no),
     )
+
+
+async def _materials(session: AsyncSession, order_no: str) -> list[MaterialPublic]:
+    """The order's material line by line, with the NCRs raised on its goods."""
+    status = await material_status(session, order_no)
+    ncrs: dict[str, list[str]] = {}
+    for ncr in (
+        await session.execute(
+            select(Ncr).where(col(Ncr.order_no) == order_no).order_by(col(Ncr.ncr_no))
+        )
+    ).scalars():
+        verdict = ncr.disposition or "open"
+        ncrs.setdefault(ncr.item, []).append(f"{ncr.ncr_no}: {ncr.qty} {ncr.defect} ({verdict})")
+    return [
+        MaterialPublic(
+            item=line.item,
+            special=line.special,
+            required=line.required,
+            reserved=line.reserved,
+            picked=line.picked,
+            missing=line.missing,
+            pending_inspection=line.pending_inspection,
+            on_order=line.on_order,
+            promised_date=line.promised_date,
+            ncrs=ncrs.get(line.item, []),
+        )
+        for line in status.lines
+    ]
 
 
 async def _milestones(session: AsyncSession, order_no: str, today: date) -> list[MilestonePublic]:

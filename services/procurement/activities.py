@@ -133,17 +133,18 @@ class ProcurementActivities(DbActivities):
             if requisition is None or requisition.state not in ("open", decision.state):
                 return
             requisition.state = decision.state
-            await add_event(
-                session,
-                key=f"{decision.requisition_key}:{decision.state}",
-                order_no=requisition.order_no or "",
-                at=decision.at,
-                kind="requisition",
-                actor=decision.by,
-                summary=f"requisition for {requisition.qty} {requisition.item} {decision.state}"
-                + (f": {decision.comment}" if decision.comment else ""),
-                detail={"key": decision.requisition_key, "state": decision.state},
-            )
+            if requisition.order_no:  # stock requisitions have no order timeline
+                await add_event(
+                    session,
+                    key=f"{decision.requisition_key}:{decision.state}",
+                    order_no=requisition.order_no,
+                    at=decision.at,
+                    kind="requisition",
+                    actor=decision.by,
+                    summary=f"requisition for {requisition.qty} {requisition.item} {decision.state}"
+                    + (f": {decision.comment}" if decision.comment else ""),
+                    detail={"key": decision.requisition_key, "state": decision.state},
+                )
 
     @activity.defn
     async def place_po(self, placing: PlacePoInput) -> PoPlaced:

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, status
 
 from services.engineering.api import release_router
 from services.warehouse.receiving import receipt_router
-from services.warehouse.returns import RETURN_ROLES, create_return
+from services.warehouse.returns import RETURN_ROLES, create_return, tell_orders
 from services.warehouse.schemas import ReturnCreate, ReturnPublic, StockPublic
 from services.warehouse.service import stock
 from services.warehouse.trace import TRACE_READERS, trace_lots
 from services.warehouse.trace_schemas import TracePublic
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import invalid, not_found
 from shared.tasks.api import task_router
 
@@ -54,10 +54,13 @@ async def get_trace(
 
 
 @router.post("/returns", status_code=status.HTTP_201_CREATED, response_model=ReturnPublic)
-async def post_return(body: ReturnCreate, session: SessionDep, user: CurrentUser) -> ReturnPublic:
+async def post_return(
+    body: ReturnCreate, session: SessionDep, temporal: TemporalDep, user: CurrentUser
+) -> ReturnPublic:
     """Goods back to stock (P7.2): engineering-change surplus, leftovers, after-sales returns;
     the freed stock goes to orders short of it. A line that cannot be returned refuses all."""
     user.require(RETURN_ROLES, "returning goods to stock")
     result = await create_return(session, body, by=user.sub, at=datetime.now(UTC))
     await session.commit()
+    await tell_orders(temporal, result.allocated)
     return result

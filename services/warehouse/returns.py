@@ -9,6 +9,7 @@ commits, so a return is booked whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from services.procurement.models import Requirement
 from services.sales.models import OrderLine
@@ -33,6 +36,7 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, sh
 from services.warehouse.trace import picked_lots
 from shared.errors import invalid, not_found
 from shared.timeline import add_event
+from shared.types import MaterialNotice
 
 # Who books returns: the warehouse (admin always may).
 RETURN_ROLES = ("warehouse",)
@@ -130,6 +134,11 @@ async def _from_order(
     lots = await _lots_picked_from(session, ret, line, from_picked) if from_picked else []
     held.qty = reserved - line.qty
     held.picked = picked - from_picked
+    # What comes back is no longer needed by the order: its requirement shrinks with it, so
+    # neither the completeness check nor the daily MRP run buys it again.
+    requirement = await session.get(Requirement, (order_no, line.item), with_for_update=True)
+    if requirement is not None:
+        requirement.qty = max(Decimal(requirement.qty) - line.qty, ZERO)
     if from_shelf:
         await record(
             session,
@@ -306,3 +315,16 @@ async def _tell_material_control(session: AsyncSession, ret: _Return, result: Re
         summary=f"{ret.return_no} {ret.kind.replace('_', ' ')} return: {what} ({ret.reason})",
         detail=result.model_dump(mode="json"),
     )
+
+
+async def tell_orders(temporal: Client, allocated: dict[str, dict[str, Decimal]]) -> None:
+    """Signal each order that got stock from a return: its picking may go on. An order whose
+    workflow has ended has nothing to pick; the reservation stands for the daily MRP run."""
+    for order_no, items in allocated.items():
+        handle = temporal.get_workflow_handle(f"order-{order_no}")
+        for item, qty in items.items():
+            notice = MaterialNotice(
+                kind="reserved", item=item, qty=qty, message=f"{qty} {item} reserved from a return"
+            )
+            with contextlib.suppress(RPCError):
+                await handle.signal("material_notice", notice)

@@ -1,16 +1,21 @@
-"""Warehouse reads: stock with its reservations."""
+"""Warehouse reads: stock with its reservations, and an order's material line by line."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.procurement.models import PoLine, PurchaseOrder, Requirement
 from services.warehouse.models import Reservation, StockItem
 from services.warehouse.schemas import StockPublic
+from shared.types import Completeness, MaterialLine
+
+ZERO = Decimal(0)
 
 
 async def stock(session: AsyncSession, item: str | None = None) -> list[StockPublic]:
@@ -43,3 +48,71 @@ async def stock(session: AsyncSession, item: str | None = None) -> list[StockPub
             )
         )
     return result
+
+
+async def material_status(session: AsyncSession, order_no: str) -> Completeness:
+    """The order's material, line by line (what the completeness check and pick list read)."""
+    requirements = list(
+        (
+            await session.execute(
+                select(Requirement)
+                .where(col(Requirement.order_no) == order_no)
+                .order_by(col(Requirement.item))
+            )
+        ).scalars()
+    )
+    items = [r.item for r in requirements]
+    held = {
+        r.item: r
+        for r in (
+            await session.execute(
+                select(Reservation).where(
+                    col(Reservation.order_no) == order_no, col(Reservation.item).in_(items)
+                )
+            )
+        ).scalars()
+    }
+    pending = {
+        s.item: Decimal(s.pending_inspection)
+        for s in (
+            await session.execute(select(StockItem).where(col(StockItem.item).in_(items)))
+        ).scalars()
+    }
+    on_order: dict[str, Decimal] = defaultdict(Decimal)
+    promised: dict[str, date] = {}
+    for item, qty, received, promised_date in (
+        await session.execute(
+            select(
+                col(PoLine.item),
+                col(PoLine.qty),
+                col(PoLine.qty_received),
+                col(PurchaseOrder.promised_date),
+            )
+            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
+            .where(
+                col(PurchaseOrder.order_no) == order_no,
+                col(PurchaseOrder.state) == "open",
+                col(PoLine.item).in_(items),
+            )
+        )
+    ).all():
+        open_qty = Decimal(qty) - Decimal(received)
+        if open_qty > 0:
+            on_order[item] += open_qty
+            promised[item] = max(promised.get(item, promised_date), promised_date)
+    lines = []
+    for requirement in requirements:
+        reservation = held.get(requirement.item)
+        lines.append(
+            MaterialLine(
+                item=requirement.item,
+                required=Decimal(requirement.qty),
+                reserved=Decimal(reservation.qty) if reservation else ZERO,
+                picked=Decimal(reservation.picked) if reservation else ZERO,
+                special=requirement.special,
+                pending_inspection=pending.get(requirement.item, ZERO),
+                on_order=on_order[requirement.item],
+                promised_date=promised.get(requirement.item),
+            )
+        )
+    return Completeness(order_no=order_no, lines=lines)

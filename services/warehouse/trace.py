@@ -1,5 +1,5 @@
-"""Traceability reads (scope 二): a lot forwards from its supplier to the orders that picked it,
-and an order back to the supplier lot of every quantity picked for it.
+"""Traceability reads (scope 二): a lot forwards from its supplier to the orders that picked it
+(`order_trace.py` reads an order back to the supplier lot of every quantity picked for it).
 
 Everything is read from what receiving, inspection, quality and picking already keep: the
 receipt and its lines, the inspection and its clock, NCRs and release passes, the stock lots,
@@ -18,9 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.models import Requirement
 from services.quality.models import Inspection, Ncr, ReleasePass
-from services.sales.service import order_exists
 from services.warehouse.models import Movement, Receipt, ReceiptLine, Reservation, StockLot
 from services.warehouse.trace_schemas import (
     ItemInspection,
@@ -28,9 +26,6 @@ from services.warehouse.trace_schemas import (
     LotStock,
     LotTrace,
     LotUse,
-    OrderItemTrace,
-    OrderTrace,
-    PickedLot,
     TraceInspection,
     TraceMovement,
     TraceNcr,
@@ -303,7 +298,7 @@ def _lot_trace(
         items=[
             LotItem(
                 item=it,
-                supplier_lot=_supplier_lot(stock.get(it), facts.receipt_lines(lot, it)),
+                supplier_lot=supplier_lot(stock.get(it), facts.receipt_lines(lot, it)),
                 received=sum((line.qty_accepted for line in facts.receipt_lines(lot, it)), ZERO),
                 refused=sum((line.qty_refused for line in facts.receipt_lines(lot, it)), ZERO),
                 inspection=_item_inspection(inspection, facts.receipt_lines(lot, it)),
@@ -351,7 +346,7 @@ def _inspection(inspection: Inspection) -> TraceInspection:
     )
 
 
-def _supplier_lot(stock: StockLot | None, lines: list[ReceiptLine]) -> str | None:
+def supplier_lot(stock: StockLot | None, lines: list[ReceiptLine]) -> str | None:
     if stock is not None and stock.supplier_lot:
         return stock.supplier_lot
     return next((line.supplier_lot for line in lines if line.supplier_lot), None)
@@ -418,69 +413,4 @@ def _movement(move: Movement) -> TraceMovement:
         ref=move.ref,
         by=move.by,
         detail=move.detail,
-    )
-
-
-async def order_trace(session: AsyncSession, order_no: str) -> OrderTrace | None:
-    """Backwards from an order: per item what it needs, holds and picked, and the supplier lot
-    of every picked quantity; None when there is no such order."""
-    if not await order_exists(session, order_no):
-        return None
-    required = {
-        row.item: Decimal(row.qty)
-        for row in (
-            await session.execute(select(Requirement).where(col(Requirement.order_no) == order_no))
-        ).scalars()
-    }
-    held = {
-        row.item: row
-        for row in (
-            await session.execute(select(Reservation).where(col(Reservation.order_no) == order_no))
-        ).scalars()
-    }
-    picks = await picked_lots(session, order_no)
-    facts = await lot_facts(session, {pick.lot_no for pick in picks if pick.lot_no})
-    items = []
-    for item in sorted(set(required) | set(held) | {pick.item for pick in picks}):
-        lots = [_picked_lot(pick, facts) for pick in reversed(picks) if pick.item == item]
-        reservation = held.get(item)
-        picked = Decimal(reservation.picked) if reservation else sum((p.qty for p in lots), ZERO)
-        traced = sum((p.qty for p in lots if p.traceable), ZERO)
-        items.append(
-            OrderItemTrace(
-                item=item,
-                required=required.get(item, ZERO),
-                reserved=Decimal(reservation.qty) if reservation else ZERO,
-                picked=picked,
-                untraced=max(picked - traced, ZERO),
-                lots=lots,
-            )
-        )
-    return OrderTrace(
-        order_no=order_no,
-        complete_traceability=all(entry.untraced == 0 for entry in items),
-        items=items,
-    )
-
-
-def _picked_lot(pick: LotPick, facts: LotFacts) -> PickedLot:
-    """One lot an order picked from, with the receipt and inspection behind it."""
-    lot = pick.lot_no
-    stock = facts.stock.get((lot, pick.item)) if lot else None
-    receipt = facts.receipts.get(lot) if lot else None
-    inspection = facts.inspections.get(facts.inspection_key(lot)) if lot else None
-    lines = facts.receipt_lines(lot, pick.item) if lot else []
-    return PickedLot(
-        lot_no=lot,
-        qty=pick.qty,
-        source=stock.source if stock else ("receipt" if receipt else None),
-        supplier=receipt.supplier if receipt else (stock.supplier if stock else None),
-        supplier_lot=_supplier_lot(stock, lines),
-        po_no=receipt.po_no if receipt else (stock.po_no if stock else None),
-        receipt_no=receipt.receipt_no if receipt else None,
-        delivery_note_no=receipt.delivery_note_no if receipt else None,
-        received_at=receipt.received_at if receipt else None,
-        inspected_by=inspection.inspected_by if inspection else None,
-        inspected_at=inspection.inspected_at if inspection else None,
-        traceable=receipt is not None or (stock is not None and stock.source == "return"),
     )

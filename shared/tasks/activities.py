@@ -48,16 +48,22 @@ class TaskActivities(DbActivities):
             stored = (
                 await session.execute(select(table.c.due_at).where(table.c.task_id == task.task_id))
             ).scalar_one()
-            await add_event(
-                session,
-                key=f"{task.task_id}:opened",
-                order_no=task.order_no,
-                at=task.created_at,
-                kind="task_opened",
-                actor="orderflow",
-                summary=f"{task.title} ({task.kind}) opened for {task_kind(task.kind).department}",
-                detail={"task_id": task.task_id, "kind": task.kind, "due_at": stored.isoformat()},
-            )
+            if task.order_no:  # a task for stock (no order) has no order timeline
+                await add_event(
+                    session,
+                    key=f"{task.task_id}:opened",
+                    order_no=task.order_no,
+                    at=task.created_at,
+                    kind="task_opened",
+                    actor="orderflow",
+                    summary=f"{task.title} ({task.kind}) opened for "
+                    f"{task_kind(task.kind).department}",
+                    detail={
+                        "task_id": task.task_id,
+                        "kind": task.kind,
+                        "due_at": stored.isoformat(),
+                    },
+                )
         return TaskOpened(task_id=task.task_id, due_at=stored, second_level_at=second_level_at)
 
     @activity.defn
@@ -78,7 +84,7 @@ class TaskActivities(DbActivities):
                     .returning(table.c.order_no, table.c.kind, table.c.title)
                 )
             ).first()
-            if row is None:  # a retry after the first attempt committed
+            if row is None or not row.order_no:  # a retry after a commit, or a stock task
                 return
             verb = "completed" if close.state == "done" else close.state
             await add_event(

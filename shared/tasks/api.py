@@ -84,15 +84,18 @@ def task_router(department: str) -> APIRouter:
             raise not_found(f"task {task_id} in the {department} inbox")
         return task
 
-    @router.post("/tasks/{task_id}/complete", response_model=OrderView)
+    @router.post("/tasks/{task_id}/complete", response_model=OrderView | TaskDetail)
     async def complete_task(
         task_id: str,
         session: SessionDep,
         temporal: TemporalDep,
         user: CurrentUser,
         payload: Annotated[dict[str, Any], Body()],
-    ) -> OrderView:
-        """Complete a task with its kind's payload; 409 when it is not open, 422 when invalid."""
+    ) -> OrderView | TaskDetail:
+        """Complete a task with its kind's payload; 409 when it is not open, 422 when invalid.
+
+        200 with the order view, or with the completed task when it belongs to no order (an
+        inspection or a safety-stock purchase for stock)."""
         task = await get_task(session, department=department, task_id=task_id)
         if task is None:
             raise not_found(f"task {task_id} in the {department} inbox")
@@ -107,6 +110,10 @@ def task_router(department: str) -> APIRouter:
             raise invalid("invalid_payload", sentence, problems=problems) from exc
         await send_completion(temporal, task.workflow_id, task_id, payload, user)
         await session.rollback()  # read the view as the workflow left it
+        if not task.order_no:
+            done = await get_task(session, department=department, task_id=task_id)
+            assert done is not None
+            return done
         view = await order_view(session, task.order_no)
         if view is None:
             raise not_found(f"order {task.order_no}")

@@ -34,6 +34,7 @@ _KINDS = [
     TaskKind("procurement.special_approval", "procurement", p.Approval, ("division",)),
     TaskKind("procurement.stock_approval", "procurement", p.Approval, ("head:procurement",)),
     TaskKind("procurement.place_po", "procurement", p.PlacePo),
+    TaskKind("procurement.chase_supply", "procurement", p.ChaseSupply),
     TaskKind("quality.incoming_inspection", "quality", p.IncomingInspection),
     TaskKind("quality.ncr_judgement", "quality", p.NcrJudgement),
     TaskKind("planning.ncr_disposition", "planning", p.NcrDisposition),

@@ -1,0 +1,184 @@
+"""Drivers of the materials phases (P3-P7) shared by the materials tests: a two-level BOM,
+purchase orders placed for it, receipts and inspections over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import Stack
+from tests.drivers import to_master_plan
+from tests.helpers import complete_ok, create_order, wait_task
+
+SETS = 6  # the order_body's six KYN28-12 sets
+
+
+def two_level_bom(suffix: str) -> list[dict[str, Any]]:
+    """KYN28-12 ← frame (made) ← 48 bolts (bought); KYN28-12 ← breaker (bought, special)."""
+    return [
+        {"item": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
+        {"item": f"FRAME-{suffix}", "parent": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
+        {
+            "item": f"VS1-{suffix}",
+            "parent": "KYN28-12",
+            "qty_per": 1,
+            "make_or_buy": "buy",
+            "supplier": "Chint",
+            "lead_days": 30,
+            "special": True,
+        },
+        {
+            "item": f"BOLT-{suffix}",
+            "parent": f"FRAME-{suffix}",
+            "qty_per": 48,
+            "make_or_buy": "buy",
+            "supplier": "Fastenal",
+        },
+    ]
+
+
+def milestones(view: dict[str, Any]) -> dict[str, date]:
+    return {m["name"]: date.fromisoformat(m["planned"]) for m in view["milestones"]}
+
+
+def production_start(view: dict[str, Any], shift_start_hour: int = 8) -> datetime:
+    day = milestones(view)["production_start"]
+    return datetime.combine(day, time(hour=shift_start_hour), tzinfo=UTC)
+
+
+async def to_materials(
+    stack: Stack, suffix: str, *, drawings: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """An order through review and plan, its two-level BOM (and drawings) released."""
+    order_no = await create_order(stack)
+    await to_master_plan(stack, order_no)
+    await complete_ok(stack, "planning.master_plan", order_no, {"accept_proposal": True})
+    view = await complete_ok(
+        stack, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)}
+    )
+    if drawings:
+        view = await complete_ok(
+            stack,
+            "engineering.release_drawings",
+            order_no,
+            {"drawings": [{"number": f"DWG-{suffix}", "title": "general arrangement", "rev": "A"}]},
+        )
+    assert view["stage"] == "materials", view["stage"]
+    return order_no, view
+
+
+async def place_orders(
+    stack: Stack, order_no: str, suffix: str, *, breaker_promised: date
+) -> tuple[str, str]:
+    """Approve the special breaker and place both POs; returns (bolt PO, breaker PO)."""
+    bolts_po, breakers_po = f"PO-B-{suffix}", f"PO-V-{suffix}"
+    required = milestones(await order_view(stack, order_no))["material_required"]
+    await complete_ok(
+        stack,
+        "procurement.place_po",
+        order_no,
+        {
+            "supplier": "Fastenal",
+            "promised_date": (required - timedelta(days=5)).isoformat(),
+            "po_no": bolts_po,
+        },
+    )
+    await complete_ok(
+        stack,
+        "procurement.special_approval",
+        order_no,
+        {"approved": True, "comment": "single source"},
+        roles=("division",),
+    )
+    await complete_ok(
+        stack,
+        "procurement.place_po",
+        order_no,
+        {"supplier": "Chint", "promised_date": breaker_promised.isoformat(), "po_no": breakers_po},
+    )
+    return bolts_po, breakers_po
+
+
+async def receive(
+    stack: Stack,
+    po_no: str,
+    supplier: str,
+    lines: list[dict[str, Any]],
+    *,
+    note: str | None = None,
+) -> httpx.Response:
+    return await stack.http.post(
+        "/warehouse/receipts",
+        json={
+            "po_no": po_no,
+            "delivery_note_no": note or f"DN-{po_no}-{len(lines)}-{id(lines)}",
+            "supplier": supplier,
+            "lines": lines,
+        },
+        headers=stack.token("wang", "warehouse"),
+    )
+
+
+async def receive_ok(stack: Stack, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    response = await receive(stack, *args, **kwargs)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def inspect(
+    stack: Stack, order_no: str, lot_no: str, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Complete the lot's incoming inspection (the quality inbox lists it under the order)."""
+    task = await wait_task(stack, "quality.incoming_inspection", order_no)
+    while task["context"]["lot_no"] != lot_no:  # an earlier lot of the order still open
+        tasks = await inbox_tasks(stack, "quality", order_no, "quality.incoming_inspection")
+        task = next(t for t in tasks if t["context"]["lot_no"] == lot_no)
+    response = await stack.http.post(
+        f"/quality/tasks/{task['task_id']}/complete",
+        json={"lines": lines},
+        headers=stack.token("qa-li", "quality"),
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def inbox_tasks(
+    stack: Stack, dept: str, order_no: str, kind: str, state: str = "open"
+) -> list[dict[str, Any]]:
+    response = await stack.http.get(
+        f"/{dept}/tasks",
+        params={"order_no": order_no, "kind": kind, "state": state},
+        headers=stack.token("ops-bot", "ops"),
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def order_view(stack: Stack, order_no: str) -> dict[str, Any]:
+    response = await stack.http.get(f"/orders/{order_no}", headers=stack.token("ops-bot", "ops"))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def stock(stack: Stack, item: str) -> dict[str, Any]:
+    response = await stack.http.get(
+        "/warehouse/stock", params={"item": item}, headers=stack.token("ops-bot", "ops")
+    )
+    assert response.status_code == 200, response.text
+    (row,) = response.json()
+    return dict(row)
+
+
+async def open_chases(stack: Stack, order_no: str, expected: list[str]) -> list[str]:
+    """The items of the order's open chase tasks once they are `expected` (the re-check runs
+    when the reservation signal reaches the order, just after the inspection answers)."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        tasks = await inbox_tasks(stack, "procurement", order_no, "procurement.chase_supply")
+        items = sorted(t["context"]["item"] for t in tasks)
+        if items == sorted(expected) or asyncio.get_running_loop().time() > deadline:
+            return items
+        await asyncio.sleep(0.1)

@@ -1,0 +1,220 @@
+"""IncomingInspectionWorkflow: one per inspection lot (id `inspection-<lot_no>`), P6.1-6.3.
+
+The buyer hears of refused lines at once; quality has `ORDERFLOW_SLA_INCOMING_INSPECTION` (8 h)
+to record qualified and rejected quantities (head:quality at 8 h, division at 16 h); qualified
+goods go into stock and are reserved for the orders that need them, which are signalled; each
+rejected line opens an NCR that quality judges (return, repair, concession, scrap), and the
+order it was bought for is told so its planner can decide how it gets its material.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.quality.activities import QualityActivities
+    from shared import payloads as p
+    from shared.types import (
+        Allocation,
+        InspectionLot,
+        InspectionRecorded,
+        InspectionRequested,
+        InspectionResult,
+        MaterialNotice,
+        NcrClosed,
+        NcrJudged,
+        NcrSummary,
+        RaiseEscalation,
+    )
+    from workflows.base import TaskWorkflow
+    from workflows.tasks import TaskState
+
+
+@workflow.defn
+class IncomingInspectionWorkflow(TaskWorkflow):
+    """The 8-hour inspection of one lot, and the NCRs of what it rejects."""
+
+    @workflow.init
+    def __init__(self, lot: InspectionLot) -> None:
+        self.lot = lot
+        self._init_tasks(lot.order_no or "", lot.queue_prefix)
+        self.state = "received"
+        self.ncrs: dict[str, str] = {}  # ncr_no -> state
+
+    def headline(self) -> str:
+        return f"**{self.lot.lot_no}** · {self.lot.supplier} · {self.lot.po_no} · {self.state}"
+
+    @workflow.run
+    async def run(self, lot: InspectionLot) -> str:
+        if lot.refusals:
+            await self._tell_buyer(lot)
+        if lot.lines:
+            await self._inspect(lot)
+        self.state = "closed" if self.state != "abandoned" else self.state
+        self.describe(f"lot {lot.lot_no} {self.state}")
+        self._finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        return {
+            "lot_no": self.lot.lot_no,
+            "state": self.state,
+            "ncrs": self.ncrs,
+            "open_tasks": [t.model_dump(mode="json") for t in self.book.open_tasks()],
+        }
+
+    def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
+        if not isinstance(payload, p.IncomingInspection):
+            return None
+        expected = {line.item: line.qty for line in self.lot.lines}
+        seen: set[str] = set()
+        for line in payload.lines:
+            if line.item not in expected:
+                return f"{line.item} is not in lot {self.lot.lot_no} ({', '.join(expected)})"
+            if line.item in seen:
+                return f"{line.item} appears twice; give one line per item"
+            seen.add(line.item)
+            total = Decimal(str(line.qualified_qty)) + Decimal(str(line.rejected_qty))
+            if total != expected[line.item]:
+                return (
+                    f"{line.item}: qualified {line.qualified_qty} + rejected {line.rejected_qty} "
+                    f"must equal the {expected[line.item]} in the lot"
+                )
+            if line.rejected_qty > 0 and not (line.defect or "").strip():
+                return f"{line.item}: rejected goods need the defect described"
+        missing = sorted(set(expected) - seen)
+        if missing:
+            return f"every item of the lot needs a result; missing {', '.join(missing)}"
+        return None
+
+    async def _tell_buyer(self, lot: InspectionLot) -> None:
+        """Refused lines warn procurement at once (§6.1)."""
+        await self.book.escalator.raise_(
+            RaiseEscalation(
+                key=f"{lot.receipt_no}:refused",
+                kind="delivery_refused",
+                level=1,
+                order_no=lot.order_no or "",
+                department="procurement",
+                role="procurement",
+                due_at=lot.received_at,
+                breached_at=workflow.now(),
+                message=f"{lot.receipt_no} on {lot.po_no} from {lot.supplier}: "
+                + "; ".join(lot.refusals),
+            )
+        )
+
+    async def _inspect(self, lot: InspectionLot) -> None:
+        task = await self.book.open(
+            "quality.incoming_inspection",
+            f"Inspect lot {lot.lot_no} from {lot.supplier} ({lot.po_no})",
+            {
+                "lot_no": lot.lot_no,
+                "receipt_no": lot.receipt_no,
+                "po_no": lot.po_no,
+                "supplier": lot.supplier,
+                "order_no": lot.order_no,
+                "lines": [line.model_dump(mode="json") for line in lot.lines],
+            },
+        )
+        stored = await self.activity(
+            QualityActivities.request_inspection,
+            InspectionRequested(
+                lot_no=lot.lot_no,
+                workflow_id=self.workflow_id,
+                due_at=task.due_at,
+                at=workflow.now(),
+            ),
+            "quality",
+            f"inspection request for {lot.lot_no}, due {task.due_at:%Y-%m-%d %H:%M}Z",
+        )
+        if not stored:
+            self.state = "abandoned"
+            await self.book.withdraw_all()
+            return
+        self.state = "awaiting inspection"
+        await self.wait_tasks(task)
+        assert task.payload is not None
+        recorded: InspectionRecorded = await self.activity(
+            QualityActivities.record_inspection,
+            InspectionResult(
+                lot_no=lot.lot_no,
+                lines=task.payload["lines"],
+                by=task.completed_by or "quality",
+                at=task.completed_at or workflow.now(),
+            ),
+            "quality",
+            f"record inspection of {lot.lot_no}: qualified into stock, rejected to NCRs",
+        )
+        self.state = "inspected"
+        await self._signal_reserved(recorded.allocation, lot.lot_no)
+        for ncr in recorded.ncrs:
+            self.ncrs[ncr.ncr_no] = "open"
+            self.branch(self._judge(ncr))
+        await self.until(
+            lambda: all(state == "closed" for state in self.ncrs.values()),
+            "waiting for NCR judgements",
+        )
+
+    async def _judge(self, ncr: NcrSummary) -> None:
+        """Quality judges the NCR; the order it was bought for hears of it at once."""
+        if ncr.order_no:
+            await self._notify(
+                ncr.order_no,
+                MaterialNotice(
+                    kind="ncr",
+                    item=ncr.item,
+                    qty=ncr.qty,
+                    ncr_no=ncr.ncr_no,
+                    defect=ncr.defect,
+                    message=f"{ncr.ncr_no}: {ncr.qty} {ncr.item} rejected ({ncr.defect})",
+                ),
+            )
+        task = await self.book.open(
+            "quality.ncr_judgement",
+            f"Judge {ncr.ncr_no}: {ncr.qty} {ncr.item} from {self.lot.supplier}",
+            {**ncr.model_dump(mode="json"), "lot_no": self.lot.lot_no, "po_no": self.lot.po_no},
+        )
+        await self.wait_tasks(task)
+        answer = p.NcrJudgement.parse(task.payload)
+        closed: NcrClosed = await self.activity(
+            QualityActivities.judge_ncr,
+            NcrJudged(
+                ncr_no=ncr.ncr_no,
+                disposition=answer.disposition,
+                comment=answer.comment,
+                by=task.completed_by or "quality",
+                at=task.completed_at or workflow.now(),
+            ),
+            "quality",
+            f"{ncr.ncr_no} judged {answer.disposition}",
+        )
+        self.ncrs[ncr.ncr_no] = "closed"
+        await self._signal_reserved(closed.allocation, ncr.ncr_no)
+
+    async def _signal_reserved(self, allocation: Allocation, source: str) -> None:
+        for order_no, items in allocation.reserved.items():
+            for item, qty in items.items():
+                await self._notify(
+                    order_no,
+                    MaterialNotice(
+                        kind="reserved",
+                        item=item,
+                        qty=qty,
+                        message=f"{qty} {item} reserved from {source}",
+                    ),
+                )
+
+    async def _notify(self, order_no: str, notice: MaterialNotice) -> None:
+        """Signal an order; one that no longer runs has nothing left to hear."""
+        handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+        try:
+            await handle.signal("material_notice", notice)
+        except FailureError:
+            workflow.logger.info("order %s no longer runs; %s not delivered", order_no, notice)
