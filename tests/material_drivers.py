@@ -4,6 +4,7 @@ purchase orders placed for it, receipts and inspections over HTTP."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -181,4 +182,18 @@ async def open_chases(stack: Stack, order_no: str, expected: list[str]) -> list[
         items = sorted(t["context"]["item"] for t in tasks)
         if items == sorted(expected) or asyncio.get_running_loop().time() > deadline:
             return items
+        await asyncio.sleep(0.1)
+
+
+async def wait_view(
+    stack: Stack, order_no: str, ready: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """The order view once `ready` holds (work a timer started may still be running)."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        view = await order_view(stack, order_no)
+        if ready(view):
+            return view
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{order_no}: no {what} in {view}")
         await asyncio.sleep(0.1)

@@ -26,12 +26,12 @@ from tests.material_drivers import (
     inspect,
     milestones,
     open_chases,
-    order_view,
     place_orders,
     production_start,
     receive_ok,
     stock,
     to_materials,
+    wait_view,
 )
 
 
@@ -131,9 +131,16 @@ async def test_receipt_inspection_and_ncr_then_picking_moves_the_order_to_produc
 
     # Three days ahead the check finds everything reserved: no chase, no shortage warning.
     await advance_to(ts_env, start - timedelta(days=3) + MARGIN)
-    view = await order_view(flow, order_no)
+    await wait_view(
+        flow,
+        order_no,
+        lambda v: any(e["kind"] == "material_complete" for e in v["timeline"]),
+        "material_complete event",
+    )
     assert not [e for e in await escalations(flow, order_no) if e["kind"] == "material_shortage"]
     assert not await inbox_tasks(flow, "procurement", order_no, "procurement.chase_supply")
+    await advance_to(ts_env, start - timedelta(hours=4) - MARGIN)
+    assert not await inbox_tasks(flow, "warehouse", order_no, "warehouse.picking")
 
     # Half a working day ahead the pick list opens, due at the production start (P7.1).
     await advance_to(ts_env, start - timedelta(hours=4) + MARGIN)
@@ -210,8 +217,12 @@ async def test_three_day_check_chases_a_shortage_until_a_receipt_completes_it(
         [{"item": breaker, "qualified_qty": SETS, "rejected_qty": 0}],
     )
     assert await open_chases(flow, order_no, []) == []
-    view = await order_view(flow, order_no)
-    assert any(e["kind"] == "material_complete" for e in view["timeline"])
+    await wait_view(
+        flow,
+        order_no,
+        lambda v: any(e["kind"] == "material_complete" for e in v["timeline"]),
+        "material_complete event",
+    )
     withdrawn = await inbox_tasks(
         flow, "procurement", order_no, "procurement.chase_supply", state="withdrawn"
     )
