@@ -397,6 +397,8 @@ class PickRecord(BaseModel):
     order_no: str
     task_id: str
     lines: list[dict[str, Any]]
+    # The pick list the task showed: what it named and was not picked was not on the shelf.
+    pick_list: dict[str, Decimal] = Field(default_factory=dict)
     by: str
     at: datetime
 

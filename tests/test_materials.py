@@ -228,7 +228,8 @@ async def test_three_day_check_chases_a_shortage_until_a_receipt_completes_it(
     )
     assert sorted(t["context"]["item"] for t in withdrawn) == sorted([bolt, breaker])
 
-    # The picking timer: a short pick goes to planning and procurement, picking reopens.
+    # The picking timer: eight bolts are not on the shelf. The short pick is written off and
+    # reported to planning and procurement; the order chases the eight like any shortage.
     await advance_to(ts_env, start - timedelta(hours=4) + MARGIN)
     view = await complete_ok(
         flow,
@@ -239,9 +240,28 @@ async def test_three_day_check_chases_a_shortage_until_a_receipt_completes_it(
     assert view["stage"] == "materials"
     short = [e for e in view["escalations"] if e["kind"] == "short_pick"]
     assert sorted(e["role"] for e in short) == ["planning", "procurement"]
+    assert "8 " + bolt in short[0]["message"].replace(".0000", "")
+    bolts = await stock(flow, bolt)
+    assert Decimal(bolts["on_hand"]) == 0 and bolts["reserved"] == {}
+    material = {line["item"]: line for line in view["materials"]}
+    assert Decimal(material[bolt]["missing"]) == 8 and Decimal(material[bolt]["picked"]) == 280
+    assert await open_chases(flow, order_no, [bolt]) == [bolt]
+
+    # Eight bolts come back from a customer: reserved for the order, picking reopens for them.
+    returned = await flow.http.post(
+        "/warehouse/returns",
+        json={
+            "kind": "aftersales",
+            "reason": "unused spares from site",
+            "lines": [{"item": bolt, "qty": 8}],
+        },
+        headers=flow.token("wang", "warehouse"),
+    )
+    assert returned.status_code == 201, returned.text
     again = await wait_task(flow, "warehouse.picking", order_no)
     assert [(x["item"], Decimal(x["qty"])) for x in again["context"]["pick_list"]] == [(bolt, 8)]
     view = await complete_ok(
         flow, "warehouse.picking", order_no, {"lines": [{"item": bolt, "qty_picked": 8}]}
     )
     assert view["stage"] == "production"
+    assert await open_chases(flow, order_no, []) == []

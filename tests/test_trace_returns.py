@@ -616,3 +616,27 @@ async def test_returns_refuse_bad_requests_unknown_orders_and_other_roles(stack:
             stack, {"kind": "aftersales", "reason": "r", "lines": [line]}, *roles
         )
         assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+
+
+async def test_a_retried_return_with_its_idempotency_key_is_booked_once(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    item = f"GASKET-{sfx()}"
+    async with session_scope(engine) as session:
+        await received_lot(session, item, received=1, at=hours(0))
+    body = {"kind": "aftersales", "reason": "returned by site", "lines": [{"item": item, "qty": 5}]}
+    headers = {**stack.token("wh-zhao", "warehouse"), "Idempotency-Key": f"ret-{item}"}
+    first = await stack.http.post("/warehouse/returns", json=body, headers=headers)
+    again = await stack.http.post("/warehouse/returns", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    assert (await stock_of(stack, item))["on_hand"] == 6
+
+    other = await stack.http.post(
+        "/warehouse/returns",
+        json={**body, "lines": [{"item": item, "qty": 7}]},
+        headers=headers,
+    )
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    assert first.json()["return_no"] in other.json()["detail"]
+    assert (await stock_of(stack, item))["on_hand"] == 6

@@ -17,6 +17,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
+    from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.types import (
         Allocation,
@@ -50,10 +51,19 @@ class IncomingInspectionWorkflow(TaskWorkflow):
 
     @workflow.run
     async def run(self, lot: InspectionLot) -> str:
-        if lot.refusals:
-            await self._tell_buyer(lot)
-        if lot.lines:
-            await self._inspect(lot)
+        stored = await self.activity(
+            WarehouseActivities.receipt_stored,
+            lot.receipt_no,
+            "warehouse",
+            f"receipt {lot.receipt_no} stored",
+        )
+        if not stored:  # the receipt's transaction failed after this workflow started
+            self.state = "abandoned"
+        else:
+            if lot.refusals:
+                await self._tell_buyer(lot)
+            if lot.lines:
+                await self._inspect(lot)
         self.state = "closed" if self.state != "abandoned" else self.state
         self.describe(f"lot {lot.lot_no} {self.state}")
         self._finished = True
@@ -123,7 +133,7 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 "lines": [line.model_dump(mode="json") for line in lot.lines],
             },
         )
-        stored = await self.activity(
+        await self.activity(
             QualityActivities.request_inspection,
             InspectionRequested(
                 lot_no=lot.lot_no,
@@ -134,10 +144,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
             "quality",
             f"inspection request for {lot.lot_no}, due {task.due_at:%Y-%m-%d %H:%M}Z",
         )
-        if not stored:
-            self.state = "abandoned"
-            await self.book.withdraw_all()
-            return
         self.state = "awaiting inspection"
         await self.wait_tasks(task)
         assert task.payload is not None
@@ -195,8 +201,10 @@ class IncomingInspectionWorkflow(TaskWorkflow):
             "quality",
             f"{ncr.ncr_no} judged {answer.disposition}",
         )
-        self.ncrs[ncr.ncr_no] = "closed"
+        # Signal before the NCR counts as closed: the run ends once every NCR is closed, and
+        # a signal from a closed workflow is dropped.
         await self._signal_reserved(closed.allocation, ncr.ncr_no)
+        self.ncrs[ncr.ncr_no] = "closed"
 
     async def _signal_reserved(self, allocation: Allocation, source: str) -> None:
         for order_no, items in allocation.reserved.items():

@@ -8,9 +8,8 @@
   head:engineering is escalated to.
 * NCRs (§5.4): goods rejected on the order's PO leave it short; the planner decides with
   `planning.ncr_disposition` (reuse stock, new arrival date, concession request).
-* Picking (P7.1): at production start - PICKING_LEAD `warehouse.picking` opens with the pick
-  list; a short pick is recorded and reported to planning and procurement, and picking reopens
-  for the rest as soon as it is reserved. All picked → the production work order opens.
+* Picking (P7.1) follows at production start - PICKING_LEAD (`picking.py`); all picked →
+  the production work order opens.
 """
 
 from __future__ import annotations
@@ -30,14 +29,12 @@ with workflow.unsafe.imports_passed_through():
     from shared.types import (
         Completeness,
         ConcessionRequest,
-        MaterialLine,
         MaterialNotice,
         OpenProductionOrder,
-        PickRecord,
-        PickResult,
         RaiseEscalation,
         ReserveFree,
     )
+    from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_until_or_deadline
 
 if TYPE_CHECKING:
@@ -52,11 +49,12 @@ class MaterialsPhase:
         self.status: Completeness | None = None
         self.complete = False
         self.picking_started = False
-        self.pick_list: dict[str, Decimal] = {}
+        self.picking = Picking(self)
         self.work_order: str | None = None
         self._chases: dict[str, TaskState] = {}
+        self._dispositions: dict[str, TaskState] = {}
         self._warned_on: date | None = None
-        self._watchers: list[asyncio.Task[None]] = []
+        self.watchers: list[asyncio.Task[None]] = []
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -72,19 +70,7 @@ class MaterialsPhase:
     def rule_violation(self, payload: p.Payload) -> str | None:
         today = self.order.today()
         if isinstance(payload, p.Picking):
-            seen: set[str] = set()
-            for line in payload.lines:
-                if line.item not in self.pick_list:
-                    listed = ", ".join(self.pick_list) or "nothing"
-                    return f"{line.item} is not on the pick list ({listed})"
-                if line.item in seen:
-                    return f"{line.item} appears twice; give one line per item"
-                seen.add(line.item)
-                if Decimal(str(line.qty_picked)) > self.pick_list[line.item]:
-                    return (
-                        f"{line.item}: only {self.pick_list[line.item]} is reserved for the "
-                        f"order, not {line.qty_picked}"
-                    )
+            return self.picking.rule_violation(payload)
         if (
             isinstance(payload, p.NcrDisposition)
             and payload.action == "new_arrival"
@@ -108,8 +94,8 @@ class MaterialsPhase:
         order, policy = self.order, self.order.policy
         assert policy is not None
         start = self.production_start_at()
-        self._watchers.append(asyncio.create_task(self._drawings_lead(start)))
-        self._watchers.append(asyncio.create_task(self._check_completeness(start)))
+        self.watchers.append(asyncio.create_task(self._drawings_lead(start)))
+        self.watchers.append(asyncio.create_task(self._check_completeness(start)))
         pick_at = start - policy.picking_lead
         if pick_at > workflow.now():
             await order.sleep_until(
@@ -117,7 +103,7 @@ class MaterialsPhase:
                 f"material control until picking at {pick_at:%Y-%m-%d %H:%M}Z "
                 f"(production starts {start:%Y-%m-%d %H:%M}Z)",
             )
-        await self._pick(start)
+        await self.picking.run(start)
         self.work_order = await order.activity(
             ProductionActivities.open_production_order,
             OpenProductionOrder(
@@ -131,7 +117,7 @@ class MaterialsPhase:
             f"open the production work order of {order.inp.order_no}",
         )
 
-    async def _completeness(self) -> Completeness:
+    async def completeness(self) -> Completeness:
         self.status = await self.order.activity(
             WarehouseActivities.completeness,
             self.order.inp.order_no,
@@ -153,8 +139,8 @@ class MaterialsPhase:
         )
         while workflow.now() < start and not self.picking_started:
             seen = self.reservations
-            status = await self._completeness()
-            await self._stop_chasing(exclude={line.item for line in status.missing})
+            status = await self.completeness()
+            await self.stop_chasing(exclude={line.item for line in status.missing})
             if status.complete:
                 self.complete = True
                 await order.event(
@@ -163,7 +149,7 @@ class MaterialsPhase:
                     f"material complete: {len(status.lines)} line(s) reserved",
                 )
                 return
-            await self._short(status)
+            await self.short(status)
             next_check = min(workflow.now() + timedelta(days=1), start)
             await wait_until_or_deadline(
                 lambda seen=seen: self.reservations != seen or self.picking_started,  # type: ignore[misc]
@@ -171,13 +157,15 @@ class MaterialsPhase:
                 f"re-check completeness at {next_check:%Y-%m-%d %H:%M}Z",
             )
 
-    async def _stop_chasing(self, exclude: set[str]) -> None:
-        """Withdraw the chase of every line no longer missing: its material is reserved."""
-        for item, chase in self._chases.items():
-            if item not in exclude:
-                await self.order.book.withdraw(chase)
+    async def stop_chasing(self, exclude: set[str]) -> None:
+        """Withdraw the chases and NCR dispositions of every line no longer missing (all of
+        them once everything is picked): its material is reserved."""
+        for tasks in (self._chases, self._dispositions):
+            for item, task in tasks.items():
+                if item not in exclude:
+                    await self.order.book.withdraw(task)
 
-    async def _short(self, status: Completeness) -> None:
+    async def short(self, status: Completeness) -> None:
         """Chase every missing line with procurement; warn the planner once a day."""
         order = self.order
         missing = status.missing
@@ -187,7 +175,7 @@ class MaterialsPhase:
                 task = await order.book.open(
                     "procurement.chase_supply",
                     f"Chase {line.missing} {line.item} for {order.inp.order_no}",
-                    {**_line_context(line), "production_start": str(self.production_start_at())},
+                    {**line_context(line), "production_start": str(self.production_start_at())},
                 )
                 self._chases[line.item] = task
                 order.branch(self._chase(task))
@@ -206,7 +194,7 @@ class MaterialsPhase:
                 due_at=self.production_start_at(),
                 breached_at=workflow.now(),
                 message=f"{order.inp.order_no} is short of "
-                + "; ".join(_describe(line) for line in missing)
+                + "; ".join(describe(line) for line in missing)
                 + f" for its production start {self.production_start_at():%Y-%m-%d %H:%M}Z",
             )
         )
@@ -255,7 +243,7 @@ class MaterialsPhase:
 
     async def _ncr(self, notice: MaterialNotice) -> None:
         order = self.order
-        status = await self._completeness()
+        status = await self.completeness()
         line = next((x for x in status.lines if x.item == notice.item), None)
         if line is None or line.missing <= 0:
             return  # covered from other stock: the order is not short because of it
@@ -266,10 +254,13 @@ class MaterialsPhase:
                 "ncr_no": notice.ncr_no,
                 "defect": notice.defect,
                 "rejected_qty": str(notice.qty),
-                **_line_context(line),
+                **line_context(line),
             },
         )
-        await order.wait_tasks(task)
+        self._dispositions[line.item] = task
+        await order.until(lambda: not task.is_open, f"waiting for {task.kind}")
+        if task.payload is None:  # withdrawn: the line was covered meanwhile
+            return
         answer = p.NcrDisposition.parse(task.payload)
         by = task.completed_by or "planning"
         if answer.action == "reuse_stock":
@@ -294,94 +285,6 @@ class MaterialsPhase:
                 "quality",
                 f"ask quality for a concession on {notice.ncr_no}",
             )
-
-    # -- P7.1 picking -------------------------------------------------------------------------
-
-    async def _pick(self, start: datetime) -> None:
-        order = self.order
-        self.picking_started = True
-        while True:
-            status = await self._completeness()
-            outstanding = [x for x in status.lines if x.picked < x.required]
-            if not outstanding:
-                return
-            ready = [x for x in outstanding if x.to_pick > 0]
-            if not ready:
-                seen = self.reservations
-                await order.until(
-                    lambda seen=seen: self.reservations != seen,  # type: ignore[misc]
-                    "waiting for material to pick: " + "; ".join(_describe(x) for x in outstanding),
-                )
-                continue
-            self.pick_list = {x.item: x.to_pick for x in ready}
-            task = await order.book.open(
-                "warehouse.picking",
-                f"Pick material of {order.inp.order_no} for production",
-                {
-                    "pick_list": [
-                        {"item": x.item, "qty": str(x.to_pick), "special": x.special} for x in ready
-                    ],
-                    "not_available": [_line_context(x) for x in outstanding if x not in ready],
-                    "production_start": start.isoformat(),
-                },
-                due_at=start if start > workflow.now() else None,
-            )
-            await order.wait_tasks(task)
-            assert task.payload is not None
-            result: PickResult = await order.activity(
-                WarehouseActivities.record_pick,
-                PickRecord(
-                    order_no=order.inp.order_no,
-                    task_id=task.task_id,
-                    lines=task.payload["lines"],
-                    by=task.completed_by or "warehouse",
-                    at=task.completed_at or workflow.now(),
-                ),
-                "warehouse",
-                f"take the picked material of {order.inp.order_no} off the shelf",
-            )
-            self.pick_list = {}
-            if result.short:
-                await self._report_short_pick(task, result)
-
-    async def _report_short_pick(self, task: TaskState, result: PickResult) -> None:
-        """Shortages at picking go to the planner and material control (§7.2)."""
-        order = self.order
-        shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
-        for role in ("planning", "procurement"):
-            await order.book.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{task.task_id}:short_pick:{role}",
-                    kind="short_pick",
-                    level=1,
-                    order_no=order.inp.order_no,
-                    task_id=task.task_id,
-                    department=role,
-                    role=role,
-                    due_at=self.production_start_at(),
-                    breached_at=workflow.now(),
-                    message=f"picking for {order.inp.order_no} came up short: {shorts}",
-                )
-            )
-
-
-def _line_context(line: MaterialLine) -> dict[str, object]:
-    return {
-        "item": line.item,
-        "required": str(line.required),
-        "reserved": str(line.reserved),
-        "missing": str(line.missing),
-        "special": line.special,
-        "pending_inspection": str(line.pending_inspection),
-        "on_order": str(line.on_order),
-        "promised_date": line.promised_date.isoformat() if line.promised_date else None,
-    }
-
-
-def _describe(line: MaterialLine) -> str:
-    promised = f", promised {line.promised_date}" if line.promised_date else ""
-    special = " (special)" if line.special else ""
-    return f"{line.required - line.reserved} {line.item}{special}{promised}"
 
 
 def _span(delta: timedelta) -> str:

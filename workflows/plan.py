@@ -179,6 +179,8 @@ class PlanPhase:
             {"plan_date": self.milestones["drawings_release"].isoformat()},
             due_at=end_of_day(self.milestones["drawings_release"]),
         )
+        # Drawings follow on their own clock (P3.2), released before or after the BOM.
+        order.branch(self._store_drawings(drawings))
         await order.until(lambda: not bom.is_open, "waiting for the BOM release")
         assert bom.payload is not None
         released: BomReleased = await order.activity(
@@ -208,8 +210,6 @@ class PlanPhase:
         order.purchasing.start(self.mrp.requisitions)
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
-        # Drawings follow on their own clock (P3.2): materials work starts beside them.
-        order.branch(self._store_drawings(drawings))
 
     async def _store_drawings(self, drawings: TaskState) -> None:
         order = self.order
@@ -227,7 +227,8 @@ class PlanPhase:
             "engineering",
             f"store the drawing set of {order.inp.order_no}",
         )
-        await order.record_actual("drawings_release")
+        released_on = (drawings.completed_at or workflow.now()).date()
+        await order.record_actual("drawings_release", released_on)
 
     # -- milestone tracking (§2.3, §2.4) ---------------------------------------------------
 

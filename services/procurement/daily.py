@@ -37,7 +37,7 @@ from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requ
 from services.quality.models import Ncr
 from services.sales.models import Order
 from services.warehouse.models import Reservation, StockItem
-from services.warehouse.stock import allocate, free_qty, shortfalls
+from services.warehouse.stock import allocate, free_qty, reserved_by, shortfalls
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.timeline import add_event
@@ -150,7 +150,10 @@ class DailyMrpActivities(DbActivities):
         a made item's shortage waits for its work order)."""
         async with session_scope(self._engine) as session:
             items = await _items_short(session)
-            reserved = await allocate(session, items, by=ACTOR, at=run.at, ref="daily MRP")
+            ref = f"daily MRP {run.at.isoformat()}"
+            await allocate(session, items, by=ACTOR, at=run.at, ref=ref)
+            # From the ledger, so a retry after this commits reports the same reservations.
+            reserved = await reserved_by(session, ref)
             supply = await _open_supply(session, items)
             masters = await _masters(session, items)
             requisitions: dict[str, list[RequisitionSummary]] = defaultdict(list)
@@ -280,8 +283,9 @@ async def _insert(
     item: Item | None,
     requirement: Requirement | None = None,
 ) -> bool:
-    """Insert the requisition unless its key exists; True when this call created it."""
-    key = await session.execute(
+    """Insert the requisition unless its key exists; True when this run created it (this
+    call, or an earlier attempt of it whose result was lost)."""
+    await session.execute(
         insert(Requisition)
         .values(
             key=summary.key,
@@ -298,9 +302,9 @@ async def _insert(
             created_at=run.at,
         )
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(col(Requisition.key))
     )
-    return key.scalar_one_or_none() is not None
+    stored = await session.get(Requisition, summary.key)
+    return stored is not None and stored.created_at == run.at
 
 
 async def _record(

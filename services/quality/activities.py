@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from services.procurement.models import PoLine, PurchaseOrder
 from services.quality.models import Inspection, Ncr, ReleasePass
 from services.warehouse.models import Receipt, ReceiptLine
-from services.warehouse.stock import add_lot, allocate, change_stock, record
+from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -36,25 +36,20 @@ from shared.types import (
 )
 
 ZERO = Decimal(0)
-# Attempts to find a receipt whose transaction may still be committing before giving up on it.
-_RECEIPT_ATTEMPTS = 8
 
 
 class QualityActivities(DbActivities):
     """Quality's automatic work; the worker registers the bound methods."""
 
     @activity.defn
-    async def request_inspection(self, request: InspectionRequested) -> bool:
-        """Record the inspection request and its due time; False if the receipt never got
-        stored (its transaction failed after the workflow started), so there is nothing to do."""
+    async def request_inspection(self, request: InspectionRequested) -> None:
+        """Record the inspection request and its due time."""
         async with session_scope(self._engine) as session:
             receipt = (
                 await session.execute(select(Receipt).where(col(Receipt.lot_no) == request.lot_no))
             ).scalar_one_or_none()
-            if receipt is None:
-                if activity.info().attempt < _RECEIPT_ATTEMPTS:
-                    raise ApplicationError(f"receipt of lot {request.lot_no} not stored yet")
-                return False
+            if receipt is None:  # the workflow saw it stored first: a lot no receipt names
+                raise ApplicationError(f"no receipt has lot {request.lot_no}", non_retryable=True)
             await session.execute(
                 insert(Inspection)
                 .values(
@@ -70,7 +65,6 @@ class QualityActivities(DbActivities):
                 )
                 .on_conflict_do_nothing(index_elements=["lot_no"])
             )
-        return True
 
     @activity.defn
     async def record_inspection(self, result: InspectionResult) -> InspectionRecorded:
@@ -89,7 +83,8 @@ class QualityActivities(DbActivities):
                     await session.execute(select(Ncr).where(col(Ncr.lot_no) == result.lot_no))
                 ).scalars()
                 return InspectionRecorded(
-                    ncrs=[_summary(n) for n in stored], allocation=Allocation()
+                    ncrs=[_summary(n) for n in stored],
+                    allocation=Allocation(reserved=await reserved_by(session, result.lot_no)),
                 )
             receipt = (
                 await session.execute(select(Receipt).where(col(Receipt.lot_no) == result.lot_no))
@@ -104,7 +99,8 @@ class QualityActivities(DbActivities):
             }
             ncrs: list[NcrSummary] = []
             qualified_items = []
-            for answer in result.lines:
+            # Stock rows are locked item by item in name order, as every writer does.
+            for answer in sorted(result.lines, key=lambda line: str(line["item"])):
                 line = lines[answer["item"]]
                 qualified = Decimal(str(answer["qualified_qty"]))
                 rejected = Decimal(str(answer["rejected_qty"]))
@@ -176,7 +172,8 @@ class QualityActivities(DbActivities):
             if ncr.state == "closed":  # a retry after the first attempt committed
                 issued = await session.get(ReleasePass, f"RP-{ncr.ncr_no.removeprefix('NCR-')}")
                 return NcrClosed(
-                    pass_no=issued.pass_no if issued else None, allocation=Allocation()
+                    pass_no=issued.pass_no if issued else None,
+                    allocation=Allocation(reserved=await reserved_by(session, ncr.ncr_no)),
                 )
             ncr.state, ncr.disposition = "closed", judged.disposition
             ncr.comment, ncr.judged_by, ncr.judged_at = judged.comment, judged.by, judged.at
@@ -224,9 +221,10 @@ class QualityActivities(DbActivities):
                         )
                     )
                     await record(session, kind="released", ref=pass_no, **common)
-                else:
+                    # Returned or repaired goods come back: the supplier owes them again.
+                    await _owed_again(session, ncr.po_no, ncr.item, qty)
+                else:  # scrapped here and written off; the planner decides on replacement
                     await record(session, kind="scrapped", ref=ncr.ncr_no, **common)
-                await _owed_again(session, ncr.po_no, ncr.item, qty)
             if ncr.order_no:
                 leaving = f", release pass {pass_no}" if pass_no else ""
                 await add_event(

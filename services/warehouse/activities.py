@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from services.warehouse.models import Movement, Reservation, StockLot
+from services.planning.models import TimelineEvent
+from services.warehouse.models import Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
-from services.warehouse.stock import allocate, change_stock, record
+from services.warehouse.stock import allocate, change_stock, record, reserved_by
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -21,6 +23,8 @@ from shared.timeline import add_event
 from shared.types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 
 ZERO = Decimal(0)
+# Attempts to find a receipt whose transaction may still be committing before giving up on it.
+RECEIPT_ATTEMPTS = 8
 
 
 class WarehouseActivities(DbActivities):
@@ -36,33 +40,48 @@ class WarehouseActivities(DbActivities):
     @activity.defn
     async def record_pick(self, pick: PickRecord) -> PickResult:
         """Take the picked quantities off the shelf, oldest lot first, against the order's
-        reservation; a line picked short is recorded as such."""
+        reservation. What the pick list named and was not found on the shelf is written off
+        (stock and reservation corrected), so the order, MRP and the planner see the shortage.
+        """
         async with session_scope(self._engine) as session:
+            # The order's reservations first, in item order: a return or another pick waits.
+            await session.execute(
+                select(Reservation)
+                .where(col(Reservation.order_no) == pick.order_no)
+                .order_by(col(Reservation.item))
+                .with_for_update()
+            )
             done = (
                 await session.execute(
-                    select(func.count()).where(
-                        col(Movement.ref) == pick.task_id,
-                        col(Movement.kind).in_(["picked", "short_picked"]),
+                    select(col(TimelineEvent.id)).where(
+                        col(TimelineEvent.key) == f"{pick.task_id}:picked"
                     )
                 )
-            ).scalar_one()
+            ).scalar_one_or_none()
             status = await material_status(session, pick.order_no)
             lines = {line.item: line for line in status.lines}
-            if done:  # a retry after the first attempt committed
-                return _result(pick, lines)
-            for answer in pick.lines:
-                item, qty = answer["item"], Decimal(str(answer["qty_picked"]))
+            if done is not None:  # a retry after the first attempt committed
+                return _result(lines)
+            picked = {str(a["item"]): Decimal(str(a["qty_picked"])) for a in pick.lines}
+            for item in sorted(set(picked) | set(pick.pick_list)):
                 line = lines[item]
-                qty = min(qty, line.to_pick)
+                listed = min(pick.pick_list.get(item, line.to_pick), line.to_pick)
+                qty = min(picked.get(item, ZERO), line.to_pick)
+                reservation = await session.get(Reservation, (pick.order_no, item))
                 if qty > 0:
-                    await _take_from_lots(session, pick, item, qty)
-                    await change_stock(session, item, at=pick.at, on_hand=-qty)
-                    reservation = await session.get(
-                        Reservation, (pick.order_no, item), with_for_update=True
-                    )
                     assert reservation is not None
+                    await _take_from_lots(session, pick, item, qty, kind="picked")
+                    await change_stock(session, item, at=pick.at, on_hand=-qty)
                     reservation.picked = Decimal(reservation.picked) + qty
-                lines[item] = line.model_copy(update={"picked": line.picked + qty})
+                not_found = listed - qty
+                if not_found > 0:
+                    assert reservation is not None
+                    await _take_from_lots(session, pick, item, not_found, kind="not_found")
+                    await change_stock(session, item, at=pick.at, on_hand=-not_found)
+                    reservation.qty = Decimal(reservation.qty) - not_found
+                lines[item] = line.model_copy(
+                    update={"picked": line.picked + qty, "reserved": line.reserved - not_found}
+                )
                 short = lines[item].required - lines[item].picked
                 if short > 0:
                     await record(
@@ -74,8 +93,9 @@ class WarehouseActivities(DbActivities):
                         at=pick.at,
                         order_no=pick.order_no,
                         ref=pick.task_id,
+                        detail={"not_found": str(not_found)},
                     )
-            result = _result(pick, lines)
+            result = _result(lines)
             shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
             await add_event(
                 session,
@@ -85,24 +105,37 @@ class WarehouseActivities(DbActivities):
                 kind="picking",
                 actor=pick.by,
                 summary="picked "
-                + ", ".join(f"{q} {i}" for i, q in result.picked.items() if q > 0)
+                + (", ".join(f"{q} {i}" for i, q in picked.items() if q > 0) or "nothing")
                 + (f"; short {shorts}" if shorts else ""),
                 detail={"short": {k: str(v) for k, v in result.short.items()}},
             )
         return result
 
     @activity.defn
+    async def receipt_stored(self, receipt_no: str) -> bool:
+        """Whether a receipt committed; retried a while, as its transaction may still be
+        committing when the inspection workflow it started asks."""
+        async with session_scope(self._engine) as session:
+            found = await session.get(Receipt, receipt_no)
+        if found is None and activity.info().attempt < RECEIPT_ATTEMPTS:
+            raise ApplicationError(f"receipt {receipt_no} not stored yet")
+        return found is not None
+
+    @activity.defn
     async def reserve_free(self, request: ReserveFree) -> Decimal:
         """Set free stock of an item aside for the order (planning reuses stock, §5.4)."""
         async with session_scope(self._engine) as session:
-            given = await allocate(
+            ref = f"reuse stock {request.at.isoformat()} {request.order_no}"[:128]
+            await allocate(
                 session,
                 [request.item],
                 by=request.by,
                 at=request.at,
-                ref="reuse stock",
+                ref=ref,
                 only_order=request.order_no,
             )
+            # From the ledger: a retry after the commit answers what the first attempt did.
+            given = await reserved_by(session, ref)
             qty = given.get(request.order_no, {}).get(request.item, ZERO)
             await add_event(
                 session,
@@ -116,8 +149,11 @@ class WarehouseActivities(DbActivities):
         return qty
 
 
-async def _take_from_lots(session: AsyncSession, pick: PickRecord, item: str, qty: Decimal) -> None:
-    """Consume `qty` of an item from its lots, first in first out, recording each lot's pick."""
+async def _take_from_lots(
+    session: AsyncSession, pick: PickRecord, item: str, qty: Decimal, *, kind: str
+) -> None:
+    """Take `qty` of an item out of its lots, first in first out: picked for the order, or
+    `not_found` on the shelf and written off; each lot's share goes into the ledger."""
     lots = (
         await session.execute(
             select(StockLot)
@@ -134,7 +170,7 @@ async def _take_from_lots(session: AsyncSession, pick: PickRecord, item: str, qt
         qty -= take
         await record(
             session,
-            kind="picked",
+            kind=kind,
             item=item,
             qty=take,
             by=pick.by,
@@ -145,10 +181,10 @@ async def _take_from_lots(session: AsyncSession, pick: PickRecord, item: str, qt
             ref=pick.task_id,
             detail={"supplier": lot.supplier, "supplier_lot": lot.supplier_lot},
         )
-    if qty > 0:  # stock taken before lots were kept: picked, but from no known lot
+    if qty > 0:  # stock taken before lots were kept: from no known lot
         await record(
             session,
-            kind="picked",
+            kind=kind,
             item=item,
             qty=qty,
             by=pick.by,
@@ -159,7 +195,7 @@ async def _take_from_lots(session: AsyncSession, pick: PickRecord, item: str, qt
         )
 
 
-def _result(pick: PickRecord, lines: dict[str, MaterialLine]) -> PickResult:
+def _result(lines: dict[str, MaterialLine]) -> PickResult:
     return PickResult(
         picked={line.item: line.picked for line in lines.values()},
         short={

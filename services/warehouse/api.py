@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, status
+from sqlalchemy.exc import IntegrityError
 
 from services.engineering.api import release_router
 from services.warehouse.receiving import receipt_router
-from services.warehouse.returns import RETURN_ROLES, create_return, tell_orders
+from services.warehouse.returns import (
+    RETURN_ROLES,
+    create_return,
+    earlier_return,
+    keep_return,
+    tell_orders,
+)
 from services.warehouse.schemas import ReturnCreate, ReturnPublic, StockPublic
 from services.warehouse.service import stock
 from services.warehouse.trace import TRACE_READERS, trace_lots
@@ -55,12 +62,30 @@ async def get_trace(
 
 @router.post("/returns", status_code=status.HTTP_201_CREATED, response_model=ReturnPublic)
 async def post_return(
-    body: ReturnCreate, session: SessionDep, temporal: TemporalDep, user: CurrentUser
+    body: ReturnCreate,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ReturnPublic:
     """Goods back to stock (P7.2): engineering-change surplus, leftovers, after-sales returns;
-    the freed stock goes to orders short of it. A line that cannot be returned refuses all."""
+    the freed stock goes to orders short of it. A line that cannot be returned refuses all.
+    An `Idempotency-Key` makes a retry answer the return it booked instead of a second one."""
     user.require(RETURN_ROLES, "returning goods to stock")
+    if idempotency_key:
+        earlier = await earlier_return(session, key=idempotency_key, by=user.sub, body=body)
+        if earlier is not None:
+            return earlier
     result = await create_return(session, body, by=user.sub, at=datetime.now(UTC))
-    await session.commit()
+    keep_return(session, result, body, idempotency_key)
+    try:
+        await session.commit()
+    except IntegrityError:  # the same key, booked by a concurrent retry: answer that one
+        await session.rollback()
+        assert idempotency_key is not None
+        earlier = await earlier_return(session, key=idempotency_key, by=user.sub, body=body)
+        if earlier is None:
+            raise
+        return earlier
     await tell_orders(temporal, result.allocated)
     return result

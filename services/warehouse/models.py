@@ -115,3 +115,22 @@ class Movement(SQLModel, table=True):
     by: str
     at: datetime = ts_field()
     detail: dict[str, Any] = json_field()
+
+
+# A return to stock (P7.2) as booked: its answer is kept, so a retried request with the same
+# Idempotency-Key gets the same return instead of booking the goods twice.
+class ReturnRecord(SQLModel, table=True):
+    __tablename__ = "returns"
+    __table_args__ = (
+        UniqueConstraint("returned_by", "idempotency_key", name="uq_returns_idempotency"),
+        {"schema": "warehouse"},
+    )
+
+    return_no: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=24)
+    order_no: str | None = Field(default=None, index=True, max_length=64)
+    returned_by: str
+    returned_at: datetime = ts_field()
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str = Field(max_length=64)
+    response: dict[str, Any] = json_field()

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.client import Client
@@ -165,9 +166,17 @@ async def receive(
         received_at=now,
     )
     session.add(receipt)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same note, received by a concurrent request
+        raise conflict(
+            "duplicate_delivery_note",
+            f"delivery note {body.delivery_note_no} of {body.supplier} was received already",
+        ) from exc
     out_lines, lot_lines, refusals = [], [], []
-    for line_no, line in enumerate(body.lines, start=1):
+    # Stock rows are locked item by item in name order, as every writer does: no deadlocks.
+    numbered = sorted(enumerate(body.lines, start=1), key=lambda pair: pair[1].item)
+    for line_no, line in numbered:
         po_lines = [pl for pl in lines if pl.item == line.item]
         outstanding = sum((Decimal(pl.qty) - Decimal(pl.qty_received) for pl in po_lines), ZERO)
         outcome = judge_line(line, outstanding)
@@ -238,6 +247,8 @@ async def receive(
                 ref=po.po_no,
                 detail={**detail, "reason": refusal},
             )
+    out_lines.sort(key=lambda out: out.line_no)
+    lot_lines.sort(key=lambda lot_line: lot_line.line_no)
     receipt.state = "pending_inspection" if lot_lines else "refused"
     receipt.lot_no = lot_no if lot_lines else None
     state = receipt.state

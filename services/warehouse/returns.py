@@ -10,6 +10,8 @@ commits, so a return is booked whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +26,7 @@ from temporalio.service import RPCError
 from services.procurement.models import Requirement
 from services.sales.models import OrderLine
 from services.sales.service import order_exists
-from services.warehouse.models import Reservation, StockItem, StockLot
+from services.warehouse.models import Reservation, ReturnRecord, StockItem, StockLot
 from services.warehouse.schemas import (
     ReturnCreate,
     ReturnedToLot,
@@ -328,3 +330,50 @@ async def tell_orders(temporal: Client, allocated: dict[str, dict[str, Decimal]]
             )
             with contextlib.suppress(RPCError):
                 await handle.signal("material_notice", notice)
+
+
+def return_hash(body: ReturnCreate) -> str:
+    """The request's fingerprint: a reused Idempotency-Key must come with the same body."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def earlier_return(
+    session: AsyncSession, *, key: str, by: str, body: ReturnCreate
+) -> ReturnPublic | None:
+    """The return booked earlier under this caller's Idempotency-Key, if any; 422 when the key
+    came with another body."""
+    found = (
+        await session.execute(
+            select(ReturnRecord).where(
+                col(ReturnRecord.returned_by) == by, col(ReturnRecord.idempotency_key) == key
+            )
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    if found.request_hash != return_hash(body):
+        raise invalid(
+            "idempotency_key_reused",
+            f"Idempotency-Key {key!r} was used for return {found.return_no} with a different "
+            "body; use a new key for a new return",
+        )
+    return ReturnPublic.model_validate(found.response)
+
+
+def keep_return(
+    session: AsyncSession, result: ReturnPublic, body: ReturnCreate, key: str | None
+) -> None:
+    """Keep the booked return and its answer (in the caller's transaction)."""
+    session.add(
+        ReturnRecord(
+            return_no=result.return_no,
+            kind=result.kind,
+            order_no=result.order_no,
+            returned_by=result.returned_by,
+            returned_at=result.returned_at,
+            idempotency_key=key,
+            request_hash=return_hash(body),
+            response=result.model_dump(mode="json"),
+        )
+    )

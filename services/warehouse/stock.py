@@ -211,3 +211,18 @@ async def allocate(
             given[order_no][item] = qty
             free -= qty
     return dict(given)
+
+
+async def reserved_by(session: AsyncSession, ref: str) -> dict[str, dict[str, Decimal]]:
+    """What the allocations booked under `ref` reserved, per order and item, from the ledger:
+    the result of an activity that a retry after its commit must answer again."""
+    given: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    rows = await session.execute(
+        select(col(Movement.order_no), col(Movement.item), func.sum(col(Movement.qty)))
+        .where(col(Movement.kind) == "reserved", col(Movement.ref) == ref)
+        .group_by(col(Movement.order_no), col(Movement.item))
+    )
+    for order_no, item, qty in rows.all():
+        if order_no:
+            given[order_no][item] = Decimal(qty)
+    return dict(given)

@@ -1,0 +1,170 @@
+"""P7.1 picking: at production start - PICKING_LEAD `warehouse.picking` opens with the pick
+list, due at the production start. A line picked short of its list was not on the shelf: it
+is written off, reported to planning and procurement, and chased like any shortage; picking
+reopens for the rest as soon as it is reserved (or looked for again daily). When every line is
+picked the phase is over and the production work order opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from services.warehouse.activities import WarehouseActivities
+    from shared import payloads as p
+    from shared.types import MaterialLine, PickRecord, PickResult, RaiseEscalation
+    from workflows.tasks import TaskState, wait_until_or_deadline
+
+if TYPE_CHECKING:
+    from workflows.materials import MaterialsPhase
+
+
+class Picking:
+    def __init__(self, materials: MaterialsPhase) -> None:
+        self.materials = materials
+        # What the open picking task lists (item -> quantity); empty while none is open.
+        self.pick_list: dict[str, Decimal] = {}
+
+    def rule_violation(self, payload: p.Picking) -> str | None:
+        seen: set[str] = set()
+        for line in payload.lines:
+            if line.item not in self.pick_list:
+                listed = ", ".join(self.pick_list) or "nothing"
+                return f"{line.item} is not on the pick list ({listed})"
+            if line.item in seen:
+                return f"{line.item} appears twice; give one line per item"
+            seen.add(line.item)
+            if Decimal(str(line.qty_picked)) > self.pick_list[line.item]:
+                return (
+                    f"{line.item}: only {self.pick_list[line.item]} is reserved for the "
+                    f"order, not {line.qty_picked}"
+                )
+        return None
+
+    async def run(self, start: datetime) -> None:
+        """Pick until every line is picked, reopening for what arrives after a short pick."""
+        materials, order = self.materials, self.materials.order
+        materials.picking_started = True
+        while True:
+            status = await materials.completeness()
+            outstanding = [x for x in status.lines if x.picked < x.required]
+            await materials.stop_chasing(
+                exclude={x.item for x in status.missing} if outstanding else set()
+            )
+            if not outstanding:
+                return
+            ready = [x for x in outstanding if x.to_pick > 0]
+            if not ready:
+                # Short at picking time: chase and warn as the completeness check does, and
+                # look again daily even if no reservation notice comes.
+                await materials.short(status)
+                seen = materials.reservations
+                again = workflow.now() + timedelta(days=1)
+                await order.until(
+                    lambda seen=seen: materials.reservations != seen,  # type: ignore[misc]
+                    "waiting for material to pick: " + "; ".join(describe(x) for x in outstanding),
+                    deadline=again,
+                    timer_summary=f"look for material to pick again at {again:%Y-%m-%d %H:%M}Z",
+                )
+                continue
+            self.pick_list = {x.item: x.to_pick for x in ready}
+            task = await order.book.open(
+                "warehouse.picking",
+                f"Pick material of {order.inp.order_no} for production",
+                {
+                    "pick_list": [
+                        {"item": x.item, "qty": str(x.to_pick), "special": x.special} for x in ready
+                    ],
+                    "not_available": [line_context(x) for x in outstanding if x not in ready],
+                    "production_start": start.isoformat(),
+                },
+                due_at=start if start > workflow.now() else None,
+            )
+            if start > workflow.now():
+                materials.watchers.append(asyncio.create_task(self._picking_late(task, start)))
+            await order.wait_tasks(task)
+            assert task.payload is not None
+            result: PickResult = await order.activity(
+                WarehouseActivities.record_pick,
+                PickRecord(
+                    order_no=order.inp.order_no,
+                    task_id=task.task_id,
+                    lines=task.payload["lines"],
+                    pick_list=self.pick_list,
+                    by=task.completed_by or "warehouse",
+                    at=task.completed_at or workflow.now(),
+                ),
+                "warehouse",
+                f"take the picked material of {order.inp.order_no} off the shelf",
+            )
+            self.pick_list = {}
+            if result.short:
+                await self._report_short_pick(task, result)
+
+    async def _picking_late(self, task: TaskState, start: datetime) -> None:
+        """Picking still open at the production start warns the planner (the task's own clock
+        escalates to head:warehouse, then the division)."""
+        order = self.materials.order
+        if not await wait_until_or_deadline(
+            lambda: not task.is_open, start, f"picking due by production start {start:%H:%M}Z"
+        ):
+            return
+        await order.book.escalator.raise_(
+            RaiseEscalation(
+                key=f"{task.task_id}:picking_late",
+                kind="picking_late",
+                level=1,
+                order_no=order.inp.order_no,
+                task_id=task.task_id,
+                department="planning",
+                role="planning",
+                due_at=start,
+                breached_at=workflow.now(),
+                message=f"material of {order.inp.order_no} is not picked at its production "
+                f"start {start:%Y-%m-%d %H:%M}Z",
+            )
+        )
+
+    async def _report_short_pick(self, task: TaskState, result: PickResult) -> None:
+        """Shortages at picking go to the planner and material control (§7.2)."""
+        order, start = self.materials.order, self.materials.production_start_at()
+        shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
+        for role in ("planning", "procurement"):
+            await order.book.escalator.raise_(
+                RaiseEscalation(
+                    key=f"{task.task_id}:short_pick:{role}",
+                    kind="short_pick",
+                    level=1,
+                    order_no=order.inp.order_no,
+                    task_id=task.task_id,
+                    department=role,
+                    role=role,
+                    due_at=start,
+                    breached_at=workflow.now(),
+                    message=f"picking for {order.inp.order_no} came up short: {shorts}",
+                )
+            )
+
+
+def line_context(line: MaterialLine) -> dict[str, object]:
+    return {
+        "item": line.item,
+        "required": str(line.required),
+        "reserved": str(line.reserved),
+        "missing": str(line.missing),
+        "special": line.special,
+        "pending_inspection": str(line.pending_inspection),
+        "on_order": str(line.on_order),
+        "promised_date": line.promised_date.isoformat() if line.promised_date else None,
+    }
+
+
+def describe(line: MaterialLine) -> str:
+    promised = f", promised {line.promised_date}" if line.promised_date else ""
+    special = " (special)" if line.special else ""
+    return f"{line.required - line.reserved} {line.item}{special}{promised}"
