@@ -20,29 +20,7 @@ from shared.types import MrpRun
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
 from tests.helpers import complete, complete_ok, create_order
-
-
-def _bom(suffix: str) -> list[dict[str, Any]]:
-    return [
-        {"item": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
-        {"item": f"FRAME-{suffix}", "parent": "KYN28-12", "qty_per": 1, "make_or_buy": "make"},
-        {
-            "item": f"VS1-{suffix}",
-            "parent": "KYN28-12",
-            "qty_per": 1,
-            "make_or_buy": "buy",
-            "supplier": "Chint",
-            "lead_days": 30,
-            "special": True,
-        },
-        {
-            "item": f"BOLT-{suffix}",
-            "parent": f"FRAME-{suffix}",
-            "qty_per": 48,
-            "make_or_buy": "buy",
-            "supplier": "Fastenal",
-        },
-    ]
+from tests.material_drivers import two_level_bom
 
 
 async def _get(stack: Stack, path: str, **params: str) -> Any:
@@ -67,7 +45,9 @@ async def test_bom_release_runs_mrp_into_requisitions_work_orders_and_reservatio
     order_no = await create_order(flow)  # six KYN28-12 sets
     await to_master_plan(flow, order_no)
     await complete_ok(flow, "planning.master_plan", order_no, {"accept_proposal": True})
-    view = await complete_ok(flow, "engineering.release_bom", order_no, {"lines": _bom(suffix)})
+    view = await complete_ok(
+        flow, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)}
+    )
     assert any(e["kind"] == "mrp" for e in view["timeline"])
 
     requisitions = await _get(flow, "/procurement/requisitions", order_no=order_no)
@@ -110,7 +90,9 @@ async def test_requisitions_are_approved_where_needed_and_placed_on_purchase_ord
     order_no = await create_order(flow)
     await to_master_plan(flow, order_no)
     await complete_ok(flow, "planning.master_plan", order_no, {"accept_proposal": True})
-    view = await complete_ok(flow, "engineering.release_bom", order_no, {"lines": _bom(suffix)})
+    view = await complete_ok(
+        flow, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)}
+    )
     open_kinds = sorted(t["kind"] for t in view["open_tasks"])
     assert open_kinds.count("procurement.place_po") == 1  # the bolts need no approval
     assert "procurement.special_approval" in open_kinds  # the breaker is special (§4.4)
