@@ -3,6 +3,7 @@ receipts refused with nothing stored, and the lot's inspection answer checked ag
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -196,8 +197,6 @@ async def test_the_inspection_answer_must_account_for_the_whole_lot_once(
 
 
 async def _inspection_task(stack: Stack, lot_no: str) -> dict[str, Any]:
-    import asyncio
-
     for _ in range(150):
         response = await stack.http.get(
             "/quality/tasks",
@@ -209,3 +208,47 @@ async def _inspection_task(stack: Stack, lot_no: str) -> dict[str, Any]:
             return dict(found[0])
         await asyncio.sleep(0.1)
     raise AssertionError(f"no inspection task for {lot_no}")
+
+
+async def _po_for(engine: AsyncEngine, items: list[str], qty: int) -> str:
+    po_no = f"PO-C-{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            PurchaseOrder.__table__.insert().values(  # type: ignore[attr-defined]
+                po_no=po_no,
+                supplier="Far East Cable",
+                order_no=None,
+                promised_date=date.today() + timedelta(days=10),
+                state="open",
+                created_by="buyer",
+                created_at=datetime.now(UTC),
+            )
+        )
+        for line_no, item in enumerate(items, start=1):
+            await conn.execute(
+                PoLine.__table__.insert().values(  # type: ignore[attr-defined]
+                    po_no=po_no, line_no=line_no, item=item, qty=qty, qty_received=0
+                )
+            )
+    return po_no
+
+
+async def test_concurrent_receipts_of_the_same_items_all_land(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    items = [f"TERM-{uuid.uuid4().hex[:6]}-{n}" for n in range(6)]
+    pos = [await _po_for(engine, items, qty=10) for _ in range(4)]
+    receipts = [
+        receive(
+            stack,
+            po_no,
+            "Far East Cable",
+            [_line(item, 10, 10) for item in (items if n % 2 else list(reversed(items)))],
+            note=f"DN-{po_no}",
+        )
+        for n, po_no in enumerate(pos)
+    ]
+    answers = await asyncio.gather(*receipts)
+    assert [a.status_code for a in answers] == [201] * len(pos), [a.text for a in answers]
+    for item in items:
+        assert Decimal((await stock(stack, item))["pending_inspection"]) == 10 * len(pos)
