@@ -103,6 +103,7 @@ class PurchasingPhase:
                 promised_date=answer.promised_date,
                 by=task.completed_by or "procurement",
                 at=workflow.now(),
+                unit_price=answer.unit_price,
             ),
             "procurement",
             f"place PO for {requisition.qty} {requisition.item} with {answer.supplier}",

@@ -110,6 +110,7 @@ class StockReplenishmentWorkflow(TaskWorkflow):
                 promised_date=answer.promised_date,
                 by=task.completed_by or "procurement",
                 at=workflow.now(),
+                unit_price=answer.unit_price,
             ),
             "procurement",
             f"place stock PO for {requisition.qty} {requisition.item} with {answer.supplier}",

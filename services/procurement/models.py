@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
 from shared.models import qty_field, ts_field
@@ -71,6 +72,10 @@ class PoLine(SQLModel, table=True):
     item: str = Field(index=True, max_length=64)
     qty: Decimal = qty_field()
     qty_received: Decimal = qty_field(default=Decimal(0))
+    # The price agreed per unit (`procurement.place_po`); None when the buyer gave none.
+    unit_price: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(18, 4), nullable=True)
+    )
 
 
 # What an order needs from stock of one item under its latest BOM revision (MRP's output):

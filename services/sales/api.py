@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from services.sales.schemas import OrderCreate, OrderCreated
+from services.sales.models import Order
+from services.sales.schemas import CancelRequest, OrderCreate, OrderCreated
 from services.sales.service import (
     find_intake,
     forget_order,
@@ -23,11 +24,11 @@ from services.sales.service import (
     store_order,
 )
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
-from shared.errors import conflict, invalid, unavailable
+from shared.errors import conflict, invalid, not_found, unavailable
 from shared.settings import Settings
 from shared.tasks.api import task_router
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
-from shared.types import OrderInput, OrderLine
+from shared.types import CancellationResult, CancelOrder, OrderInput, OrderLine
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/sales", tags=["sales"])
@@ -112,3 +113,60 @@ async def _start(
             ) from exc
     except RPCError as exc:
         raise unavailable(f"Temporal did not start the order's workflow: {exc.message}") from exc
+
+
+# Statuses in which an order has nothing left to cancel.
+_ENDED = ("closed", "declined", "cancelled")
+
+
+@router.post("/orders/{order_no}/cancel", response_model=CancellationResult)
+async def cancel_order(
+    order_no: str,
+    body: CancelRequest,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+) -> CancellationResult:
+    """Cancel an order at any stage: its open requisitions, purchase orders and work orders are
+    cancelled, its shelf stock freed, its tasks withdrawn and its timers stopped; 200 with the
+    cost incurred so far and what was unwound, 409 when the order has already ended."""
+    user.require(("sales",), "cancelling an order")
+    order = await session.get(Order, order_no)
+    if order is None:
+        raise not_found(f"order {order_no}")
+    if order.status in _ENDED:
+        raise conflict(
+            "order_not_cancellable",
+            f"order {order_no} is already {order.status}; only an active order can be cancelled",
+        )
+    await session.rollback()  # hold no connection while the workflow unwinds the order
+    return await _send_cancel(temporal, order_no, CancelOrder(reason=body.reason, by=user.sub))
+
+
+async def _send_cancel(temporal: Client, order_no: str, command: CancelOrder) -> CancellationResult:
+    """Send the order workflow's `cancel` update; its refusal becomes 409, Temporal down 503."""
+    handle = temporal.get_workflow_handle(order_workflow_id(order_no))
+    try:
+        return await handle.execute_update("cancel", command, result_type=CancellationResult)
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc.cause)
+        if refusal is not None:
+            raise conflict("order_not_cancellable", refusal.message) from exc
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise conflict(
+                "workflow_closed",
+                f"the workflow of order {order_no} has ended; there is nothing left to cancel",
+            ) from exc
+        raise unavailable(f"Temporal did not take the cancellation: {exc.message}") from exc
+
+
+def _refusal(error: BaseException | None) -> ApplicationError | None:
+    """The `OrderNotCancellable` refusal behind an update failure (raised by the workflow, or
+    by the unwinding activity beneath it)."""
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type == "OrderNotCancellable":
+            return error
+        error = error.__cause__
+    return None

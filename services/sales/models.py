@@ -63,3 +63,16 @@ class IntakeRequest(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     order_no: str = Field(max_length=64)
     created_at: datetime = ts_field()
+
+
+# An order's cancellation as it was booked ("At any time"): who, why, when, and the answer
+# (cost and what was unwound), kept so a retried unwind answers the same instead of again.
+class Cancellation(SQLModel, table=True):
+    __tablename__ = "cancellations"
+    __table_args__ = {"schema": "sales"}
+
+    order_no: str = Field(primary_key=True, foreign_key="sales.orders.order_no", max_length=64)
+    reason: str
+    by: str
+    at: datetime = ts_field()
+    result: dict[str, Any] = json_field()

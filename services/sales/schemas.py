@@ -63,3 +63,16 @@ class OrderCreate(BaseModel):
 class OrderCreated(BaseModel):
     order_no: str
     workflow_id: str
+
+
+# `POST /sales/orders/{order_no}/cancel`: why the customer's order is cancelled.
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
