@@ -1,5 +1,6 @@
 """The Temporal Schedules orderflow runs by itself, created at start and brought up to date with
-the settings on every later start (PROCESS P4.2: the daily MRP run is a schedule, not a human).
+the settings on every later start (PROCESS P4.2: the daily MRP run is a schedule, not a human;
+P2.6: so is the weekly list of orders in finished goods not yet shipped).
 
 Operations may pause a schedule in the Web UI; a restart keeps it paused (its state is left as
 it is) and only takes the new time and action.
@@ -26,14 +27,24 @@ from temporalio.client import (
 
 from shared.settings import Settings
 from shared.temporal import workflow_queue
-from shared.types import DailyMrpInput
+from shared.types import DailyMrpInput, WeeklyUnshippedInput
 from workflows.daily_mrp import DailyMrpWorkflow
+from workflows.unshipped import WeeklyUnshippedWorkflow
 
 DAILY_MRP_NOTE = (
     "Daily MRP (PROCESS P4.2, §4.3, §4.5): tops up safety stock of bought items, reserves free "
     "stock for open orders and requisitions shortages nothing covers; a run still going when "
     "the next is due makes the next one skip."
 )
+
+WEEKLY_UNSHIPPED_NOTE = (
+    "Weekly unshipped list (PROCESS P2.6): every active order in finished goods whose ship "
+    "milestone has no actual is asked for a ship date (sales.ship_date); a run still going when "
+    "the next is due makes the next one skip."
+)
+
+# Weekday names as settings give them, in Temporal's day-of-week numbering (0 is Sunday).
+WEEKDAYS: tuple[str, ...] = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 def daily_mrp_schedule_id(prefix: str) -> str:
@@ -80,14 +91,72 @@ def daily_mrp_schedule(settings: Settings) -> Schedule:
     )
 
 
+def weekly_unshipped_schedule_id(prefix: str) -> str:
+    """The id of the weekly-unshipped schedule (also its workflows' id base)."""
+    return f"{prefix}-weekly-unshipped"
+
+
+def weekday_number(name: str) -> int:
+    """Temporal's day of week (0 Sunday to 6 Saturday) of `MON`..`SUN`; ValueError otherwise."""
+    if name not in WEEKDAYS:
+        raise ValueError(f"{name!r} is not a weekday (MON, TUE, WED, THU, FRI, SAT or SUN)")
+    return WEEKDAYS.index(name)
+
+
+def weekly_unshipped_schedule(settings: Settings) -> Schedule:
+    """Every week on `unshipped_weekday` at `unshipped_at` (UTC), WeeklyUnshippedWorkflow on the
+    workflow queue."""
+    prefix = settings.task_queue_prefix
+    hour, minute = hour_minute(settings.unshipped_at)
+    weekday = settings.unshipped_weekday
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WeeklyUnshippedWorkflow.run,
+            WeeklyUnshippedInput(queue_prefix=prefix),
+            id=weekly_unshipped_schedule_id(prefix),
+            task_queue=workflow_queue(prefix),
+            static_summary="weekly: a ship date for each order in finished goods not yet shipped",
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_week=[ScheduleRange(weekday_number(weekday))],
+                    hour=[ScheduleRange(hour)],
+                    minute=[ScheduleRange(minute)],
+                    comment=f"every {weekday} at {settings.unshipped_at} UTC",
+                )
+            ],
+            time_zone_name="UTC",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=WEEKLY_UNSHIPPED_NOTE),
+    )
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create orderflow's schedules, or update the ones that exist (safe to repeat)."""
-    schedule_id = daily_mrp_schedule_id(settings.task_queue_prefix)
-    schedule = daily_mrp_schedule(settings)
+    prefix = settings.task_queue_prefix
+    await _ensure_schedule(
+        client,
+        daily_mrp_schedule_id(prefix),
+        daily_mrp_schedule(settings),
+        memo={"description": DAILY_MRP_NOTE, "process": "P4.2"},
+    )
+    await _ensure_schedule(
+        client,
+        weekly_unshipped_schedule_id(prefix),
+        weekly_unshipped_schedule(settings),
+        memo={"description": WEEKLY_UNSHIPPED_NOTE, "process": "P2.6"},
+    )
+
+
+async def _ensure_schedule(
+    client: Client, schedule_id: str, schedule: Schedule, memo: dict[str, str]
+) -> None:
+    """Create the schedule, or give an existing one the new spec, action and policy while its
+    state (paused by an operator, and the note saying why) stays as it is."""
     try:
-        await client.create_schedule(
-            schedule_id, schedule, memo={"description": DAILY_MRP_NOTE, "process": "P4.2"}
-        )
+        await client.create_schedule(schedule_id, schedule, memo=memo)
     except ScheduleAlreadyRunningError:
 
         def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:

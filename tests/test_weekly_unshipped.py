@@ -1,0 +1,359 @@
+"""The weekly unshipped list (P2.6): orders in finished goods not yet shipped are each asked for
+a ship date. The list on the real database; the workflow on the time-skipping server, with a
+stand-in order workflow that records the `ship_date_due` signal; the Temporal Schedule on the
+real dev server (the time-skipping server does not implement schedules)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import workflow
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleDescription,
+    ScheduleOverlapPolicy,
+    ScheduleRange,
+    WorkflowHandle,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from services.planning.models import Milestone
+from services.sales.models import Order
+from services.sales.unshipped import UnshippedActivities
+from shared.db import session_scope
+from shared.schedules import (
+    daily_mrp_schedule_id,
+    ensure_schedules,
+    weekday_number,
+    weekly_unshipped_schedule_id,
+)
+from shared.settings import Settings
+from shared.temporal import SEARCH_ATTRIBUTES, workflow_queue
+from shared.types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
+from tests.conftest import Stack, run_stack, settings_for
+from workflows.unshipped import WeeklyUnshippedWorkflow
+
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+PLAN_DAY = date(2026, 12, 4)
+
+
+# -- a stand-in for the order workflow: counts `ship_date_due` until the test says done --------
+
+
+@workflow.defn(name="ShipDateDueRecorder")
+class ShipDateDueRecorder:
+    def __init__(self) -> None:
+        self.due = 0
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.due
+
+    @workflow.signal(name="ship_date_due")
+    def ship_date_due(self) -> None:
+        self.due += 1
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+
+def _recorder_worker(client: Client, queue: str) -> Worker:
+    # Unsandboxed: this module imports the test stack, which the sandbox need not re-import.
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[ShipDateDueRecorder],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+
+
+async def _recorder(
+    client: Client, order_no: str, queue: str
+) -> WorkflowHandle[ShipDateDueRecorder, int]:
+    return await client.start_workflow(
+        ShipDateDueRecorder.run, id=f"order-{order_no}", task_queue=queue
+    )
+
+
+async def _recorded(handle: WorkflowHandle[ShipDateDueRecorder, int]) -> int:
+    """How many `ship_date_due` signals the stand-in got (it ends here)."""
+    await handle.signal(ShipDateDueRecorder.finish)
+    return await asyncio.wait_for(handle.result(), timeout=30)
+
+
+# -- orders and milestones, inserted directly ----------------------------------------------------
+
+
+async def _order(
+    engine: AsyncEngine,
+    order_no: str,
+    *,
+    stage: str,
+    status: str = "active",
+    shipped: bool = False,
+    planned: bool = True,
+) -> str:
+    """An order in `stage`; with a plan (final inspection done, ship with an actual when
+    `shipped`) unless `planned` is False."""
+    async with session_scope(engine) as session:
+        session.add(
+            Order(
+                order_no=order_no,
+                workflow_id=f"order-{order_no}",
+                customer="Test",
+                project_name="weekly unshipped",
+                contract_no="C-1",
+                drawing_refs=[],
+                requested_date=PLAN_DAY + timedelta(days=30),
+                amount=Decimal(1),
+                currency="CNY",
+                stage=stage,
+                status=status,
+                created_by="test",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        await session.flush()
+        if planned:
+            for name, owner, actual in (
+                ("final_inspection", "quality", PLAN_DAY - timedelta(days=2)),
+                ("ship", "sales", PLAN_DAY if shipped else None),
+            ):
+                session.add(
+                    Milestone(
+                        order_no=order_no,
+                        name=name,
+                        owner=owner,
+                        planned=PLAN_DAY,
+                        forecast=PLAN_DAY,
+                        actual=actual,
+                        revision=1,
+                        updated_at=NOW,
+                    )
+                )
+    return order_no
+
+
+def _tag() -> str:
+    return f"WU-{uuid.uuid4().hex[:8]}"
+
+
+# -- the list, on the real database --------------------------------------------------------------
+
+
+async def test_lists_active_orders_in_finished_goods_without_a_ship_actual(
+    engine: AsyncEngine, base_settings: Settings
+) -> None:
+    tag = _tag()
+    waiting = await _order(engine, f"{tag}-b-waiting", stage="delivery")
+    unplanned = await _order(engine, f"{tag}-a-unplanned", stage="delivery", planned=False)
+    await _order(engine, f"{tag}-c-shipped", stage="delivery", shipped=True)
+    await _order(engine, f"{tag}-d-inspection", stage="final_inspection")
+    await _order(engine, f"{tag}-e-production", stage="production")
+    await _order(engine, f"{tag}-f-commissioning", stage="commissioning", shipped=True)
+    await _order(engine, f"{tag}-g-cancelled", stage="delivery", status="cancelled")
+    await _order(engine, f"{tag}-h-closed", stage="delivery", status="closed")
+
+    activities = UnshippedActivities(engine, base_settings)
+    listed = await ActivityEnvironment().run(activities.unshipped_orders, UnshippedRun(at=NOW))
+
+    assert [o for o in listed if o.startswith(tag)] == [unplanned, waiting]
+    assert listed == sorted(listed)
+    assert len(listed) == len(set(listed))
+
+
+# -- the workflow, on the time-skipping server ---------------------------------------------------
+
+
+async def test_each_unshipped_order_is_asked_once_and_an_ended_one_is_listed(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    tag = _tag()
+    running = await _order(engine, f"{tag}-running", stage="delivery")
+    shipped = await _order(engine, f"{tag}-shipped", stage="delivery", shipped=True)
+    ended = await _order(engine, f"{tag}-ended", stage="delivery")
+    gone = await _order(engine, f"{tag}-gone", stage="delivery")  # no workflow at all
+    prefix = stack.settings.task_queue_prefix
+    queue = f"{prefix}-recorder"
+
+    async with _recorder_worker(stack.client, queue):
+        asked_for = await _recorder(stack.client, running, queue)
+        not_asked = await _recorder(stack.client, shipped, queue)
+        finished = await _recorder(stack.client, ended, queue)
+        await finished.terminate("test: the order has ended")
+
+        result = await stack.client.execute_workflow(
+            WeeklyUnshippedWorkflow.run,
+            WeeklyUnshippedInput(queue_prefix=prefix),
+            id=f"{prefix}-weekly-unshipped-test",
+            task_queue=workflow_queue(prefix),
+        )
+
+        assert isinstance(result, WeeklyUnshippedResult)
+        assert [o for o in result.asked if o.startswith(tag)] == [running]
+        assert sorted(o for o in result.unreachable if o.startswith(tag)) == [ended, gone]
+        assert shipped not in result.asked + result.unreachable
+        assert await _recorded(asked_for) == 1
+        assert await _recorded(not_asked) == 0
+
+
+# -- the settings and the schedule on the real dev server -------------------------------------
+
+
+def test_weekdays_use_temporals_numbering_from_sunday() -> None:
+    names = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+    assert [weekday_number(name) for name in names] == [0, 1, 2, 3, 4, 5, 6]
+    with pytest.raises(ValueError):
+        weekday_number("MONDAY")
+
+
+def test_the_weekday_and_time_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDERFLOW_UNSHIPPED_WEEKDAY", raising=False)
+    monkeypatch.delenv("ORDERFLOW_UNSHIPPED_AT", raising=False)
+    assert (Settings().unshipped_weekday, Settings().unshipped_at) == ("MON", "08:00")
+    monkeypatch.setenv("ORDERFLOW_UNSHIPPED_WEEKDAY", "FRI")
+    monkeypatch.setenv("ORDERFLOW_UNSHIPPED_AT", "16:30")
+    assert (Settings().unshipped_weekday, Settings().unshipped_at) == ("FRI", "16:30")
+    for name, value in (
+        ("ORDERFLOW_UNSHIPPED_WEEKDAY", "FRIDAY"),
+        ("ORDERFLOW_UNSHIPPED_WEEKDAY", "fri"),
+        ("ORDERFLOW_UNSHIPPED_AT", "8:00"),
+        ("ORDERFLOW_UNSHIPPED_AT", "24:00"),
+    ):
+        with monkeypatch.context() as env:
+            env.setenv(name, value)
+            with pytest.raises(ValidationError):
+                Settings()
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:
+    schedule_id = weekly_unshipped_schedule_id(settings.task_queue_prefix)
+    return await env.client.get_schedule_handle(schedule_id).describe()
+
+
+async def test_worker_start_creates_the_weekly_unshipped_schedule(
+    base_settings: Settings, dev_env: WorkflowEnvironment
+) -> None:
+    settings = settings_for(base_settings, unshipped_weekday="WED", unshipped_at="07:15")
+    prefix = settings.task_queue_prefix
+    await ensure_schedules(dev_env.client, settings)
+
+    described = await _describe(dev_env, settings)
+    assert described.id == f"{prefix}-weekly-unshipped"
+    schedule = described.schedule
+    (calendar,) = schedule.spec.calendars
+    assert list(calendar.day_of_week) == [ScheduleRange(3)]  # Wednesday
+    assert (list(calendar.hour), list(calendar.minute)) == ([ScheduleRange(7)], [ScheduleRange(15)])
+    assert schedule.spec.time_zone_name == "UTC"
+    assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+    assert schedule.state.paused is False
+    assert schedule.state.note and "P2.6" in schedule.state.note
+    assert (await described.memo())["process"] == "P2.6"
+    action = schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.id, action.task_queue) == (
+        "WeeklyUnshippedWorkflow",
+        f"{prefix}-weekly-unshipped",
+        workflow_queue(prefix),
+    )
+    (arg,) = pydantic_data_converter.payload_converter.from_payloads(
+        list(action.args),  # type: ignore[arg-type]
+        [WeeklyUnshippedInput],
+    )
+    assert arg == WeeklyUnshippedInput(queue_prefix=prefix)
+    first, second, *_ = described.info.next_action_times
+    assert (first.weekday(), first.hour, first.minute) == (2, 7, 15)  # Python: Wednesday is 2
+    assert first - datetime.now(UTC) <= timedelta(days=7)
+    assert second - first == timedelta(days=7)
+    # The daily MRP schedule is created beside it, as before.
+    daily = await dev_env.client.get_schedule_handle(daily_mrp_schedule_id(prefix)).describe()
+    assert daily.id == f"{prefix}-daily-mrp"
+
+
+async def test_a_restart_takes_the_new_weekday_and_time_and_keeps_a_pause(
+    base_settings: Settings, dev_env: WorkflowEnvironment
+) -> None:
+    settings = settings_for(base_settings, unshipped_weekday="MON", unshipped_at="08:00")
+    await ensure_schedules(dev_env.client, settings)
+    prefix = settings.task_queue_prefix
+    handle = dev_env.client.get_schedule_handle(weekly_unshipped_schedule_id(prefix))
+    await handle.pause(note="year-end shutdown")
+
+    later = settings.model_copy(update={"unshipped_weekday": "SUN", "unshipped_at": "22:05"})
+    await ensure_schedules(dev_env.client, later)  # the next start, with a new weekday and time
+
+    described = await _describe(dev_env, later)
+    (calendar,) = described.schedule.spec.calendars
+    assert (list(calendar.day_of_week), list(calendar.hour), list(calendar.minute)) == (
+        [ScheduleRange(0)],
+        [ScheduleRange(22)],
+        [ScheduleRange(5)],
+    )
+    assert described.schedule.state.paused is True
+    assert described.schedule.state.note == "year-end shutdown"
+    # Pausing one schedule leaves the other running.
+    daily = await dev_env.client.get_schedule_handle(daily_mrp_schedule_id(prefix)).describe()
+    assert daily.schedule.state.paused is False
+
+
+async def test_the_scheduled_action_asks_the_unshipped_orders(
+    base_settings: Settings, dev_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    tag = _tag()
+    running = await _order(engine, f"{tag}-running", stage="delivery")
+    gone = await _order(engine, f"{tag}-gone", stage="delivery")
+    settings = settings_for(base_settings)
+    prefix = settings.task_queue_prefix
+    queue = f"{prefix}-recorder"
+    await ensure_schedules(dev_env.client, settings)
+    handle = dev_env.client.get_schedule_handle(weekly_unshipped_schedule_id(prefix))
+    async with run_stack(settings, dev_env.client), _recorder_worker(dev_env.client, queue):
+        recorder = await _recorder(dev_env.client, running, queue)
+        await handle.trigger()
+        for _ in range(200):
+            actions = (await handle.describe()).info.recent_actions
+            if actions:
+                break
+            await asyncio.sleep(0.05)
+        (started,) = actions
+        execution = started.action
+        assert isinstance(execution, ScheduleActionExecutionStartWorkflow)
+        run = dev_env.client.get_workflow_handle(
+            execution.workflow_id, result_type=WeeklyUnshippedResult
+        )
+        result = await asyncio.wait_for(run.result(), timeout=30)
+        assert await _recorded(recorder) == 1
+    assert execution.workflow_id.startswith(f"{prefix}-weekly-unshipped")
+    assert running in result.asked and running not in result.unreachable
+    assert gone in result.unreachable and gone not in result.asked
+    await handle.delete()
+    await dev_env.client.get_schedule_handle(daily_mrp_schedule_id(prefix)).delete()
