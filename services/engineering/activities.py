@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
+from services.engineering.dcn import DesignChangeActivities
 from services.engineering.models import BomLineRow, BomRevision, DrawingRelease, Item
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -135,4 +136,9 @@ class EngineeringActivities(DbActivities):
         return len(drawings)
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, EngineeringActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    EngineeringActivities,
+    DesignChangeActivities,
+]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.models import qty_field, ts_field
+from shared.models import json_field, qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("engineering")
@@ -71,3 +72,24 @@ class DrawingRelease(SQLModel, table=True):
     task_id: str = Field(max_length=128)
     released_by: str
     released_at: datetime = ts_field()
+
+
+# A design change notice (DCN, P3.4, P8.4a) as issued: the BOM revision it made and whether it
+# came within the design-change clock (`ORDERFLOW_SLA_DESIGN_CHANGE`), for the DCN KPI.
+class DesignChangeNotice(SQLModel, table=True):
+    __tablename__ = "design_changes"
+    __table_args__ = {"schema": "engineering"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    dcn_no: str = Field(primary_key=True, max_length=64)
+    # One DCN answers one confirmed design problem (workflow `dcn-<issue_no>`).
+    issue_no: str = Field(unique=True, max_length=80)
+    summary: str
+    # What changed, line by line: action (add, change, remove), item, parent, qty_per before/after.
+    changes: list[dict[str, Any]] = json_field()
+    from_revision: int
+    to_revision: int
+    requested_at: datetime = ts_field()
+    issued_by: str
+    issued_at: datetime = ts_field()
+    within_sla: bool

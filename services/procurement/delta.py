@@ -1,0 +1,258 @@
+"""MRP on a design change (P3.4, §7.3.1): what a DCN's new BOM revision adds and frees.
+
+Both revisions are planned against today's supply (`mrp.plan`), so their difference is the
+DCN's alone (`mrp.delta`). Extra bought items become engineering-change requisitions, which
+the division approves (§4.4: stored as special); extra made items become work orders. The
+order's requirement from stock follows the new revision. Surplus still reserved on the shelf
+for the order goes back to free stock, as far as the order no longer needs it, and is offered
+at once to the other orders short of it, earliest required first. Surplus already picked comes
+back through a return at the warehouse (P7.2).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from temporalio import activity
+
+from services.procurement import mrp
+from services.procurement.models import Requirement, Requisition, WorkOrder
+from services.warehouse.models import Movement, Reservation
+from services.warehouse.stock import allocate, record, reserved_by
+from shared.activities import DbActivities
+from shared.db import session_scope
+from shared.timeline import add_event
+from shared.types import MrpRun, RequisitionSummary
+
+ZERO = Decimal(0)
+
+
+# An issued DCN's revisions: what MRP compares.
+class MrpDeltaRun(BaseModel):
+    order_no: str
+    dcn_no: str
+    old_revision: int
+    new_revision: int
+    by: str
+    at: datetime
+
+
+# What the DCN meant for material: new requisitions and work orders, the order's surplus, what
+# of it left the order's reservations, and which other orders that stock went to.
+class MrpDeltaResult(BaseModel):
+    requisitions: list[RequisitionSummary] = Field(default_factory=list)
+    work_orders: list[str] = Field(default_factory=list)
+    surplus: dict[str, Decimal] = Field(default_factory=dict)
+    released: dict[str, Decimal] = Field(default_factory=dict)
+    allocated: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+
+
+class DcnMrpActivities(DbActivities):
+    """Material control's side of a DCN; the worker registers the bound methods."""
+
+    @activity.defn
+    async def mrp_delta(self, run: MrpDeltaRun) -> MrpDeltaResult:
+        """Requisitions and work orders for what the new revision adds, the requirement from
+        stock moved to it, surplus released and reallocated; a retry changes nothing more."""
+        # Imported here: that module lists this one's activities, so it imports this one first.
+        from services.procurement.activities import _bom, _order_qty, _store_requirements, _supply
+
+        ref = f"{run.order_no}:bom{run.new_revision}"
+        async with session_scope(self._engine) as session:
+            old_bom = await _bom(session, run.order_no, run.old_revision)
+            new_bom = await _bom(session, run.order_no, run.new_revision)
+            items = {line.item for line in old_bom} | {line.item for line in new_bom}
+            supply = await _supply(session, run.order_no, items)
+            old = mrp.plan(
+                run.order_no,
+                run.old_revision,
+                old_bom,
+                await _order_qty(session, run.order_no, old_bom),
+                supply,
+            )
+            new = mrp.plan(
+                run.order_no,
+                run.new_revision,
+                new_bom,
+                await _order_qty(session, run.order_no, new_bom),
+                supply,
+            )
+            change = mrp.delta(old, new)
+            required = await _required_date(session, run.order_no)
+            await _propose(session, run, change, required)
+            await _store_requirements(
+                session,
+                MrpRun(
+                    order_no=run.order_no,
+                    bom_revision=run.new_revision,
+                    required_date=required,
+                    at=run.at,
+                ),
+                new,
+            )
+            # What the new revision no longer needs from stock is no requirement any more.
+            await session.execute(
+                delete(Requirement).where(
+                    col(Requirement.order_no) == run.order_no,
+                    col(Requirement.bom_revision) != run.new_revision,
+                )
+            )
+            freed = await _release(session, run, change.surplus, ref)
+            await allocate(session, freed, by="orderflow", at=run.at, ref=ref)
+            # From the ledger, so a retry after the first attempt committed answers the same.
+            released = await _released_by(session, ref)
+            allocated = await reserved_by(session, ref)
+            await add_event(
+                session,
+                key=f"{run.order_no}:mrp-delta:{run.new_revision}",
+                order_no=run.order_no,
+                at=run.at,
+                kind="mrp",
+                actor="orderflow",
+                summary=_summary(run, change, released),
+                detail={
+                    "dcn_no": run.dcn_no,
+                    "extra": {k: str(v) for k, v in change.extra.items()},
+                    "surplus": {k: str(v) for k, v in change.surplus.items()},
+                    "released": {k: str(v) for k, v in released.items()},
+                },
+            )
+        return MrpDeltaResult(
+            requisitions=[
+                RequisitionSummary(
+                    key=r.key,
+                    item=r.item,
+                    qty=r.qty,
+                    supplier=r.supplier,
+                    special=True,
+                    reason=r.reason,
+                )
+                for r in change.requisitions
+            ],
+            work_orders=[wo.key for wo in change.work_orders],
+            surplus=change.surplus,
+            released=released,
+            allocated=allocated,
+        )
+
+
+async def _required_date(session: AsyncSession, order_no: str) -> date | None:
+    """When the order needs its material (the plan's date MRP stored); the DCN keeps it, so
+    its material queues for stock as the order's other material does."""
+    return (
+        await session.execute(
+            select(func.min(col(Requirement.required_date))).where(
+                col(Requirement.order_no) == order_no
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def _propose(
+    session: AsyncSession, run: MrpDeltaRun, change: mrp.MrpDelta, required: date | None
+) -> None:
+    """The delta's requisitions and work orders, once per key."""
+    for req in change.requisitions:
+        await session.execute(
+            insert(Requisition)
+            .values(
+                key=req.key,
+                order_no=run.order_no,
+                bom_revision=run.new_revision,
+                item=req.item,
+                qty=req.qty,
+                supplier=req.supplier,
+                lead_days=req.lead_days,
+                # An engineering-change requisition goes to the division leader (§4.4).
+                special=True,
+                reason=req.reason,
+                state="open",
+                required_date=required,
+                created_at=run.at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    for wo in change.work_orders:
+        await session.execute(
+            insert(WorkOrder)
+            .values(
+                key=wo.key,
+                order_no=run.order_no,
+                bom_revision=run.new_revision,
+                item=wo.item,
+                qty=wo.qty,
+                state="open",
+                required_date=required,
+                created_at=run.at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+async def _release(
+    session: AsyncSession, run: MrpDeltaRun, surplus: dict[str, Decimal], ref: str
+) -> list[str]:
+    """Take surplus off the order's reservations, up to what is still on the shelf and what
+    the order's requirement from stock no longer covers; returns the items freed."""
+    freed: list[str] = []
+    for item, qty in sorted(surplus.items()):
+        held = await session.get(Reservation, (run.order_no, item), with_for_update=True)
+        if held is None:
+            continue
+        requirement = await session.get(Requirement, (run.order_no, item))
+        needed = Decimal(requirement.qty) if requirement is not None else ZERO
+        on_shelf = Decimal(held.qty) - Decimal(held.picked)
+        release = min(qty, on_shelf, Decimal(held.qty) - needed)
+        if release <= 0:
+            continue
+        held.qty = Decimal(held.qty) - release
+        await record(
+            session,
+            kind="unreserved",
+            item=item,
+            qty=release,
+            by="orderflow",
+            at=run.at,
+            order_no=run.order_no,
+            ref=ref,
+            detail={"dcn_no": run.dcn_no, "bom_revision": run.new_revision},
+        )
+        freed.append(item)
+    return freed
+
+
+async def _released_by(session: AsyncSession, ref: str) -> dict[str, Decimal]:
+    rows = await session.execute(
+        select(col(Movement.item), func.sum(col(Movement.qty)))
+        .where(col(Movement.kind) == "unreserved", col(Movement.ref) == ref)
+        .group_by(col(Movement.item))
+    )
+    return {item: Decimal(qty) for item, qty in rows.all()}
+
+
+def _summary(run: MrpDeltaRun, change: mrp.MrpDelta, released: dict[str, Decimal]) -> str:
+    kept = {
+        item: qty - released.get(item, ZERO)
+        for item, qty in change.surplus.items()
+        if qty > released.get(item, ZERO)
+    }
+    text = (
+        f"MRP on {run.dcn_no} (BOM revision {run.old_revision} → {run.new_revision}): "
+        f"{len(change.requisitions)} engineering-change requisition(s), "
+        f"{len(change.work_orders)} work order(s), "
+        f"{len(released)} item(s) released to free stock"
+    )
+    if kept:
+        listed = ", ".join(f"{_n(qty)} {item}" for item, qty in sorted(kept.items()))
+        text += f"; surplus not on the shelf (picked or still on order): {listed}"
+    return text
+
+
+def _n(qty: Decimal) -> str:
+    return format(qty.normalize(), "f")
