@@ -160,6 +160,8 @@ class BomLine(Part):
 # engineering.release_bom: the multi-level BOM of the order.
 class ReleaseBom(Payload):
     lines: list[BomLine] = Field(min_length=1)
+    # Operations engineering identifies as special processes (§10): quality confirms them.
+    special_operations: list[str] = Field(default_factory=list)
 
 
 class Drawing(Part):
@@ -178,6 +180,8 @@ class PlacePo(Payload):
     supplier: str = Field(min_length=1)
     promised_date: date
     po_no: str | None = None
+    # The agreed price per unit; what a cancellation counts received and committed goods at.
+    unit_price: float | None = Field(default=None, ge=0)
 
 
 # procurement.chase_supply: the buyer's answer after chasing a missing line (P5.1, §4.7).
@@ -225,6 +229,10 @@ class BomChange(Part):
     parent: str | None = None
     qty_per: float = Field(ge=0)
     make_or_buy: Literal["make", "buy"]
+    # For a new bought item: where it comes from (else the item master's).
+    supplier: str | None = None
+    lead_days: int | None = Field(default=None, ge=0)
+    special: bool | None = None
 
 
 # engineering.design_change: the design change notice (DCN).
@@ -237,6 +245,8 @@ class DesignChange(Payload):
 class Operation(Part):
     name: str = Field(min_length=1)
     signed_by: str = Field(min_length=1)
+    # A key operation production identifies (§10): quality confirms it, as a special one.
+    key: bool = False
 
 
 # production.assembly: the process card, every operation signed.
@@ -249,6 +259,18 @@ class Assembly(Payload):
 class ProcessConfirmation(Payload):
     operation: str = Field(min_length=1)
     confirmed: bool
+
+
+# production.confirm_issue: the workshop's process engineer confirms a reported design problem.
+class ConfirmIssue(Payload):
+    confirmed: bool
+    comment: str = ""
+
+
+# planning.missing_part_analysis: why a part is missing in assembly (§8.5c).
+class MissingPartAnalysis(Payload):
+    cause: Literal["self_made", "purchased", "engineering"]
+    comment: str = ""
 
 
 # production.submit_inspection: the product inspection request.

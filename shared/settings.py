@@ -91,10 +91,17 @@ class Settings(BaseSettings):
     ship_days: int = 2
     # Orders the workshop can have in production at the same time before the proposal waits.
     workshop_capacity: int = 4
+    # What one production working day of an order costs in labour (the currency of the order):
+    # the work-done part of a cancellation's cost; 0 leaves labour out (and says so).
+    labour_cost_per_day: Decimal = Field(default=Decimal(0), ge=0)
     # The hour (UTC) a production day starts; production start = plan date at this hour.
     shift_start_hour: int = Field(default=8, ge=0, le=23)
     # When (HH:MM, UTC) the daily MRP run over open orders and safety stock starts (P4.2).
     mrp_daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # When (weekday MON..SUN, HH:MM, UTC) the weekly list of orders in finished goods not yet
+    # shipped asks each for a ship date (`sales.ship_date`, P2.6).
+    unshipped_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "MON"
+    unshipped_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     sla_incoming_inspection: Duration = timedelta(hours=8)
     sla_design_change: Duration = timedelta(hours=4)

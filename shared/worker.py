@@ -25,10 +25,12 @@ from shared.schedules import ensure_schedules
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.temporal import connect, department_queue, workflow_queue
 from workflows.daily_mrp import DailyMrpWorkflow
+from workflows.design_change import DesignChangeWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
+from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
 
@@ -38,6 +40,8 @@ WORKFLOWS: list[type] = [
     IncomingInspectionWorkflow,
     DailyMrpWorkflow,
     StockReplenishmentWorkflow,
+    DesignChangeWorkflow,
+    WeeklyUnshippedWorkflow,
 ]
 
 

@@ -12,7 +12,7 @@ import httpx
 
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
-from tests.helpers import complete_ok, create_order, wait_task
+from tests.helpers import MARGIN, advance_to, complete_ok, create_order, wait_task
 
 SETS = 6  # the order_body's six KYN28-12 sets
 
@@ -197,3 +197,48 @@ async def wait_view(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{order_no}: no {what} in {view}")
         await asyncio.sleep(0.1)
+
+
+async def to_production(
+    stack: Stack, ts_env: Any, suffix: str, *, special_operations: list[str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """An order with its two-level BOM bought, received, inspected and picked: in production,
+    its clock at the picking time. Returns the order and its view."""
+    order_no = await create_order(stack)
+    await to_master_plan(stack, order_no)
+    await complete_ok(stack, "planning.master_plan", order_no, {"accept_proposal": True})
+    bom: dict[str, Any] = {"lines": two_level_bom(suffix)}
+    if special_operations:
+        bom["special_operations"] = special_operations
+    await complete_ok(stack, "engineering.release_bom", order_no, bom)
+    view = await complete_ok(
+        stack,
+        "engineering.release_drawings",
+        order_no,
+        {"drawings": [{"number": f"DWG-{suffix}", "title": "general arrangement", "rev": "A"}]},
+    )
+    required = milestones(view)["material_required"]
+    bolts_po, breakers_po = await place_orders(stack, order_no, suffix, breaker_promised=required)
+    bolt, breaker = f"BOLT-{suffix}", f"VS1-{suffix}"
+    for po_no, supplier, item, qty in (
+        (bolts_po, "Fastenal", bolt, 288),
+        (breakers_po, "Chint", breaker, SETS),
+    ):
+        receipt = await receive_ok(
+            stack, po_no, supplier, [{"item": item, "qty_noted": qty, "qty_counted": qty}]
+        )
+        await inspect(
+            stack,
+            order_no,
+            receipt["lot_no"],
+            [{"item": item, "qualified_qty": qty, "rejected_qty": 0}],
+        )
+    await advance_to(ts_env, production_start(view) - timedelta(hours=4) + MARGIN)
+    view = await complete_ok(
+        stack,
+        "warehouse.picking",
+        order_no,
+        {"lines": [{"item": bolt, "qty_picked": 288}, {"item": breaker, "qty_picked": SETS}]},
+    )
+    assert view["stage"] == "production", view["stage"]
+    return order_no, view

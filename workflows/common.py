@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 # Database activities: quick, idempotent, retried until the database is back.
 DB_TIMEOUT = timedelta(seconds=30)
@@ -27,3 +30,13 @@ WEBHOOK_RETRY = RetryPolicy(
 def end_of_day(day: date) -> datetime:
     """The moment a date-bound deadline passes: midnight after `day`, UTC."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+async def notify_order(order_no: str, notice: Any) -> None:
+    """Signal `material_notice` to an order; one that no longer runs has nothing left to hear
+    (the reservation stands, and the daily MRP run reads it)."""
+    handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+    try:
+        await handle.signal("material_notice", notice)
+    except FailureError:
+        workflow.logger.info("order %s no longer runs; %s not delivered", order_no, notice)

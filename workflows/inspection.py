@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RaiseEscalation,
     )
     from workflows.base import TaskWorkflow
+    from workflows.common import notify_order
     from workflows.tasks import TaskState
 
 
@@ -69,6 +69,13 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
+
+    @workflow.signal
+    def order_cancelled(self) -> None:
+        """The order these goods were bought for was cancelled: the lot carries on for stock."""
+        self.lot = self.lot.model_copy(update={"order_no": None})
+        self.book.order_no = ""
+        self.book.escalator.order_no = ""
 
     @workflow.query
     def status(self) -> dict[str, Any]:
@@ -171,7 +178,7 @@ class IncomingInspectionWorkflow(TaskWorkflow):
     async def _judge(self, ncr: NcrSummary) -> None:
         """Quality judges the NCR; the order it was bought for hears of it at once."""
         if ncr.order_no:
-            await self._notify(
+            await notify_order(
                 ncr.order_no,
                 MaterialNotice(
                     kind="ncr",
@@ -209,7 +216,7 @@ class IncomingInspectionWorkflow(TaskWorkflow):
     async def _signal_reserved(self, allocation: Allocation, source: str) -> None:
         for order_no, items in allocation.reserved.items():
             for item, qty in items.items():
-                await self._notify(
+                await notify_order(
                     order_no,
                     MaterialNotice(
                         kind="reserved",
@@ -218,11 +225,3 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                         message=f"{qty} {item} reserved from {source}",
                     ),
                 )
-
-    async def _notify(self, order_no: str, notice: MaterialNotice) -> None:
-        """Signal an order; one that no longer runs has nothing left to hear."""
-        handle = workflow.get_external_workflow_handle(f"order-{order_no}")
-        try:
-            await handle.signal("material_notice", notice)
-        except FailureError:
-            workflow.logger.info("order %s no longer runs; %s not delivered", order_no, notice)

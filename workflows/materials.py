@@ -104,6 +104,8 @@ class MaterialsPhase:
                 f"(production starts {start:%Y-%m-%d %H:%M}Z)",
             )
         await self.picking.run(start)
+        if workflow.patched("material-required-actual"):
+            await order.record_actual("material_required")
         self.work_order = await order.activity(
             ProductionActivities.open_production_order,
             OpenProductionOrder(

@@ -1,11 +1,14 @@
 """OrderWorkflow: one per customer order (id `order-<order_no>`), PROCESS.md phase by phase.
 
-This file holds the workflow's state, its update and query, and the run that strings the
-phases together; the phases themselves live beside it (`review.py` P1, `plan.py` P2).
+This file holds the workflow's state, its updates, signals and query, and the run that
+strings the phases together; the phases live beside it (`review.py` P1, `plan.py` P2-P3,
+`purchasing.py` P4, `materials.py` and `picking.py` P5-P7, `production.py` P8, `closing.py`
+P9-P10, `cancellation.py` for a cancellation at any stage).
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -17,8 +20,11 @@ with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
     from shared import payloads as p
+    from shared.production_types import IssueReported, ReportIssue
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
+        CancellationResult,
+        CancelOrder,
         MaterialNotice,
         MilestoneActual,
         OrderInput,
@@ -28,12 +34,15 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from workflows.base import TaskWorkflow
+    from workflows.cancellation import NOT_CANCELLABLE, cancel_order
+    from workflows.closing import ClosingPhase
     from workflows.common import end_of_day
     from workflows.materials import MaterialsPhase
     from workflows.plan import PlanPhase
+    from workflows.production import ProductionPhase
     from workflows.purchasing import PurchasingPhase
     from workflows.review import ReviewPhase
-    from workflows.tasks import TaskState
+    from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
 
 
 @workflow.defn
@@ -54,9 +63,28 @@ class OrderWorkflow(TaskWorkflow):
         self.plan = PlanPhase(self)
         self.purchasing = PurchasingPhase(self)
         self.materials = MaterialsPhase(self)
+        self.production = ProductionPhase(self)
+        self.closing = ClosingPhase(self)
+        self.cancellation: CancelOrder | None = None
+        self.cancelled: CancellationResult | None = None
+        self._lifecycle: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
+        self._lifecycle = asyncio.create_task(self._live(inp))
+        try:
+            await self._lifecycle
+        except asyncio.CancelledError:
+            if self.cancellation is None:  # Temporal cancelled the workflow itself
+                raise
+        if self.cancellation is not None:
+            await workflow.wait_condition(lambda: self.cancelled is not None)
+        self._finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    async def _live(self, inp: OrderInput) -> None:
+        """Every phase in order, from intake to close (or to a decline)."""
         self.policy = await self.activity(
             PlanningActivities.load_policy, None, "planning", "read the order policy"
         )
@@ -76,16 +104,67 @@ class OrderWorkflow(TaskWorkflow):
             await self.set_stage(
                 "production", reason=f"material picked; work order {self.materials.work_order}"
             )
-            # Production (P8) takes over from here; the order holds with its clocks running.
-            await self.until(lambda: False, f"in production on {self.materials.work_order}")
-        self._finished = True
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status
+            if not workflow.patched("production-to-close"):
+                # Started before production was automated: it holds here, clocks running.
+                await self.until(lambda: False, f"in production on {self.materials.work_order}")
+            await self._produce_and_deliver()
+
+    async def _produce_and_deliver(self) -> None:
+        """P8-P10: production, final inspection, delivery, commissioning, settlement."""
+        await self.production.run()
+        await self.set_stage("final_inspection")
+        await self.closing.final_inspection()
+        await self.set_stage("delivery", reason="passed final inspection: in finished goods")
+        await self.closing.deliver()
+        await self.set_stage("commissioning")
+        await self.closing.commission()
+        await self.set_stage("closing")
+        await self.closing.settle()
+        await self.until(
+            lambda: all(issue.state == "closed" for issue in self.production.issues.values()),
+            "waiting for open assembly issues to close",
+        )
+        await self.set_stage("closed", "closed", "settled and evaluated")
 
     @workflow.signal
     def material_notice(self, notice: MaterialNotice) -> None:
         """Stock reserved for the order, an NCR on its goods, or a requisition to buy."""
-        self.materials.notice(notice)
+        if self.status == "active":
+            self.materials.notice(notice)
+
+    @workflow.signal
+    def ship_date_due(self) -> None:
+        """The weekly unshipped run (§2.6): sales gives the expected ship date."""
+        if self.status == "active":
+            self.closing.ship_date_due()
+
+    @workflow.update
+    async def report_issue(self, cmd: ReportIssue) -> IssueReported:
+        """An issue reported from assembly (§8.5), tracked to closure on its own branch."""
+        return self.production.report(cmd)
+
+    @report_issue.validator
+    def _validate_issue(self, cmd: ReportIssue) -> None:
+        refusal = self.production.issue_refusal()
+        if refusal:
+            raise reject("IssueRefused", refusal)
+        problem = self.production.issue_violation(cmd)
+        if problem:
+            raise reject(INVALID_PAYLOAD, problem)
+
+    @workflow.update
+    async def cancel(self, cmd: CancelOrder) -> CancellationResult:
+        """Cancel the order at any stage: timers and branches stop, every open task is
+        withdrawn, everything it holds elsewhere is unwound, and the cost comes back."""
+        return await cancel_order(self, cmd)
+
+    @cancel.validator
+    def _validate_cancel(self, cmd: CancelOrder) -> None:
+        if self.status != "active" or self.cancellation is not None:
+            state = "being cancelled" if self.cancellation else self.status
+            raise reject(NOT_CANCELLABLE, f"{self.inp.order_no} is {state}; nothing to cancel")
+        if not cmd.reason.strip():
+            raise reject(NOT_CANCELLABLE, "give the reason for the cancellation")
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -116,6 +195,8 @@ class OrderWorkflow(TaskWorkflow):
             self.plan.rule_violation(payload)
             or self.purchasing.rule_violation(payload)
             or self.materials.rule_violation(payload)
+            or self.production.rule_violation(task, payload)
+            or self.closing.rule_violation(payload)
         )
 
     # -- helpers the phases share --------------------------------------------------------

@@ -48,7 +48,7 @@ class PlanPhase:
         self.bom_revision = 0
         self.mrp: MrpRunResult | None = None
         self._delay_warned: date | None = None
-        self._watchers: list[asyncio.Task[None]] = []
+        self.watchers: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
         """Propose, let the planner accept or edit, renegotiate if it misses, then publish."""
@@ -183,6 +183,7 @@ class PlanPhase:
         order.branch(self._store_drawings(drawings))
         await order.until(lambda: not bom.is_open, "waiting for the BOM release")
         assert bom.payload is not None
+        order.production.special_operations = list(bom.payload.get("special_operations", []))
         released: BomReleased = await order.activity(
             EngineeringActivities.release_bom,
             BomRelease(
@@ -236,7 +237,7 @@ class PlanPhase:
         for name, planned in self.milestones.items():
             if name not in self.order.actuals:
                 watch = self._watch_milestone(name, planned, self.revision)
-                self._watchers.append(asyncio.create_task(watch))
+                self.watchers.append(asyncio.create_task(watch))
 
     async def _watch_milestone(self, name: str, planned: date, revision: int) -> None:
         order = self.order

@@ -74,7 +74,7 @@ class Escalator:
     def __init__(
         self, *, order_no: str, queue_prefix: str, on_raised: Callable[[RaiseEscalation], None]
     ) -> None:
-        self._order_no = order_no
+        self.order_no = order_no
         self._prefix = queue_prefix
         self._on_raised = on_raised
 
@@ -120,7 +120,7 @@ class TaskBook:
         self._prefix = queue_prefix
         self.escalator = escalator
         self._seq = 0
-        self._watchers: list[asyncio.Task[None]] = []
+        self.watchers: list[asyncio.Task[None]] = []
 
     def open_tasks(self) -> list[TaskState]:
         return [task for task in self.tasks.values() if task.is_open]
@@ -169,7 +169,7 @@ class TaskBook:
             summary=f"open {kind}: {title}"[:200],
         )
         task.due_at, task.second_level_at = opened.due_at, opened.second_level_at
-        self._watchers.append(asyncio.create_task(self._watch(task)))
+        self.watchers.append(asyncio.create_task(self._watch(task)))
         return task
 
     def check(self, cmd: CompleteTask) -> tuple[TaskState, Payload]:

@@ -5,9 +5,10 @@ A change names one BOM line by item and parent. `qty_per` above 0 sets the line'
 adds the line when the BOM has none; `qty_per` 0 removes it. Without a parent a change means
 the item's only line, or a new top-level line when the item is not on the BOM; an item on
 several lines needs its parent named. A new line takes supplier, lead days and the special flag
-from the item's other lines on the BOM, else from the item master. A DCN carries no supplier
-(API.md), so a bought item new to both goes to procurement without one, and the buyer names it
-on the purchase order; every other rule of a BOM release (`validate_bom`) holds.
+from the change itself when it names them, else from the item's other lines on the BOM, else
+from the item master. A bought item new to all three goes to procurement without a supplier,
+and the buyer names it on the purchase order; every other rule of a BOM release
+(`validate_bom`) holds.
 """
 
 from __future__ import annotations
@@ -160,9 +161,9 @@ def _new_line(
             "parent": change.parent,
             "qty_per": change.qty_per,
             "make_or_buy": change.make_or_buy,
-            "lead_days": facts.lead_days,
-            "supplier": facts.supplier,
-            "special": facts.special,
+            "lead_days": change.lead_days if change.lead_days is not None else facts.lead_days,
+            "supplier": change.supplier or facts.supplier,
+            "special": change.special if change.special is not None else facts.special,
         }
     )
     return line, None

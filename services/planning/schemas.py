@@ -123,6 +123,20 @@ class MaterialPublic(BaseModel):
     ncrs: list[str]
 
 
+# An issue reported from assembly (§8.5), open or closed with its resolution.
+class IssueView(BaseModel):
+    issue_no: str
+    kind: str
+    description: str
+    items: list[Any]
+    severity: str
+    state: str
+    resolution: str | None
+    reported_by: str
+    reported_at: datetime
+    closed_at: datetime | None
+
+
 class OrderView(OrderSummary):
     contract_no: str
     technical_agreement_ref: str | None
@@ -138,3 +152,5 @@ class OrderView(OrderSummary):
     timeline: list[TimelineEntry]
     # Every line the order needs from stock, special materials flagged (§5.3).
     materials: list[MaterialPublic] = Field(default_factory=list)
+    # Issues reported from assembly, tracked to closure (§8.5-8.7).
+    issues: list[IssueView] = Field(default_factory=list)

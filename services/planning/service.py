@@ -12,6 +12,7 @@ from sqlmodel import col
 from services.planning.models import Milestone, PlanRevision, TimelineEvent
 from services.planning.schemas import (
     EscalationPublic,
+    IssueView,
     MaterialPublic,
     MilestonePublic,
     OrderLinePublic,
@@ -21,6 +22,7 @@ from services.planning.schemas import (
     PlanRevisionPublic,
     TimelineEntry,
 )
+from services.production.models import ProductionIssue
 from services.quality.models import Ncr
 from services.sales.models import Order, OrderLine
 from services.warehouse.service import material_status
@@ -164,6 +166,16 @@ async def order_view(
         escalations=[EscalationPublic.model_validate(e, from_attributes=True) for e in escalations],
         timeline=[TimelineEntry.model_validate(t, from_attributes=True) for t in timeline],
         materials=await _materials(session, order_no),
+        issues=[
+            IssueView.model_validate(issue, from_attributes=True)
+            for issue in (
+                await session.execute(
+                    select(ProductionIssue)
+                    .where(col(ProductionIssue.order_no) == order_no)
+                    .order_by(col(ProductionIssue.reported_at), col(ProductionIssue.issue_no))
+                )
+            ).scalars()
+        ],
     )
 
 

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from services.engineering.models import BomLineRow
 from services.procurement import mrp
 from services.procurement.daily import DailyMrpActivities
+from services.procurement.delta import DcnMrpActivities
 from services.procurement.models import (
     PoLine,
     PurchaseOrder,
@@ -191,6 +192,7 @@ class ProcurementActivities(DbActivities):
                     requisition_key=requisition.key,
                     item=requisition.item,
                     qty=requisition.qty,
+                    unit_price=placing.unit_price,
                 )
             )
             requisition.state = "ordered"
@@ -316,4 +318,5 @@ ACTIVITIES: list[type] = [
     EscalationActivities,
     ProcurementActivities,
     DailyMrpActivities,
+    DcnMrpActivities,
 ]

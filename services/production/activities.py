@@ -11,11 +11,13 @@ from sqlmodel import col
 from temporalio import activity
 
 from services.engineering.models import BomLineRow
-from services.production.models import ProductionOrder
+from services.procurement.models import WorkOrder
+from services.production.models import ProductionIssue, ProductionOrder
 from services.sales.models import OrderLine
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
+from shared.production_types import IssueRecord, SheetMetalOrder, WorkOrderStep
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import OpenProductionOrder
@@ -77,6 +79,105 @@ class ProductionActivities(DbActivities):
                 detail={"wo_no": wo_no},
             )
         return wo_no
+
+    @activity.defn
+    async def work_order_step(self, step: WorkOrderStep) -> None:
+        """Move the order's production work order: in_progress at the start, closed when the
+        product passed final inspection (P9.3)."""
+        async with session_scope(self._engine) as session:
+            order = (
+                await session.execute(
+                    select(ProductionOrder).where(col(ProductionOrder.order_no) == step.order_no)
+                )
+            ).scalar_one_or_none()
+            if order is None or order.state in (step.state, "cancelled"):
+                return
+            order.state = step.state
+            await add_event(
+                session,
+                key=f"{order.wo_no}:{step.state}",
+                order_no=step.order_no,
+                at=step.at,
+                kind="work_order",
+                actor="orderflow",
+                summary=f"production work order {order.wo_no} {step.state.replace('_', ' ')}",
+                detail={"wo_no": order.wo_no, "state": step.state},
+            )
+
+    @activity.defn
+    async def record_issue(self, issue: IssueRecord) -> None:
+        """Keep an assembly issue as it opens, moves and closes (§8.5-8.7)."""
+        values = {
+            "order_no": issue.order_no,
+            "kind": issue.kind,
+            "description": issue.description,
+            "items": issue.items,
+            "severity": issue.severity,
+            "state": issue.state,
+            "resolution": issue.resolution,
+            "reported_by": issue.by,
+            "reported_at": issue.at,
+            "closed_at": issue.at if issue.state == "closed" else None,
+        }
+        changes: dict[str, object] = {"state": issue.state, "resolution": issue.resolution}
+        if issue.state == "closed":
+            changes["closed_at"] = issue.at
+        async with session_scope(self._engine) as session:
+            await session.execute(
+                insert(ProductionIssue)
+                .values(issue_no=issue.issue_no, **values)
+                .on_conflict_do_update(index_elements=["issue_no"], set_=changes)
+            )
+            verb = "reported" if issue.state == "open" else issue.state
+            await add_event(
+                session,
+                key=f"{issue.issue_no}:{issue.state}:{issue.resolution or ''}"[:200],
+                order_no=issue.order_no,
+                at=issue.at,
+                kind="issue",
+                actor=issue.by,
+                summary=f"{issue.issue_no} ({issue.kind.replace('_', ' ')}) {verb}"
+                + (f": {issue.resolution}" if issue.resolution else f": {issue.description}"),
+                detail={"issue_no": issue.issue_no, "state": issue.state},
+            )
+
+    @activity.defn
+    async def sheet_metal_order(self, request: SheetMetalOrder) -> str:
+        """A sheet-metal work order for a self-made part found missing in assembly (§8.5c)."""
+        key = f"sm-{request.issue_no}"[:64]
+        async with session_scope(self._engine) as session:
+            revision = (
+                await session.execute(
+                    select(col(ProductionOrder.bom_revision)).where(
+                        col(ProductionOrder.order_no) == request.order_no
+                    )
+                )
+            ).scalar_one_or_none()
+            await session.execute(
+                insert(WorkOrder)
+                .values(
+                    key=key,
+                    order_no=request.order_no,
+                    bom_revision=revision or 0,
+                    item=request.item,
+                    qty=request.qty,
+                    state="open",
+                    required_date=request.required_date,
+                    created_at=request.at,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            await add_event(
+                session,
+                key=f"{key}:opened",
+                order_no=request.order_no,
+                at=request.at,
+                kind="work_order",
+                actor="orderflow",
+                summary=f"sheet-metal work order {key}: {request.qty} {request.item}",
+                detail={"key": key, "issue_no": request.issue_no},
+            )
+        return key
 
 
 ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, ProductionActivities]

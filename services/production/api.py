@@ -1,12 +1,60 @@
-"""Production routes: the department's inbox and what engineering released to it."""
+"""Production routes: the department's inbox, what engineering released to it, and issues
+reported from assembly (§8.5)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.engineering.api import release_router
+from services.production.schemas import IssueCreate, IssuePublic
+from services.sales.service import order_exists
+from shared.deps import CurrentUser, SessionDep, TemporalDep
+from shared.errors import conflict, invalid, not_found, unavailable
+from shared.production_types import IssueReported, ReportIssue
 from shared.tasks.api import task_router
 
 router = APIRouter(prefix="/production", tags=["production"])
 router.include_router(task_router("production"))
 router.include_router(release_router("production"))
+
+
+@router.post(
+    "/orders/{order_no}/issues", status_code=status.HTTP_201_CREATED, response_model=IssuePublic
+)
+async def report_issue(
+    order_no: str,
+    body: IssueCreate,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+) -> IssuePublic:
+    """Report a design problem, nonconforming material or a missing part found in assembly;
+    the order tracks it to closure (its view lists it under `issues`)."""
+    user.require(("production",), "reporting an assembly issue")
+    if not await order_exists(session, order_no):
+        raise not_found(f"order {order_no}")
+    command = ReportIssue(
+        kind=body.kind,
+        description=body.description.strip(),
+        items=[line.model_dump(mode="json") for line in body.items],
+        severity=body.severity,
+        by=user.sub,
+    )
+    handle = temporal.get_workflow_handle(f"order-{order_no}")
+    try:
+        reported = await handle.execute_update("report_issue", command, result_type=IssueReported)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == "IssueRefused":
+            raise conflict("issue_refused", cause.message) from exc
+        if isinstance(cause, ApplicationError) and cause.type == "InvalidPayload":
+            raise invalid("invalid_issue", cause.message) from exc
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise conflict("workflow_closed", f"order {order_no} has ended") from exc
+        raise unavailable(f"Temporal did not take the issue: {exc.message}") from exc
+    return IssuePublic.model_validate(reported.model_dump())

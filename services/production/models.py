@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from shared.models import qty_field, ts_field
+from shared.models import json_field, qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("production")
@@ -27,3 +28,22 @@ class ProductionOrder(SQLModel, table=True):
     planned_end: date
     state: str = Field(default="open", index=True, max_length=16)
     created_at: datetime = ts_field()
+
+
+# An issue reported from assembly (§8.5): a design problem, nonconforming material or a
+# missing part, tracked from report to closure.
+class ProductionIssue(SQLModel, table=True):
+    __tablename__ = "issues"
+    __table_args__ = {"schema": "production"}
+
+    issue_no: str = Field(primary_key=True, max_length=80)
+    order_no: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=32)
+    description: str
+    items: list[Any] = json_field()
+    severity: str = Field(max_length=16)
+    state: str = Field(default="open", index=True, max_length=16)
+    resolution: str | None = None
+    reported_by: str
+    reported_at: datetime = ts_field()
+    closed_at: datetime | None = ts_field(nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -16,13 +16,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.procurement.models import PoLine, PurchaseOrder
-from services.quality.models import Inspection, Ncr, ReleasePass
+from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
 from services.warehouse.models import Receipt, ReceiptLine
 from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
+from shared.production_types import FinalInspectionRound
 from shared.tasks.activities import TaskActivities
+from shared.tasks.models import inbox
 from shared.timeline import add_event
 from shared.types import (
     Allocation,
@@ -265,6 +267,71 @@ class QualityActivities(DbActivities):
                 + ("" if ncr.state == "open" else f" (already judged {ncr.disposition})"),
                 detail={"ncr_no": request.ncr_no},
             )
+
+    @activity.defn
+    async def record_final_inspection(self, inspection: FinalInspectionRound) -> None:
+        """Keep one round of the final inspection (P9.2): first-pass yield reads round 1."""
+        async with session_scope(self._engine) as session:
+            await session.execute(
+                insert(FinalInspection)
+                .values(
+                    order_no=inspection.order_no,
+                    round=inspection.round,
+                    passed=inspection.passed,
+                    defects=inspection.defects,
+                    inspected_by=inspection.by,
+                    inspected_at=inspection.at,
+                )
+                .on_conflict_do_nothing(index_elements=["order_no", "round"])
+            )
+            found = "; ".join(str(d["description"]) for d in inspection.defects)
+            verdict = (
+                "passed" if inspection.passed else f"{len(inspection.defects)} defect(s): {found}"
+            )
+            await add_event(
+                session,
+                key=f"{inspection.order_no}:final_inspection:{inspection.round}",
+                order_no=inspection.order_no,
+                at=inspection.at,
+                kind="final_inspection",
+                actor=inspection.by,
+                summary=f"final inspection round {inspection.round}: {verdict}",
+                detail={"round": inspection.round, "defects": inspection.defects},
+            )
+
+    @activity.defn
+    async def detach_inspections(self, order_no: str) -> list[str]:
+        """A cancelled order's goods still wait for quality: their pending inspections and
+        open NCRs carry on for stock. Returns the inspection workflows to tell."""
+        quality_inbox = inbox("quality")
+        async with session_scope(self._engine) as session:
+            lots = set()
+            for inspection in (
+                await session.execute(
+                    select(Inspection).where(
+                        col(Inspection.order_no) == order_no, col(Inspection.state) == "pending"
+                    )
+                )
+            ).scalars():
+                inspection.order_no = None
+                lots.add(inspection.lot_no)
+            for ncr in (
+                await session.execute(
+                    select(Ncr).where(col(Ncr.order_no) == order_no, col(Ncr.state) == "open")
+                )
+            ).scalars():
+                ncr.order_no = None
+                lots.add(ncr.lot_no)
+            await session.execute(
+                update(quality_inbox)
+                .where(
+                    quality_inbox.c.order_no == order_no,
+                    quality_inbox.c.state == "open",
+                    quality_inbox.c.workflow_id.like("inspection-%"),
+                )
+                .values(order_no="")
+            )
+        return sorted(f"inspection-{lot}" for lot in lots)
 
 
 def _summary(ncr: Ncr) -> NcrSummary:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from shared.models import qty_field, ts_field
+from shared.models import json_field, qty_field, ts_field
 from shared.tasks.models import inbox
 
 Task = inbox("quality")
@@ -68,3 +69,17 @@ class ReleasePass(SQLModel, table=True):
     reason: str = Field(max_length=16)
     issued_by: str
     issued_at: datetime = ts_field()
+
+
+# One round of the final inspection (P9): its verdict and defects; first-pass yield reads
+# round 1.
+class FinalInspection(SQLModel, table=True):
+    __tablename__ = "final_inspections"
+    __table_args__ = {"schema": "quality"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    round: int = Field(primary_key=True)
+    passed: bool
+    defects: list[Any] = json_field()
+    inspected_by: str
+    inspected_at: datetime = ts_field()

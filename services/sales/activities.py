@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import update
 from temporalio import activity
 
+from services.sales.cancellation import CancellationActivities
 from services.sales.models import Order
+from services.sales.unshipped import UnshippedActivities
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -54,4 +56,10 @@ class SalesActivities(DbActivities):
             )
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, SalesActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    SalesActivities,
+    UnshippedActivities,
+    CancellationActivities,
+]

@@ -12,12 +12,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.planning.models import TimelineEvent
-from services.warehouse.models import Receipt, Reservation, StockLot
+from services.production.models import ProductionOrder
+from services.warehouse.models import Movement, Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
-from services.warehouse.stock import allocate, change_stock, record, reserved_by
+from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
+from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
@@ -145,6 +147,56 @@ class WarehouseActivities(DbActivities):
                 kind="reservation",
                 actor=request.by,
                 summary=f"reuse stock: {qty} {request.item} reserved from free stock",
+            )
+        return qty
+
+    @activity.defn
+    async def finished_goods(self, goods: FinishedGoods) -> Decimal:
+        """The order's product into finished goods stock once it passed final inspection
+        (P9.3), in a lot named after its work order; out again when it ships (P10.1)."""
+        async with session_scope(self._engine) as session:
+            order = (
+                await session.execute(
+                    select(ProductionOrder).where(col(ProductionOrder.order_no) == goods.order_no)
+                )
+            ).scalar_one()
+            kind = "finished" if goods.movement == "in" else "shipped"
+            booked = (
+                await session.execute(
+                    select(col(Movement.id)).where(
+                        col(Movement.kind) == kind, col(Movement.lot_no) == order.wo_no
+                    )
+                )
+            ).first()
+            qty = Decimal(order.qty)
+            if booked is not None:  # a retry after the first attempt committed
+                return qty
+            if goods.movement == "in":
+                await add_lot(
+                    session,
+                    lot_no=order.wo_no,
+                    item=order.product,
+                    qty=qty,
+                    source="production",
+                    at=goods.at,
+                )
+            else:
+                lot = await session.get(
+                    StockLot, (order.wo_no, order.product), with_for_update=True
+                )
+                if lot is not None:
+                    lot.qty_left = max(Decimal(lot.qty_left) - qty, ZERO)
+                await change_stock(session, order.product, at=goods.at, on_hand=-qty)
+            await record(
+                session,
+                kind=kind,
+                item=order.product,
+                qty=qty,
+                by=goods.by,
+                at=goods.at,
+                lot_no=order.wo_no,
+                order_no=goods.order_no,
+                ref=goods.ref,
             )
         return qty
 

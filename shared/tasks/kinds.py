@@ -41,6 +41,8 @@ _KINDS = [
     TaskKind("warehouse.picking", "warehouse", p.Picking),
     TaskKind("engineering.design_change", "engineering", p.DesignChange),
     TaskKind("production.assembly", "production", p.Assembly),
+    TaskKind("production.confirm_issue", "production", p.ConfirmIssue),
+    TaskKind("planning.missing_part_analysis", "planning", p.MissingPartAnalysis),
     TaskKind("quality.process_confirmation", "quality", p.ProcessConfirmation),
     TaskKind("production.submit_inspection", "production", p.SubmitInspection),
     TaskKind("quality.final_inspection", "quality", p.FinalInspection),

@@ -1,0 +1,89 @@
+"""Cancelling an order at any stage ("At any time"): the order's own clocks and branches stop,
+every task it has open is withdrawn, design changes under way are cancelled, inspections of its
+goods carry on for stock, and every department's tables are unwound by one activity that also
+computes what the order cost so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.sales.cancellation import CancellationActivities
+
+    from services.quality.activities import QualityActivities
+    from shared.types import CancellationResult, CancelOrder, MaterialNotice, UnwindOrder
+    from workflows.common import notify_order
+
+if TYPE_CHECKING:
+    from workflows.order import OrderWorkflow
+
+# The update rejection the API turns into 409.
+NOT_CANCELLABLE = "OrderNotCancellable"
+
+
+async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:
+    order.cancellation = cmd
+    stage = order.stage
+    order.describe(f"cancelling: {cmd.reason}")
+    for running in _running(order):
+        running.cancel()
+    for child_id in order.production.design_change_ids():
+        try:
+            await workflow.get_external_workflow_handle(child_id).cancel()
+        except FailureError:
+            workflow.logger.info("design change %s already ended", child_id)
+    withdrawn = [task.task_id for task in order.book.open_tasks()]
+    await order.book.withdraw_all()
+    for workflow_id in await order.activity(
+        QualityActivities.detach_inspections,
+        order.inp.order_no,
+        "quality",
+        f"inspections of {order.inp.order_no}'s goods carry on for stock",
+    ):
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal("order_cancelled")
+        except FailureError:
+            workflow.logger.info("inspection %s already ended", workflow_id)
+    result: CancellationResult = await order.activity(
+        CancellationActivities.unwind_order,
+        UnwindOrder(order_no=order.inp.order_no, reason=cmd.reason, by=cmd.by, at=workflow.now()),
+        "sales",
+        f"unwind {order.inp.order_no}: requisitions, POs, work orders, reservations, cost",
+    )
+    result = result.model_copy(
+        update={
+            "stage_at_cancel": stage,
+            "unwound": result.unwound.model_copy(update={"tasks": withdrawn}),
+        }
+    )
+    for order_no, items in getattr(result, "allocated", {}).items():
+        for item, qty in items.items():
+            await notify_order(
+                order_no,
+                MaterialNotice(
+                    kind="reserved",
+                    item=item,
+                    qty=qty,
+                    message=f"{qty} {item} freed by cancelled {order.inp.order_no}",
+                ),
+            )
+    await order.set_stage("cancelled", "cancelled", cmd.reason)
+    order.cancelled = result
+    return result
+
+
+def _running(order: OrderWorkflow) -> list[asyncio.Task[None]]:
+    """Everything of the order that runs: its phases, branches, and every clock it watches."""
+    tasks = [
+        order._lifecycle,
+        *order._branch_tasks,
+        *order.book.watchers,
+        *order.plan.watchers,
+        *order.materials.watchers,
+    ]
+    return [task for task in tasks if task is not None and not task.done()]
