@@ -121,8 +121,11 @@ class OrderWorkflow(TaskWorkflow):
         await self.set_stage("closing")
         await self.closing.settle()
         await self.until(
-            lambda: all(issue.state == "closed" for issue in self.production.issues.values()),
-            "waiting for open assembly issues to close",
+            lambda: (
+                all(issue.state == "closed" for issue in self.production.issues.values())
+                and not any(t.department == "procurement" for t in self.book.open_tasks())
+            ),
+            "waiting for open assembly issues and purchases for the order to close",
         )
         await self.set_stage("closed", "closed", "settled and evaluated")
 

@@ -199,7 +199,7 @@ class ProductionPhase:
         order = self.order
         requested = workflow.now()
         self._design_changes_running.add(f"dcn-{issue_no}")
-        result: DesignChangeResult = await workflow.execute_child_workflow(
+        child = await workflow.start_child_workflow(
             DesignChangeWorkflow.run,
             DesignChangeRequest(
                 order_no=order.inp.order_no,
@@ -214,6 +214,9 @@ class ProductionPhase:
             task_queue=workflow_queue(order.inp.queue_prefix),
             static_summary=f"design change for {issue_no}: {cmd.description}"[:200],
         )
+        # Parked while engineering works, so completions elsewhere settle meanwhile.
+        await order.until(child.done, f"waiting for engineering's DCN on {issue_no}")
+        result: DesignChangeResult = child.result()
         self._design_changes_running.discard(f"dcn-{issue_no}")
         self.design_changes.append(result)
         order.plan.bom_revision = result.bom_revision

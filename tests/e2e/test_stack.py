@@ -216,6 +216,13 @@ def _intake(order_no: str) -> dict[str, Any]:
 
 def _drive_to_engineering(desk: Callable[[str], Desk], order_no: str) -> dict[str, Any]:
     """Review (with one round of technical issues), delivery date, confirmation, plan."""
+    plan = _drive_to_master_plan(desk, order_no)
+    return desk("planning").complete(plan, {"accept_proposal": True})
+
+
+def _drive_to_master_plan(desk: Callable[[str], Desk], order_no: str) -> dict[str, Any]:
+    """Review (with one round of technical issues), delivery date, confirmation; returns the
+    open master-plan task."""
     sales, engineering = desk("sales"), desk("engineering")
     procurement, planning = desk("procurement"), desk("planning")
     created = sales.http.post("/sales/orders", json=_intake(order_no), headers=sales.headers)
@@ -240,8 +247,7 @@ def _drive_to_engineering(desk: Callable[[str], Desk], order_no: str) -> dict[st
     planning.complete(review, {"delivery_date": max(filter(None, [proposed, requested]))})
     confirm = sales.wait_for("sales.confirm_delivery", order_no)
     sales.complete(confirm, {"accepted": True})
-    plan = planning.wait_for("planning.master_plan", order_no)
-    return planning.complete(plan, {"accept_proposal": True})
+    return planning.wait_for("planning.master_plan", order_no)
 
 
 def _wait_for_stage(desk: Desk, order_no: str, stage: str) -> dict[str, Any]:
