@@ -146,6 +146,9 @@ class ProductionPhase:
     def issue_refusal(self) -> str | None:
         """Why no issue can be reported now (the order is not in production), if so."""
         order = self.order
+        if order.cancellation is not None:
+            # Its branches are stopped and its tasks withdrawn: nothing would handle the issue.
+            return f"{order.inp.order_no} is being cancelled; no issue can be reported"
         if order.status != "active" or order.stage not in ISSUE_STAGES:
             return f"issues are reported in production; {order.inp.order_no} is in {order.stage}"
         return None

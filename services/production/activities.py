@@ -3,14 +3,15 @@ department's inbox and escalations."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
-from services.engineering.models import BomLineRow
+from services.engineering.models import BomLineRow, BomRevision
 from services.procurement.models import WorkOrder
 from services.production.models import ProductionIssue, ProductionOrder
 from services.sales.models import OrderLine
@@ -21,6 +22,20 @@ from shared.production_types import IssueRecord, SheetMetalOrder, WorkOrderStep
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import OpenProductionOrder
+
+# procurement.work_orders.key holds 64 characters.
+KEY_LENGTH = 64
+
+
+def sheet_metal_key(issue_no: str) -> str:
+    """`sm-<issue no>-<line>` (the caller names the line); a key too long for its column keeps
+    its head and a digest of the whole, so no two lines of an order with a long number share
+    one."""
+    key = f"sm-{issue_no}"
+    if len(key) <= KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(issue_no.encode()).hexdigest()[:12]
+    return f"{key[: KEY_LENGTH - len(digest) - 1]}~{digest}"
 
 
 class ProductionActivities(DbActivities):
@@ -143,13 +158,14 @@ class ProductionActivities(DbActivities):
 
     @activity.defn
     async def sheet_metal_order(self, request: SheetMetalOrder) -> str:
-        """A sheet-metal work order for a self-made part found missing in assembly (§8.5c)."""
-        key = f"sm-{request.issue_no}"[:64]
+        """A sheet-metal work order for a self-made part found missing in assembly (§8.5c),
+        against the order's newest BOM revision (a DCN may have moved it since the start)."""
+        key = sheet_metal_key(request.issue_no)
         async with session_scope(self._engine) as session:
             revision = (
                 await session.execute(
-                    select(col(ProductionOrder.bom_revision)).where(
-                        col(ProductionOrder.order_no) == request.order_no
+                    select(func.max(col(BomRevision.revision))).where(
+                        col(BomRevision.order_no) == request.order_no
                     )
                 )
             ).scalar_one_or_none()

@@ -3,18 +3,27 @@ reported from assembly (§8.5)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.engineering.api import release_router
+from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssuePublic
 from services.sales.service import order_exists
 from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
 from shared.production_types import IssueReported, ReportIssue
 from shared.tasks.api import task_router
+
+# How long a report waits for the order to keep its new issue (the order view lists it then).
+RECORD_WAIT = 10.0
 
 router = APIRouter(prefix="/production", tags=["production"])
 router.include_router(task_router("production"))
@@ -57,4 +66,17 @@ async def report_issue(
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise conflict("workflow_closed", f"order {order_no} has ended") from exc
         raise unavailable(f"Temporal did not take the issue: {exc.message}") from exc
+    await _until_recorded(session, reported.issue_no)
     return IssuePublic.model_validate(reported.model_dump())
+
+
+async def _until_recorded(session: AsyncSession, issue_no: str) -> None:
+    """Wait (briefly) until the order's first activity for the issue has stored it, so a
+    client that reads the order view after the 201 finds the issue there. The update replies
+    as soon as the workflow took the issue; its record follows on the order's own branch."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORD_WAIT
+    query = select(col(ProductionIssue.issue_no)).where(col(ProductionIssue.issue_no) == issue_no)
+    while (await session.execute(query)).first() is None and loop.time() < deadline:
+        await session.rollback()
+        await asyncio.sleep(0.02)
