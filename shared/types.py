@@ -513,6 +513,8 @@ class CancellationResult(BaseModel):
     # Stock the cancellation freed and reserved at once for other orders short of it, per
     # order and item: the workflow tells those orders.
     allocated: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    # The order's open escalations the cancellation acknowledged as resolved (their ids).
+    escalations_closed: list[int] = Field(default_factory=list)
 
 
 # The activity that unwinds a cancelled order in every department's tables.

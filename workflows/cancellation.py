@@ -7,15 +7,14 @@ computes what the order cost so far.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from services.sales.cancellation import CancellationActivities
-
     from services.quality.activities import QualityActivities
+    from services.sales.cancellation import CancellationActivities
     from shared.types import CancellationResult, CancelOrder, MaterialNotice, UnwindOrder
     from workflows.common import notify_order
 
@@ -29,32 +28,52 @@ NOT_CANCELLABLE = "OrderNotCancellable"
 async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:
     order.cancellation = cmd
     stage = order.stage
+    # No longer active: a material notice or an assembly issue arriving from now on starts
+    # nothing (a branch started now would open tasks after they were all withdrawn).
+    order.status = "cancelling"
     order.describe(f"cancelling: {cmd.reason}")
-    for running in _running(order):
-        running.cancel()
-    for child_id in order.production.design_change_ids():
+    running = _running(order)
+    for task in running:
+        task.cancel()
+    # Design changes under way are cancelled through their handles, so the order can wait
+    # for each to end (it withdraws its own task first): completing before that would
+    # terminate it with its task still open.
+    design_changes = _design_changes(order)
+    for child in design_changes:
+        child.cancel()
+    for child_id in sorted(set(order.production.design_change_ids()) - _ids(design_changes)):
         try:
             await workflow.get_external_workflow_handle(child_id).cancel()
         except FailureError:
             workflow.logger.info("design change %s already ended", child_id)
+    await asyncio.gather(*running, *design_changes, return_exceptions=True)
     withdrawn = [task.task_id for task in order.book.open_tasks()]
     await order.book.withdraw_all()
-    for workflow_id in await order.activity(
+    detached: list[str] = await order.activity(
         QualityActivities.detach_inspections,
         order.inp.order_no,
         "quality",
         f"inspections of {order.inp.order_no}'s goods carry on for stock",
-    ):
-        try:
-            await workflow.get_external_workflow_handle(workflow_id).signal("order_cancelled")
-        except FailureError:
-            workflow.logger.info("inspection %s already ended", workflow_id)
+    )
     result: CancellationResult = await order.activity(
         CancellationActivities.unwind_order,
         UnwindOrder(order_no=order.inp.order_no, reason=cmd.reason, by=cmd.by, at=workflow.now()),
         "sales",
         f"unwind {order.inp.order_no}: requisitions, POs, work orders, reservations, cost",
     )
+    # A lot received just before the purchase orders were cancelled may not have reached
+    # quality's tables yet: its inspection is told too, and detaches itself once it has.
+    waiting: list[str] = await order.activity(
+        CancellationActivities.inspections_of,
+        order.inp.order_no,
+        "sales",
+        f"inspections of {order.inp.order_no}'s receipts still waiting for quality",
+    )
+    for workflow_id in sorted({*detached, *waiting}):
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal("order_cancelled")
+        except FailureError:
+            workflow.logger.info("inspection %s already ended", workflow_id)
     result = result.model_copy(
         update={
             "stage_at_cancel": stage,
@@ -75,6 +94,22 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     await order.set_stage("cancelled", "cancelled", cmd.reason)
     order.cancelled = result
     return result
+
+
+def _design_changes(order: OrderWorkflow) -> list[workflow.ChildWorkflowHandle[Any, Any]]:
+    """The handles of the order's design changes still running (a child workflow's handle is
+    one of the workflow's asyncio tasks), in id order."""
+    running = set(order.production.design_change_ids())
+    handles = [
+        task
+        for task in asyncio.all_tasks()
+        if isinstance(task, workflow.ChildWorkflowHandle) and task.id in running
+    ]
+    return sorted((h for h in handles if not h.done()), key=lambda handle: handle.id)
+
+
+def _ids(handles: list[workflow.ChildWorkflowHandle[Any, Any]]) -> set[str]:
+    return {handle.id for handle in handles}
 
 
 def _running(order: OrderWorkflow) -> list[asyncio.Task[None]]:

@@ -71,11 +71,24 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         return self.state
 
     @workflow.signal
-    def order_cancelled(self) -> None:
-        """The order these goods were bought for was cancelled: the lot carries on for stock."""
+    async def order_cancelled(self) -> None:
+        """The order these goods were bought for was cancelled: the lot carries on for stock.
+
+        The cancellation detached what quality's tables held of the lot then; once the work
+        under way here has landed (the inspection task opened, the request recorded), what
+        was written under the order meanwhile is detached too."""
+        order_no = self.lot.order_no
         self.lot = self.lot.model_copy(update={"order_no": None})
         self.book.order_no = ""
         self.book.escalator.order_no = ""
+        if order_no and workflow.patched("order-cancelled-detach-again"):
+            await workflow.wait_condition(self._settled)
+            await self.activity(
+                QualityActivities.detach_inspections,
+                order_no,
+                "quality",
+                f"lot {self.lot.lot_no} carries on for stock, not for cancelled {order_no}",
+            )
 
     @workflow.query
     def status(self) -> dict[str, Any]:

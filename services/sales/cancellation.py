@@ -1,6 +1,7 @@
 """Cancelling an order at any stage (PROCESS "At any time"): in one transaction, and once,
 cancel what the order still has open in every department's tables, give its shelf stock to
-other orders, and count what the order has cost so far.
+other orders, close its assembly issues and the escalations it no longer needs, and count what
+the order has cost so far.
 
 The order workflow's `cancel` update calls `unwind_order` after it has withdrawn the order's
 tasks and stopped its timers; it fills in the tasks itself.
@@ -14,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
@@ -23,13 +24,17 @@ from temporalio.exceptions import ApplicationError
 from services.planning.models import Milestone
 from services.planning.scheduling import working_days_between
 from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
-from services.production.models import ProductionOrder
+from services.production.models import ProductionIssue, ProductionOrder
 from services.sales.models import Cancellation, Order
-from services.warehouse.models import Reservation, StockItem, StockLot
+from services.warehouse.models import Receipt, Reservation, StockItem, StockLot
 from services.warehouse.stock import allocate, record
 from services.warehouse.trace import picked_lots
 from shared.activities import DbActivities
 from shared.db import session_scope
+from shared.escalations.models import ACKED, Escalation
+from shared.escalations.models import OPEN as ESCALATION_OPEN
+from shared.tasks.models import INBOXES, WITHDRAWN
+from shared.tasks.models import OPEN as TASK_OPEN
 from shared.timeline import add_event
 from shared.types import CancellationCost, CancellationResult, UnwindOrder, Unwound
 
@@ -41,6 +46,10 @@ OPEN_REQUISITION = ("open", "approved")
 FINISHED_WORK_ORDER = ("closed", "done", "cancelled")
 # Orders that have nothing left to cancel.
 NOT_CANCELLABLE = ("closed", "declined")
+# Receipts whose goods still wait for quality.
+WAITING_RECEIPT = ("counting", "pending_inspection")
+# Who acknowledges the escalations a cancellation resolves.
+CANCELLED_BY = "orderflow: order cancelled"
 
 
 class CancellationActivities(DbActivities):
@@ -77,6 +86,22 @@ class CancellationActivities(DbActivities):
         # The kept form, so the first answer and a retried one are the same to the digit.
         return CancellationResult.model_validate(stored)
 
+    @activity.defn
+    async def inspections_of(self, order_no: str) -> list[str]:
+        """The inspection workflows of the order's receipts still waiting for quality (one
+        received a moment ago may not be in quality's tables yet)."""
+        async with session_scope(self._engine) as session:
+            lots = (
+                await session.execute(
+                    select(col(Receipt.lot_no)).where(
+                        col(Receipt.order_no) == order_no,
+                        col(Receipt.state).in_(WAITING_RECEIPT),
+                        col(Receipt.lot_no).is_not(None),
+                    )
+                )
+            ).scalars()
+            return sorted(f"inspection-{lot}" for lot in lots.all() if lot)
+
 
 async def _lock_order(session: AsyncSession, order_no: str) -> Order:
     """The order row, locked: a second unwind of the same order waits for the first."""
@@ -104,6 +129,9 @@ async def _unwind(
     # Nothing reserves or buys for the order again: the daily MRP run reads requirements.
     await session.execute(delete(Requirement).where(col(Requirement.order_no) == order.order_no))
     allocated = await allocate(session, released, by=request.by, at=request.at, ref=ref)
+    await _close_issues(session, request)
+    await _withdraw_late_tasks(session, order, request)
+    escalations = await _resolve_escalations(session, request)
     charges = await _charges(
         session,
         order.order_no,
@@ -124,6 +152,7 @@ async def _unwind(
             reservations=released,
         ),
         allocated=allocated,
+        escalations_closed=escalations,
     )
 
 
@@ -142,10 +171,18 @@ async def _cancel_requisitions(session: AsyncSession, order_no: str) -> list[str
 
 
 async def _cancel_purchase_orders(session: AsyncSession, order_no: str) -> list[str]:
-    """The order's open purchase orders → cancelled (what was received stays received)."""
+    """The order's open purchase orders → cancelled (what was received stays received). One
+    the supplier has delivered in full has nothing left to cancel: it is closed, not listed."""
+    owing = select(col(PoLine.po_no)).where(col(PoLine.qty) > col(PoLine.qty_received))
+    open_po = (col(PurchaseOrder.order_no) == order_no, col(PurchaseOrder.state) == "open")
+    await session.execute(
+        update(PurchaseOrder)
+        .where(*open_po, col(PurchaseOrder.po_no).not_in(owing))
+        .values(state="closed")
+    )
     rows = await session.execute(
         update(PurchaseOrder)
-        .where(col(PurchaseOrder.order_no) == order_no, col(PurchaseOrder.state) == "open")
+        .where(*open_po)
         .values(state="cancelled")
         .returning(col(PurchaseOrder.po_no))
     )
@@ -222,6 +259,81 @@ async def _release_reservations(
         )
     await session.flush()  # allocation below reads reservations with plain queries
     return released, picked
+
+
+async def _close_issues(session: AsyncSession, request: UnwindOrder) -> None:
+    """Assembly issues still open end with the order: nothing will resolve them now."""
+    await session.execute(
+        update(ProductionIssue)
+        .where(
+            col(ProductionIssue.order_no) == request.order_no,
+            col(ProductionIssue.state) == "open",
+        )
+        .values(
+            state="closed",
+            resolution=f"order cancelled: {request.reason}",
+            closed_at=request.at,
+        )
+    )
+
+
+async def _withdraw_late_tasks(session: AsyncSession, order: Order, request: UnwindOrder) -> None:
+    """Before it unwinds the order, its workflow has withdrawn every task of its own and its
+    design changes (`dcn-<issue>`) have ended, withdrawing theirs. A row of theirs still open
+    in an inbox is one whose opening landed after that (its activity was under way when the
+    cancellation came): it is withdrawn too, as the workflows see it."""
+    for table in INBOXES.values():
+        await session.execute(
+            update(table)
+            .where(
+                table.c.state == TASK_OPEN,
+                (table.c.workflow_id == order.workflow_id)
+                | (
+                    (table.c.order_no == order.order_no)
+                    & table.c.workflow_id.startswith("dcn-", autoescape=True)
+                ),
+            )
+            .values(state=WITHDRAWN, completed_at=request.at)
+        )
+
+
+async def _resolve_escalations(session: AsyncSession, request: UnwindOrder) -> list[int]:
+    """The order's open escalations → acknowledged by the cancellation, which resolves them:
+    the clocks they were about no longer run. One about a task that carries on without the
+    order (the inspection of its goods, now for stock) stays open: that work is still owed.
+    Returns the ids acknowledged."""
+    rows = (
+        await session.execute(
+            select(col(Escalation.id), col(Escalation.task_id)).where(
+                col(Escalation.order_no) == request.order_no,
+                col(Escalation.state) == ESCALATION_OPEN,
+            )
+        )
+    ).all()
+    task_ids = {task_id for _, task_id in rows if task_id}
+    carried_on: set[str] = set()
+    if task_ids:
+        still_open = union_all(
+            *(
+                select(table.c.task_id).where(
+                    table.c.task_id.in_(task_ids),
+                    table.c.state == TASK_OPEN,
+                    table.c.order_no != request.order_no,
+                )
+                for table in INBOXES.values()
+            )
+        )
+        carried_on = set((await session.execute(still_open)).scalars())
+    resolved = [esc_id for esc_id, task_id in rows if task_id not in carried_on]
+    if not resolved:
+        return []
+    acked = await session.execute(
+        update(Escalation)
+        .where(col(Escalation.id).in_(resolved), col(Escalation.state) == ESCALATION_OPEN)
+        .values(state=ACKED, acked_by=CANCELLED_BY, acked_at=request.at)
+        .returning(col(Escalation.id))
+    )
+    return sorted(esc_id for esc_id in acked.scalars() if esc_id is not None)
 
 
 # One contribution to a cancellation's cost, as the result's `detail` lists it.
@@ -491,5 +603,6 @@ async def _timeline(
                 for order, items in result.allocated.items()
             },
             "unpriced": sum(1 for entry in cost.detail if entry["unpriced"]),
+            "escalations_closed": result.escalations_closed,
         },
     )
