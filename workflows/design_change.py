@@ -17,12 +17,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services.engineering.dcn import (
-        BomSnapshot,
-        DcnIssue,
-        DcnIssued,
-        DesignChangeActivities,
-    )
+    from services.engineering.dcn import BomSnapshot, DcnIssue, DcnIssued
+    from services.engineering.dcn_activities import DesignChangeActivities
     from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from shared import payloads as p
     from shared.types import DesignChangeRequest, DesignChangeResult, RaiseEscalation

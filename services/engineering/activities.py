@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
-from services.engineering.dcn import DesignChangeActivities
-from services.engineering.models import BomLineRow, BomRevision, DrawingRelease, Item
+from services.engineering.dcn_activities import DesignChangeActivities
+from services.engineering.models import BomRevision, DrawingRelease
+from services.engineering.revisions import grow_item_master, store_revision
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.payloads import BomLine, ReleaseBom, ReleaseDrawings
+from shared.payloads import ReleaseBom, ReleaseDrawings
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
 from shared.types import BomRelease, BomReleased, DrawingsRelease
@@ -43,31 +42,18 @@ class EngineeringActivities(DbActivities):
                 )
             )
             revision = (last.scalar_one_or_none() or 0) + 1
-            session.add(
-                BomRevision(
-                    order_no=release.order_no,
-                    revision=revision,
-                    task_id=release.task_id,
-                    released_by=release.by,
-                    released_at=release.at,
-                )
+            await store_revision(
+                session,
+                order_no=release.order_no,
+                revision=revision,
+                task_id=release.task_id,
+                by=release.by,
+                at=release.at,
+                lines=lines,
             )
-            for number, line in enumerate(lines, start=1):
-                session.add(
-                    BomLineRow(
-                        order_no=release.order_no,
-                        revision=revision,
-                        line_no=number,
-                        item=line.item,
-                        parent=line.parent,
-                        qty_per=Decimal(str(line.qty_per)),
-                        make_or_buy=line.make_or_buy,
-                        lead_days=line.lead_days,
-                        supplier=line.supplier,
-                        special=bool(line.special),
-                    )
-                )
-            new_items = await self._grow_item_master(session, release, lines)
+            new_items = await grow_item_master(
+                session, order_no=release.order_no, at=release.at, lines=lines
+            )
             await add_event(
                 session,
                 key=f"{release.order_no}:bom:{revision}",
@@ -80,29 +66,6 @@ class EngineeringActivities(DbActivities):
                 detail={"revision": revision, "new_items": new_items},
             )
         return BomReleased(revision=revision, new_items=new_items, line_count=len(lines))
-
-    async def _grow_item_master(
-        self, session: object, release: BomRelease, lines: list[BomLine]
-    ) -> list[str]:
-        new_items: list[str] = []
-        for line in lines:
-            inserted = await session.execute(  # type: ignore[attr-defined]
-                insert(Item)
-                .values(
-                    item=line.item,
-                    make_or_buy=line.make_or_buy,
-                    supplier=line.supplier,
-                    lead_days=line.lead_days,
-                    special=bool(line.special),
-                    first_order_no=release.order_no,
-                    created_at=release.at,
-                )
-                .on_conflict_do_nothing(index_elements=["item"])
-                .returning(col(Item.item))
-            )
-            if inserted.scalar_one_or_none() is not None:
-                new_items.append(line.item)
-        return new_items
 
     @activity.defn
     async def release_drawings(self, release: DrawingsRelease) -> int:

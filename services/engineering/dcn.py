@@ -15,24 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from services.engineering.bom import validate_bom
-from services.engineering.models import BomLineRow, BomRevision, DesignChangeNotice, Item
-from shared.activities import DbActivities
-from shared.db import session_scope
 from shared.payloads import BomChange, BomLine
-from shared.timeline import add_event
-from shared.types import BomRelease
 
 # The error type of a DCN for an order that has no released BOM to change.
 NO_BOM = "NoBomReleased"
@@ -77,9 +66,10 @@ def apply_changes(
     seen: set[tuple[str, str | None]] = set()
     for number, change in enumerate(changes, start=1):
         key, problem = _target(current, change)
-        if key is None:
-            pass  # ambiguous: `problem` says why
-        elif key in seen:
+        if key is None:  # the change names no single line; `problem` says why
+            problems.append(f"change {number} ({_where(change.item, change.parent)}): {problem}")
+            continue
+        if key in seen:
             problem = "changes the same line again; give one change per line"
         elif key in at:
             problem = _change_line(lines, at[key], change, removed, done)
@@ -92,7 +82,7 @@ def apply_changes(
                     unresolved.add(line.item)
         if problem is not None:
             problems.append(f"change {number} ({_where(change.item, change.parent)}): {problem}")
-        elif key is not None:
+        else:
             seen.add(key)
     result = [line for n, line in enumerate(lines) if n not in removed] + added
     if not problems:
@@ -268,206 +258,3 @@ class DcnIssued(BaseModel):
     within_sla: bool = True
     refused: str | None = None
     snapshot: BomSnapshot | None = None
-
-
-class DesignChangeActivities(DbActivities):
-    """Engineering's side of a DCN; the worker registers the bound methods."""
-
-    @activity.defn
-    async def bom_snapshot(self, order_no: str) -> BomSnapshot:
-        """The order's newest BOM revision and its DCN numbers."""
-        async with session_scope(self._engine) as session:
-            return await _snapshot(session, order_no)
-
-    @activity.defn
-    async def issue_dcn(self, issue: DcnIssue) -> DcnIssued:
-        """Apply the DCN to the newest revision as revision N+1 (none when it changes no BOM
-        line), add unknown items to the item master, keep the DCN; once per design problem."""
-        async with session_scope(self._engine) as session:
-            # One DCN of an order at a time: each builds on the revision the last one made.
-            await session.execute(
-                select(func.pg_advisory_xact_lock(func.hashtext(f"bom:{issue.order_no}")))
-            )
-            kept = (
-                await session.execute(
-                    select(DesignChangeNotice).where(
-                        col(DesignChangeNotice.issue_no) == issue.issue_no
-                    )
-                )
-            ).scalar_one_or_none()
-            if kept is not None:  # a retry after the first attempt committed
-                return DcnIssued(
-                    dcn_no=kept.dcn_no,
-                    from_revision=kept.from_revision,
-                    to_revision=kept.to_revision,
-                    changes=kept.changes,
-                    within_sla=kept.within_sla,
-                )
-            snapshot = await _snapshot(session, issue.order_no)
-            master = await _master(session, {change.item for change in issue.changes})
-            applied = snapshot.check(issue.dcn_no, issue.changes, master)
-            if applied.problems:
-                return DcnIssued(
-                    dcn_no=issue.dcn_no,
-                    from_revision=snapshot.revision,
-                    to_revision=snapshot.revision,
-                    refused="; ".join(applied.problems),
-                    snapshot=snapshot,
-                )
-            return await self._issue(session, issue, snapshot.revision, applied)
-
-    async def _issue(
-        self, session: AsyncSession, issue: DcnIssue, revision: int, applied: AppliedChanges
-    ) -> DcnIssued:
-        to_revision = revision + 1 if applied.changes else revision
-        new_items: list[str] = []
-        if applied.changes:
-            await _store_revision(session, issue, to_revision, applied.lines)
-            added = [line for line in applied.lines if line.item in applied.added_items]
-            new_items = await self._grow_item_master(session, issue, added)
-        within_sla = issue.at <= issue.due_at
-        session.add(
-            DesignChangeNotice(
-                order_no=issue.order_no,
-                dcn_no=issue.dcn_no,
-                issue_no=issue.issue_no,
-                summary=issue.summary,
-                changes=applied.changes,
-                from_revision=revision,
-                to_revision=to_revision,
-                requested_at=issue.requested_at,
-                issued_by=issue.by,
-                issued_at=issue.at,
-                within_sla=within_sla,
-            )
-        )
-        late = "" if within_sla else f", {_hours(issue.at - issue.due_at)} after it was due"
-        await add_event(
-            session,
-            key=f"{issue.order_no}:dcn:{issue.dcn_no}",
-            order_no=issue.order_no,
-            at=issue.at,
-            kind="design_change",
-            actor=issue.by,
-            summary=f"{issue.dcn_no} issued for {issue.issue_no}: {issue.summary} (BOM revision "
-            f"{revision} → {to_revision}: {describe(applied.changes)}{late})",
-            detail={
-                "dcn_no": issue.dcn_no,
-                "issue_no": issue.issue_no,
-                "from_revision": revision,
-                "to_revision": to_revision,
-                "changes": applied.changes,
-                "new_items": new_items,
-                "within_sla": within_sla,
-            },
-        )
-        return DcnIssued(
-            dcn_no=issue.dcn_no,
-            from_revision=revision,
-            to_revision=to_revision,
-            changes=applied.changes,
-            new_items=new_items,
-            within_sla=within_sla,
-        )
-
-    async def _grow_item_master(
-        self, session: AsyncSession, issue: DcnIssue, lines: list[BomLine]
-    ) -> list[str]:
-        """New items into the item master, as a BOM release adds them."""
-        # Imported here: that module lists this one's activities, so it imports this one first.
-        from services.engineering.activities import EngineeringActivities
-
-        release = BomRelease(
-            order_no=issue.order_no,
-            task_id=issue.task_id,
-            lines=[line.model_dump() for line in lines],
-            by=issue.by,
-            at=issue.at,
-        )
-        engineering = EngineeringActivities(self._engine, self._settings)
-        return await engineering._grow_item_master(session, release, lines)
-
-
-async def _snapshot(session: AsyncSession, order_no: str) -> BomSnapshot:
-    revision = (
-        await session.execute(
-            select(func.max(col(BomRevision.revision))).where(col(BomRevision.order_no) == order_no)
-        )
-    ).scalar_one_or_none()
-    if revision is None:
-        raise ApplicationError(
-            f"order {order_no} has no released BOM to change", type=NO_BOM, non_retryable=True
-        )
-    rows = (
-        await session.execute(
-            select(BomLineRow)
-            .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
-            .order_by(col(BomLineRow.line_no))
-        )
-    ).scalars()
-    dcn_nos = (
-        await session.execute(
-            select(col(DesignChangeNotice.dcn_no)).where(
-                col(DesignChangeNotice.order_no) == order_no
-            )
-        )
-    ).scalars()
-    return BomSnapshot(
-        order_no=order_no,
-        revision=revision,
-        lines=[
-            BomLine(
-                item=row.item,
-                parent=row.parent,
-                qty_per=float(row.qty_per),
-                make_or_buy="make" if row.make_or_buy == "make" else "buy",
-                lead_days=row.lead_days,
-                supplier=row.supplier,
-                special=row.special,
-            )
-            for row in rows
-        ],
-        dcn_nos=sorted(dcn_nos),
-    )
-
-
-async def _master(session: AsyncSession, items: set[str]) -> dict[str, ItemFacts]:
-    rows = (await session.execute(select(Item).where(col(Item.item).in_(items)))).scalars()
-    return {
-        row.item: ItemFacts(row.make_or_buy, row.supplier, row.lead_days, row.special)
-        for row in rows
-    }
-
-
-async def _store_revision(
-    session: AsyncSession, issue: DcnIssue, revision: int, lines: list[BomLine]
-) -> None:
-    """Revision N+1, released through the DCN's task, like a BOM release."""
-    session.add(
-        BomRevision(
-            order_no=issue.order_no,
-            revision=revision,
-            task_id=issue.task_id,
-            released_by=issue.by,
-            released_at=issue.at,
-        )
-    )
-    for number, line in enumerate(lines, start=1):
-        session.add(
-            BomLineRow(
-                order_no=issue.order_no,
-                revision=revision,
-                line_no=number,
-                item=line.item,
-                parent=line.parent,
-                qty_per=Decimal(str(line.qty_per)),
-                make_or_buy=line.make_or_buy,
-                lead_days=line.lead_days,
-                supplier=line.supplier,
-                special=bool(line.special),
-            )
-        )
-
-
-def _hours(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 3600:.1f} h"
