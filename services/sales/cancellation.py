@@ -9,11 +9,7 @@ tasks and stopped its timers; it fills in the tasks itself.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy import delete, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,14 +17,12 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.models import Milestone
-from services.planning.scheduling import working_days_between
 from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
 from services.production.models import ProductionIssue, ProductionOrder
+from services.sales.cancellation_cost import charges_of, cost_of
 from services.sales.models import Cancellation, Order
-from services.warehouse.models import Receipt, Reservation, StockItem, StockLot
+from services.warehouse.models import Receipt, Reservation, StockItem
 from services.warehouse.stock import allocate, record
-from services.warehouse.trace import picked_lots
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.models import ACKED, Escalation
@@ -36,10 +30,8 @@ from shared.escalations.models import OPEN as ESCALATION_OPEN
 from shared.tasks.models import INBOXES, WITHDRAWN
 from shared.tasks.models import OPEN as TASK_OPEN
 from shared.timeline import add_event
-from shared.types import CancellationCost, CancellationResult, UnwindOrder, Unwound
+from shared.types import CancellationResult, UnwindOrder, Unwound
 
-ZERO = Decimal(0)
-CENT = Decimal("0.01")
 # Requisitions that could still become a purchase order.
 OPEN_REQUISITION = ("open", "approved")
 # A work order in any other state is still open and is cancelled with the order.
@@ -132,7 +124,7 @@ async def _unwind(
     await _close_issues(session, request)
     await _withdraw_late_tasks(session, order, request)
     escalations = await _resolve_escalations(session, request)
-    charges = await _charges(
+    charges = await charges_of(
         session,
         order.order_no,
         cancelled_pos=set(cancelled_pos),
@@ -144,7 +136,7 @@ async def _unwind(
         order_no=order.order_no,
         stage_at_cancel=order.stage,
         reason=request.reason,
-        cost=_cost(order.currency, charges),
+        cost=cost_of(order.currency, charges),
         unwound=Unwound(
             requisitions=requisitions,
             purchase_orders=cancelled_pos,
@@ -334,244 +326,6 @@ async def _resolve_escalations(session: AsyncSession, request: UnwindOrder) -> l
         .returning(col(Escalation.id))
     )
     return sorted(esc_id for esc_id in acked.scalars() if esc_id is not None)
-
-
-# One contribution to a cancellation's cost, as the result's `detail` lists it.
-@dataclass
-class _Charge:
-    kind: str  # received, open_commitment, picked, labour
-    counted_in: str  # received_material, open_commitments, work_done
-    item: str | None
-    qty: Decimal
-    unit_price: Decimal | None
-    po_no: str | None = None
-    note: str | None = None
-    counts: bool = True  # False: listed, but its value is already in another line
-
-    @property
-    def amount(self) -> Decimal:
-        if self.unit_price is None or not self.counts:
-            return ZERO.quantize(CENT)
-        return (self.qty * self.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
-
-    def detail(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "kind": self.kind,
-            "counted_in": self.counted_in,
-            "item": self.item,
-            "qty": _text(self.qty),
-            "unit_price": None if self.unit_price is None else _text(self.unit_price),
-            "amount": str(self.amount),
-            "po_no": self.po_no,
-            "unpriced": self.unit_price is None,
-        }
-        if self.note:
-            entry["note"] = self.note
-        return entry
-
-
-def _text(value: Decimal) -> str:
-    """A quantity or price as plain text without trailing zeros (`4`, `12.5`)."""
-    return f"{value.normalize():f}"
-
-
-def _cost(currency: str, charges: list[_Charge]) -> CancellationCost:
-    """The three sums of the charges (in the order's currency), with every charge listed."""
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for charge in charges:
-        totals[charge.counted_in] += charge.amount
-    received, work, committed = (
-        totals["received_material"],
-        totals["work_done"],
-        totals["open_commitments"],
-    )
-    return CancellationCost(
-        currency=currency,
-        received_material=received.quantize(CENT),
-        work_done=work.quantize(CENT),
-        open_commitments=committed.quantize(CENT),
-        total=(received + work + committed).quantize(CENT),
-        detail=[charge.detail() for charge in charges],
-    )
-
-
-async def _charges(
-    session: AsyncSession,
-    order_no: str,
-    *,
-    cancelled_pos: set[str],
-    picked: dict[str, Decimal],
-    on: date,
-    labour_per_day: Decimal,
-) -> list[_Charge]:
-    """Received material and open commitments of the order's POs, picked material and labour."""
-    lines = (
-        await session.execute(
-            select(PoLine)
-            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-            .where(col(PurchaseOrder.order_no) == order_no)
-            .order_by(col(PoLine.po_no), col(PoLine.line_no))
-        )
-    ).scalars()
-    charges: list[_Charge] = []
-    own_pos: set[str] = set()
-    for line in lines.all():
-        own_pos.add(line.po_no)
-        price = None if line.unit_price is None else Decimal(line.unit_price)
-        received, ordered = Decimal(line.qty_received), Decimal(line.qty)
-        if received > 0:
-            charges.append(
-                _Charge("received", "received_material", line.item, received, price, line.po_no)
-            )
-        if line.po_no in cancelled_pos and ordered > received:
-            charges.append(
-                _Charge(
-                    "open_commitment",
-                    "open_commitments",
-                    line.item,
-                    ordered - received,
-                    price,
-                    line.po_no,
-                    note="ordered, not delivered: the supplier may still charge it",
-                )
-            )
-    charges += await _picked_charges(session, order_no, picked, own_pos)
-    labour = await _labour(session, order_no, on, labour_per_day)
-    return charges + ([labour] if labour is not None else [])
-
-
-async def _picked_charges(
-    session: AsyncSession, order_no: str, picked: dict[str, Decimal], own_pos: set[str]
-) -> list[_Charge]:
-    """Material picked into production, priced at the PO its lot came in on. Material bought on
-    the order's own POs is already counted as received, so it is listed without adding again."""
-    picks = [pick for pick in await picked_lots(session, order_no) if pick.item in picked]
-    lots = await _lot_pos(session, {(pick.lot_no, pick.item) for pick in picks if pick.lot_no})
-    prices = await _po_prices(session, {(po, item) for (_, item), po in lots.items() if po})
-    charges: list[_Charge] = []
-    for item in sorted(picked):
-        left = picked[item]
-        for pick in sorted((p for p in picks if p.item == item), key=lambda p: p.lot_no or ""):
-            qty = min(left, pick.qty)
-            if qty <= 0:
-                break
-            left -= qty
-            po_no = lots.get((pick.lot_no or "", item))
-            charges.append(_picked(item, qty, pick.lot_no, po_no, prices, own_pos))
-        if left > 0:
-            charges.append(
-                _Charge(
-                    "picked",
-                    "work_done",
-                    item,
-                    left,
-                    None,
-                    note="picked, but the ledger names no lot to price it by",
-                )
-            )
-    return charges
-
-
-def _picked(
-    item: str,
-    qty: Decimal,
-    lot_no: str | None,
-    po_no: str | None,
-    prices: dict[tuple[str, str], Decimal],
-    own_pos: set[str],
-) -> _Charge:
-    """One lot's share of a picked item."""
-    if po_no is not None and po_no in own_pos:
-        return _Charge(
-            "picked",
-            "received_material",
-            item,
-            qty,
-            prices.get((po_no, item)),
-            po_no,
-            note=f"from lot {lot_no}, bought on this order's {po_no}: counted as received",
-            counts=False,
-        )
-    source = f"from lot {lot_no}" + (f" (bought on {po_no})" if po_no else " (no purchase order)")
-    return _Charge(
-        "picked",
-        "work_done",
-        item,
-        qty,
-        prices.get((po_no, item)) if po_no else None,
-        po_no,
-        note=f"{source}; in the workshop, stays with the order",
-    )
-
-
-async def _lot_pos(
-    session: AsyncSession, lots: set[tuple[str | None, str]]
-) -> dict[tuple[str, str], str | None]:
-    """The purchase order each (lot, item) came in on."""
-    names = {lot for lot, _ in lots if lot}
-    if not names:
-        return {}
-    rows = (
-        await session.execute(select(StockLot).where(col(StockLot.lot_no).in_(names)))
-    ).scalars()
-    return {(row.lot_no, row.item): row.po_no for row in rows.all()}
-
-
-async def _po_prices(
-    session: AsyncSession, wanted: set[tuple[str, str]]
-) -> dict[tuple[str, str], Decimal]:
-    """The unit price of an item on a PO (quantity-weighted over its priced lines)."""
-    if not wanted:
-        return {}
-    rows = (
-        await session.execute(
-            select(PoLine).where(
-                col(PoLine.po_no).in_({po for po, _ in wanted}),
-                col(PoLine.unit_price).is_not(None),
-            )
-        )
-    ).scalars()
-    value: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    qty: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for line in rows.all():
-        key = (line.po_no, line.item)
-        value[key] += Decimal(line.qty) * Decimal(line.unit_price or 0)
-        qty[key] += Decimal(line.qty)
-    return {
-        key: (value[key] / qty[key]).quantize(Decimal("0.0001")) for key in wanted if qty.get(key)
-    }
-
-
-async def _labour(
-    session: AsyncSession, order_no: str, on: date, per_day: Decimal
-) -> _Charge | None:
-    """Production working days from the production start actual to the cancellation (or to
-    the production end actual, when production had ended), at the labour cost per day."""
-    actual = {
-        row.name: row.actual
-        for row in (
-            await session.execute(
-                select(Milestone).where(
-                    col(Milestone.order_no) == order_no,
-                    col(Milestone.name).in_(("production_start", "production_end")),
-                )
-            )
-        ).scalars()
-    }
-    start = actual.get("production_start")
-    if start is None:
-        return None
-    end = min(on, actual.get("production_end") or on)
-    days = Decimal(working_days_between(start, end))
-    return _Charge(
-        "labour",
-        "work_done",
-        None,
-        days,
-        per_day if per_day > 0 else None,
-        note=f"production working days from {start.isoformat()} to {end.isoformat()}"
-        + ("" if per_day > 0 else "; ORDERFLOW_LABOUR_COST_PER_DAY is not set"),
-    )
 
 
 async def _timeline(
