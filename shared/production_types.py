@@ -1,5 +1,6 @@
 """Types that cross the workflow boundary in production, final inspection and delivery
-(P8-P10): the `report_issue` update, and the activities' inputs and results.
+(P8-P10), design changes, the weekly unshipped list and cancellation: the updates, and the
+activities' inputs and results.
 
 Like `shared/types.py`: pydantic models for the pydantic data converter; add fields as
 optional only, running workflows replay with the histories they have.
@@ -12,6 +13,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from shared.types import RequisitionSummary
 
 IssueKind = Literal["design_problem", "nonconforming_material", "missing_part"]
 
@@ -79,3 +82,96 @@ class FinishedGoods(BaseModel):
     by: str
     at: datetime
     ref: str | None = None
+
+
+# -- production to close, changes and cancellation (P8-P10, "At any time") -------------------
+
+
+# `POST /sales/orders/{order_no}/cancel`: the `cancel` update of the order.
+class CancelOrder(BaseModel):
+    reason: str
+    by: str
+
+
+# What cancelling an order cost and unwound (returned to the caller, kept on the order).
+class CancellationCost(BaseModel):
+    currency: str
+    received_material: Decimal
+    work_done: Decimal
+    open_commitments: Decimal
+    total: Decimal
+    detail: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Unwound(BaseModel):
+    requisitions: list[str] = Field(default_factory=list)
+    purchase_orders: list[str] = Field(default_factory=list)
+    work_orders: list[str] = Field(default_factory=list)
+    reservations: dict[str, Decimal] = Field(default_factory=dict)
+    tasks: list[str] = Field(default_factory=list)
+
+
+class CancellationResult(BaseModel):
+    order_no: str
+    stage_at_cancel: str
+    reason: str
+    cost: CancellationCost
+    unwound: Unwound
+    # Stock the cancellation freed and reserved at once for other orders short of it, per
+    # order and item: the workflow tells those orders.
+    allocated: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    # The order's open escalations the cancellation acknowledged as resolved (their ids).
+    escalations_closed: list[int] = Field(default_factory=list)
+
+
+# The activity that unwinds a cancelled order in every department's tables.
+class UnwindOrder(BaseModel):
+    order_no: str
+    reason: str
+    by: str
+    at: datetime
+
+
+# A confirmed design problem: the DesignChangeWorkflow's input (P8.4a).
+class DesignChangeRequest(BaseModel):
+    order_no: str
+    issue_no: str
+    description: str
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    bom_revision: int
+    confirmed_by: str
+    queue_prefix: str = "orderflow"
+
+
+# The issued DCN and what it meant for material (returned to the order).
+class DesignChangeResult(BaseModel):
+    dcn_no: str
+    summary: str
+    bom_revision: int
+    requisitions: list[RequisitionSummary] = Field(default_factory=list)
+    work_orders: list[str] = Field(default_factory=list)
+    surplus: dict[str, Decimal] = Field(default_factory=dict)
+    issued_by: str
+    issued_at: datetime
+    # Other orders the released surplus was reserved for at once: order -> item -> qty.
+    allocated: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+
+
+# -- the weekly list of orders in finished goods not yet shipped (§2.6) -----------------------
+
+
+# WeeklyUnshippedWorkflow's input (what its Temporal Schedule starts it with).
+class WeeklyUnshippedInput(BaseModel):
+    queue_prefix: str = "orderflow"
+
+
+# One weekly run, as its activity sees it.
+class UnshippedRun(BaseModel):
+    at: datetime
+
+
+# What the weekly run did: the orders asked for a ship date (`ship_date_due`), and those whose
+# workflow no longer runs.
+class WeeklyUnshippedResult(BaseModel):
+    asked: list[str] = Field(default_factory=list)
+    unreachable: list[str] = Field(default_factory=list)

@@ -25,9 +25,10 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from shared.material_types import DailyMrpInput
+from shared.production_types import WeeklyUnshippedInput
 from shared.settings import Settings
 from shared.temporal import workflow_queue
-from shared.types import DailyMrpInput, WeeklyUnshippedInput
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 

@@ -15,7 +15,8 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.sales.cancellation import CancellationActivities
-    from shared.types import CancellationResult, CancelOrder, MaterialNotice, UnwindOrder
+    from shared.material_types import MaterialNotice
+    from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
     from workflows.common import notify_order
 
 if TYPE_CHECKING:

@@ -16,17 +16,17 @@ from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from services.procurement.daily import DailyMrpActivities, qty_text
-    from shared.temporal import department_queue, workflow_queue
-    from shared.types import (
+    from shared.material_types import (
         DailyMrpInput,
         DailyMrpResult,
         DailyReallocation,
         DailyRun,
         MaterialNotice,
-        RequisitionSummary,
         SafetyStockRun,
         StockReplenishment,
     )
+    from shared.temporal import department_queue, workflow_queue
+    from shared.types import RequisitionSummary
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.replenishment import StockReplenishmentWorkflow
 

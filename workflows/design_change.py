@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from services.engineering.dcn_activities import DesignChangeActivities
     from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from shared import payloads as p
-    from shared.types import DesignChangeRequest, DesignChangeResult, RaiseEscalation
+    from shared.production_types import DesignChangeRequest, DesignChangeResult
+    from shared.types import RaiseEscalation
     from workflows.base import TaskWorkflow
     from workflows.tasks import TaskState, wait_until_or_deadline
 

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
-    from shared.types import (
+    from shared.material_types import (
         Allocation,
         InspectionLot,
         InspectionRecorded,
@@ -28,8 +28,8 @@ with workflow.unsafe.imports_passed_through():
         NcrClosed,
         NcrJudged,
         NcrSummary,
-        RaiseEscalation,
     )
+    from shared.types import RaiseEscalation
     from workflows.base import TaskWorkflow
     from workflows.common import notify_order
     from workflows.tasks import TaskState

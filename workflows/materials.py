@@ -26,14 +26,14 @@ with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
-    from shared.types import (
+    from shared.material_types import (
         Completeness,
         ConcessionRequest,
         MaterialNotice,
         OpenProductionOrder,
-        RaiseEscalation,
         ReserveFree,
     )
+    from shared.types import RaiseEscalation
     from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_until_or_deadline
 

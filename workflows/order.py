@@ -20,12 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
     from shared import payloads as p
-    from shared.production_types import IssueReported, ReportIssue
+    from shared.material_types import MaterialNotice
+    from shared.production_types import CancellationResult, CancelOrder, IssueReported, ReportIssue
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
-        CancellationResult,
-        CancelOrder,
-        MaterialNotice,
         MilestoneActual,
         OrderInput,
         Policy,

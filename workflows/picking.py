@@ -17,7 +17,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
-    from shared.types import MaterialLine, PickRecord, PickResult, RaiseEscalation
+    from shared.material_types import MaterialLine, PickRecord, PickResult
+    from shared.types import RaiseEscalation
     from workflows.tasks import TaskState, wait_until_or_deadline
 
 if TYPE_CHECKING:

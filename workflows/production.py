@@ -20,7 +20,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
     from shared import payloads as p
+    from shared.material_types import MaterialNotice
     from shared.production_types import (
+        DesignChangeRequest,
+        DesignChangeResult,
         IssueRecord,
         IssueReported,
         ReportIssue,
@@ -28,12 +31,7 @@ with workflow.unsafe.imports_passed_through():
         WorkOrderStep,
     )
     from shared.temporal import workflow_queue
-    from shared.types import (
-        DesignChangeRequest,
-        DesignChangeResult,
-        MaterialNotice,
-        RaiseEscalation,
-    )
+    from shared.types import RaiseEscalation
     from workflows.common import end_of_day, notify_order
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState

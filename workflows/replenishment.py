@@ -10,13 +10,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
-    from shared.types import (
-        PlacePoInput,
-        PoPlaced,
-        RequisitionDecision,
-        RequisitionSummary,
-        StockReplenishment,
-    )
+    from shared.material_types import StockReplenishment
+    from shared.types import PlacePoInput, PoPlaced, RequisitionDecision, RequisitionSummary
     from workflows.base import TaskWorkflow
     from workflows.tasks import TaskState
 

@@ -12,8 +12,8 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.sales.unshipped import UnshippedActivities
+    from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
     from shared.temporal import department_queue
-    from shared.types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
     from workflows.common import DB_RETRY, DB_TIMEOUT
 
 # The order workflow's signal (no argument): open `sales.ship_date` if still unshipped.

@@ -40,8 +40,9 @@ from services.warehouse.models import Reservation, StockItem
 from services.warehouse.stock import allocate, free_qty, reserved_by, shortfalls
 from shared.activities import DbActivities
 from shared.db import session_scope
+from shared.material_types import DailyReallocation, DailyRun, SafetyStockRun
 from shared.timeline import add_event
-from shared.types import DailyReallocation, DailyRun, RequisitionSummary, SafetyStockRun
+from shared.types import RequisitionSummary
 
 ZERO = Decimal(0)
 ACTOR = "mrp-daily"

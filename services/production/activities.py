@@ -18,10 +18,10 @@ from services.sales.models import OrderLine
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
+from shared.material_types import OpenProductionOrder
 from shared.production_types import IssueRecord, SheetMetalOrder, WorkOrderStep
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
-from shared.types import OpenProductionOrder
 
 # procurement.work_orders.key holds 64 characters.
 KEY_LENGTH = 64

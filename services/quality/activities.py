@@ -22,11 +22,7 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, re
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.production_types import FinalInspectionRound
-from shared.tasks.activities import TaskActivities
-from shared.tasks.models import inbox
-from shared.timeline import add_event
-from shared.types import (
+from shared.material_types import (
     Allocation,
     ConcessionRequest,
     InspectionRecorded,
@@ -36,6 +32,10 @@ from shared.types import (
     NcrJudged,
     NcrSummary,
 )
+from shared.production_types import FinalInspectionRound
+from shared.tasks.activities import TaskActivities
+from shared.tasks.models import inbox
+from shared.timeline import add_event
 
 ZERO = Decimal(0)
 

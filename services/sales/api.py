@@ -25,10 +25,11 @@ from services.sales.service import (
 )
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
+from shared.production_types import CancellationResult, CancelOrder
 from shared.settings import Settings
 from shared.tasks.api import task_router
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
-from shared.types import CancellationResult, CancelOrder, OrderInput, OrderLine
+from shared.types import OrderInput, OrderLine
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/sales", tags=["sales"])

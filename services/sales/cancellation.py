@@ -27,10 +27,10 @@ from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.models import ACKED, Escalation
 from shared.escalations.models import OPEN as ESCALATION_OPEN
+from shared.production_types import CancellationResult, UnwindOrder, Unwound
 from shared.tasks.models import INBOXES, WITHDRAWN
 from shared.tasks.models import OPEN as TASK_OPEN
 from shared.timeline import add_event
-from shared.types import CancellationResult, UnwindOrder, Unwound
 
 # Requisitions that could still become a purchase order.
 OPEN_REQUISITION = ("open", "approved")

@@ -19,7 +19,7 @@ from services.planning.scheduling import working_days_between
 from services.procurement.models import PoLine, PurchaseOrder
 from services.warehouse.models import StockLot
 from services.warehouse.trace import picked_lots
-from shared.types import CancellationCost
+from shared.production_types import CancellationCost
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")

@@ -16,7 +16,7 @@ from services.planning.models import Milestone
 from services.sales.models import Order
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.types import UnshippedRun
+from shared.production_types import UnshippedRun
 
 # The stage an order is in while its product waits in finished goods for shipping.
 FINISHED_GOODS_STAGE = "delivery"

@@ -19,10 +19,10 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, re
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
+from shared.material_types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
-from shared.types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 
 ZERO = Decimal(0)
 # Attempts to find a receipt whose transaction may still be committing before giving up on it.

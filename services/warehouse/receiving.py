@@ -29,9 +29,9 @@ from services.warehouse.models import Receipt, ReceiptLine
 from services.warehouse.stock import change_stock, record
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, unavailable
+from shared.material_types import InspectionLot, LotLine
 from shared.temporal import workflow_queue
 from shared.timeline import add_event
-from shared.types import InspectionLot, LotLine
 from workflows.inspection import IncomingInspectionWorkflow
 
 receipt_router = APIRouter(tags=["warehouse"])

@@ -37,8 +37,8 @@ from services.warehouse.schemas import (
 from services.warehouse.stock import add_lot, allocate, change_stock, record, shortfalls
 from services.warehouse.trace import picked_lots
 from shared.errors import invalid, not_found
+from shared.material_types import MaterialNotice
 from shared.timeline import add_event
-from shared.types import MaterialNotice
 
 # Who books returns: the warehouse (admin always may).
 RETURN_ROLES = ("warehouse",)

@@ -13,7 +13,7 @@ from sqlmodel import col
 from services.procurement.models import PoLine, PurchaseOrder, Requirement
 from services.warehouse.models import Reservation, StockItem
 from services.warehouse.schemas import StockPublic
-from shared.types import Completeness, MaterialLine
+from shared.material_types import Completeness, MaterialLine
 
 ZERO = Decimal(0)
 
