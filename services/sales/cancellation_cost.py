@@ -17,8 +17,8 @@ from sqlmodel import col
 from services.planning.models import Milestone
 from services.planning.scheduling import working_days_between
 from services.procurement.models import PoLine, PurchaseOrder
+from services.warehouse.lots import picked_lots
 from services.warehouse.models import StockLot
-from services.warehouse.trace import picked_lots
 from shared.production_types import CancellationCost
 
 ZERO = Decimal(0)

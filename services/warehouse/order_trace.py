@@ -11,8 +11,8 @@ from sqlmodel import col
 
 from services.procurement.models import Requirement
 from services.sales.service import order_exists
+from services.warehouse.lots import ZERO, LotFacts, LotPick, lot_facts, picked_lots, supplier_lot
 from services.warehouse.models import Reservation
-from services.warehouse.trace import ZERO, LotFacts, LotPick, lot_facts, picked_lots, supplier_lot
 from services.warehouse.trace_schemas import OrderItemTrace, OrderTrace, PickedLot
 
 

@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 from services.procurement.models import Requirement
 from services.sales.models import OrderLine
 from services.sales.service import order_exists
+from services.warehouse.lots import picked_lots
 from services.warehouse.models import Reservation, ReturnRecord, StockItem, StockLot
 from services.warehouse.schemas import (
     ReturnCreate,
@@ -35,7 +36,6 @@ from services.warehouse.schemas import (
     ReturnPublic,
 )
 from services.warehouse.stock import add_lot, allocate, change_stock, record, shortfalls
-from services.warehouse.trace import picked_lots
 from shared.errors import invalid, not_found
 from shared.material_types import MaterialNotice
 from shared.timeline import add_event
