@@ -4,14 +4,10 @@ server: the time-skipping server does not implement schedules."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
@@ -25,23 +21,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.engineering.models import Item
+from shared.material_types import DailyMrpInput, DailyMrpResult
 from shared.schedules import daily_mrp_schedule_id, ensure_schedules
 from shared.settings import Settings
-from shared.temporal import SEARCH_ATTRIBUTES, workflow_queue
-from shared.types import DailyMrpInput, DailyMrpResult
+from shared.temporal import workflow_queue
 from tests.conftest import run_stack, settings_for
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
+from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
 
 
 async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:

@@ -6,12 +6,9 @@ real dev server (the time-skipping server does not implement schedules)."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -34,6 +31,7 @@ from services.planning.models import Milestone
 from services.sales.models import Order
 from services.sales.unshipped import UnshippedActivities
 from shared.db import session_scope
+from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
 from shared.schedules import (
     daily_mrp_schedule_id,
     ensure_schedules,
@@ -41,9 +39,9 @@ from shared.schedules import (
     weekly_unshipped_schedule_id,
 )
 from shared.settings import Settings
-from shared.temporal import SEARCH_ATTRIBUTES, workflow_queue
-from shared.types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
+from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for
+from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -241,18 +239,6 @@ def test_the_weekday_and_time_come_from_the_environment(monkeypatch: pytest.Monk
             env.setenv(name, value)
             with pytest.raises(ValidationError):
                 Settings()
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
 
 
 async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:
