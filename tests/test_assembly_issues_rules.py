@@ -1,0 +1,137 @@
+"""Assembly issues (P8.4, §8.5): the rules around them. The reports the API refuses; an order
+does not close while an issue is open; no issue is taken while the order is being cancelled."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from shared.production_types import CancelOrder, ReportIssue
+from tests.conftest import Stack
+from tests.helpers import (
+    complete_ok,
+    create_order,
+)
+from tests.issue_drivers import (
+    _complete_task,
+    _in_assembly,
+    _report,
+    _report_ok,
+    _task_of_issue,
+)
+from tests.material_drivers import (
+    order_view,
+)
+from workflows.production import ProductionPhase
+
+
+async def test_issue_reports_are_refused_for_role_order_stage_and_content(
+    flow: Stack, ts_env: WorkflowEnvironment
+) -> None:
+    order_no, suffix = await _in_assembly(flow, ts_env)
+    good = {
+        "kind": "missing_part",
+        "description": "bracket missing",
+        "items": [{"item": f"BRACKET-{suffix}", "qty": 1}],
+    }
+
+    forbidden = await _report(flow, order_no, good, "sales")
+    assert forbidden.status_code == 403, forbidden.text
+    assert forbidden.json()["error"] == "forbidden"
+    unknown = await _report(flow, f"NO-SUCH-{suffix}", good)
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"] == "not_found"
+
+    in_review = await create_order(flow)
+    refused = await _report(flow, in_review, good)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "issue_refused"
+    assert "review" in refused.json()["detail"]
+
+    for body, word in (
+        ({**good, "items": []}, "items"),
+        ({"kind": "nonconforming_material", "description": "cracked"}, "items"),
+        ({**good, "description": "   "}, "describe"),
+        ({**good, "description": ""}, "description"),
+        ({**good, "kind": "bad_weld"}, "kind"),
+        ({**good, "severity": "fatal"}, "severity"),
+        ({**good, "items": [{"item": "X", "qty": 0}]}, "qty"),
+    ):
+        response = await _report(flow, order_no, body)
+        assert response.status_code == 422, (body, response.text)
+        assert word in response.json()["detail"], (body, response.json())
+
+    # Nothing refused became an issue.
+    view = await order_view(flow, order_no)
+    assert view["issues"] == []
+    assert (await order_view(flow, in_review))["issues"] == []
+    # A production lead still can.
+    await _report_ok(flow, order_no, good)
+
+
+async def test_an_order_does_not_close_while_an_issue_is_open(
+    flow: Stack, ts_env: WorkflowEnvironment
+) -> None:
+    order_no, suffix = await _in_assembly(flow, ts_env)
+    reported = await _report_ok(
+        flow,
+        order_no,
+        {
+            "kind": "nonconforming_material",
+            "description": "frame paint blistered",
+            "items": [{"item": f"FRAME-{suffix}", "qty": 1}],
+        },
+    )
+    card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
+    await complete_ok(flow, "production.assembly", order_no, card)
+    await complete_ok(flow, "production.submit_inspection", order_no, {"missing_parts": []})
+    await complete_ok(flow, "quality.final_inspection", order_no, {"passed": True})
+    await complete_ok(
+        flow, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
+    )
+    today = (await ts_env.get_current_time()).date().isoformat()
+    await complete_ok(flow, "sales.delivery_confirmed", order_no, {"received_on": today})
+    await complete_ok(
+        flow,
+        "aftersales.commissioning",
+        order_no,
+        {"installed": True, "trained": True, "power_on_ok": True, "notes": "accepted"},
+    )
+    await complete_ok(
+        flow, "sales.settlement", order_no, {"invoice_no": "INV-1", "amount_paid": 480000}
+    )
+    view = await complete_ok(
+        flow, "sales.evaluation", order_no, {"satisfaction": 5, "lessons": "paint supplier"}
+    )
+    # Settled and evaluated, but the NCR of its issue is still open: the order waits.
+    assert (view["stage"], view["status"]) == ("closing", "active")
+    assert [t["kind"] for t in view["open_tasks"]] == ["quality.ncr_judgement"]
+
+    (judgement,) = await _task_of_issue(
+        flow, order_no, "quality.ncr_judgement", reported["issue_no"]
+    )
+    view = await _complete_task(flow, judgement, {"disposition": "repair"}, sub="qa-li")
+    assert (view["stage"], view["status"]) == ("closed", "closed")
+    assert [(i["state"], i["resolution"]) for i in view["issues"]] == [
+        ("closed", f"NCR-{reported['issue_no']} judged repair")
+    ]
+
+
+def test_no_issue_is_taken_while_the_order_is_being_cancelled() -> None:
+    """A cancellation stops the order's branches and withdraws its tasks before the order is
+    `cancelled`; an issue reported in between would open a task nothing ever withdraws."""
+    order: Any = SimpleNamespace(
+        status="active", stage="production", cancellation=None, inp=SimpleNamespace(order_no="SO-1")
+    )
+    phase = ProductionPhase(order)
+    report = ReportIssue(kind="design_problem", description="door fouls the frame", by="lead-wu")
+    assert phase.issue_refusal() is None and phase.issue_violation(report) is None
+    order.stage = "final_inspection"
+    assert phase.issue_refusal() is None
+    order.cancellation = CancelOrder(reason="customer withdrew", by="sam")
+    refusal = phase.issue_refusal()
+    assert refusal is not None and "being cancelled" in refusal
+    order.cancellation, order.stage = None, "delivery"
+    assert "in delivery" in (phase.issue_refusal() or "")
