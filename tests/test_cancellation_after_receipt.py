@@ -205,7 +205,7 @@ async def _lot_task(
         tasks = await _get(
             stack, "/quality/tasks", state="open", kind="quality.incoming_inspection"
         )
-        found = [t for t in tasks if t["context"]["lot_no"] == lot_no]
+        found = [t for t in tasks if t["context"].get("lot_no") == lot_no]
         if found and ready(found[0]):
             return found[0]
         if asyncio.get_running_loop().time() > deadline:
