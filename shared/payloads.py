@@ -140,6 +140,23 @@ class MasterPlan(Payload):
         return self
 
 
+# sales.change_agreement: the customer's answer to what their change costs or delays. An
+# agreed change takes effect; `agreed_date` is the delivery date agreed (by default the
+# date the plan can ship), `amount` the contract amount agreed anew, if it was.
+class ChangeAgreement(Payload):
+    agreed: bool
+    comment: str = ""
+    agreed_date: date | None = None
+    amount: float | None = Field(default=None, gt=0)
+    customer_confirmation_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _declined_needs_reason(self) -> Self:
+        if not self.agreed and not self.comment.strip():
+            raise ValueError("a change not agreed needs a comment saying why")
+        return self
+
+
 # sales.renegotiate_delivery: the new date agreed with the customer.
 class RenegotiateDelivery(Payload):
     new_date: date

@@ -199,6 +199,25 @@ async def wait_view(
         await asyncio.sleep(0.1)
 
 
+async def receive_in_full(
+    stack: Stack, order_no: str, suffix: str, bolts_po: str, breakers_po: str
+) -> None:
+    """Both POs of `place_orders` delivered in full and passed by incoming inspection."""
+    for po_no, supplier, item, qty in (
+        (bolts_po, "Fastenal", f"BOLT-{suffix}", 288),
+        (breakers_po, "Chint", f"VS1-{suffix}", SETS),
+    ):
+        receipt = await receive_ok(
+            stack, po_no, supplier, [{"item": item, "qty_noted": qty, "qty_counted": qty}]
+        )
+        await inspect(
+            stack,
+            order_no,
+            receipt["lot_no"],
+            [{"item": item, "qualified_qty": qty, "rejected_qty": 0}],
+        )
+
+
 async def to_production(
     stack: Stack, ts_env: Any, suffix: str, *, special_operations: list[str] | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -219,20 +238,8 @@ async def to_production(
     )
     required = milestones(view)["material_required"]
     bolts_po, breakers_po = await place_orders(stack, order_no, suffix, breaker_promised=required)
+    await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
     bolt, breaker = f"BOLT-{suffix}", f"VS1-{suffix}"
-    for po_no, supplier, item, qty in (
-        (bolts_po, "Fastenal", bolt, 288),
-        (breakers_po, "Chint", breaker, SETS),
-    ):
-        receipt = await receive_ok(
-            stack, po_no, supplier, [{"item": item, "qty_noted": qty, "qty_counted": qty}]
-        )
-        await inspect(
-            stack,
-            order_no,
-            receipt["lot_no"],
-            [{"item": item, "qualified_qty": qty, "rejected_qty": 0}],
-        )
     await advance_to(ts_env, production_start(view) - timedelta(hours=4) + MARGIN)
     view = await complete_ok(
         stack,

@@ -33,6 +33,8 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     # nothing (a branch started now would open tasks after they were all withdrawn).
     order.status = "cancelling"
     order.describe(f"cancelling: {cmd.reason}")
+    # A customer change taking effect finishes first: its requisitions are then unwound too.
+    await workflow.wait_condition(lambda: not order.changes.applying)
     running = _running(order)
     for task in running:
         task.cancel()
@@ -50,6 +52,7 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
     withdrawn = [task.task_id for task in order.book.open_tasks()]
     await order.book.withdraw_all()
+    await order.changes.withdraw_pending(f"order cancelled: {cmd.reason}")
     detached: list[str] = await order.activity(
         QualityActivities.detach_inspections,
         order.inp.order_no,

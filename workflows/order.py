@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
     from shared import payloads as p
+    from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
     from shared.production_types import CancellationResult, CancelOrder, IssueReported, ReportIssue
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import TaskWorkflow
     from workflows.cancellation import NOT_CANCELLABLE, cancel_order
+    from workflows.changes import CHANGE_REFUSED, ChangesPhase
     from workflows.closing import ClosingPhase
     from workflows.common import end_of_day
     from workflows.materials import MaterialsPhase
@@ -63,6 +65,7 @@ class OrderWorkflow(TaskWorkflow):
         self.materials = MaterialsPhase(self)
         self.production = ProductionPhase(self)
         self.closing = ClosingPhase(self)
+        self.changes = ChangesPhase(self)
         self.cancellation: CancelOrder | None = None
         self.cancelled: CancellationResult | None = None
         self._lifecycle: asyncio.Task[None] | None = None
@@ -154,6 +157,21 @@ class OrderWorkflow(TaskWorkflow):
             raise reject(INVALID_PAYLOAD, problem)
 
     @workflow.update
+    async def change(self, cmd: CustomerChange) -> ChangeAccepted:
+        """A customer change of quantity, date or scope: in effect at once, or held for the
+        customer's agreement when it raises the cost or delays delivery."""
+        return await self.changes.request(cmd)
+
+    @change.validator
+    def _validate_change(self, cmd: CustomerChange) -> None:
+        problem = self.changes.violation(cmd)
+        if problem:
+            raise reject(INVALID_PAYLOAD, problem)
+        refusal = self.changes.refusal(cmd)
+        if refusal:
+            raise reject(CHANGE_REFUSED, refusal)
+
+    @workflow.update
     async def cancel(self, cmd: CancelOrder) -> CancellationResult:
         """Cancel the order at any stage: timers and branches stop, every open task is
         withdrawn, everything it holds elsewhere is unwound, and the cost comes back."""
@@ -198,6 +216,7 @@ class OrderWorkflow(TaskWorkflow):
             or self.materials.rule_violation(payload)
             or self.production.rule_violation(task, payload)
             or self.closing.rule_violation(payload)
+            or self.changes.rule_violation(task, payload)
         )
 
     # -- helpers the phases share --------------------------------------------------------

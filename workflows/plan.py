@@ -164,6 +164,24 @@ class PlanPhase:
             f"publish plan revision {self.revision}: {reason}",
         )
 
+    async def revise(self, milestones: dict[str, date], reason: str, by: str) -> None:
+        """A new revision after the plan is running (a customer change): published, with the
+        forecast kept where it already ran later, and the milestone clocks on the new dates."""
+        before = dict(self.forecast)
+        await self.publish(milestones, reason, by, None)
+        kept = {k: max(v, before.get(k, v)) for k, v in self.forecast.items()}
+        if kept != self.forecast:
+            self.forecast = kept
+            await self.order.activity(
+                PlanningActivities.record_forecast,
+                MilestoneForecast(order_no=self.order.inp.order_no, forecast=self.forecast),
+                "planning",
+                f"forecast kept on revision {self.revision}: ship {self.forecast.get('ship')}",
+            )
+        if self.watchers:  # the plan's clocks run already: they follow the new revision
+            self._start_watchers()
+        await self._warn_if_late()
+
     async def release_engineering(self) -> None:
         """Open BOM and drawings release, due at the plan's dates; record their actuals."""
         order = self.order

@@ -137,6 +137,26 @@ class IssueView(BaseModel):
     closed_at: datetime | None
 
 
+# A customer change ("At any time"): what was asked, with the customer's confirmation, its
+# cost and date impact, and how it ended.
+class ChangeView(BaseModel):
+    change_no: str
+    kind: str
+    detail: str
+    customer_confirmation_ref: str
+    request: dict[str, Any]
+    state: str
+    impact: dict[str, Any]
+    agreement_task_id: str | None
+    outcome: str | None
+    plan_revision: int | None
+    bom_revision: int | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+
+
 class OrderView(OrderSummary):
     contract_no: str
     technical_agreement_ref: str | None
@@ -154,3 +174,5 @@ class OrderView(OrderSummary):
     materials: list[MaterialPublic] = Field(default_factory=list)
     # Issues reported from assembly, tracked to closure (§8.5-8.7).
     issues: list[IssueView] = Field(default_factory=list)
+    # Customer changes, each from request to its end.
+    changes: list[ChangeView] = Field(default_factory=list)

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from services.planning.models import Milestone, PlanRevision, TimelineEvent
 from services.planning.schemas import (
+    ChangeView,
     EscalationPublic,
     IssueView,
     MaterialPublic,
@@ -24,7 +25,7 @@ from services.planning.schemas import (
 )
 from services.production.models import ProductionIssue
 from services.quality.models import Ncr
-from services.sales.models import Order, OrderLine
+from services.sales.models import CustomerChange, Order, OrderLine
 from services.warehouse.service import material_status
 from shared.escalations.models import Escalation
 from shared.payloads import MILESTONES
@@ -173,6 +174,16 @@ async def order_view(
                     select(ProductionIssue)
                     .where(col(ProductionIssue.order_no) == order_no)
                     .order_by(col(ProductionIssue.reported_at), col(ProductionIssue.issue_no))
+                )
+            ).scalars()
+        ],
+        changes=[
+            ChangeView.model_validate(change, from_attributes=True)
+            for change in (
+                await session.execute(
+                    select(CustomerChange)
+                    .where(col(CustomerChange.order_no) == order_no)
+                    .order_by(col(CustomerChange.requested_at), col(CustomerChange.change_no))
                 )
             ).scalars()
         ],

@@ -41,6 +41,23 @@ class MrpDeltaRun(BaseModel):
     new_revision: int
     by: str
     at: datetime
+    # A customer's quantity change: the order quantity the old revision was planned for (the
+    # new one is the order's quantity now). None: both are planned for the order's quantity.
+    old_qty: Decimal | None = None
+    # A customer change (its number): the run's keys and ledger references are its own, so
+    # two changes at one BOM revision never share a requisition; its requisitions are bought
+    # as the order's other material is, not as engineering changes for the division.
+    change_no: str | None = None
+
+    @property
+    def ref(self) -> str:
+        if self.change_no is not None:
+            return f"{self.order_no}:{self.change_no}"
+        return f"{self.order_no}:bom{self.new_revision}"
+
+    @property
+    def engineering_change(self) -> bool:
+        return self.change_no is None or self.old_revision != self.new_revision
 
 
 # What the DCN meant for material: new requisitions and work orders, the order's surplus, what
@@ -63,24 +80,27 @@ class DcnMrpActivities(DbActivities):
         # Imported here: that module lists this one's activities, so it imports this one first.
         from services.procurement.activities import _bom, _order_qty, _store_requirements, _supply
 
-        ref = f"{run.order_no}:bom{run.new_revision}"
+        ref = run.ref
         async with session_scope(self._engine) as session:
             old_bom = await _bom(session, run.order_no, run.old_revision)
             new_bom = await _bom(session, run.order_no, run.new_revision)
             items = {line.item for line in old_bom} | {line.item for line in new_bom}
             supply = await _supply(session, run.order_no, items)
+            order_qty = await _order_qty(session, run.order_no, new_bom)
             old = mrp.plan(
                 run.order_no,
                 run.old_revision,
                 old_bom,
-                await _order_qty(session, run.order_no, old_bom),
+                run.old_qty
+                if run.old_qty is not None
+                else await _order_qty(session, run.order_no, old_bom),
                 supply,
             )
             new = mrp.plan(
                 run.order_no,
-                run.new_revision,
+                f"{run.new_revision}:{run.change_no}" if run.change_no else run.new_revision,
                 new_bom,
-                await _order_qty(session, run.order_no, new_bom),
+                order_qty,
                 supply,
             )
             change = mrp.delta(old, new)
@@ -110,14 +130,17 @@ class DcnMrpActivities(DbActivities):
             allocated = await reserved_by(session, ref)
             await add_event(
                 session,
-                key=f"{run.order_no}:mrp-delta:{run.new_revision}",
+                key=f"{run.ref}:mrp-delta"
+                if run.change_no
+                else f"{run.order_no}:mrp-delta:{run.new_revision}",
                 order_no=run.order_no,
                 at=run.at,
                 kind="mrp",
                 actor="orderflow",
-                summary=_summary(run, change, released),
+                summary=_summary(run, change, released, order_qty),
                 detail={
                     "dcn_no": run.dcn_no,
+                    "change_no": run.change_no,
                     "extra": {k: str(v) for k, v in change.extra.items()},
                     "surplus": {k: str(v) for k, v in change.surplus.items()},
                     "released": {k: str(v) for k, v in released.items()},
@@ -130,7 +153,7 @@ class DcnMrpActivities(DbActivities):
                     item=r.item,
                     qty=r.qty,
                     supplier=r.supplier,
-                    special=True,
+                    special=run.engineering_change or r.special,
                     reason=r.reason,
                 )
                 for r in change.requisitions
@@ -170,7 +193,7 @@ async def _propose(
                 supplier=req.supplier,
                 lead_days=req.lead_days,
                 # An engineering-change requisition goes to the division leader (§4.4).
-                special=True,
+                special=run.engineering_change or req.special,
                 reason=req.reason,
                 state="open",
                 required_date=required,
@@ -236,15 +259,23 @@ async def _released_by(session: AsyncSession, ref: str) -> dict[str, Decimal]:
     return {item: Decimal(qty) for item, qty in rows.all()}
 
 
-def _summary(run: MrpDeltaRun, change: mrp.MrpDelta, released: dict[str, Decimal]) -> str:
+def _summary(
+    run: MrpDeltaRun, change: mrp.MrpDelta, released: dict[str, Decimal], order_qty: Decimal
+) -> str:
     kept = {
         item: qty - released.get(item, ZERO)
         for item, qty in change.surplus.items()
         if qty > released.get(item, ZERO)
     }
+    what = (
+        f"BOM revision {run.old_revision} → {run.new_revision}"
+        if run.old_revision != run.new_revision
+        else f"order quantity {_n(run.old_qty or order_qty)} → {_n(order_qty)}"
+    )
+    kind = "engineering-change" if run.engineering_change else "order"
     text = (
-        f"MRP on {run.dcn_no} (BOM revision {run.old_revision} → {run.new_revision}): "
-        f"{len(change.requisitions)} engineering-change requisition(s), "
+        f"MRP on {run.dcn_no} ({what}): "
+        f"{len(change.requisitions)} {kind} requisition(s), "
         f"{len(change.work_orders)} work order(s), "
         f"{len(released)} item(s) released to free stock"
     )

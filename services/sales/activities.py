@@ -6,6 +6,7 @@ from sqlalchemy import update
 from temporalio import activity
 
 from services.sales.cancellation import CancellationActivities
+from services.sales.changes import ChangeActivities
 from services.sales.models import Order
 from services.sales.unshipped import UnshippedActivities
 from shared.activities import DbActivities
@@ -62,4 +63,5 @@ ACTIVITIES: list[type] = [
     SalesActivities,
     UnshippedActivities,
     CancellationActivities,
+    ChangeActivities,
 ]

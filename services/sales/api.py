@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
@@ -15,7 +16,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.sales.models import Order
-from services.sales.schemas import CancelRequest, OrderCreate, OrderCreated
+from services.sales.schemas import CancelRequest, ChangeRequest, OrderCreate, OrderCreated
 from services.sales.service import (
     find_intake,
     forget_order,
@@ -23,6 +24,7 @@ from services.sales.service import (
     request_hash,
     store_order,
 )
+from shared.change_types import ChangeAccepted, CustomerChange
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
 from shared.production_types import CancellationResult, CancelOrder
@@ -161,6 +163,71 @@ async def _send_cancel(temporal: Client, order_no: str, command: CancelOrder) ->
                 f"the workflow of order {order_no} has ended; there is nothing left to cancel",
             ) from exc
         raise unavailable(f"Temporal did not take the cancellation: {exc.message}") from exc
+
+
+@router.post("/orders/{order_no}/changes", response_model=ChangeAccepted)
+async def change_order(
+    order_no: str,
+    body: ChangeRequest,
+    session: SessionDep,
+    temporal: TemporalDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ChangeAccepted:
+    """A customer change of quantity, date or scope, with the customer's written confirmation.
+    200 when it took effect at once (new plan revision, MRP on the delta); 202 when it raises
+    the cost or delays delivery and waits for the customer's agreement (`sales.change_agreement`
+    in the sales inbox). 422 without `customer_confirmation_ref` or with a change that cannot
+    apply; 409 when the order takes no change now (another awaits agreement, production has
+    started, it has ended). A retried `Idempotency-Key` answers the change it made."""
+    user.require(("sales",), "changing an order")
+    if not body.customer_confirmation_ref or not body.customer_confirmation_ref.strip():
+        raise invalid(
+            "customer_confirmation_required",
+            "a customer change needs the customer's written confirmation: give its reference "
+            "as customer_confirmation_ref",
+        )
+    order = await session.get(Order, order_no)
+    if order is None:
+        raise not_found(f"order {order_no}")
+    if order.status in _ENDED:
+        raise conflict("change_refused", f"order {order_no} is {order.status}; it takes no changes")
+    await session.rollback()
+    command = CustomerChange(
+        kind=body.kind,
+        detail=body.text.strip(),
+        customer_confirmation_ref=body.customer_confirmation_ref.strip(),
+        item=body.item,
+        qty=body.qty,
+        new_date=body.new_date,
+        bom_changes=body.bom_changes,
+        by=user.sub,
+    )
+    handle = temporal.get_workflow_handle(order_workflow_id(order_no))
+    # Keys are per caller, as on intake; Temporal answers a repeated update id with the result
+    # of the first.
+    key = hashlib.sha256(f"{user.sub}\n{idempotency_key}".encode()).hexdigest()[:32]
+    update_id = f"change-{key}" if idempotency_key else None
+    try:
+        accepted = await handle.execute_update(
+            "change", command, id=update_id, result_type=ChangeAccepted
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == "ChangeRefused":
+            raise conflict("change_refused", cause.message) from exc
+        if isinstance(cause, ApplicationError) and cause.type == "InvalidPayload":
+            raise invalid("invalid_change", cause.message) from exc
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            ended = f"the workflow of order {order_no} has ended"
+            raise conflict("workflow_closed", ended) from exc
+        raise unavailable(f"Temporal did not take the change: {exc.message}") from exc
+    if accepted.state == "awaiting_agreement":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return accepted
 
 
 def _refusal(error: BaseException | None) -> ApplicationError | None:

@@ -76,3 +76,28 @@ class Cancellation(SQLModel, table=True):
     by: str
     at: datetime = ts_field()
     result: dict[str, Any] = json_field()
+
+
+# A customer change ("At any time", 订单变更) from its request to its end: what the customer
+# asked (with their written confirmation), what it means for cost and date, whether sales had
+# to agree it with the customer, and the plan and BOM revisions it made.
+class CustomerChange(SQLModel, table=True):
+    __tablename__ = "changes"
+    __table_args__ = {"schema": "sales"}
+
+    change_no: str = Field(primary_key=True, max_length=80)
+    order_no: str = Field(foreign_key="sales.orders.order_no", index=True, max_length=64)
+    kind: str = Field(max_length=16)
+    detail: str
+    customer_confirmation_ref: str
+    request: dict[str, Any] = json_field()
+    state: str = Field(index=True, max_length=24)
+    impact: dict[str, Any] = json_field()
+    agreement_task_id: str | None = Field(default=None, max_length=128)
+    outcome: str | None = None
+    plan_revision: int | None = None
+    bom_revision: int | None = None
+    requested_by: str
+    requested_at: datetime = ts_field()
+    decided_by: str | None = None
+    decided_at: datetime | None = ts_field(nullable=True)

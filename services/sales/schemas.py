@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.payloads import BomChange
 
 # Units a line may be ordered in; anything else is refused so quantities stay comparable.
 UNITS = frozenset({"pcs", "set", "unit", "lot", "m", "m2", "m3", "kg", "t", "l", "pair", "roll"})
@@ -76,3 +78,52 @@ class CancelRequest(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+
+# `POST /sales/orders/{order_no}/changes`: a customer change (API.md). `detail` says in words
+# what the customer asked; it may also be an object carrying the kind's fields (`item`, `qty`,
+# `new_date`, `bom_changes`, with its words under `description`).
+class ChangeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["qty", "date", "scope"]
+    detail: str | dict[str, Any]
+    customer_confirmation_ref: str | None = Field(default=None, max_length=200)
+    item: str | None = Field(default=None, min_length=1, max_length=64)
+    qty: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+    new_date: date | None = None
+    bom_changes: list[BomChange] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _fields_of_the_kind(self) -> Self:
+        if isinstance(self.detail, dict):
+            lifted = ChangeDetail.model_validate(self.detail)
+            self.item = self.item or lifted.item
+            self.qty = self.qty if self.qty is not None else lifted.qty
+            self.new_date = self.new_date or lifted.new_date
+            self.bom_changes = self.bom_changes or lifted.bom_changes
+        if not self.text.strip():
+            raise ValueError("detail must say what the customer asked for")
+        if self.kind == "qty" and self.qty is None:
+            raise ValueError("a qty change needs qty: the new quantity of the order line")
+        if self.kind == "date" and self.new_date is None:
+            raise ValueError("a date change needs new_date: the delivery date now wanted")
+        if self.kind == "scope" and not self.bom_changes:
+            raise ValueError("a scope change needs bom_changes: the BOM lines it changes")
+        return self
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.detail, str):
+            return self.detail
+        words = self.detail.get("description") or self.detail.get("text")
+        return str(words) if words else ""
+
+
+# `detail` given as an object: the kind's fields inside it.
+class ChangeDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    description: str | None = None
+    item: str | None = Field(default=None, min_length=1, max_length=64)
+    qty: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
+    new_date: date | None = None
+    bom_changes: list[BomChange] = Field(default_factory=list, max_length=500)

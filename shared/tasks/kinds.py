@@ -53,6 +53,7 @@ _KINDS = [
     TaskKind("sales.settlement", "sales", p.Settlement),
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
+    TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}

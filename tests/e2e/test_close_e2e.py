@@ -48,6 +48,12 @@ def _pick_until_production(warehouse: Desk, ops: Desk, order_no: str) -> dict[st
     pytest.fail(f"{order_no} did not reach production: {view}")
 
 
+def _view(http: httpx.Client, desk: Desk, order_no: str) -> dict[str, Any]:
+    response = http.get(f"/orders/{order_no}", headers=desk.headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
     runner.env.update(ORDERFLOW_SHIFT_START_HOUR="0")
     order_no = f"E2C-{uuid.uuid4().hex[:8].upper()}"
@@ -84,6 +90,26 @@ def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
             "ship": (today + timedelta(days=5)).isoformat(),
         }
         planning.complete(plan, {"milestones": milestones, "added_manpower": 2})
+
+        # The customer moves delivery two weeks later, in writing: in effect at once.
+        due = date.fromisoformat(_view(http, ops, order_no)["due_date"])
+        later = {
+            "kind": "date",
+            "detail": "site handover moved",
+            "new_date": (due + timedelta(days=14)).isoformat(),
+        }
+        refused = http.post(f"/sales/orders/{order_no}/changes", json=later, headers=sales.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "customer_confirmation_required"
+        changed = http.post(
+            f"/sales/orders/{order_no}/changes",
+            json={**later, "customer_confirmation_ref": "FAX-E2C-1"},
+            headers=sales.headers,
+        )
+        assert changed.status_code == 200 and changed.json()["state"] == "applied", changed.text
+        view = _view(http, ops, order_no)
+        assert view["due_date"] == later["new_date"] and view["plan"]["revision"] == 2
+        assert [c["state"] for c in view["changes"]] == ["applied"]
 
         # P3-P7: BOM with a special process, drawings, POs, receipts, inspection, picking.
         engineering.complete(

@@ -1,0 +1,344 @@
+"""Customer changes ("At any time", 订单变更): quantity, delivery date or scope, each with the
+customer's written confirmation (`POST /sales/orders/{order_no}/changes`, the order's `change`
+update).
+
+A change is assessed before anything of it takes effect (`ChangeActivities.assess_change`).
+When it raises the cost or the plan cannot keep the date with it, sales gets
+`sales.change_agreement`: the change waits for the customer's agreement and takes effect only
+then. Taking effect means:
+
+* qty: the order line's new quantity; with a released BOM, MRP on the delta (requisitions for
+  more, surplus reservations back to free stock and on to orders short of them);
+* scope: the BOM changes as the order's next BOM revision, and MRP on its delta;
+* date: the new delivery date;
+
+then a new plan revision (the re-forecast plan when the change delays it) and the new due date.
+One change at a time; quantity and scope freeze once production starts, the date once the
+order has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from services.procurement.delta import MrpDeltaResult
+    from services.sales.changes import ChangeActivities
+    from shared import payloads as p
+    from shared.change_types import (
+        AssessChange,
+        ChangeAccepted,
+        ChangeImpact,
+        ChangeRecord,
+        ChangeState,
+        CustomerChange,
+    )
+    from workflows.change_effect import (
+        apply_qty,
+        issue_scope,
+        material_follows,
+        mrp_delta,
+        outcome,
+        replan,
+    )
+    from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
+
+if TYPE_CHECKING:
+    from workflows.order import OrderWorkflow
+
+# The update rejection the API turns into 409: the order takes no change now.
+CHANGE_REFUSED = "ChangeRefused"
+
+# Quantity and scope can change until production starts (the configuration freezes there).
+_OPEN_FOR_SCOPE = ("review", "planning", "engineering", "materials")
+
+
+class ChangesPhase:
+    def __init__(self, order: OrderWorkflow) -> None:
+        self.order = order
+        self.changes: dict[str, ChangeAccepted] = {}
+        # The change being assessed, awaiting agreement or being applied (one at a time).
+        self.pending: str | None = None
+        # True while a change takes effect: a cancellation waits for it to finish.
+        self.applying = False
+        self._agreements: dict[str, tuple[CustomerChange, ChangeImpact]] = {}
+
+    # -- the update's checks ------------------------------------------------------------------
+
+    def refusal(self, cmd: CustomerChange) -> str | None:
+        """Why the order takes no change now, in a sentence (409); None when it does."""
+        order = self.order
+        if order.status != "active" or order.cancellation is not None:
+            state = "being cancelled" if order.cancellation else order.status
+            return f"{order.inp.order_no} is {state}; it takes no more changes"
+        if self.pending is not None:
+            earlier = self.changes.get(self.pending)
+            if earlier is not None and earlier.state == "awaiting_agreement":
+                return (
+                    f"{self.pending} still awaits the customer's agreement "
+                    f"({earlier.agreement_task_id}); agree or decline it first"
+                )
+            return f"{self.pending} is still being taken in; send this change again shortly"
+        stage = order.stage
+        if cmd.kind in ("qty", "scope") and stage not in _OPEN_FOR_SCOPE:
+            return (
+                f"{order.inp.order_no} is in {stage}: quantity and scope are frozen once "
+                "production starts; a problem found in assembly is reported as an issue "
+                "(POST /production/orders/{order_no}/issues), more units are a new order"
+            )
+        if cmd.kind == "date":
+            if stage == "review":
+                return (
+                    f"{order.inp.order_no} is still in contract review: the customer's date is "
+                    "agreed there (sales.confirm_delivery, customer_date)"
+                )
+            if "ship" in order.actuals:
+                return f"{order.inp.order_no} shipped on {order.actuals['ship']}"
+        if cmd.kind == "scope" and order.plan.bom_revision == 0:
+            return (
+                f"{order.inp.order_no} has no released BOM yet: engineering releases it with "
+                "the new scope (engineering.release_bom); send the scope change after that"
+            )
+        return None
+
+    def violation(self, cmd: CustomerChange) -> str | None:
+        """What is wrong with the change itself (422); None when it is complete."""
+        if not cmd.customer_confirmation_ref.strip():
+            return "a change needs the customer's written confirmation: customer_confirmation_ref"
+        if not cmd.detail.strip():
+            return "say what the customer asked for in detail"
+        today = self.order.today()
+        if cmd.kind == "date" and (cmd.new_date is None or cmd.new_date <= today):
+            return f"a date change needs new_date after today ({today})"
+        if cmd.kind == "qty":
+            items = [line.item for line in self.order.inp.lines]
+            if cmd.qty is None or cmd.qty <= 0:
+                return "a quantity change needs qty, the new quantity, above 0"
+            if cmd.item is None and len(items) > 1:
+                return f"the order has {len(items)} lines ({', '.join(items)}); name the item"
+            if cmd.item is not None and cmd.item not in items:
+                return f"{cmd.item} is not on the order (its lines: {', '.join(items)})"
+        if cmd.kind == "scope" and not cmd.bom_changes:
+            return "a scope change needs bom_changes: the BOM lines it adds, changes or removes"
+        return None
+
+    def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
+        if not isinstance(payload, p.ChangeAgreement) or not payload.agreed:
+            return None
+        held = self._agreements.get(task.task_id)
+        today = self.order.today()
+        if held is None or payload.agreed_date is None:
+            return None
+        impact = held[1]
+        if payload.agreed_date <= today:
+            return f"agreed_date must be after today ({today})"
+        if impact.ship_forecast and payload.agreed_date < impact.ship_forecast:
+            return (
+                f"agreed_date {payload.agreed_date} is before the plan can ship "
+                f"({impact.ship_forecast}) with this change"
+            )
+        return None
+
+    # -- the change ---------------------------------------------------------------------------
+
+    async def request(self, cmd: CustomerChange) -> ChangeAccepted:
+        """Assess the change; take it in at once, or hold it for the customer's agreement."""
+        order = self.order
+        change_no = f"CHG-{order.inp.order_no}-{len(self.changes) + 1}"
+        self.pending = change_no
+        try:
+            impact: ChangeImpact = await order.activity(
+                ChangeActivities.assess_change,
+                AssessChange(
+                    order_no=order.inp.order_no,
+                    change_no=change_no,
+                    change=cmd,
+                    bom_revision=order.plan.bom_revision,
+                    milestones=order.plan.milestones,
+                    forecast=order.plan.forecast,
+                    due_date=order.due_date,
+                    today=order.today(),
+                ),
+                "sales",
+                f"assess customer change {change_no}: {cmd.kind}",
+            )
+            if impact.problems:
+                raise reject(INVALID_PAYLOAD, "; ".join(impact.problems))
+            if order.status != "active":
+                raise reject(CHANGE_REFUSED, f"{order.inp.order_no} is being cancelled")
+        except BaseException:
+            self.pending = None
+            raise
+        if not impact.needs_agreement:
+            return await self._apply(change_no, cmd, impact, None, None)
+        task = await order.book.open(
+            "sales.change_agreement",
+            f"Agree {change_no} ({cmd.kind}) with the customer of {order.inp.order_no}",
+            {
+                "change_no": change_no,
+                "kind": cmd.kind,
+                "detail": cmd.detail,
+                "customer_confirmation_ref": cmd.customer_confirmation_ref,
+                "impact": impact.model_dump(mode="json"),
+                "due_date": str(order.due_date) if order.due_date else None,
+            },
+        )
+        self._agreements[task.task_id] = (cmd, impact)
+        accepted = await self._record(
+            change_no, cmd, impact, "awaiting_agreement", task_id=task.task_id
+        )
+        order.branch(self._agreement(change_no, cmd, impact, task))
+        return accepted
+
+    async def _agreement(
+        self, change_no: str, cmd: CustomerChange, impact: ChangeImpact, task: TaskState
+    ) -> None:
+        order = self.order
+        await order.wait_tasks(task)
+        answer = p.ChangeAgreement.parse(task.payload)
+        if not answer.agreed:
+            self.pending = None
+            await self._record(
+                change_no,
+                cmd,
+                impact,
+                "declined",
+                task_id=task.task_id,
+                by=task.completed_by,
+                outcome=f"not agreed: {answer.comment}",
+            )
+            return
+        await self._apply(change_no, cmd, impact, answer, task)
+
+    async def withdraw_pending(self, reason: str) -> None:
+        """The order ends (cancelled) with a change still awaiting agreement: it never applies."""
+        pending = self.changes.get(self.pending or "")
+        self.pending = None
+        if pending is None or pending.state != "awaiting_agreement":
+            return
+        cmd, impact = self._agreements[pending.agreement_task_id or ""]
+        await self._record(
+            pending.change_no,
+            cmd,
+            impact,
+            "withdrawn",
+            task_id=pending.agreement_task_id,
+            outcome=reason,
+        )
+
+    # -- taking effect ------------------------------------------------------------------------
+
+    async def _apply(
+        self,
+        change_no: str,
+        cmd: CustomerChange,
+        impact: ChangeImpact,
+        answer: p.ChangeAgreement | None,
+        task: TaskState | None,
+    ) -> ChangeAccepted:
+        order = self.order
+        by = (task.completed_by if task else None) or cmd.by
+        self.applying = True
+        try:
+            material = MrpDeltaResult()
+            bom_revision: int | None = None
+            if cmd.kind == "qty":
+                material = await apply_qty(order, change_no, cmd, impact, answer, by)
+            elif cmd.kind == "scope":
+                issued = await issue_scope(order, change_no, cmd, task, by)
+                if issued.refused is not None:
+                    self.pending = None
+                    return await self._record(
+                        change_no,
+                        cmd,
+                        impact,
+                        "withdrawn",
+                        task_id=task.task_id if task else None,
+                        by=by,
+                        outcome="the BOM changed before this change could take effect "
+                        f"({issued.refused}); send it again against the new BOM",
+                    )
+                bom_revision = order.plan.bom_revision = issued.to_revision
+                material = await mrp_delta(
+                    order, change_no, issued.from_revision, issued.to_revision, None, by
+                )
+            await material_follows(order, material)
+            plan_revision = await replan(order, change_no, cmd, impact, answer, by)
+            text = outcome(order, cmd, impact, material, plan_revision)
+        finally:
+            self.applying = False
+        accepted = await self._record(
+            change_no,
+            cmd,
+            impact,
+            "applied",
+            task_id=task.task_id if task else None,
+            by=by if task else None,
+            outcome=text,
+            plan_revision=plan_revision,
+            bom_revision=bom_revision,
+        )
+        accepted = accepted.model_copy(
+            update={"requisitions": [r.key for r in material.requisitions]}
+        )
+        self.changes[change_no] = accepted
+        self.pending = None
+        return accepted
+
+    async def _record(
+        self,
+        change_no: str,
+        cmd: CustomerChange,
+        impact: ChangeImpact,
+        state: ChangeState,
+        *,
+        task_id: str | None = None,
+        by: str | None = None,
+        outcome: str | None = None,
+        plan_revision: int | None = None,
+        bom_revision: int | None = None,
+    ) -> ChangeAccepted:
+        order = self.order
+        earlier = self.changes.get(change_no)
+        await order.activity(
+            ChangeActivities.record_change,
+            ChangeRecord(
+                change_no=change_no,
+                order_no=order.inp.order_no,
+                kind=cmd.kind,
+                detail=cmd.detail,
+                customer_confirmation_ref=cmd.customer_confirmation_ref,
+                request=cmd.model_dump(
+                    mode="json", exclude={"kind", "detail", "customer_confirmation_ref", "by"}
+                ),
+                state=state,
+                impact=impact.model_dump(mode="json"),
+                agreement_task_id=task_id,
+                outcome=outcome,
+                plan_revision=plan_revision,
+                bom_revision=bom_revision,
+                requested_by=cmd.by,
+                requested_at=earlier.requested_at if earlier else workflow.now(),
+                decided_by=by,
+                at=workflow.now(),
+            ),
+            "sales",
+            f"customer change {change_no}: {state}",
+        )
+        accepted = ChangeAccepted(
+            change_no=change_no,
+            order_no=order.inp.order_no,
+            kind=cmd.kind,
+            state=state,
+            impact=impact,
+            agreement_task_id=task_id,
+            plan_revision=plan_revision,
+            bom_revision=bom_revision,
+            outcome=outcome or "",
+            requested_at=earlier.requested_at if earlier else workflow.now(),
+        )
+        self.changes[change_no] = accepted
+        order.describe(f"{change_no}: {state}")
+        return accepted
