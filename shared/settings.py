@@ -102,6 +102,25 @@ class Settings(BaseSettings):
     # shipped asks each for a ship date (`sales.ship_date`, P2.6).
     unshipped_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "MON"
     unshipped_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # When (weekday, HH:MM, UTC) the week's plan-achievement report per department is stored
+    # and published (`GET /planning/reports?week=`); the month's on `report_month_day` of the
+    # next month at the same time.
+    report_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "FRI"
+    report_at: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    report_month_day: int = Field(default=1, ge=1, le=28)
+    # Where reports and other business events are POSTed (comma-separated URLs), signed like
+    # escalations with `webhook_secret`; empty: reports are only stored.
+    event_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list
+    )
+
+    # Telemetry: OTLP/HTTP traces go to `otlp_endpoint` (e.g. http://collector:4318) when it is
+    # set, nowhere otherwise; `service_name` names this process in them. Each process serves
+    # Prometheus metrics: the gateway at `/metrics` on its HTTP port, a worker on
+    # `metrics_port` (0: none).
+    otlp_endpoint: str = ""
+    service_name: str = "orderflow"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     sla_incoming_inspection: Duration = timedelta(hours=8)
     sla_design_change: Duration = timedelta(hours=4)
