@@ -1,7 +1,8 @@
 """The HTTP gateway: one FastAPI app mounting every department under its prefix.
 
-`create_app()` serves all eight (what `make run` starts); `create_app(departments=[...])`
-serves some, which is how one department runs as its own Deployment.
+`create_app()` serves all eight (what `make run` starts); `create_app(departments=[...])` or
+`ORDERFLOW_DEPARTMENTS=quality` serves some, which is how one department runs as its own
+Deployment.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from shared.temporal import connect
 def create_app(
     settings: Settings | None = None,
     *,
-    departments: Sequence[str] = DEPARTMENTS,
+    departments: Sequence[str] | None = None,
     temporal: Client | None = None,
 ) -> FastAPI:
-    """The orderflow API for `departments`, with its engine and Temporal client in app.state."""
+    """The orderflow API for `departments` (else `ORDERFLOW_DEPARTMENTS`, else all eight),
+    with its engine and Temporal client in app.state."""
     settings = settings or get_settings()
+    if departments is None:
+        departments = settings.departments or DEPARTMENTS
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

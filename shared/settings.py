@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         default_factory=list
     )
 
+    # The departments this gateway process serves (comma-separated; empty: all eight). One
+    # department per Deployment in Kubernetes; `/orders`, `/escalations` and `/healthz` are
+    # served by every gateway.
+    departments: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list
+    )
+
     # Telemetry: OTLP/HTTP traces go to `otlp_endpoint` (e.g. http://collector:4318) when it is
     # set, nowhere otherwise; `service_name` names this process in them. Each process serves
     # Prometheus metrics: the gateway at `/metrics` on its HTTP port, a worker on
@@ -132,6 +139,14 @@ class Settings(BaseSettings):
     # Per-kind task SLAs, keyed by kind (`engineering.contract_review`); filled from
     # `ORDERFLOW_SLA_TASK_<KIND>` variables when the settings are read.
     task_slas: dict[str, Duration] = Field(default_factory=dict)
+
+    @field_validator("departments")
+    @classmethod
+    def _known_departments(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(DEPARTMENTS))
+        if unknown:
+            raise ValueError(f"unknown department(s) {unknown}; use {', '.join(DEPARTMENTS)}")
+        return value
 
     @field_validator("sla_escalation_second_level")
     @classmethod
