@@ -1,4 +1,6 @@
-"""The `orderflow` command: run the system, mint dev tokens, apply migrations.
+"""The `orderflow` command: run the system, mint dev tokens, apply migrations, and read and
+move orders through the HTTP API (`orders`, `tasks`, `escalations`, `kpis`, in
+`shared/cli_commands.py`).
 
 Each subcommand is a function taking the parsed arguments and the settings and returning the
 exit code; `_parser()` wires them up, so a new subcommand is one function and one parser.
@@ -11,24 +13,34 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from shared.cli_commands import USAGE_ERROR, add_api_commands, add_global_options, error
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
-# Exit code for a bad invocation, as argparse itself uses.
-USAGE_ERROR = 2
 
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
+    """Entry point of the `orderflow` console script; returns the process exit code.
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `orderflow` console script; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    API subcommands print their tables to `console` (default: a rich console on stdout).
+    A bad invocation answers argparse's usage message and 2 (`--help`: 0) instead of exiting,
+    so a caller (a test) gets the code back."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    args.console = console
     try:
         settings = get_settings()
     except ValidationError as exc:
-        _error(f"invalid ORDERFLOW_* settings:\n{exc}")
+        error(f"invalid ORDERFLOW_* settings:\n{exc}")
         return USAGE_ERROR
     command: Command = args.command
     return command(args, settings)
@@ -38,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orderflow", description="Order-to-delivery orchestration on Temporal."
     )
+    add_global_options(parser)
     sub = parser.add_subparsers(metavar="COMMAND", required=True)
 
     run = sub.add_parser(
@@ -71,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         description="`orderflow run` migrates by itself; this is for real databases.",
     )
     migrate.set_defaults(command=migrate_command)
+    add_api_commands(sub)
     return parser
 
 
@@ -93,12 +107,12 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
     from shared.auth import mint_token
 
     if args.ttl <= 0:
-        _error("--ttl must be a positive number of seconds")
+        error("--ttl must be a positive number of seconds")
         return USAGE_ERROR
     try:
         token = mint_token(settings, sub=args.sub, roles=args.roles, ttl_seconds=args.ttl)
     except ValueError as exc:
-        _error(str(exc))
+        error(str(exc))
         return USAGE_ERROR
     print(token)
     return 0
@@ -109,15 +123,11 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
     from shared.migrate import upgrade
 
     if not settings.database_url:
-        _error("set ORDERFLOW_DATABASE_URL (orderflow run migrates its embedded database itself)")
+        error("set ORDERFLOW_DATABASE_URL (orderflow run migrates its embedded database itself)")
         return USAGE_ERROR
     upgrade(settings.database_url)
     print("migrations applied")
     return 0
-
-
-def _error(message: str) -> None:
-    print(f"orderflow: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":
