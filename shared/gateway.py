@@ -18,6 +18,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from services.planning.api import orders_router
+from services.planning.kpi_api import kpi_router
 from shared.auth import TokenVerifier
 from shared.db import create_engine
 from shared.errors import install_error_handlers
@@ -62,6 +63,7 @@ def create_app(
     for dept in departments:
         app.include_router(importlib.import_module(f"services.{dept}.api").router)
     app.include_router(orders_router)
+    app.include_router(kpi_router)
     app.include_router(escalations_router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,6 +1,7 @@
 """The Temporal Schedules orderflow runs by itself, created at start and brought up to date with
 the settings on every later start (PROCESS P4.2: the daily MRP run is a schedule, not a human;
-P2.6: so is the weekly list of orders in finished goods not yet shipped).
+P2.6: so is the weekly list of orders in finished goods not yet shipped; "KPIs the factory
+reads": so are the weekly and monthly plan-achievement reports).
 
 Operations may pause a schedule in the Web UI; a restart keeps it paused (its state is left as
 it is) and only takes the new time and action.
@@ -9,6 +10,7 @@ it is) and only takes the new time and action.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import (
     Client,
@@ -25,11 +27,14 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from services.planning.kpi_schemas import PeriodKind, PlanReportInput
+from services.planning.kpis import Period
 from shared.material_types import DailyMrpInput
 from shared.production_types import WeeklyUnshippedInput
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from workflows.daily_mrp import DailyMrpWorkflow
+from workflows.reports import PlanReportWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 DAILY_MRP_NOTE = (
@@ -43,6 +48,19 @@ WEEKLY_UNSHIPPED_NOTE = (
     "milestone has no actual is asked for a ship date (sales.ship_date); a run still going when "
     "the next is due makes the next one skip."
 )
+
+PLAN_REPORT_KINDS: tuple[PeriodKind, ...] = ("week", "month")
+PLAN_REPORT_NOTES: dict[PeriodKind, str] = {
+    "week": (
+        "Weekly plan report (PROCESS KPIs): plan achievement per department for the ISO week it "
+        "runs in (milestones met on or before their planned date / milestones due), stored for "
+        "GET /planning/reports?week= and POSTed to the event webhooks."
+    ),
+    "month": (
+        "Monthly plan report (PROCESS KPIs): plan achievement per department for the previous "
+        "month, stored for GET /planning/reports?month= and POSTed to the event webhooks."
+    ),
+}
 
 # Weekday names as settings give them, in Temporal's day-of-week numbering (0 is Sunday).
 WEEKDAYS: tuple[str, ...] = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -134,6 +152,59 @@ def weekly_unshipped_schedule(settings: Settings) -> Schedule:
     )
 
 
+def plan_report_schedule_id(prefix: str, kind: PeriodKind) -> str:
+    """The id of the weekly or monthly plan-report schedule (also its workflows' id base)."""
+    return f"{prefix}-{'weekly' if kind == 'week' else 'monthly'}-plan-report"
+
+
+def plan_report_schedule(settings: Settings, kind: PeriodKind) -> Schedule:
+    """Weekly on `report_weekday`, or monthly on `report_month_day` (for the month before), at
+    `report_at` (UTC): PlanReportWorkflow on the workflow queue."""
+    prefix = settings.task_queue_prefix
+    hour, minute = hour_minute(settings.report_at)
+    at = {"hour": [ScheduleRange(hour)], "minute": [ScheduleRange(minute)]}
+    if kind == "week":
+        calendar = ScheduleCalendarSpec(
+            day_of_week=[ScheduleRange(weekday_number(settings.report_weekday))],
+            **at,
+            comment=f"every {settings.report_weekday} at {settings.report_at} UTC",
+        )
+    else:
+        calendar = ScheduleCalendarSpec(
+            day_of_month=[ScheduleRange(settings.report_month_day)],
+            **at,
+            comment=f"on day {settings.report_month_day} of every month at "
+            f"{settings.report_at} UTC (the month before)",
+        )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PlanReportWorkflow.run,
+            PlanReportInput(queue_prefix=prefix, kind=kind),
+            id=plan_report_schedule_id(prefix, kind),
+            task_queue=workflow_queue(prefix),
+            static_summary=f"{'weekly' if kind == 'week' else 'monthly'} plan-achievement report",
+        ),
+        spec=ScheduleSpec(
+            calendars=[calendar],
+            time_zone_name="UTC",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=PLAN_REPORT_NOTES[kind]),
+    )
+
+
+def plan_report_time(period: Period, settings: Settings) -> datetime:
+    """When the schedules make the report of `period`: a week's on `report_weekday` of that
+    week, a month's on `report_month_day` of the next month, at `report_at` UTC."""
+    hour, minute = hour_minute(settings.report_at)
+    if period.kind == "week":
+        # Temporal counts weekdays from Sunday (0); an ISO week starts on Monday.
+        day = period.start + timedelta(days=(weekday_number(settings.report_weekday) - 1) % 7)
+    else:
+        day = period.end.replace(day=settings.report_month_day)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create orderflow's schedules, or update the ones that exist (safe to repeat)."""
     prefix = settings.task_queue_prefix
@@ -149,6 +220,13 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         weekly_unshipped_schedule(settings),
         memo={"description": WEEKLY_UNSHIPPED_NOTE, "process": "P2.6"},
     )
+    for kind in PLAN_REPORT_KINDS:
+        await _ensure_schedule(
+            client,
+            plan_report_schedule_id(prefix, kind),
+            plan_report_schedule(settings, kind),
+            memo={"description": PLAN_REPORT_NOTES[kind], "process": "KPIs"},
+        )
 
 
 async def _ensure_schedule(

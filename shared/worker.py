@@ -30,6 +30,7 @@ from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
+from workflows.reports import PlanReportWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
@@ -42,6 +43,7 @@ WORKFLOWS: list[type] = [
     StockReplenishmentWorkflow,
     DesignChangeWorkflow,
     WeeklyUnshippedWorkflow,
+    PlanReportWorkflow,
 ]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
 from services.planning.models import Milestone, PlanRevision
+from services.planning.reports import PlanReportActivities
 from services.planning.scheduling import (
     MILESTONE_OWNERS,
     Booking,
@@ -213,4 +214,9 @@ class PlanningActivities(DbActivities):
             await add_event(session, **event.model_dump())
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, PlanningActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    PlanningActivities,
+    PlanReportActivities,
+]

@@ -56,3 +56,16 @@ class TimelineEvent(SQLModel, table=True):
     actor: str = Field(max_length=128)
     summary: str
     detail: dict[str, Any] = json_field()
+
+
+# A stored plan-achievement report (PlanReportWorkflow): one per week or month, a re-run
+# replaces its rows. `rows` are the departments' {department, due, met, rate}.
+class PlanReport(SQLModel, table=True):
+    __tablename__ = "reports"
+    __table_args__ = {"schema": "planning"}
+
+    kind: str = Field(primary_key=True, max_length=8)
+    period: str = Field(primary_key=True, max_length=16)
+    rows: list[Any] = json_field()
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()

@@ -1,0 +1,132 @@
+"""Plan-achievement reports: computed with the KPI's SQL, stored in `planning.reports` (one per
+week or month; a re-run replaces it), and published as a signed `plan_report` event to every
+URL in `event_webhooks`.
+
+The Temporal Schedules `<prefix>-weekly-plan-report` and `<prefix>-monthly-plan-report`
+(shared/schedules.py) start PlanReportWorkflow, which calls these activities.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.planning.kpi_schemas import (
+    DepartmentAchievement,
+    PeriodKind,
+    PlanReportPublic,
+    PlanReportRequest,
+    PlanReportResult,
+    PublishPlanReport,
+)
+from services.planning.kpis import parse_period, plan_achievement
+from services.planning.models import PlanReport
+from shared.activities import DbActivities
+from shared.db import session_scope
+from shared.escalations.activities import SIGNATURE_HEADER, sign
+
+EVENT_KIND = "plan_report"
+
+
+async def store_report(
+    session: AsyncSession, *, kind: PeriodKind, period: str, rows: list[Any], at: datetime
+) -> PlanReport:
+    """Store a period's report, or replace the rows of the one stored before."""
+    result = await session.execute(
+        insert(PlanReport)
+        .values(kind=kind, period=period, rows=rows, created_at=at, updated_at=at)
+        .on_conflict_do_update(
+            index_elements=["kind", "period"], set_={"rows": rows, "updated_at": at}
+        )
+        .returning(PlanReport)
+    )
+    return result.scalar_one()
+
+
+async def get_report(session: AsyncSession, *, kind: PeriodKind, period: str) -> PlanReport | None:
+    """The stored report of a week or month, if it was made."""
+    result = await session.execute(
+        select(PlanReport).where(col(PlanReport.kind) == kind, col(PlanReport.period) == period)
+    )
+    return result.scalar_one_or_none()
+
+
+def report_public(report: PlanReport) -> PlanReportPublic:
+    return PlanReportPublic(
+        kind=report.kind,  # type: ignore[arg-type]
+        period=report.period,
+        departments=[DepartmentAchievement.model_validate(row) for row in report.rows],
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+    )
+
+
+def report_event(report: PlanReport) -> dict[str, Any]:
+    """The JSON an event webhook receives for a stored report."""
+    return {
+        "kind": EVENT_KIND,
+        "period_kind": report.kind,
+        "period": report.period,
+        "departments": report.rows,
+        "generated_at": report.updated_at.isoformat(),
+    }
+
+
+class PlanReportActivities(DbActivities):
+    """PlanReportWorkflow's work: compute and store a report, publish it to event webhooks."""
+
+    @activity.defn
+    async def store_plan_report(self, request: PlanReportRequest) -> PlanReportResult:
+        """Compute the period's plan achievement per department and store it (a re-run of the
+        same period replaces the stored rows)."""
+        period = parse_period(request.kind, request.period)
+        async with session_scope(self._engine) as session:
+            departments = await plan_achievement(session, period=period)
+            await store_report(
+                session,
+                kind=request.kind,
+                period=period.label,
+                rows=[d.model_dump(mode="json") for d in departments],
+                at=request.at,
+            )
+        return PlanReportResult(kind=request.kind, period=period.label, departments=departments)
+
+    @activity.defn
+    async def event_webhook_targets(self) -> list[str]:
+        """The event webhooks' URLs, read now so a changed setting applies to the next run."""
+        return list(self._settings.event_webhooks)
+
+    @activity.defn
+    async def publish_plan_report(self, target: PublishPlanReport) -> int:
+        """POST the stored report, signed like escalations; a non-2xx answer raises so
+        Temporal retries it."""
+        async with session_scope(self._engine) as session:
+            report = await get_report(session, kind=target.kind, period=target.period)
+        if report is None:
+            raise ApplicationError(
+                f"no stored {target.kind} report {target.period}", non_retryable=True
+            )
+        body = json.dumps(report_event(report), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, self._settings.webhook_signing_secret()),
+            "X-Orderflow-Event": EVENT_KIND,
+            "X-Orderflow-Delivery": str(activity.info().attempt),
+        }
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(target.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"{target.url}: {type(exc).__name__}: {exc}; retrying") from exc
+        if not 200 <= response.status_code < 300:
+            raise ApplicationError(f"{target.url} answered {response.status_code}; retrying")
+        return response.status_code

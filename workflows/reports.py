@@ -1,0 +1,91 @@
+"""PlanReportWorkflow (PROCESS "KPIs the factory reads"): what the weekly and monthly
+plan-report Temporal Schedules run.
+
+It computes a period's plan achievement per department, stores it (`planning.reports`, a re-run
+replaces it) and POSTs it, signed, to every event webhook until each answers 2xx. Without a
+period in its input it reports the one its schedule means: the ISO week it was scheduled in
+(weekly), or the month before (monthly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from services.planning.kpi_schemas import (
+        PlanReportInput,
+        PlanReportRequest,
+        PlanReportResult,
+        PublishPlanReport,
+    )
+    from services.planning.kpis import InvalidPeriod, Period, parse_period, previous_month, week_of
+    from services.planning.reports import PlanReportActivities
+    from shared.temporal import department_queue
+    from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
+
+# Set by Temporal on a workflow a schedule starts: the time the action was due (a run started
+# late, after an outage, still reports the period it was meant for).
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+
+def _scheduled_time() -> datetime:
+    return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+
+
+def _period(inp: PlanReportInput) -> Period:
+    if inp.period is not None:
+        try:
+            return parse_period(inp.kind, inp.period)
+        except InvalidPeriod as exc:
+            raise ApplicationError(str(exc), type="InvalidPeriod", non_retryable=True) from None
+    day = _scheduled_time().date()
+    return week_of(day) if inp.kind == "week" else previous_month(day)
+
+
+@workflow.defn
+class PlanReportWorkflow:
+    """One plan-achievement report: compute, store, publish."""
+
+    @workflow.run
+    async def run(self, inp: PlanReportInput) -> PlanReportResult:
+        period = _period(inp)
+        queue = department_queue(inp.queue_prefix, "planning")
+        name = f"plan report {period.kind} {period.label}"
+        workflow.set_current_details(f"**{name}**: computing plan achievement per department")
+        report = await workflow.execute_activity_method(
+            PlanReportActivities.store_plan_report,
+            PlanReportRequest(kind=period.kind, period=period.label, at=workflow.now()),
+            task_queue=queue,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"{name}: compute plan achievement per department and store it",
+        )
+        urls = await workflow.execute_activity_method(
+            PlanReportActivities.event_webhook_targets,
+            task_queue=queue,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="read the event webhook URLs",
+        )
+        workflow.set_current_details(f"**{name}**: stored; publishing to {len(urls)} webhook(s)")
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    PlanReportActivities.publish_plan_report,
+                    PublishPlanReport(kind=period.kind, period=period.label, url=url),
+                    task_queue=queue,
+                    start_to_close_timeout=WEBHOOK_TIMEOUT,
+                    retry_policy=WEBHOOK_RETRY,
+                    summary=f"{name}: POST to {url}"[:200],
+                )
+                for url in urls
+            )
+        )
+        workflow.set_current_details(f"**{name}**: stored and published to {len(urls)} webhook(s)")
+        report.published_to = urls
+        return report
