@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.telemetry import instrument_engine
+
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "orderflow"
@@ -33,8 +35,10 @@ def sync_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """An async engine on `url` (a postgresql:// URL)."""
-    return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+    """An async engine on `url` (a postgresql:// URL); its statements are traced."""
+    engine = create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+    instrument_engine(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

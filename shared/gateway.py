@@ -23,7 +23,9 @@ from shared.auth import TokenVerifier
 from shared.db import create_engine
 from shared.errors import install_error_handlers
 from shared.escalations.api import router as escalations_router
+from shared.metrics import install_request_metrics
 from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.telemetry import flush_tracing, instrument_app, setup_tracing
 from shared.temporal import connect
 
 
@@ -49,6 +51,7 @@ def create_app(
             yield
         finally:
             await app.state.engine.dispose()
+            await asyncio.to_thread(flush_tracing)
 
     app = FastAPI(
         title="orderflow",
@@ -60,6 +63,10 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     install_error_handlers(app)
+    # Telemetry: a span per request (Temporal and SQL spans nest under it), and /metrics.
+    setup_tracing(settings)
+    instrument_app(app)
+    install_request_metrics(app)
     for dept in departments:
         app.include_router(importlib.import_module(f"services.{dept}.api").router)
     app.include_router(orders_router)

@@ -160,6 +160,8 @@ def _check_ports(settings: Settings) -> None:
             ("127.0.0.1", settings.temporal_port, "ORDERFLOW_TEMPORAL_PORT"),
             ("127.0.0.1", settings.temporal_ui_port, "ORDERFLOW_TEMPORAL_UI_PORT"),
         ]
+    if settings.metrics_port:  # the worker's Prometheus endpoint, on every interface
+        wanted.append(("0.0.0.0", settings.metrics_port, "ORDERFLOW_METRICS_PORT"))
     seen: dict[int, str] = {}
     for host, port, name in wanted:
         if port in seen:
@@ -271,6 +273,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
         ORDERFLOW_HTTP_PORT=str(settings.http_port),
         ORDERFLOW_TEMPORAL_PORT=str(settings.temporal_port),
         ORDERFLOW_TEMPORAL_UI_PORT=str(settings.temporal_ui_port),
+        ORDERFLOW_METRICS_PORT=str(settings.metrics_port),
         # Children print as they go, so a crash shows its last words before we stop.
         PYTHONUNBUFFERED="1",
     )
@@ -337,7 +340,10 @@ def _print_banner(stack: Stack) -> None:
         "",
         "orderflow is running; Ctrl-C stops it.",
         f"  API docs     {api_url(settings)}/docs",
+        f"  Metrics      {api_url(settings)}/metrics (gateway)",
     ]
+    if settings.metrics_port:
+        lines.append(f"               http://127.0.0.1:{settings.metrics_port}/metrics (worker)")
     if stack.temporal is not None:
         lines.append(f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
     lines.append(

@@ -10,9 +10,11 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from shared.settings import DEPARTMENTS, Settings
+from shared.telemetry import tracing_interceptor
 
 ORDER_NO = SearchAttributeKey.for_keyword("OrderNo")
 CUSTOMER = SearchAttributeKey.for_keyword("Customer")
@@ -45,12 +47,18 @@ def all_queues(prefix: str) -> list[str]:
     return [workflow_queue(prefix), *(department_queue(prefix, d) for d in DEPARTMENTS)]
 
 
-async def connect(settings: Settings) -> Client:
-    """A client on the configured (or embedded) Temporal server, with the pydantic converter."""
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A client on the configured (or embedded) Temporal server, with the pydantic converter.
+
+    It carries the OpenTelemetry trace in Temporal headers (its workers inherit that);
+    `runtime` is the worker's, which serves the SDK's metrics.
+    """
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=[tracing_interceptor()],
+        runtime=runtime,
     )
 
 

@@ -21,8 +21,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from shared.db import create_engine
+from shared.metrics import worker_runtime
 from shared.schedules import ensure_schedules
 from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.design_change import DesignChangeWorkflow
@@ -69,24 +71,43 @@ def build_workers(
     *,
     queues: Sequence[str] | None = None,
 ) -> list[Worker]:
-    """One Worker per task queue (all of them unless `queues` names some)."""
+    """One Worker per task queue (all of them unless `queues` names some), each traced."""
     prefix = settings.task_queue_prefix
     wanted = set(queues) if queues else None
+    tracing = worker_interceptors(client)
     workers = []
     if wanted is None or workflow_queue(prefix) in wanted or "workflows" in wanted:
-        workers.append(Worker(client, task_queue=workflow_queue(prefix), workflows=WORKFLOWS))
+        workers.append(
+            Worker(
+                client,
+                task_queue=workflow_queue(prefix),
+                workflows=WORKFLOWS,
+                interceptors=tracing,
+            )
+        )
     for dept in DEPARTMENTS:
         queue = department_queue(prefix, dept)
         if wanted is None or queue in wanted or dept in wanted:
+            activities = activities_for(dept, engine, settings)
             workers.append(
-                Worker(client, task_queue=queue, activities=activities_for(dept, engine, settings))
+                Worker(client, task_queue=queue, activities=activities, interceptors=tracing)
             )
     return workers
 
 
 async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None:
     """Run the workers until SIGINT or SIGTERM, then drain and stop."""
-    client = await connect(settings)
+    setup_tracing(settings)
+    try:
+        runtime = worker_runtime(settings)
+    except ValueError as exc:  # the Prometheus exporter could not listen
+        raise SystemExit(
+            f"cannot serve worker metrics on port {settings.metrics_port} ({exc}); "
+            "set ORDERFLOW_METRICS_PORT to a free port, or 0 for none"
+        ) from exc
+    if runtime is not None:
+        log.info("Temporal metrics on http://0.0.0.0:%d/metrics", settings.metrics_port)
+    client = await connect(settings, runtime=runtime)
     engine = create_engine(settings.database_url)
     workers = build_workers(client, engine, settings, queues=queues)
     if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
@@ -101,6 +122,7 @@ async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*runs, return_exceptions=True)
     await engine.dispose()
+    flush_tracing()  # main() leaves with os._exit, which would drop the last batch
 
 
 def main(argv: Sequence[str] | None = None) -> None:

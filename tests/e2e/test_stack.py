@@ -138,6 +138,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         ORDERFLOW_HTTP_PORT=str(ports.http),
         ORDERFLOW_TEMPORAL_PORT=str(ports.temporal),
         ORDERFLOW_TEMPORAL_UI_PORT=str(ports.ui),
+        # The worker's Prometheus port: two stacks at once must not both want 9464.
+        ORDERFLOW_METRICS_PORT=str(_free_port()),
         ORDERFLOW_TASK_QUEUE_PREFIX=f"e2e-{uuid.uuid4().hex[:8]}",
     )
     stack = Runner(home=home, ports=ports, env=env)
