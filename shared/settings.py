@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # Set these two for real servers; empty means "start the embedded one".
     temporal_address: str = ""
     temporal_namespace: str = "default"
+    # Temporal Cloud (or any server behind TLS): an API key turns TLS on; a client certificate
+    # and key (PEM file paths) authenticate by mTLS instead; `temporal_tls` forces TLS with
+    # neither (a server with a public certificate).
+    temporal_api_key: str = ""
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
     database_url: str = ""
     task_queue_prefix: str = "orderflow"
 
@@ -139,6 +146,15 @@ class Settings(BaseSettings):
     # Per-kind task SLAs, keyed by kind (`engineering.contract_review`); filled from
     # `ORDERFLOW_SLA_TASK_<KIND>` variables when the settings are read.
     task_slas: dict[str, Duration] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _tls_cert_and_key_together(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "ORDERFLOW_TEMPORAL_TLS_CERT and ORDERFLOW_TEMPORAL_TLS_KEY go together: "
+                "give both PEM files for mTLS, or neither"
+            )
+        return self
 
     @field_validator("departments")
     @classmethod

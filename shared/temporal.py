@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from shared.settings import DEPARTMENTS, Settings
 from shared.telemetry import tracing_interceptor
@@ -56,10 +56,23 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
+        api_key=settings.temporal_api_key or None,
+        tls=tls_config(settings),
         data_converter=pydantic_data_converter,
         interceptors=[tracing_interceptor()],
         runtime=runtime,
     )
+
+
+def tls_config(settings: Settings) -> bool | TLSConfig:
+    """TLS towards Temporal: mTLS with the configured client certificate, plain TLS with an
+    API key (Temporal Cloud) or when asked for, none for a local server."""
+    if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
+        return TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    return bool(settings.temporal_api_key) or settings.temporal_tls
 
 
 _INDEXED_TYPES = {

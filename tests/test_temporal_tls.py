@@ -1,0 +1,34 @@
+"""How orderflow reaches a Temporal server behind TLS (Temporal Cloud): an API key turns TLS on,
+a client certificate and key give mTLS, and a certificate without its key is refused at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from temporalio.service import TLSConfig
+
+from shared.settings import Settings
+from shared.temporal import tls_config
+
+
+def test_a_local_server_needs_no_tls_and_an_api_key_or_the_flag_turns_it_on() -> None:
+    assert tls_config(Settings()) is False
+    assert tls_config(Settings(temporal_api_key="key-123")) is True
+    assert tls_config(Settings(temporal_tls=True)) is True
+
+
+def test_a_client_certificate_and_key_give_mtls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    cert.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+    config = tls_config(Settings(temporal_tls_cert=cert, temporal_tls_key=key))
+    assert isinstance(config, TLSConfig)
+    assert config.client_cert == cert.read_bytes()
+    assert config.client_private_key == key.read_bytes()
+
+
+def test_a_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(temporal_tls_cert=tmp_path / "client.pem")
