@@ -37,6 +37,9 @@ class CustomerChange(BaseModel):
     # scope: the BOM lines it adds, changes or removes (as a DCN gives them).
     bom_changes: list[BomChange] = Field(default_factory=list)
     by: str
+    # A hash of the HTTP request (with its Idempotency-Key): a key reused for another body is
+    # told apart from a retry.
+    request_hash: str | None = None
 
 
 # What a change means for the order, worked out before anything of it takes effect.
@@ -125,3 +128,4 @@ class ChangeAccepted(BaseModel):
     requisitions: list[str] = Field(default_factory=list)
     outcome: str = ""
     requested_at: datetime | None = None
+    request_hash: str | None = None

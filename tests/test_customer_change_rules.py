@@ -167,6 +167,13 @@ async def test_a_smaller_order_frees_its_reserved_surplus_at_once(flow: Stack) -
     }
     retry = await change(flow, order_no, body, **{"Idempotency-Key": "chg-0901"})
     assert retry.status_code == 200 and retry.json()["change_no"] == applied["change_no"]
+    reused = await change(
+        flow,
+        order_no,
+        {**body, "customer_confirmation_ref": "HD-FAX-0902"},
+        **{"Idempotency-Key": "chg-0901"},
+    )
+    assert reused.status_code == 422 and reused.json()["error"] == "idempotency_key_reused"
     view = await order_view(flow, order_no)
     assert D(view["lines"][0]["qty"]) == 4 and len(view["changes"]) == 1
     required_now = {m["item"]: D(m["required"]) for m in view["materials"]}

@@ -33,8 +33,10 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     # nothing (a branch started now would open tasks after they were all withdrawn).
     order.status = "cancelling"
     order.describe(f"cancelling: {cmd.reason}")
-    # A customer change taking effect finishes first: its requisitions are then unwound too.
-    await workflow.wait_condition(lambda: not order.changes.applying)
+    # A customer change being taken in or taking effect finishes first: what it bought is then
+    # unwound too, and a change left awaiting agreement is withdrawn below.
+    if order.changes.busy:
+        await workflow.wait_condition(lambda: not order.changes.busy)
     running = _running(order)
     for task in running:
         task.cancel()

@@ -5,7 +5,7 @@ buys and frees, and the new due date and plan revision.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,14 @@ with workflow.unsafe.imports_passed_through():
     from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from services.sales.changes import ChangeActivities
     from shared import payloads as p
-    from shared.change_types import ApplyQty, ChangeImpact, CustomerChange
+    from shared.change_types import (
+        ApplyQty,
+        ChangeAccepted,
+        ChangeImpact,
+        ChangeRecord,
+        ChangeState,
+        CustomerChange,
+    )
     from shared.material_types import MaterialNotice
     from workflows.common import notify_order
     from workflows.tasks import TaskState
@@ -159,3 +166,60 @@ def outcome(
         parts.append(f"plan revision {plan_revision}")
     parts.append(f"due {order.due_date}")
     return "; ".join(parts)
+
+
+async def record(
+    order: OrderWorkflow,
+    change_no: str,
+    cmd: CustomerChange,
+    impact: ChangeImpact,
+    state: ChangeState,
+    requested_at: datetime | None,
+    *,
+    task_id: str | None = None,
+    by: str | None = None,
+    outcome: str | None = None,
+    plan_revision: int | None = None,
+    bom_revision: int | None = None,
+) -> ChangeAccepted:
+    """Store the change in its present state; the update's answer as it stands."""
+    requested_at = requested_at or workflow.now()
+    await order.activity(
+        ChangeActivities.record_change,
+        ChangeRecord(
+            change_no=change_no,
+            order_no=order.inp.order_no,
+            kind=cmd.kind,
+            detail=cmd.detail,
+            customer_confirmation_ref=cmd.customer_confirmation_ref,
+            request=cmd.model_dump(
+                mode="json",
+                exclude={"kind", "detail", "customer_confirmation_ref", "by", "request_hash"},
+            ),
+            state=state,
+            impact=impact.model_dump(mode="json"),
+            agreement_task_id=task_id,
+            outcome=outcome,
+            plan_revision=plan_revision,
+            bom_revision=bom_revision,
+            requested_by=cmd.by,
+            requested_at=requested_at,
+            decided_by=by,
+            at=workflow.now(),
+        ),
+        "sales",
+        f"customer change {change_no}: {state}",
+    )
+    return ChangeAccepted(
+        change_no=change_no,
+        order_no=order.inp.order_no,
+        kind=cmd.kind,
+        state=state,
+        impact=impact,
+        agreement_task_id=task_id,
+        plan_revision=plan_revision,
+        bom_revision=bom_revision,
+        outcome=outcome or "",
+        requested_at=requested_at,
+        request_hash=cmd.request_hash,
+    )

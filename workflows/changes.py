@@ -19,7 +19,7 @@ order has shipped.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
@@ -31,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         AssessChange,
         ChangeAccepted,
         ChangeImpact,
-        ChangeRecord,
         ChangeState,
         CustomerChange,
     )
@@ -41,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         material_follows,
         mrp_delta,
         outcome,
+        record,
         replan,
     )
     from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
@@ -61,8 +61,9 @@ class ChangesPhase:
         self.changes: dict[str, ChangeAccepted] = {}
         # The change being assessed, awaiting agreement or being applied (one at a time).
         self.pending: str | None = None
-        # True while a change takes effect: a cancellation waits for it to finish.
-        self.applying = False
+        # True while a change is taken in or takes effect (its activities run): a cancellation
+        # and the BOM release's MRP run wait for it, so neither interleaves with it.
+        self.busy = False
         self._agreements: dict[str, tuple[CustomerChange, ChangeImpact]] = {}
 
     # -- the update's checks ------------------------------------------------------------------
@@ -81,6 +82,25 @@ class ChangesPhase:
                     f"({earlier.agreement_task_id}); agree or decline it first"
                 )
             return f"{self.pending} is still being taken in; send this change again shortly"
+        frozen = self.frozen(cmd)
+        if frozen:
+            return frozen
+        stage = order.stage
+        if cmd.kind == "scope" and order.plan.bom_revision == 0:
+            return (
+                f"{order.inp.order_no} has no released BOM yet: engineering releases it with "
+                "the new scope (engineering.release_bom); send the scope change after that"
+            )
+        if cmd.kind == "date" and stage == "review":
+            return (
+                f"{order.inp.order_no} is still in contract review: the customer's date is "
+                "agreed there (sales.confirm_delivery, customer_date)"
+            )
+        return None
+
+    def frozen(self, cmd: CustomerChange) -> str | None:
+        """Why the order can no longer take this kind of change at all (its stage moved on)."""
+        order = self.order
         stage = order.stage
         if cmd.kind in ("qty", "scope") and stage not in _OPEN_FOR_SCOPE:
             return (
@@ -88,19 +108,10 @@ class ChangesPhase:
                 "production starts; a problem found in assembly is reported as an issue "
                 "(POST /production/orders/{order_no}/issues), more units are a new order"
             )
-        if cmd.kind == "date":
-            if stage == "review":
-                return (
-                    f"{order.inp.order_no} is still in contract review: the customer's date is "
-                    "agreed there (sales.confirm_delivery, customer_date)"
-                )
-            if "ship" in order.actuals:
-                return f"{order.inp.order_no} shipped on {order.actuals['ship']}"
-        if cmd.kind == "scope" and order.plan.bom_revision == 0:
-            return (
-                f"{order.inp.order_no} has no released BOM yet: engineering releases it with "
-                "the new scope (engineering.release_bom); send the scope change after that"
-            )
+        if cmd.kind == "date" and "ship" in order.actuals:
+            return f"{order.inp.order_no} shipped on {order.actuals['ship']}"
+        if order.status != "active" or order.cancellation is not None:
+            return f"{order.inp.order_no} is no longer active"
         return None
 
     def violation(self, cmd: CustomerChange) -> str | None:
@@ -147,70 +158,123 @@ class ChangesPhase:
         """Assess the change; take it in at once, or hold it for the customer's agreement."""
         order = self.order
         change_no = f"CHG-{order.inp.order_no}-{len(self.changes) + 1}"
-        self.pending = change_no
+        self.pending, self.busy = change_no, True
         try:
-            impact: ChangeImpact = await order.activity(
-                ChangeActivities.assess_change,
-                AssessChange(
-                    order_no=order.inp.order_no,
-                    change_no=change_no,
-                    change=cmd,
-                    bom_revision=order.plan.bom_revision,
-                    milestones=order.plan.milestones,
-                    forecast=order.plan.forecast,
-                    due_date=order.due_date,
-                    today=order.today(),
-                ),
-                "sales",
-                f"assess customer change {change_no}: {cmd.kind}",
-            )
+            # The BOM release's MRP run finishes first: the change is assessed against it.
+            await workflow.wait_condition(lambda: not order.plan.mrp_running)
+            impact = await self._assess(change_no, cmd)
             if impact.problems:
                 raise reject(INVALID_PAYLOAD, "; ".join(impact.problems))
-            if order.status != "active":
-                raise reject(CHANGE_REFUSED, f"{order.inp.order_no} is being cancelled")
+            if not impact.needs_agreement:
+                return await self._apply(change_no, cmd, impact, None, None)
+            task = await order.book.open(
+                "sales.change_agreement",
+                f"Agree {change_no} ({cmd.kind}) with the customer of {order.inp.order_no}",
+                {
+                    "change_no": change_no,
+                    "kind": cmd.kind,
+                    "detail": cmd.detail,
+                    "customer_confirmation_ref": cmd.customer_confirmation_ref,
+                    "impact": impact.model_dump(mode="json"),
+                    "due_date": str(order.due_date) if order.due_date else None,
+                },
+            )
+            self._agreements[task.task_id] = (cmd, impact)
+            accepted = await self._record(
+                change_no, cmd, impact, "awaiting_agreement", task_id=task.task_id
+            )
+            order.branch(self._agreement(change_no, cmd, impact, task))
+            return accepted
         except BaseException:
-            self.pending = None
+            if change_no not in self.changes:
+                self.pending = None
             raise
-        if not impact.needs_agreement:
-            return await self._apply(change_no, cmd, impact, None, None)
-        task = await order.book.open(
-            "sales.change_agreement",
-            f"Agree {change_no} ({cmd.kind}) with the customer of {order.inp.order_no}",
-            {
-                "change_no": change_no,
-                "kind": cmd.kind,
-                "detail": cmd.detail,
-                "customer_confirmation_ref": cmd.customer_confirmation_ref,
-                "impact": impact.model_dump(mode="json"),
-                "due_date": str(order.due_date) if order.due_date else None,
-            },
+        finally:
+            self.busy = False
+
+    async def _assess(self, change_no: str, cmd: CustomerChange) -> ChangeImpact:
+        order = self.order
+        impact: ChangeImpact = await order.activity(
+            ChangeActivities.assess_change,
+            AssessChange(
+                order_no=order.inp.order_no,
+                change_no=change_no,
+                change=cmd,
+                bom_revision=order.plan.bom_revision,
+                milestones=order.plan.milestones,
+                forecast=order.plan.forecast,
+                due_date=order.due_date,
+                today=order.today(),
+            ),
+            "sales",
+            f"assess customer change {change_no}: {cmd.kind}",
         )
-        self._agreements[task.task_id] = (cmd, impact)
-        accepted = await self._record(
-            change_no, cmd, impact, "awaiting_agreement", task_id=task.task_id
-        )
-        order.branch(self._agreement(change_no, cmd, impact, task))
-        return accepted
+        return impact
 
     async def _agreement(
         self, change_no: str, cmd: CustomerChange, impact: ChangeImpact, task: TaskState
     ) -> None:
+        """Wait for the customer's answer; a change the order can no longer take (production
+        started, it shipped) meanwhile is withdrawn with its task."""
         order = self.order
-        await order.wait_tasks(task)
+        await order.until(
+            lambda: not task.is_open or self.frozen(cmd) is not None,
+            f"waiting for the customer's agreement to {change_no}",
+        )
+        frozen = self.frozen(cmd)
+        if task.is_open and frozen is not None:
+            if order.status != "active":
+                return  # the cancellation withdraws the task and the change
+            self.busy = True
+            try:
+                await order.book.withdraw(task)
+                await self._end(
+                    change_no,
+                    cmd,
+                    impact,
+                    task,
+                    "withdrawn",
+                    f"{frozen} before the customer agreed; the change can no longer take effect",
+                )
+            finally:
+                self.busy = False
+            return
         answer = p.ChangeAgreement.parse(task.payload)
         if not answer.agreed:
-            self.pending = None
-            await self._record(
-                change_no,
-                cmd,
-                impact,
-                "declined",
-                task_id=task.task_id,
-                by=task.completed_by,
-                outcome=f"not agreed: {answer.comment}",
-            )
+            self.busy = True
+            try:
+                await self._end(
+                    change_no, cmd, impact, task, "declined", f"not agreed: {answer.comment}"
+                )
+            finally:
+                self.busy = False
             return
-        await self._apply(change_no, cmd, impact, answer, task)
+        self.busy = True
+        try:
+            await workflow.wait_condition(lambda: not order.plan.mrp_running)
+            await self._apply(change_no, cmd, impact, answer, task)
+        finally:
+            self.busy = False
+
+    async def _end(
+        self,
+        change_no: str,
+        cmd: CustomerChange,
+        impact: ChangeImpact,
+        task: TaskState,
+        state: ChangeState,
+        outcome: str,
+    ) -> None:
+        await self._record(
+            change_no,
+            cmd,
+            impact,
+            state,
+            task_id=task.task_id,
+            by=task.completed_by,
+            outcome=outcome,
+        )
+        self.pending = None
 
     async def withdraw_pending(self, reason: str) -> None:
         """The order ends (cancelled) with a change still awaiting agreement: it never applies."""
@@ -238,37 +302,38 @@ class ChangesPhase:
         answer: p.ChangeAgreement | None,
         task: TaskState | None,
     ) -> ChangeAccepted:
+        """The change takes effect (the caller holds `busy`)."""
         order = self.order
         by = (task.completed_by if task else None) or cmd.by
-        self.applying = True
-        try:
-            material = MrpDeltaResult()
-            bom_revision: int | None = None
-            if cmd.kind == "qty":
-                material = await apply_qty(order, change_no, cmd, impact, answer, by)
-            elif cmd.kind == "scope":
-                issued = await issue_scope(order, change_no, cmd, task, by)
-                if issued.refused is not None:
-                    self.pending = None
-                    return await self._record(
-                        change_no,
-                        cmd,
-                        impact,
-                        "withdrawn",
-                        task_id=task.task_id if task else None,
-                        by=by,
-                        outcome="the BOM changed before this change could take effect "
-                        f"({issued.refused}); send it again against the new BOM",
-                    )
-                bom_revision = order.plan.bom_revision = issued.to_revision
-                material = await mrp_delta(
-                    order, change_no, issued.from_revision, issued.to_revision, None, by
+        material = MrpDeltaResult()
+        bom_revision: int | None = None
+        if cmd.kind == "qty":
+            # Agreed later: MRP may have run on the BOM since, so the quantity it planned is
+            # read again now rather than taken from the assessment.
+            base = await self._assess(change_no, cmd) if task is not None else impact
+            material = await apply_qty(order, change_no, cmd, base, answer, by)
+        elif cmd.kind == "scope":
+            issued = await issue_scope(order, change_no, cmd, task, by)
+            if issued.refused is not None:
+                accepted = await self._record(
+                    change_no,
+                    cmd,
+                    impact,
+                    "withdrawn",
+                    task_id=task.task_id if task else None,
+                    by=by,
+                    outcome="the BOM changed before this change could take effect "
+                    f"({issued.refused}); send it again against the new BOM",
                 )
-            await material_follows(order, material)
-            plan_revision = await replan(order, change_no, cmd, impact, answer, by)
-            text = outcome(order, cmd, impact, material, plan_revision)
-        finally:
-            self.applying = False
+                self.pending = None
+                return accepted
+            bom_revision = order.plan.bom_revision = issued.to_revision
+            material = await mrp_delta(
+                order, change_no, issued.from_revision, issued.to_revision, None, by
+            )
+        await material_follows(order, material)
+        plan_revision = await replan(order, change_no, cmd, impact, answer, by)
+        text = outcome(order, cmd, impact, material, plan_revision)
         accepted = await self._record(
             change_no,
             cmd,
@@ -293,52 +358,12 @@ class ChangesPhase:
         cmd: CustomerChange,
         impact: ChangeImpact,
         state: ChangeState,
-        *,
-        task_id: str | None = None,
-        by: str | None = None,
-        outcome: str | None = None,
-        plan_revision: int | None = None,
-        bom_revision: int | None = None,
+        **facts: Any,
     ) -> ChangeAccepted:
-        order = self.order
+        """Keep the change as it stands (`sales.changes`, the timeline) and remember it."""
         earlier = self.changes.get(change_no)
-        await order.activity(
-            ChangeActivities.record_change,
-            ChangeRecord(
-                change_no=change_no,
-                order_no=order.inp.order_no,
-                kind=cmd.kind,
-                detail=cmd.detail,
-                customer_confirmation_ref=cmd.customer_confirmation_ref,
-                request=cmd.model_dump(
-                    mode="json", exclude={"kind", "detail", "customer_confirmation_ref", "by"}
-                ),
-                state=state,
-                impact=impact.model_dump(mode="json"),
-                agreement_task_id=task_id,
-                outcome=outcome,
-                plan_revision=plan_revision,
-                bom_revision=bom_revision,
-                requested_by=cmd.by,
-                requested_at=earlier.requested_at if earlier else workflow.now(),
-                decided_by=by,
-                at=workflow.now(),
-            ),
-            "sales",
-            f"customer change {change_no}: {state}",
-        )
-        accepted = ChangeAccepted(
-            change_no=change_no,
-            order_no=order.inp.order_no,
-            kind=cmd.kind,
-            state=state,
-            impact=impact,
-            agreement_task_id=task_id,
-            plan_revision=plan_revision,
-            bom_revision=bom_revision,
-            outcome=outcome or "",
-            requested_at=earlier.requested_at if earlier else workflow.now(),
-        )
+        requested_at = earlier.requested_at if earlier and earlier.requested_at else None
+        accepted = await record(self.order, change_no, cmd, impact, state, requested_at, **facts)
         self.changes[change_no] = accepted
-        order.describe(f"{change_no}: {state}")
+        self.order.describe(f"{change_no}: {state}")
         return accepted

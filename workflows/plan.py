@@ -47,6 +47,8 @@ class PlanPhase:
         self.proposal: PlanProposal | None = None
         self.bom_revision = 0
         self.mrp: MrpRunResult | None = None
+        # True while the released BOM is stored and MRP runs on it: a customer change waits.
+        self.mrp_running = False
         self._delay_warned: date | None = None
         self.watchers: list[asyncio.Task[None]] = []
 
@@ -202,6 +204,21 @@ class PlanPhase:
         await order.until(lambda: not bom.is_open, "waiting for the BOM release")
         assert bom.payload is not None
         order.production.special_operations = list(bom.payload.get("special_operations", []))
+        if order.changes.busy:  # a customer change being taken in finishes first
+            await workflow.wait_condition(lambda: not order.changes.busy)
+        self.mrp_running = True
+        try:
+            await self._release_and_plan(bom)
+        finally:
+            self.mrp_running = False
+        order.purchasing.start(self.mrp.requisitions if self.mrp else [])
+        await order.record_actual("design_done")
+        await order.record_actual("bom_release")
+
+    async def _release_and_plan(self, bom: TaskState) -> None:
+        """Store the released BOM and run MRP on it."""
+        order = self.order
+        assert bom.payload is not None
         released: BomReleased = await order.activity(
             EngineeringActivities.release_bom,
             BomRelease(
@@ -226,9 +243,6 @@ class PlanPhase:
             "procurement",
             f"MRP on BOM revision {released.revision} of {order.inp.order_no}",
         )
-        order.purchasing.start(self.mrp.requisitions)
-        await order.record_actual("design_done")
-        await order.record_actual("bom_release")
 
     async def _store_drawings(self, drawings: TaskState) -> None:
         order = self.order

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
@@ -203,6 +204,7 @@ async def change_order(
         new_date=body.new_date,
         bom_changes=body.bom_changes,
         by=user.sub,
+        request_hash=_body_hash(body) if idempotency_key else None,
     )
     handle = temporal.get_workflow_handle(order_workflow_id(order_no))
     # Keys are per caller, as on intake; Temporal answers a repeated update id with the result
@@ -217,7 +219,7 @@ async def change_order(
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == "ChangeRefused":
             raise conflict("change_refused", cause.message) from exc
-        if isinstance(cause, ApplicationError) and cause.type == "InvalidPayload":
+        if isinstance(cause, ApplicationError) and cause.type in _INVALID_CHANGE:
             raise invalid("invalid_change", cause.message) from exc
         raise
     except RPCError as exc:
@@ -225,9 +227,24 @@ async def change_order(
             ended = f"the workflow of order {order_no} has ended"
             raise conflict("workflow_closed", ended) from exc
         raise unavailable(f"Temporal did not take the change: {exc.message}") from exc
+    if command.request_hash and accepted.request_hash != command.request_hash:
+        raise invalid(
+            "idempotency_key_reused",
+            f"Idempotency-Key {idempotency_key!r} was used for change {accepted.change_no} "
+            "with a different body; use a new key for a new change",
+        )
     if accepted.state == "awaiting_agreement":
         response.status_code = status.HTTP_202_ACCEPTED
     return accepted
+
+
+# Update failures that mean the change itself cannot apply (422).
+_INVALID_CHANGE = ("InvalidPayload", "ChangeInvalid")
+
+
+def _body_hash(body: ChangeRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _refusal(error: BaseException | None) -> ApplicationError | None:
