@@ -5,15 +5,25 @@ A test module imports `dev_server_env` to get the module-scoped `dev_env` fixtur
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionResult,
+    ScheduleHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from shared.temporal import SEARCH_ATTRIBUTES
+
+R = TypeVar("R")
 
 
 @pytest.fixture(scope="module", name="dev_env")
@@ -26,3 +36,22 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+async def trigger_and_wait(
+    client: Client, handle: ScheduleHandle, result_type: type[R]
+) -> tuple[ScheduleActionResult, str, R]:
+    """Trigger a schedule now and wait for the workflow it starts: (the action, the started
+    workflow's id, its result). Its workers must be running."""
+    await handle.trigger()
+    for _ in range(200):
+        actions = (await handle.describe()).info.recent_actions
+        if actions:
+            break
+        await asyncio.sleep(0.05)
+    (started,) = actions
+    execution = started.action
+    assert isinstance(execution, ScheduleActionExecutionStartWorkflow)
+    run = client.get_workflow_handle(execution.workflow_id, result_type=result_type)
+    result = await asyncio.wait_for(run.result(), timeout=30)
+    return started, execution.workflow_id, result

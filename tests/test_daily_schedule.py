@@ -3,7 +3,6 @@ server: the time-skipping server does not implement schedules."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +10,6 @@ from decimal import Decimal
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
-    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleDescription,
     ScheduleOverlapPolicy,
@@ -26,7 +24,10 @@ from shared.schedules import daily_mrp_schedule_id, ensure_schedules
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import run_stack, settings_for
-from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
+from tests.dev_server import (
+    dev_server_env,  # noqa: F401  (the dev_env fixture)
+    trigger_and_wait,
+)
 
 
 async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:
@@ -107,18 +108,8 @@ async def test_the_scheduled_action_runs_the_daily_mrp_workflow(
     await ensure_schedules(dev_env.client, settings)
     handle = dev_env.client.get_schedule_handle(daily_mrp_schedule_id(settings.task_queue_prefix))
     async with run_stack(settings, dev_env.client):
-        await handle.trigger()
-        for _ in range(200):
-            actions = (await handle.describe()).info.recent_actions
-            if actions:
-                break
-            await asyncio.sleep(0.05)
-        (started,) = actions
-        execution = started.action
-        assert isinstance(execution, ScheduleActionExecutionStartWorkflow)
-        run = dev_env.client.get_workflow_handle(execution.workflow_id, result_type=DailyMrpResult)
-        result = await asyncio.wait_for(run.result(), timeout=30)
-    assert execution.workflow_id.startswith(f"{settings.task_queue_prefix}-daily-mrp")
+        _, workflow_id, result = await trigger_and_wait(dev_env.client, handle, DailyMrpResult)
+    assert workflow_id.startswith(f"{settings.task_queue_prefix}-daily-mrp")
     assert [(r.item, r.qty) for r in result.safety_stock.created if r.item == item] == [
         (item, Decimal(5))
     ]

@@ -31,6 +31,7 @@ from services.quality.models import FinalInspection, Inspection, Ncr
 from services.sales.models import Order
 from shared.db import session_scope
 from shared.escalations.models import Escalation
+from tests.kpi_drivers import milestone
 
 WEEK, MONTH = "2031-W10", "2031-03"  # week 10 of 2031: Monday 3 to Sunday 9 March
 AS_OF = datetime(2001, 1, 10, 12, 0, tzinfo=UTC)
@@ -69,16 +70,7 @@ def _order(order_no: str, *, due: date | None, status: str = "active") -> Order:
 
 
 def _milestone(order_no: str, name: str, planned: date, actual: date | None) -> Milestone:
-    return Milestone(
-        order_no=order_no,
-        name=name,
-        owner="x",  # the KPI reads the owner from MILESTONE_OWNERS, not this column
-        planned=planned,
-        forecast=planned,
-        actual=actual,
-        revision=1,
-        updated_at=_at(1, 1),
-    )
+    return milestone(order_no, name, planned, actual)
 
 
 def _escalation(key: str, kind: str, order_no: str, breached: datetime, **more: Any) -> Escalation:

@@ -6,35 +6,19 @@ The milestones here lie in June 2032, which no other test touches.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.planning.kpis import month_of, week_of
-from services.planning.models import Milestone
-from shared.db import session_scope
 from tests.conftest import Stack
+from tests.kpi_drivers import add_milestones
 
 
 async def _milestones(engine: AsyncEngine, *rows: tuple[str, date, date | None]) -> None:
     """Milestones (name, planned, actual) of one made-up order."""
-    order_no = f"KPI-{uuid.uuid4().hex[:8]}"
-    async with session_scope(engine) as session:
-        for name, planned, actual in rows:
-            session.add(
-                Milestone(
-                    order_no=order_no,
-                    name=name,
-                    owner="x",
-                    planned=planned,
-                    forecast=planned,
-                    actual=actual,
-                    revision=1,
-                    updated_at=datetime.now(UTC),
-                )
-            )
+    await add_milestones(engine, rows)
 
 
 async def test_get_kpis_answers_the_asked_week_and_month(stack: Stack, engine: AsyncEngine) -> None:

@@ -8,7 +8,6 @@ Each test's milestones lie in a week of 2033 no other test touches.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio.client import (
-    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
     ScheduleRange,
@@ -29,13 +27,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.planning.kpi_schemas import PlanReportInput, PlanReportResult
 from services.planning.kpis import previous_month, week_of
-from services.planning.models import Milestone, PlanReport
+from services.planning.models import PlanReport
 from shared.db import session_scope
 from shared.schedules import ensure_schedules, plan_report_schedule_id
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for
-from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
+from tests.dev_server import (
+    dev_server_env,  # noqa: F401  (the dev_env fixture)
+    trigger_and_wait,
+)
+from tests.kpi_drivers import add_milestones
 from tests.webhook_receiver import WebhookReceiver, expected_signature
 from workflows.reports import PlanReportWorkflow
 
@@ -43,23 +45,11 @@ from workflows.reports import PlanReportWorkflow
 async def _milestones(engine: AsyncEngine, week: str, *rows: tuple[str, int, int | None]) -> None:
     """Milestones of one made-up order planned in `week`: (name, weekday, days late or None)."""
     year, _, number = week.partition("-W")
-    order_no = f"PR-{uuid.uuid4().hex[:8]}"
-    async with session_scope(engine) as session:
-        for name, weekday, late in rows:
-            planned = date.fromisocalendar(int(year), int(number), weekday)
-            actual = None if late is None else planned + timedelta(days=late)
-            session.add(
-                Milestone(
-                    order_no=order_no,
-                    name=name,
-                    owner="x",
-                    planned=planned,
-                    forecast=planned,
-                    actual=actual,
-                    revision=1,
-                    updated_at=datetime.now(UTC),
-                )
-            )
+    dated = []
+    for name, weekday, late in rows:
+        planned = date.fromisocalendar(int(year), int(number), weekday)
+        dated.append((name, planned, None if late is None else planned + timedelta(days=late)))
+    await add_milestones(engine, dated, prefix="PR")
 
 
 async def _report(stack: Stack, inp: PlanReportInput) -> PlanReportResult:
@@ -285,21 +275,11 @@ async def test_the_weekly_schedule_runs_the_report_of_the_week_it_is_due_in(
         plan_report_schedule_id(settings.task_queue_prefix, "week")
     )
     async with run_stack(settings, dev_env.client):
-        await handle.trigger()
-        for _ in range(200):
-            actions = (await handle.describe()).info.recent_actions
-            if actions:
-                break
-            await asyncio.sleep(0.05)
-        (started,) = actions
-        execution = started.action
-        assert isinstance(execution, ScheduleActionExecutionStartWorkflow)
-        run = dev_env.client.get_workflow_handle(
-            execution.workflow_id, result_type=PlanReportResult
+        started, workflow_id, result = await trigger_and_wait(
+            dev_env.client, handle, PlanReportResult
         )
-        result = await asyncio.wait_for(run.result(), timeout=30)
     await handle.delete()
-    assert execution.workflow_id.startswith(f"{settings.task_queue_prefix}-weekly-plan-report")
+    assert workflow_id.startswith(f"{settings.task_queue_prefix}-weekly-plan-report")
     assert result.period == week_of(started.scheduled_at.date()).label
     (stored,) = await _stored(engine, "week", result.period)
     assert _by_dept(stored.rows) == _by_dept([d.model_dump() for d in result.departments])

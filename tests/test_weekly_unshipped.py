@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import workflow
 from temporalio.client import (
     Client,
-    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleDescription,
     ScheduleOverlapPolicy,
@@ -41,7 +40,10 @@ from shared.schedules import (
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for
-from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
+from tests.dev_server import (
+    dev_server_env,  # noqa: F401  (the dev_env fixture)
+    trigger_and_wait,
+)
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -324,21 +326,11 @@ async def test_the_scheduled_action_asks_the_unshipped_orders(
     handle = dev_env.client.get_schedule_handle(weekly_unshipped_schedule_id(prefix))
     async with run_stack(settings, dev_env.client), _recorder_worker(dev_env.client, queue):
         recorder = await _recorder(dev_env.client, running, queue)
-        await handle.trigger()
-        for _ in range(200):
-            actions = (await handle.describe()).info.recent_actions
-            if actions:
-                break
-            await asyncio.sleep(0.05)
-        (started,) = actions
-        execution = started.action
-        assert isinstance(execution, ScheduleActionExecutionStartWorkflow)
-        run = dev_env.client.get_workflow_handle(
-            execution.workflow_id, result_type=WeeklyUnshippedResult
+        _, workflow_id, result = await trigger_and_wait(
+            dev_env.client, handle, WeeklyUnshippedResult
         )
-        result = await asyncio.wait_for(run.result(), timeout=30)
         assert await _recorded(recorder) == 1
-    assert execution.workflow_id.startswith(f"{prefix}-weekly-unshipped")
+    assert workflow_id.startswith(f"{prefix}-weekly-unshipped")
     assert running in result.asked and running not in result.unreachable
     assert gone in result.unreachable and gone not in result.asked
     await handle.delete()
