@@ -34,7 +34,9 @@ from tests.issue_drivers import (
 from tests.material_drivers import (
     SETS,
     inbox_tasks,
+    inspect,
     order_view,
+    receive_ok,
 )
 
 
@@ -182,6 +184,30 @@ async def test_design_problem_confirmed_dcn_revises_the_bom_buys_the_new_part_an
     )
     (retainers,) = [w for w in response.json() if w["item"] == f"RETAINER-{suffix}"]
     assert (retainers["key"], retainers["bom_revision"]) == (f"sm-{missing['issue_no']}-1", 2)
+
+    # The gaskets come in and pass inspection: the warehouse picks them for production, and
+    # the order waits for that pick before it can close.
+    receipt = await receive_ok(
+        flow,
+        f"PO-G-{suffix}",
+        "Parker",
+        [{"item": gasket, "qty_noted": SETS * 4, "qty_counted": SETS * 4}],
+    )
+    await inspect(
+        flow,
+        order_no,
+        receipt["lot_no"],
+        [{"item": gasket, "qualified_qty": SETS * 4, "rejected_qty": 0}],
+    )
+    pick = await wait_task(flow, "warehouse.picking", order_no)
+    assert [(line["item"], D(line["qty"])) for line in pick["context"]["pick_list"]] == [
+        (gasket, SETS * 4)
+    ]
+    await complete_ok(
+        flow, "warehouse.picking", order_no, {"lines": [{"item": gasket, "qty_picked": SETS * 4}]}
+    )
+    picked = {m["item"]: D(m["picked"]) for m in (await order_view(flow, order_no))["materials"]}
+    assert picked[gasket] == SETS * 4
 
 
 async def test_design_problem_not_confirmed_closes_without_a_dcn(

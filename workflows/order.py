@@ -125,8 +125,9 @@ class OrderWorkflow(TaskWorkflow):
             lambda: (
                 all(issue.state == "closed" for issue in self.production.issues.values())
                 and not any(t.department == "procurement" for t in self.book.open_tasks())
+                and not self.materials.picking.running
             ),
-            "waiting for open assembly issues and purchases for the order to close",
+            "waiting for open assembly issues, purchases and picking for the order to close",
         )
         await self.set_stage("closed", "closed", "settled and evaluated")
 

@@ -30,6 +30,9 @@ class Picking:
         self.materials = materials
         # What the open picking task lists (item -> quantity); empty while none is open.
         self.pick_list: dict[str, Decimal] = {}
+        # True while a picking round runs (before production, or for a design change's
+        # material during it): one at a time, and the order does not close meanwhile.
+        self.running = False
 
     def rule_violation(self, payload: p.Picking) -> str | None:
         seen: set[str] = set()
@@ -47,8 +50,22 @@ class Picking:
                 )
         return None
 
+    async def supplement(self) -> None:
+        """Material a design change added while production runs: chased while it is short,
+        picked for production as it is reserved."""
+        order = self.materials.order
+        await order.until(lambda: not self.running, "waiting for the picking under way")
+        await self.run(workflow.now())
+
     async def run(self, start: datetime) -> None:
         """Pick until every line is picked, reopening for what arrives after a short pick."""
+        self.running = True
+        try:
+            await self._rounds(start)
+        finally:
+            self.running = False
+
+    async def _rounds(self, start: datetime) -> None:
         materials, order = self.materials, self.materials.order
         materials.picking_started = True
         while True:

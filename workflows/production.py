@@ -223,6 +223,9 @@ class ProductionPhase:
         order.plan.bom_revision = result.bom_revision
         if result.requisitions:
             order.purchasing.start(result.requisitions)
+        if (result.requisitions or result.work_orders) and workflow.patched("dcn-material-picked"):
+            # What the DCN added is picked for production as it comes in.
+            order.branch(order.materials.picking.supplement())
         for order_no, items in getattr(result, "allocated", {}).items():
             for item, qty in items.items():
                 await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))

@@ -207,7 +207,26 @@ def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
         )
         procurement.complete(
             procurement.wait_for("procurement.place_po", order_no),
-            {"supplier": "Misumi", "promised_date": promised, "unit_price": 12.5},
+            {
+                "supplier": "Misumi",
+                "promised_date": promised,
+                "unit_price": 12.5,
+                "po_no": f"PO-{order_no}-S",
+            },
+        )
+        # The spacers come in, pass inspection and are picked for production.
+        receipt = _receive(
+            warehouse, f"PO-{order_no}-S", "Misumi", f"DN-{order_no}-S", "SPACER-40", 4, "MI-1"
+        )
+        _inspect(
+            quality,
+            order_no,
+            receipt["lot_no"],
+            {"item": "SPACER-40", "qualified_qty": 4, "rejected_qty": 0},
+        )
+        warehouse.complete(
+            warehouse.wait_for("warehouse.picking", order_no),
+            {"lines": [{"item": "SPACER-40", "qty_picked": 4}]},
         )
 
         # The process card; the special process confirmed by quality.
