@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 from temporalio import activity
 
 from services.planning.models import Milestone, PlanRevision
@@ -195,7 +196,11 @@ class PlanningActivities(DbActivities):
 
     @activity.defn
     async def record_forecast(self, forecast: MilestoneForecast) -> None:
-        """Move the forecast dates of an order's milestones."""
+        """Move the forecast dates of an order's milestones later, never earlier.
+
+        A workflow's re-forecasts only ever move dates later, but two milestone clocks firing
+        together send their writes concurrently: the one computed first may commit last, and
+        must not undo the other's later dates."""
         async with session_scope(self._engine) as session:
             for name, day in forecast.forecast.items():
                 await session.execute(
@@ -204,7 +209,10 @@ class PlanningActivities(DbActivities):
                         Milestone.order_no == forecast.order_no,  # type: ignore[arg-type]
                         Milestone.name == name,  # type: ignore[arg-type]
                     )
-                    .values(forecast=day, updated_at=datetime.now(UTC))
+                    .values(
+                        forecast=func.greatest(col(Milestone.forecast), day),
+                        updated_at=datetime.now(UTC),
+                    )
                 )
 
     @activity.defn
