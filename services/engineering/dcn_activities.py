@@ -35,7 +35,7 @@ class DesignChangeActivities(DbActivities):
     async def bom_snapshot(self, order_no: str) -> BomSnapshot:
         """The order's newest BOM revision and its DCN numbers."""
         async with session_scope(self._engine) as session:
-            return await _snapshot(session, order_no)
+            return await read_bom_snapshot(session, order_no)
 
     @activity.defn
     async def issue_dcn(self, issue: DcnIssue) -> DcnIssued:
@@ -61,8 +61,8 @@ class DesignChangeActivities(DbActivities):
                     changes=kept.changes,
                     within_sla=kept.within_sla,
                 )
-            snapshot = await _snapshot(session, issue.order_no)
-            master = await _master(session, {change.item for change in issue.changes})
+            snapshot = await read_bom_snapshot(session, issue.order_no)
+            master = await read_item_master(session, {change.item for change in issue.changes})
             applied = snapshot.check(issue.dcn_no, issue.changes, master)
             if applied.problems:
                 return DcnIssued(
@@ -139,7 +139,7 @@ class DesignChangeActivities(DbActivities):
         )
 
 
-async def _snapshot(session: AsyncSession, order_no: str) -> BomSnapshot:
+async def read_bom_snapshot(session: AsyncSession, order_no: str) -> BomSnapshot:
     revision = (
         await session.execute(
             select(func.max(col(BomRevision.revision))).where(col(BomRevision.order_no) == order_no)
@@ -182,7 +182,7 @@ async def _snapshot(session: AsyncSession, order_no: str) -> BomSnapshot:
     )
 
 
-async def _master(session: AsyncSession, items: set[str]) -> dict[str, ItemFacts]:
+async def read_item_master(session: AsyncSession, items: set[str]) -> dict[str, ItemFacts]:
     rows = (await session.execute(select(Item).where(col(Item.item).in_(items)))).scalars()
     return {
         row.item: ItemFacts(row.make_or_buy, row.supplier, row.lead_days, row.special)

@@ -3,29 +3,28 @@ reservations once per order and BOM revision (P4.1)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.engineering.models import BomLineRow
 from services.procurement import mrp
 from services.procurement.daily import DailyMrpActivities
 from services.procurement.delta import DcnMrpActivities
 from services.procurement.models import (
     PoLine,
     PurchaseOrder,
-    Requirement,
     Requisition,
-    WorkOrder,
 )
-from services.sales.models import OrderLine
-from services.warehouse.models import Reservation, StockItem
+from services.procurement.order_material import (
+    free_supply,
+    order_bom,
+    order_qty,
+    store_proposals,
+    store_requirements,
+)
+from services.warehouse.models import Reservation
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -52,45 +51,20 @@ class ProcurementActivities(DbActivities):
         what the order itself needs.
         """
         async with session_scope(self._engine) as session:
-            bom = await _bom(session, run.order_no, run.bom_revision)
-            order_qty = await _order_qty(session, run.order_no, bom)
-            supply = await _supply(session, run.order_no, {line.item for line in bom})
-            result = mrp.plan(run.order_no, run.bom_revision, bom, order_qty, supply)
-            for req in result.requisitions:
-                await session.execute(
-                    insert(Requisition)
-                    .values(
-                        key=req.key,
-                        order_no=run.order_no,
-                        bom_revision=run.bom_revision,
-                        item=req.item,
-                        qty=req.qty,
-                        supplier=req.supplier,
-                        lead_days=req.lead_days,
-                        special=req.special,
-                        reason=req.reason,
-                        state="open",
-                        required_date=run.required_date,
-                        created_at=run.at,
-                    )
-                    .on_conflict_do_nothing(index_elements=["key"])
-                )
-            for wo in result.work_orders:
-                await session.execute(
-                    insert(WorkOrder)
-                    .values(
-                        key=wo.key,
-                        order_no=run.order_no,
-                        bom_revision=run.bom_revision,
-                        item=wo.item,
-                        qty=wo.qty,
-                        state="open",
-                        required_date=run.required_date,
-                        created_at=run.at,
-                    )
-                    .on_conflict_do_nothing(index_elements=["key"])
-                )
-            await _store_requirements(session, run, result)
+            bom = await order_bom(session, run.order_no, run.bom_revision)
+            qty = await order_qty(session, run.order_no, bom)
+            supply = await free_supply(session, run.order_no, {line.item for line in bom})
+            result = mrp.plan(run.order_no, run.bom_revision, bom, qty, supply)
+            await store_proposals(
+                session,
+                order_no=run.order_no,
+                bom_revision=run.bom_revision,
+                requisitions=result.requisitions,
+                work_orders=result.work_orders,
+                required_date=run.required_date,
+                at=run.at,
+            )
+            await store_requirements(session, run, result)
             reserved = {item: qty for item, qty in result.reserve.items() if qty > 0}
             for item, qty in reserved.items():
                 await session.execute(
@@ -209,108 +183,6 @@ class ProcurementActivities(DbActivities):
                     detail={"po_no": po_no, "promised_date": placing.promised_date.isoformat()},
                 )
         return PoPlaced(po_no=po_no, item=requisition.item, qty=requisition.qty)
-
-
-async def _store_requirements(session: AsyncSession, run: MrpRun, result: mrp.MrpResult) -> None:
-    """What the order needs from stock under this revision: buy items in full, make items for
-    the part stock covers (the rest is made on a work order from its own components)."""
-    for line in result.lines.values():
-        from_stock = (
-            line.requirement
-            if line.make_or_buy == "buy"
-            else line.requirement - line.order_shortage
-        )
-        if from_stock <= 0:
-            continue
-        values = {
-            "bom_revision": run.bom_revision,
-            "qty": from_stock,
-            "make_or_buy": line.make_or_buy,
-            "special": line.special,
-            "required_date": run.required_date,
-            "updated_at": run.at,
-        }
-        await session.execute(
-            insert(Requirement)
-            .values(order_no=run.order_no, item=line.item, **values)
-            .on_conflict_do_update(index_elements=["order_no", "item"], set_=values)
-        )
-
-
-async def _bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
-    rows = (
-        await session.execute(
-            select(BomLineRow)
-            .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
-            .order_by(col(BomLineRow.line_no))
-        )
-    ).scalars()
-    return [
-        mrp.BomItem(
-            item=row.item,
-            parent=row.parent,
-            qty_per=Decimal(row.qty_per),
-            make_or_buy="make" if row.make_or_buy == "make" else "buy",
-            lead_days=row.lead_days,
-            supplier=row.supplier,
-            special=row.special,
-        )
-        for row in rows
-    ]
-
-
-async def _order_qty(session: AsyncSession, order_no: str, bom: list[mrp.BomItem]) -> Decimal:
-    """How many of the BOM's product the order wants: the order line of its top item, else 1
-    (the BOM's top-level quantities then describe the whole order)."""
-    tops = {line.item for line in bom if line.parent is None}
-    lines = (
-        await session.execute(select(OrderLine).where(col(OrderLine.order_no) == order_no))
-    ).scalars()
-    matching = [Decimal(line.qty) for line in lines if line.item in tops]
-    return sum(matching, Decimal(0)) if matching else Decimal(1)
-
-
-async def _supply(session: AsyncSession, order_no: str, items: set[str]) -> dict[str, mrp.Supply]:
-    """Free stock (on hand less every reservation) and open PO quantity not bought for an order."""
-    on_hand = {
-        row.item: Decimal(row.on_hand)
-        for row in (
-            await session.execute(select(StockItem).where(col(StockItem.item).in_(items)))
-        ).scalars()
-    }
-    reserved: dict[str, Decimal] = defaultdict(Decimal)
-    for item, qty in (
-        await session.execute(
-            select(
-                col(Reservation.item),
-                func.sum(col(Reservation.qty) - col(Reservation.picked)),
-            )
-            .where(col(Reservation.item).in_(items), col(Reservation.order_no) != order_no)
-            .group_by(col(Reservation.item))
-        )
-    ).all():
-        reserved[item] = Decimal(qty)
-    open_po: dict[str, Decimal] = defaultdict(Decimal)
-    for item, qty in (
-        await session.execute(
-            select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
-            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-            .where(
-                col(PoLine.item).in_(items),
-                col(PurchaseOrder.state) == "open",
-                col(PurchaseOrder.order_no).is_(None),
-            )
-            .group_by(col(PoLine.item))
-        )
-    ).all():
-        open_po[item] = max(Decimal(qty), Decimal(0))
-    return {
-        item: mrp.Supply(
-            free_stock=max(on_hand.get(item, Decimal(0)) - reserved[item], Decimal(0)),
-            open_po=open_po[item],
-        )
-        for item in items
-    }
 
 
 ACTIVITIES: list[type] = [

@@ -16,13 +16,19 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
 
 from services.procurement import mrp
-from services.procurement.models import Requirement, Requisition, WorkOrder
+from services.procurement.models import Requirement
+from services.procurement.order_material import (
+    free_supply,
+    order_bom,
+    order_qty,
+    store_proposals,
+    store_requirements,
+)
 from services.warehouse.models import Movement, Reservation
 from services.warehouse.stock import allocate, record, reserved_by
 from shared.activities import DbActivities
@@ -77,36 +83,42 @@ class DcnMrpActivities(DbActivities):
     async def mrp_delta(self, run: MrpDeltaRun) -> MrpDeltaResult:
         """Requisitions and work orders for what the new revision adds, the requirement from
         stock moved to it, surplus released and reallocated; a retry changes nothing more."""
-        # Imported here: that module lists this one's activities, so it imports this one first.
-        from services.procurement.activities import _bom, _order_qty, _store_requirements, _supply
-
         ref = run.ref
         async with session_scope(self._engine) as session:
-            old_bom = await _bom(session, run.order_no, run.old_revision)
-            new_bom = await _bom(session, run.order_no, run.new_revision)
+            old_bom = await order_bom(session, run.order_no, run.old_revision)
+            new_bom = await order_bom(session, run.order_no, run.new_revision)
             items = {line.item for line in old_bom} | {line.item for line in new_bom}
-            supply = await _supply(session, run.order_no, items)
-            order_qty = await _order_qty(session, run.order_no, new_bom)
+            supply = await free_supply(session, run.order_no, items)
+            new_qty = await order_qty(session, run.order_no, new_bom)
             old = mrp.plan(
                 run.order_no,
                 run.old_revision,
                 old_bom,
                 run.old_qty
                 if run.old_qty is not None
-                else await _order_qty(session, run.order_no, old_bom),
+                else await order_qty(session, run.order_no, old_bom),
                 supply,
             )
             new = mrp.plan(
                 run.order_no,
                 f"{run.new_revision}:{run.change_no}" if run.change_no else run.new_revision,
                 new_bom,
-                order_qty,
+                new_qty,
                 supply,
             )
             change = mrp.delta(old, new)
             required = await _required_date(session, run.order_no)
-            await _propose(session, run, change, required)
-            await _store_requirements(
+            await store_proposals(
+                session,
+                order_no=run.order_no,
+                bom_revision=run.new_revision,
+                requisitions=change.requisitions,
+                work_orders=change.work_orders,
+                required_date=required,
+                at=run.at,
+                engineering_change=run.engineering_change,
+            )
+            await store_requirements(
                 session,
                 MrpRun(
                     order_no=run.order_no,
@@ -137,7 +149,7 @@ class DcnMrpActivities(DbActivities):
                 at=run.at,
                 kind="mrp",
                 actor="orderflow",
-                summary=_summary(run, change, released, order_qty),
+                summary=_summary(run, change, released, new_qty),
                 detail={
                     "dcn_no": run.dcn_no,
                     "change_no": run.change_no,
@@ -175,47 +187,6 @@ async def _required_date(session: AsyncSession, order_no: str) -> date | None:
             )
         )
     ).scalar_one_or_none()
-
-
-async def _propose(
-    session: AsyncSession, run: MrpDeltaRun, change: mrp.MrpDelta, required: date | None
-) -> None:
-    """The delta's requisitions and work orders, once per key."""
-    for req in change.requisitions:
-        await session.execute(
-            insert(Requisition)
-            .values(
-                key=req.key,
-                order_no=run.order_no,
-                bom_revision=run.new_revision,
-                item=req.item,
-                qty=req.qty,
-                supplier=req.supplier,
-                lead_days=req.lead_days,
-                # An engineering-change requisition goes to the division leader (§4.4).
-                special=run.engineering_change or req.special,
-                reason=req.reason,
-                state="open",
-                required_date=required,
-                created_at=run.at,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-    for wo in change.work_orders:
-        await session.execute(
-            insert(WorkOrder)
-            .values(
-                key=wo.key,
-                order_no=run.order_no,
-                bom_revision=run.new_revision,
-                item=wo.item,
-                qty=wo.qty,
-                state="open",
-                required_date=required,
-                created_at=run.at,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
 
 
 async def _release(

@@ -19,8 +19,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.engineering.dcn import apply_changes
+from services.engineering.dcn_activities import read_bom_snapshot, read_item_master
 from services.procurement import mrp
 from services.procurement.models import PoLine, PurchaseOrder
+from services.procurement.order_material import bom_items, free_supply, order_bom, order_qty
 from services.sales.change_impact import AddedMaterial, date_impact, material_impact
 from services.sales.models import CustomerChange, Order, OrderLine
 from shared.activities import DbActivities
@@ -131,8 +133,6 @@ class ChangeActivities(DbActivities):
 
 
 async def _qty_impact(session: AsyncSession, run: AssessChange, currency: str) -> ChangeImpact:
-    from services.procurement.activities import _bom, _order_qty, _supply
-
     change = run.change
     assert change.qty is not None
     lines = list(
@@ -160,11 +160,11 @@ async def _qty_impact(session: AsyncSession, run: AssessChange, currency: str) -
             due_date=run.due_date,
             bigger=bigger,
         ).model_copy(update={"qty_before": Decimal(line.qty)})
-    bom = await _bom(session, run.order_no, run.bom_revision)
-    old_qty = await _order_qty(session, run.order_no, bom)
+    bom = await order_bom(session, run.order_no, run.bom_revision)
+    old_qty = await order_qty(session, run.order_no, bom)
     tops = {b.item for b in bom if b.parent is None}
     new_qty = old_qty - Decimal(line.qty) + change.qty if line.item in tops else old_qty
-    supply = await _supply(session, run.order_no, {b.item for b in bom})
+    supply = await free_supply(session, run.order_no, {b.item for b in bom})
     old = mrp.plan(run.order_no, run.bom_revision, bom, old_qty, supply)
     new = mrp.plan(run.order_no, run.bom_revision, bom, new_qty, supply)
     impact = await _impact(session, run, currency, mrp.delta(old, new), bom, bigger)
@@ -172,36 +172,22 @@ async def _qty_impact(session: AsyncSession, run: AssessChange, currency: str) -
 
 
 async def _scope_impact(session: AsyncSession, run: AssessChange, currency: str) -> ChangeImpact:
-    from services.engineering.dcn_activities import _master, _snapshot
-    from services.procurement.activities import _bom, _order_qty, _supply
-
     changes = run.change.bom_changes
-    snapshot = await _snapshot(session, run.order_no)
-    master = await _master(session, {c.item for c in changes})
+    snapshot = await read_bom_snapshot(session, run.order_no)
+    master = await read_item_master(session, {c.item for c in changes})
     applied = apply_changes(snapshot.lines, changes, master)
     if applied.problems:
         return ChangeImpact(cost_rises=False, problems=applied.problems)
-    old_bom = await _bom(session, run.order_no, snapshot.revision)
-    new_bom = [
-        mrp.BomItem(
-            item=line.item,
-            parent=line.parent,
-            qty_per=Decimal(str(line.qty_per)),
-            make_or_buy="make" if line.make_or_buy == "make" else "buy",
-            lead_days=line.lead_days,
-            supplier=line.supplier,
-            special=bool(line.special),
-        )
-        for line in applied.lines
-    ]
-    qty = await _order_qty(session, run.order_no, new_bom)
+    old_bom = await order_bom(session, run.order_no, snapshot.revision)
+    new_bom = bom_items(applied.lines)
+    qty = await order_qty(session, run.order_no, new_bom)
     items = {b.item for b in old_bom} | {b.item for b in new_bom}
-    supply = await _supply(session, run.order_no, items)
+    supply = await free_supply(session, run.order_no, items)
     old = mrp.plan(
         run.order_no,
         snapshot.revision,
         old_bom,
-        await _order_qty(session, run.order_no, old_bom),
+        await order_qty(session, run.order_no, old_bom),
         supply,
     )
     new = mrp.plan(run.order_no, snapshot.revision + 1, new_bom, qty, supply)

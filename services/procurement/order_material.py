@@ -1,0 +1,183 @@
+"""An order's material as MRP reads and writes it: the BOM revision, the order quantity, the
+supply it may net against, and the proposals and requirements a run stores. Shared by the run
+on a released BOM (`activities.py`), MRP on a design or customer change (`delta.py`) and the
+assessment of a customer change (`services/sales/changes.py`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.engineering.models import BomLineRow
+from services.procurement import mrp
+from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
+from services.sales.models import OrderLine
+from services.warehouse.models import Reservation, StockItem
+from shared.types import MrpRun
+
+
+async def order_bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
+    """One revision of the order's BOM, as MRP reads it."""
+    rows = (
+        await session.execute(
+            select(BomLineRow)
+            .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
+            .order_by(col(BomLineRow.line_no))
+        )
+    ).scalars()
+    return bom_items(rows)
+
+
+def bom_items(lines: Iterable[Any]) -> list[mrp.BomItem]:
+    """BOM lines (stored rows or a payload's lines) as MRP's items."""
+    return [
+        mrp.BomItem(
+            item=line.item,
+            parent=line.parent,
+            qty_per=Decimal(str(line.qty_per)),
+            make_or_buy="make" if line.make_or_buy == "make" else "buy",
+            lead_days=line.lead_days,
+            supplier=line.supplier,
+            special=bool(line.special),
+        )
+        for line in lines
+    ]
+
+
+async def order_qty(session: AsyncSession, order_no: str, bom: list[mrp.BomItem]) -> Decimal:
+    """How many of the BOM's product the order wants: the order line of its top item, else 1
+    (the BOM's top-level quantities then describe the whole order)."""
+    tops = {line.item for line in bom if line.parent is None}
+    lines = (
+        await session.execute(select(OrderLine).where(col(OrderLine.order_no) == order_no))
+    ).scalars()
+    matching = [Decimal(line.qty) for line in lines if line.item in tops]
+    return sum(matching, Decimal(0)) if matching else Decimal(1)
+
+
+async def free_supply(
+    session: AsyncSession, order_no: str, items: set[str]
+) -> dict[str, mrp.Supply]:
+    """Free stock (on hand less every reservation) and open PO quantity not bought for an order."""
+    on_hand = {
+        row.item: Decimal(row.on_hand)
+        for row in (
+            await session.execute(select(StockItem).where(col(StockItem.item).in_(items)))
+        ).scalars()
+    }
+    reserved: dict[str, Decimal] = defaultdict(Decimal)
+    for item, qty in (
+        await session.execute(
+            select(
+                col(Reservation.item),
+                func.sum(col(Reservation.qty) - col(Reservation.picked)),
+            )
+            .where(col(Reservation.item).in_(items), col(Reservation.order_no) != order_no)
+            .group_by(col(Reservation.item))
+        )
+    ).all():
+        reserved[item] = Decimal(qty)
+    open_po: dict[str, Decimal] = defaultdict(Decimal)
+    for item, qty in (
+        await session.execute(
+            select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
+            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
+            .where(
+                col(PoLine.item).in_(items),
+                col(PurchaseOrder.state) == "open",
+                col(PurchaseOrder.order_no).is_(None),
+            )
+            .group_by(col(PoLine.item))
+        )
+    ).all():
+        open_po[item] = max(Decimal(qty), Decimal(0))
+    return {
+        item: mrp.Supply(
+            free_stock=max(on_hand.get(item, Decimal(0)) - reserved[item], Decimal(0)),
+            open_po=open_po[item],
+        )
+        for item in items
+    }
+
+
+async def store_proposals(
+    session: AsyncSession,
+    *,
+    order_no: str,
+    bom_revision: int,
+    requisitions: Iterable[mrp.RequisitionProposal],
+    work_orders: Iterable[mrp.WorkOrderProposal],
+    required_date: date | None,
+    at: datetime,
+    engineering_change: bool = False,
+) -> None:
+    """MRP's requisitions and work orders for an order, once per key. An engineering change's
+    requisitions are special: they go to the division leader (§4.4)."""
+    for req in requisitions:
+        await session.execute(
+            insert(Requisition)
+            .values(
+                key=req.key,
+                order_no=order_no,
+                bom_revision=bom_revision,
+                item=req.item,
+                qty=req.qty,
+                supplier=req.supplier,
+                lead_days=req.lead_days,
+                special=engineering_change or req.special,
+                reason=req.reason,
+                state="open",
+                required_date=required_date,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    for wo in work_orders:
+        await session.execute(
+            insert(WorkOrder)
+            .values(
+                key=wo.key,
+                order_no=order_no,
+                bom_revision=bom_revision,
+                item=wo.item,
+                qty=wo.qty,
+                state="open",
+                required_date=required_date,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+async def store_requirements(session: AsyncSession, run: MrpRun, result: mrp.MrpResult) -> None:
+    """What the order needs from stock under this revision: buy items in full, make items for
+    the part stock covers (the rest is made on a work order from its own components)."""
+    for line in result.lines.values():
+        from_stock = (
+            line.requirement
+            if line.make_or_buy == "buy"
+            else line.requirement - line.order_shortage
+        )
+        if from_stock <= 0:
+            continue
+        values = {
+            "bom_revision": run.bom_revision,
+            "qty": from_stock,
+            "make_or_buy": line.make_or_buy,
+            "special": line.special,
+            "required_date": run.required_date,
+            "updated_at": run.at,
+        }
+        await session.execute(
+            insert(Requirement)
+            .values(order_no=run.order_no, item=line.item, **values)
+            .on_conflict_do_update(index_elements=["order_no", "item"], set_=values)
+        )
