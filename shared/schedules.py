@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -86,27 +87,49 @@ def hour_minute(text: str) -> tuple[int, int]:
 def daily_mrp_schedule(settings: Settings) -> Schedule:
     """Every day at `mrp_daily_at` (UTC), DailyMrpWorkflow on the workflow queue."""
     prefix = settings.task_queue_prefix
-    hour, minute = hour_minute(settings.mrp_daily_at)
+    return _on_calendar(
+        DailyMrpWorkflow.run,
+        DailyMrpInput(queue_prefix=prefix),
+        schedule_id=daily_mrp_schedule_id(prefix),
+        prefix=prefix,
+        summary="daily MRP: safety stock and open orders",
+        calendar=ScheduleCalendarSpec(
+            **_time_of_day(settings.mrp_daily_at),
+            comment=f"every day at {settings.mrp_daily_at} UTC",
+        ),
+        note=DAILY_MRP_NOTE,
+    )
+
+
+def _time_of_day(text: str) -> dict[str, list[ScheduleRange]]:
+    """A calendar's hour and minute for `HH:MM`."""
+    hour, minute = hour_minute(text)
+    return {"hour": [ScheduleRange(hour)], "minute": [ScheduleRange(minute)]}
+
+
+def _on_calendar(
+    run: Any,
+    arg: Any,
+    *,
+    schedule_id: str,
+    prefix: str,
+    summary: str,
+    calendar: ScheduleCalendarSpec,
+    note: str,
+) -> Schedule:
+    """A schedule starting `run(arg)` on the workflow queue at `calendar` (UTC); a run still
+    going when the next is due makes that one skip."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            DailyMrpWorkflow.run,
-            DailyMrpInput(queue_prefix=prefix),
-            id=daily_mrp_schedule_id(prefix),
+            run,
+            arg,
+            id=schedule_id,
             task_queue=workflow_queue(prefix),
-            static_summary="daily MRP: safety stock and open orders",
+            static_summary=summary,
         ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    hour=[ScheduleRange(hour)],
-                    minute=[ScheduleRange(minute)],
-                    comment=f"every day at {settings.mrp_daily_at} UTC",
-                )
-            ],
-            time_zone_name="UTC",
-        ),
+        spec=ScheduleSpec(calendars=[calendar], time_zone_name="UTC"),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(note=DAILY_MRP_NOTE),
+        state=ScheduleState(note=note),
     )
 
 
@@ -126,29 +149,19 @@ def weekly_unshipped_schedule(settings: Settings) -> Schedule:
     """Every week on `unshipped_weekday` at `unshipped_at` (UTC), WeeklyUnshippedWorkflow on the
     workflow queue."""
     prefix = settings.task_queue_prefix
-    hour, minute = hour_minute(settings.unshipped_at)
     weekday = settings.unshipped_weekday
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            WeeklyUnshippedWorkflow.run,
-            WeeklyUnshippedInput(queue_prefix=prefix),
-            id=weekly_unshipped_schedule_id(prefix),
-            task_queue=workflow_queue(prefix),
-            static_summary="weekly: a ship date for each order in finished goods not yet shipped",
+    return _on_calendar(
+        WeeklyUnshippedWorkflow.run,
+        WeeklyUnshippedInput(queue_prefix=prefix),
+        schedule_id=weekly_unshipped_schedule_id(prefix),
+        prefix=prefix,
+        summary="weekly: a ship date for each order in finished goods not yet shipped",
+        calendar=ScheduleCalendarSpec(
+            day_of_week=[ScheduleRange(weekday_number(weekday))],
+            **_time_of_day(settings.unshipped_at),
+            comment=f"every {weekday} at {settings.unshipped_at} UTC",
         ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_week=[ScheduleRange(weekday_number(weekday))],
-                    hour=[ScheduleRange(hour)],
-                    minute=[ScheduleRange(minute)],
-                    comment=f"every {weekday} at {settings.unshipped_at} UTC",
-                )
-            ],
-            time_zone_name="UTC",
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(note=WEEKLY_UNSHIPPED_NOTE),
+        note=WEEKLY_UNSHIPPED_NOTE,
     )
 
 
@@ -161,8 +174,7 @@ def plan_report_schedule(settings: Settings, kind: PeriodKind) -> Schedule:
     """Weekly on `report_weekday`, or monthly on `report_month_day` (for the month before), at
     `report_at` (UTC): PlanReportWorkflow on the workflow queue."""
     prefix = settings.task_queue_prefix
-    hour, minute = hour_minute(settings.report_at)
-    at = {"hour": [ScheduleRange(hour)], "minute": [ScheduleRange(minute)]}
+    at = _time_of_day(settings.report_at)
     if kind == "week":
         calendar = ScheduleCalendarSpec(
             day_of_week=[ScheduleRange(weekday_number(settings.report_weekday))],
@@ -176,20 +188,14 @@ def plan_report_schedule(settings: Settings, kind: PeriodKind) -> Schedule:
             comment=f"on day {settings.report_month_day} of every month at "
             f"{settings.report_at} UTC (the month before)",
         )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            PlanReportWorkflow.run,
-            PlanReportInput(queue_prefix=prefix, kind=kind),
-            id=plan_report_schedule_id(prefix, kind),
-            task_queue=workflow_queue(prefix),
-            static_summary=f"{'weekly' if kind == 'week' else 'monthly'} plan-achievement report",
-        ),
-        spec=ScheduleSpec(
-            calendars=[calendar],
-            time_zone_name="UTC",
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(note=PLAN_REPORT_NOTES[kind]),
+    return _on_calendar(
+        PlanReportWorkflow.run,
+        PlanReportInput(queue_prefix=prefix, kind=kind),
+        schedule_id=plan_report_schedule_id(prefix, kind),
+        prefix=prefix,
+        summary=f"{'weekly' if kind == 'week' else 'monthly'} plan-achievement report",
+        calendar=calendar,
+        note=PLAN_REPORT_NOTES[kind],
     )
 
 
