@@ -12,7 +12,8 @@ from sqlmodel import col
 from temporalio import activity
 
 from services.engineering.models import BomLineRow, BomRevision
-from services.procurement.models import WorkOrder
+from services.procurement.mrp_types import WorkOrderProposal
+from services.procurement.order_material import store_proposals
 from services.production.models import ProductionIssue, ProductionOrder
 from services.sales.models import OrderLine
 from shared.activities import DbActivities
@@ -169,19 +170,14 @@ class ProductionActivities(DbActivities):
                     )
                 )
             ).scalar_one_or_none()
-            await session.execute(
-                insert(WorkOrder)
-                .values(
-                    key=key,
-                    order_no=request.order_no,
-                    bom_revision=revision or 0,
-                    item=request.item,
-                    qty=request.qty,
-                    state="open",
-                    required_date=request.required_date,
-                    created_at=request.at,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+            await store_proposals(
+                session,
+                order_no=request.order_no,
+                bom_revision=revision or 0,
+                requisitions=[],
+                work_orders=[WorkOrderProposal(key=key, item=request.item, qty=request.qty)],
+                required_date=request.required_date,
+                at=request.at,
             )
             await add_event(
                 session,
