@@ -51,15 +51,20 @@ def production_start(view: dict[str, Any], shift_start_hour: int = 8) -> datetim
 
 
 async def to_materials(
-    stack: Stack, suffix: str, *, drawings: bool = True
+    stack: Stack,
+    suffix: str,
+    *,
+    drawings: bool = True,
+    special_operations: list[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """An order through review and plan, its two-level BOM (and drawings) released."""
     order_no = await create_order(stack)
     await to_master_plan(stack, order_no)
     await complete_ok(stack, "planning.master_plan", order_no, {"accept_proposal": True})
-    view = await complete_ok(
-        stack, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)}
-    )
+    bom: dict[str, Any] = {"lines": two_level_bom(suffix)}
+    if special_operations:
+        bom["special_operations"] = special_operations
+    view = await complete_ok(stack, "engineering.release_bom", order_no, bom)
     if drawings:
         view = await complete_ok(
             stack,
@@ -223,19 +228,15 @@ async def to_production(
 ) -> tuple[str, dict[str, Any]]:
     """An order with its two-level BOM bought, received, inspected and picked: in production,
     its clock at the picking time. Returns the order and its view."""
-    order_no = await create_order(stack)
-    await to_master_plan(stack, order_no)
-    await complete_ok(stack, "planning.master_plan", order_no, {"accept_proposal": True})
-    bom: dict[str, Any] = {"lines": two_level_bom(suffix)}
-    if special_operations:
-        bom["special_operations"] = special_operations
-    await complete_ok(stack, "engineering.release_bom", order_no, bom)
-    view = await complete_ok(
-        stack,
-        "engineering.release_drawings",
-        order_no,
-        {"drawings": [{"number": f"DWG-{suffix}", "title": "general arrangement", "rev": "A"}]},
-    )
+    order_no, view = await to_materials(stack, suffix, special_operations=special_operations)
+    return order_no, await buy_and_pick(stack, ts_env, order_no, suffix, view)
+
+
+async def buy_and_pick(
+    stack: Stack, ts_env: Any, order_no: str, suffix: str, view: dict[str, Any]
+) -> dict[str, Any]:
+    """An order in materials (`to_materials`): both POs placed, delivered, passed and, at the
+    picking time, picked; returns the view of the order in production."""
     required = milestones(view)["material_required"]
     bolts_po, breakers_po = await place_orders(stack, order_no, suffix, breaker_promised=required)
     await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
@@ -248,4 +249,4 @@ async def to_production(
         {"lines": [{"item": bolt, "qty_picked": 288}, {"item": breaker, "qty_picked": SETS}]},
     )
     assert view["stage"] == "production", view["stage"]
-    return order_no, view
+    return view

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
@@ -16,14 +15,10 @@ from tests.cancellation_drivers import _assert_nothing_open, _cancel
 from tests.change_drivers import D, change, change_ok, changes_of, requisitions
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
-from tests.helpers import MARGIN, advance_to, complete_ok, create_order, wait_task
+from tests.helpers import complete_ok, create_order, wait_task
 from tests.material_drivers import (
-    SETS,
-    milestones,
+    buy_and_pick,
     order_view,
-    place_orders,
-    production_start,
-    receive_in_full,
     to_materials,
     two_level_bom,
 )
@@ -75,18 +70,7 @@ async def test_a_change_held_when_production_starts_is_withdrawn_with_its_task(
         {"kind": "qty", "detail": "two more sets", "customer_confirmation_ref": "R-2", "qty": 8},
         202,
     )
-    required = milestones(view)["material_required"]
-    bolts_po, breakers_po = await place_orders(flow, order_no, suffix, breaker_promised=required)
-    await receive_in_full(flow, order_no, suffix, bolts_po, breakers_po)
-    bolt, breaker = f"BOLT-{suffix}", f"VS1-{suffix}"
-    await advance_to(ts_env, production_start(view) - timedelta(hours=4) + MARGIN)
-    view = await complete_ok(
-        flow,
-        "warehouse.picking",
-        order_no,
-        {"lines": [{"item": bolt, "qty_picked": 288}, {"item": breaker, "qty_picked": SETS}]},
-    )
-    assert view["stage"] == "production", view["stage"]
+    await buy_and_pick(flow, ts_env, order_no, suffix, view)
     # A new qty change is refused now ...
     fresh = await flow.http.post(
         f"/sales/orders/{order_no}/changes",
