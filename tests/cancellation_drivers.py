@@ -24,12 +24,12 @@ from tests.drivers import (
 )
 from tests.helpers import (
     advance_to,
-    complete_ok,
     escalations,
 )
 from tests.material_drivers import (
     milestones,
     order_view,
+    place_orders,
 )
 
 D = Decimal
@@ -67,37 +67,13 @@ async def _place_priced_pos(stack: Stack, order_no: str, suffix: str) -> tuple[s
     """The bolts PO at 0.35 and, once the division approves the special breaker, the breakers
     PO at 1250, both promised before the material is required. Returns (bolts, breakers)."""
     required = milestones(await order_view(stack, order_no))["material_required"]
-    bolts_po, breakers_po = f"PO-B-{suffix}", f"PO-V-{suffix}"
-    await complete_ok(
+    return await place_orders(
         stack,
-        "procurement.place_po",
         order_no,
-        {
-            "supplier": "Fastenal",
-            "promised_date": (required - timedelta(days=5)).isoformat(),
-            "po_no": bolts_po,
-            "unit_price": float(BOLT_PRICE),
-        },
+        suffix,
+        breaker_promised=required - timedelta(days=2),
+        prices=(BOLT_PRICE, BREAKER_PRICE),
     )
-    await complete_ok(
-        stack,
-        "procurement.special_approval",
-        order_no,
-        {"approved": True, "comment": "single source"},
-        roles=("division",),
-    )
-    await complete_ok(
-        stack,
-        "procurement.place_po",
-        order_no,
-        {
-            "supplier": "Chint",
-            "promised_date": (required - timedelta(days=2)).isoformat(),
-            "po_no": breakers_po,
-            "unit_price": float(BREAKER_PRICE),
-        },
-    )
-    return bolts_po, breakers_po
 
 
 async def _open_work_orders(stack: Stack, order_no: str) -> list[str]:

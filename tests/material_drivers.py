@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -77,11 +78,18 @@ async def to_materials(
 
 
 async def place_orders(
-    stack: Stack, order_no: str, suffix: str, *, breaker_promised: date
+    stack: Stack,
+    order_no: str,
+    suffix: str,
+    *,
+    breaker_promised: date,
+    prices: tuple[Decimal, Decimal] | None = None,
 ) -> tuple[str, str]:
-    """Approve the special breaker and place both POs; returns (bolt PO, breaker PO)."""
+    """Approve the special breaker and place both POs, with (bolt, breaker) unit prices when
+    given; returns (bolt PO, breaker PO)."""
     bolts_po, breakers_po = f"PO-B-{suffix}", f"PO-V-{suffix}"
     required = milestones(await order_view(stack, order_no))["material_required"]
+    bolt_price, breaker_price = ({"unit_price": float(p)} for p in prices) if prices else ({}, {})
     await complete_ok(
         stack,
         "procurement.place_po",
@@ -90,6 +98,7 @@ async def place_orders(
             "supplier": "Fastenal",
             "promised_date": (required - timedelta(days=5)).isoformat(),
             "po_no": bolts_po,
+            **bolt_price,
         },
     )
     await complete_ok(
@@ -103,7 +112,12 @@ async def place_orders(
         stack,
         "procurement.place_po",
         order_no,
-        {"supplier": "Chint", "promised_date": breaker_promised.isoformat(), "po_no": breakers_po},
+        {
+            "supplier": "Chint",
+            "promised_date": breaker_promised.isoformat(),
+            "po_no": breakers_po,
+            **breaker_price,
+        },
     )
     return bolts_po, breakers_po
 
