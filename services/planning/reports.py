@@ -8,7 +8,6 @@ The Temporal Schedules `<prefix>-weekly-plan-report` and `<prefix>-monthly-plan-
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +31,7 @@ from services.planning.kpis import parse_period, plan_achievement
 from services.planning.models import PlanReport
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.escalations.activities import SIGNATURE_HEADER, sign
+from shared.escalations.activities import post_signed
 
 EVENT_KIND = "plan_report"
 
@@ -115,18 +114,15 @@ class PlanReportActivities(DbActivities):
             raise ApplicationError(
                 f"no stored {target.kind} report {target.period}", non_retryable=True
             )
-        body = json.dumps(report_event(report), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(body, self._settings.webhook_signing_secret()),
-            "X-Orderflow-Event": EVENT_KIND,
-            "X-Orderflow-Delivery": str(activity.info().attempt),
-        }
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(target.url, content=body, headers=headers)
+            status = await post_signed(
+                target.url,
+                report_event(report),
+                self._settings.webhook_signing_secret(),
+                {"X-Orderflow-Event": EVENT_KIND},
+            )
         except httpx.HTTPError as exc:
             raise ApplicationError(f"{target.url}: {type(exc).__name__}: {exc}; retrying") from exc
-        if not 200 <= response.status_code < 300:
-            raise ApplicationError(f"{target.url} answered {response.status_code}; retrying")
-        return response.status_code
+        if not 200 <= status < 300:
+            raise ApplicationError(f"{target.url} answered {status}; retrying")
+        return status

@@ -38,6 +38,23 @@ class EscalationDelivery(BaseModel):
     task_queue: str
 
 
+async def post_signed(
+    url: str, payload: dict[str, Any], secret: str, headers: dict[str, str] | None = None
+) -> int:
+    """POST `payload` as compact JSON with its `X-Orderflow-Signature` and the attempt number
+    (inside an activity); the answer's status. Raises httpx.HTTPError when there is none."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    sent = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(body, secret),
+        "X-Orderflow-Delivery": str(activity.info().attempt),
+        **(headers or {}),
+    }
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, content=body, headers=sent)
+    return response.status_code
+
+
 def sign(body: bytes, secret: str) -> str:
     """The `X-Orderflow-Signature` value of a webhook body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -125,18 +142,12 @@ class EscalationActivities(DbActivities):
             raise ApplicationError(
                 f"escalation {target.escalation_id} does not exist", non_retryable=True
             )
-        body = json.dumps(webhook_body(escalation), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(body, self._settings.webhook_signing_secret()),
-            "X-Orderflow-Delivery": str(activity.info().attempt),
-        }
         status: int | None = None
         error: str | None = None
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(target.url, content=body, headers=headers)
-            status = response.status_code
+            status = await post_signed(
+                target.url, webhook_body(escalation), self._settings.webhook_signing_secret()
+            )
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         await self._record_attempt(target, status, error)
