@@ -21,6 +21,7 @@ from services.procurement.order_material import (
     free_supply,
     order_bom,
     order_qty,
+    requisition_summary,
     store_proposals,
     store_requirements,
 )
@@ -36,7 +37,6 @@ from shared.types import (
     PlacePoInput,
     PoPlaced,
     RequisitionDecision,
-    RequisitionSummary,
 )
 
 
@@ -85,17 +85,7 @@ class ProcurementActivities(DbActivities):
                 detail={"net": {k: str(v) for k, v in result.net.items() if v > 0}},
             )
         return MrpRunResult(
-            requisitions=[
-                RequisitionSummary(
-                    key=r.key,
-                    item=r.item,
-                    qty=r.qty,
-                    supplier=r.supplier,
-                    special=r.special,
-                    reason=r.reason,
-                )
-                for r in result.requisitions
-            ],
+            requisitions=[requisition_summary(r) for r in result.requisitions],
             work_orders=len(result.work_orders),
             reserved=reserved,
         )

@@ -26,6 +26,7 @@ from services.procurement.order_material import (
     free_supply,
     order_bom,
     order_qty,
+    requisition_summary,
     store_proposals,
     store_requirements,
 )
@@ -160,14 +161,7 @@ class DcnMrpActivities(DbActivities):
             )
         return MrpDeltaResult(
             requisitions=[
-                RequisitionSummary(
-                    key=r.key,
-                    item=r.item,
-                    qty=r.qty,
-                    supplier=r.supplier,
-                    special=run.engineering_change or r.special,
-                    reason=r.reason,
-                )
+                requisition_summary(r, engineering_change=run.engineering_change)
                 for r in change.requisitions
             ],
             work_orders=[wo.key for wo in change.work_orders],

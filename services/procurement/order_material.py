@@ -21,7 +21,7 @@ from services.procurement import mrp
 from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
 from services.sales.models import OrderLine
 from services.warehouse.models import Reservation, StockItem
-from shared.types import MrpRun
+from shared.types import MrpRun, RequisitionSummary
 
 
 async def order_bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
@@ -106,6 +106,20 @@ async def free_supply(
         )
         for item in items
     }
+
+
+def requisition_summary(
+    proposal: mrp.RequisitionProposal, *, engineering_change: bool = False
+) -> RequisitionSummary:
+    """What the order's workflow buys from a stored requisition proposal."""
+    return RequisitionSummary(
+        key=proposal.key,
+        item=proposal.item,
+        qty=proposal.qty,
+        supplier=proposal.supplier,
+        special=engineering_change or proposal.special,
+        reason=proposal.reason,
+    )
 
 
 async def store_proposals(
