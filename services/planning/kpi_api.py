@@ -13,10 +13,9 @@ from starlette.status import HTTP_404_NOT_FOUND
 
 from services.planning.kpi_schemas import Kpis, PeriodKind, PlanReportPublic
 from services.planning.kpis import InvalidPeriod, Period, kpis, month_of, parse_period, week_of
-from services.planning.reports import get_report, report_public
+from services.planning.reports import get_report, plan_report_time, report_public
 from shared.deps import CurrentUser, SessionDep, SettingsDep
 from shared.errors import APIError, invalid
-from shared.schedules import plan_report_time
 from shared.settings import DEPARTMENTS, Settings
 
 KPI_READERS: tuple[str, ...] = ("planning", "ops", "division")
