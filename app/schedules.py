@@ -27,8 +27,9 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from services.planning.kpi_schemas import PeriodKind, PlanReportInput
+from services.planning.report_schemas import PlanReportInput
 from shared.material_types import DailyMrpInput
+from shared.periods import PeriodKind
 from shared.production_types import WeeklyUnshippedInput
 from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings

@@ -19,19 +19,19 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.kpi_schemas import (
+from services.orders.kpis import plan_achievement
+from services.planning.models import PlanReport
+from services.planning.report_schemas import (
     DepartmentAchievement,
-    PeriodKind,
     PlanReportPublic,
     PlanReportRequest,
     PlanReportResult,
     PublishPlanReport,
 )
-from services.planning.kpis import Period, parse_period, plan_achievement
-from services.planning.models import PlanReport
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import post_signed
+from shared.periods import Period, PeriodKind, parse_period
 from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings
 

@@ -17,10 +17,10 @@ from services.engineering.api import release_router
 from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssuePublic
 from services.sales.service import order_exists
+from services.tasks.api import task_router
 from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
 from shared.production_types import IssueReported, ReportIssue
-from shared.tasks.api import task_router
 
 # How long a report waits for the order to keep its new issue (the order view lists it then).
 RECORD_WAIT = 10.0

@@ -25,12 +25,12 @@ from services.sales.service import (
     request_hash,
     store_order,
 )
+from services.tasks.api import task_router
 from shared.change_types import ChangeAccepted, CustomerChange
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
 from shared.production_types import CancellationResult, CancelOrder
 from shared.settings import Settings
-from shared.tasks.api import task_router
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
 from shared.types import OrderInput, OrderLine
 from workflows.order import OrderWorkflow

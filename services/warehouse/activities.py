@@ -11,7 +11,6 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.models import TimelineEvent
 from services.production.models import ProductionOrder
 from services.warehouse.models import Movement, Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
@@ -22,7 +21,7 @@ from shared.escalations.activities import EscalationActivities
 from shared.material_types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
-from shared.timeline import add_event
+from shared.timeline import TimelineEvent, add_event
 
 ZERO = Decimal(0)
 # Attempts to find a receipt whose transaction may still be committing before giving up on it.

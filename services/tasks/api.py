@@ -10,8 +10,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.planning.schemas import OrderView, TaskDetail, TaskPublic
-from services.planning.service import order_view
+from services.orders.schemas import OrderView
+from services.orders.service import order_view
 from shared.auth import READ_ALL, Principal
 from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import (
@@ -25,6 +25,7 @@ from shared.errors import (
 )
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
+from shared.tasks.schemas import TaskDetail, TaskPublic
 from shared.tasks.service import get_task, list_tasks
 from shared.types import CompleteTask, TaskCompleted
 
