@@ -36,6 +36,7 @@ from shared.production_types import FinalInspectionRound
 from shared.tasks.activities import TaskActivities
 from shared.tasks.models import inbox
 from shared.timeline import add_event
+from shared.workflow_ids import inspection_workflow_id
 
 ZERO = Decimal(0)
 
@@ -331,7 +332,7 @@ class QualityActivities(DbActivities):
                 )
                 .values(order_no="")
             )
-        return sorted(f"inspection-{lot}" for lot in lots)
+        return sorted(inspection_workflow_id(lot) for lot in lots)
 
 
 def _summary(ncr: Ncr) -> NcrSummary:

@@ -28,9 +28,11 @@ from shared.db import session_scope
 from shared.escalations.models import ACKED, Escalation
 from shared.escalations.models import OPEN as ESCALATION_OPEN
 from shared.production_types import CancellationResult, UnwindOrder, Unwound
+from shared.rejections import Rejection
 from shared.tasks.models import INBOXES, WITHDRAWN
 from shared.tasks.models import OPEN as TASK_OPEN
 from shared.timeline import add_event
+from shared.workflow_ids import inspection_workflow_id
 
 # Requisitions that could still become a purchase order.
 OPEN_REQUISITION = ("open", "approved")
@@ -60,7 +62,7 @@ class CancellationActivities(DbActivities):
             if order.status in NOT_CANCELLABLE:
                 raise ApplicationError(
                     f"order {order.order_no} is {order.status}; there is nothing to cancel",
-                    type="OrderNotCancellable",
+                    type=Rejection.NOT_CANCELLABLE,
                     non_retryable=True,
                 )
             result = await _unwind(session, order, request, self._settings.labour_cost_per_day)
@@ -92,7 +94,7 @@ class CancellationActivities(DbActivities):
                     )
                 )
             ).scalars()
-            return sorted(f"inspection-{lot}" for lot in lots.all() if lot)
+            return sorted(inspection_workflow_id(lot) for lot in lots.all() if lot)
 
 
 async def _lock_order(session: AsyncSession, order_no: str) -> Order:
