@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
 
-# Error types the API maps to status codes (see services' task routes).
+# Error types the API maps to status codes (shared/updates.py).
 TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
 TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
 FORBIDDEN = Rejection.FORBIDDEN
