@@ -58,13 +58,11 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     detached: list[str] = await order.activity(
         QualityActivities.detach_inspections,
         order.inp.order_no,
-        "quality",
         f"inspections of {order.inp.order_no}'s goods carry on for stock",
     )
     result: CancellationResult = await order.activity(
         CancellationActivities.unwind_order,
         UnwindOrder(order_no=order.inp.order_no, reason=cmd.reason, by=cmd.by, at=workflow.now()),
-        "sales",
         f"unwind {order.inp.order_no}: requisitions, POs, work orders, reservations, cost",
     )
     # A lot received just before the purchase orders were cancelled may not have reached
@@ -72,7 +70,6 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     waiting: list[str] = await order.activity(
         CancellationActivities.inspections_of,
         order.inp.order_no,
-        "sales",
         f"inspections of {order.inp.order_no}'s receipts still waiting for quality",
     )
     for workflow_id in sorted({*detached, *waiting}):

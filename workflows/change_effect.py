@@ -53,7 +53,6 @@ async def apply_qty(
             by=by,
             at=workflow.now(),
         ),
-        "sales",
         f"{change_no}: quantity {cmd.qty}",
     )
     if impact.order_qty_before is None:  # no BOM yet: MRP will plan the new quantity
@@ -80,7 +79,6 @@ async def issue_scope(
             by=by,
             at=now,
         ),
-        "engineering",
         f"{change_no}: the customer's scope change as the next BOM revision",
     )
     return issued
@@ -102,7 +100,6 @@ async def mrp_delta(
             old_qty=old_qty,
             change_no=change_no,
         ),
-        "procurement",
         f"MRP on {change_no}: {what}, surplus back to stock",
     )
     return result
@@ -207,7 +204,6 @@ async def record(
             decided_by=by,
             at=workflow.now(),
         ),
-        "sales",
         f"customer change {change_no}: {state}",
     )
     return ChangeAccepted(

@@ -206,7 +206,6 @@ class ChangesPhase:
                 due_date=order.due_date,
                 today=order.today(),
             ),
-            "sales",
             f"assess customer change {change_no}: {cmd.kind}",
         )
         return impact

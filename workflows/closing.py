@@ -96,7 +96,6 @@ class ClosingPhase:
                     by=inspection.completed_by or "quality",
                     at=workflow.now(),
                 ),
-                "quality",
                 f"final inspection round {self.rounds}: "
                 + ("passed" if verdict.passed else f"{len(defects)} defect(s)"),
             )
@@ -115,13 +114,11 @@ class ClosingPhase:
         await order.activity(
             WarehouseActivities.finished_goods,
             FinishedGoods(order_no=order.inp.order_no, movement="in", by=by, at=workflow.now()),
-            "warehouse",
             f"{order.inp.order_no} into finished goods",
         )
         await order.activity(
             ProductionActivities.work_order_step,
             WorkOrderStep(order_no=order.inp.order_no, state="closed", at=workflow.now()),
-            "production",
             f"close work order {order.materials.work_order}",
         )
 
@@ -149,7 +146,6 @@ class ClosingPhase:
                 at=workflow.now(),
                 ref=f"{shipment.carrier} {shipment.tracking_no}",
             ),
-            "warehouse",
             f"{order.inp.order_no} shipped by {shipment.mode} with {shipment.carrier}",
         )
         received = await order.book.open(

@@ -115,7 +115,6 @@ class MaterialsPhase:
                 planned_end=order.plan.milestones["production_end"],
                 at=workflow.now(),
             ),
-            "production",
             f"open the production work order of {order.inp.order_no}",
         )
 
@@ -123,7 +122,6 @@ class MaterialsPhase:
         self.status = await self.order.activity(
             WarehouseActivities.completeness,
             self.order.inp.order_no,
-            "warehouse",
             f"material of {self.order.inp.order_no}, line by line",
         )
         return self.status
@@ -269,7 +267,6 @@ class MaterialsPhase:
             got: Decimal = await order.activity(
                 WarehouseActivities.reserve_free,
                 ReserveFree(order_no=order.inp.order_no, item=line.item, by=by, at=workflow.now()),
-                "warehouse",
                 f"reuse free stock of {line.item} for {order.inp.order_no}",
             )
             if got > 0:
@@ -284,7 +281,6 @@ class MaterialsPhase:
                 ConcessionRequest(
                     ncr_no=notice.ncr_no, order_no=order.inp.order_no, by=by, at=workflow.now()
                 ),
-                "quality",
                 f"ask quality for a concession on {notice.ncr_no}",
             )
 

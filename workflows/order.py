@@ -87,7 +87,7 @@ class OrderWorkflow(TaskWorkflow):
     async def _live(self, inp: OrderInput) -> None:
         """Every phase in order, from intake to close (or to a decline)."""
         self.policy = await self.activity(
-            PlanningActivities.load_policy, None, "planning", "read the order policy"
+            PlanningActivities.load_policy, None, "read the order policy"
         )
         await self.event("order_received", inp.received_by, f"order {inp.order_no} received")
         await self.set_stage("review")
@@ -244,7 +244,6 @@ class OrderWorkflow(TaskWorkflow):
                 summary=summary,
                 detail=detail or {},
             ),
-            "planning",
             f"timeline: {summary}",
         )
 
@@ -267,7 +266,6 @@ class OrderWorkflow(TaskWorkflow):
                 due_date=self.due_date,
                 at=workflow.now(),
             ),
-            "sales",
             f"order stage → {stage}" + (f" ({status})" if status != "active" else ""),
         )
 
@@ -283,7 +281,6 @@ class OrderWorkflow(TaskWorkflow):
                 actual=self.actuals[milestone],
                 at=workflow.now(),
             ),
-            "planning",
             f"milestone {milestone} actual {self.actuals[milestone]}",
         )
 

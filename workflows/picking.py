@@ -117,7 +117,6 @@ class Picking:
                     by=task.completed_by or "warehouse",
                     at=task.completed_at or workflow.now(),
                 ),
-                "warehouse",
                 f"take the picked material of {order.inp.order_no} off the shelf",
             )
             self.pick_list = {}

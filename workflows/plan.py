@@ -65,7 +65,6 @@ class PlanPhase:
                 lead_days=figures.lead_days,
                 due_date=order.due_date,
             ),
-            "planning",
             "propose the master plan from review figures and workshop load",
         )
         task = await order.book.open(
@@ -162,7 +161,6 @@ class PlanPhase:
                 by=by,
                 at=workflow.now(),
             ),
-            "planning",
             f"publish plan revision {self.revision}: {reason}",
         )
 
@@ -177,7 +175,6 @@ class PlanPhase:
             await self.order.activity(
                 PlanningActivities.record_forecast,
                 MilestoneForecast(order_no=self.order.inp.order_no, forecast=self.forecast),
-                "planning",
                 f"forecast kept on revision {self.revision}: ship {self.forecast.get('ship')}",
             )
         if self.watchers:  # the plan's clocks run already: they follow the new revision
@@ -228,7 +225,6 @@ class PlanPhase:
                 by=bom.completed_by or "engineering",
                 at=workflow.now(),
             ),
-            "engineering",
             f"store the BOM of {order.inp.order_no} and add new items to the item master",
         )
         self.bom_revision = released.revision
@@ -240,7 +236,6 @@ class PlanPhase:
                 required_date=self.milestones.get("material_required"),
                 at=workflow.now(),
             ),
-            "procurement",
             f"MRP on BOM revision {released.revision} of {order.inp.order_no}",
         )
 
@@ -257,7 +252,6 @@ class PlanPhase:
                 by=drawings.completed_by or "engineering",
                 at=workflow.now(),
             ),
-            "engineering",
             f"store the drawing set of {order.inp.order_no}",
         )
         released_on = (drawings.completed_at or workflow.now()).date()
@@ -304,7 +298,6 @@ class PlanPhase:
         await order.activity(
             PlanningActivities.record_forecast,
             MilestoneForecast(order_no=order.inp.order_no, forecast=self.forecast),
-            "planning",
             f"re-forecast from {name}: ship {self.forecast['ship']}",
         )
         await self._warn_if_late()

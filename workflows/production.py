@@ -65,7 +65,6 @@ class ProductionPhase:
         await order.activity(
             ProductionActivities.work_order_step,
             WorkOrderStep(order_no=order.inp.order_no, state="in_progress", at=workflow.now()),
-            "production",
             f"start work order {order.materials.work_order}",
         )
         if "drawings_release" not in order.actuals:  # P8.1: no assembly without drawings
@@ -292,7 +291,6 @@ class ProductionPhase:
                         required_date=order.today(),
                         at=workflow.now(),
                     ),
-                    "production",
                     f"sheet-metal work order for {line['qty']} {line['item']}",
                 )
                 for n, line in enumerate(cmd.items, start=1)
@@ -327,7 +325,6 @@ class ProductionPhase:
                 by=by,
                 at=workflow.now(),
             ),
-            "production",
             f"issue {issue_no} {state}",
         )
 

@@ -73,7 +73,6 @@ class PurchasingPhase:
                 comment=decision.comment,
                 at=workflow.now(),
             ),
-            "procurement",
             f"requisition {requisition.item} {state}",
         )
         if not decision.approved:
@@ -105,7 +104,6 @@ class PurchasingPhase:
                 at=workflow.now(),
                 unit_price=answer.unit_price,
             ),
-            "procurement",
             f"place PO for {requisition.qty} {requisition.item} with {answer.supplier}",
         )
         self.placed[requisition.key] = placed

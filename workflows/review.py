@@ -99,7 +99,6 @@ class ReviewPhase:
                     design_days=self.figures.design_days,
                     lead_days=self.figures.lead_days,
                 ),
-                "planning",
                 "propose a delivery date from design, lead time and workshop load",
             )
             review = await order.book.open(
