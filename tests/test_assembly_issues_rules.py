@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from shared.order_state import OrderState
 from shared.production_types import CancelOrder, ReportIssue
 from tests.conftest import Stack
 from tests.helpers import (
@@ -122,16 +123,15 @@ async def test_an_order_does_not_close_while_an_issue_is_open(
 def test_no_issue_is_taken_while_the_order_is_being_cancelled() -> None:
     """A cancellation stops the order's branches and withdraws its tasks before the order is
     `cancelled`; an issue reported in between would open a task nothing ever withdraws."""
-    order: Any = SimpleNamespace(
-        status="active", stage="production", cancellation=None, inp=SimpleNamespace(order_no="SO-1")
-    )
-    phase = ProductionPhase(order)
+    state = OrderState(stage="production")
+    order: Any = SimpleNamespace(state=state, inp=SimpleNamespace(order_no="SO-1"))
+    phase = ProductionPhase(state.production, order)
     report = ReportIssue(kind="design_problem", description="door fouls the frame", by="lead-wu")
     assert phase.issue_refusal() is None and phase.issue_violation(report) is None
-    order.stage = "final_inspection"
+    state.stage = "final_inspection"
     assert phase.issue_refusal() is None
-    order.cancellation = CancelOrder(reason="customer withdrew", by="sam")
+    state.cancellation = CancelOrder(reason="customer withdrew", by="sam")
     refusal = phase.issue_refusal()
     assert refusal is not None and "being cancelled" in refusal
-    order.cancellation, order.stage = None, "delivery"
+    state.cancellation, state.stage = None, "delivery"
     assert "in delivery" in (phase.issue_refusal() or "")

@@ -16,6 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
+    from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
     from workflows.activity_calls import run_activity
     from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
@@ -34,12 +35,14 @@ class TaskWorkflow:
     book: TaskBook
     queue_prefix: str
 
-    def _init_tasks(self, order_no: str, queue_prefix: str) -> None:
+    def _init_tasks(
+        self, order_no: str, queue_prefix: str, state: TaskBookState | None = None
+    ) -> None:
         self.workflow_id = workflow.info().workflow_id
         self.queue_prefix = queue_prefix
         self._parked: list[Callable[[], bool]] = []
         self._branches = 1  # the run itself
-        self._branch_tasks: list[asyncio.Task[None]] = []
+        self.branch_tasks: list[asyncio.Task[None]] = []
         self._finished = False
         self.book = TaskBook(
             workflow_id=self.workflow_id,
@@ -48,6 +51,7 @@ class TaskWorkflow:
             escalator=Escalator(
                 order_no=order_no, queue_prefix=queue_prefix, on_raised=self._on_escalated
             ),
+            state=state,
         )
 
     # -- the `complete_task` update: how every department app completes its tasks ----------
@@ -139,7 +143,7 @@ class TaskWorkflow:
             finally:
                 self._branches -= 1
 
-        self._branch_tasks.append(asyncio.create_task(run()))
+        self.branch_tasks.append(asyncio.create_task(run()))
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)

@@ -37,39 +37,40 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import ProductionState
+    from workflows.context import OrderContext
 
 # Stages in which assembly issues can be reported.
 ISSUE_STAGES = ("production", "final_inspection")
 
 
 class ProductionPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.issues: dict[str, IssueReported] = {}
-        self.special_operations: list[str] = []
-        self.missing_parts: list[dict[str, Any]] = []
-        self.design_changes: list[DesignChangeResult] = []
-        self._issue_seq = 0
-        self._confirming: dict[str, str] = {}  # process confirmation task -> its operation
-        self._design_changes_running: set[str] = set()
+    """P8 on the order's `ProductionState`."""
+
+    def __init__(self, state: ProductionState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
+        # The design changes under way, by workflow id, with their handles once started: a
+        # cancellation cancels each through its handle and waits for it to end.
+        self.design_change_handles: dict[
+            str, workflow.ChildWorkflowHandle[DesignChangeWorkflow, DesignChangeResult] | None
+        ] = {}
 
     # -- the phase ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        order = self.order
-        start = order.materials.production_start_at()
+        order = self.ctx
+        start = order.production_start_at()
         if start > workflow.now():
             await order.sleep_until(start, f"production starts {start:%Y-%m-%d %H:%M}Z")
         await order.record_actual("production_start")
         await order.activity(
             ProductionActivities.work_order_step,
             WorkOrderStep(order_no=order.inp.order_no, state="in_progress", at=workflow.now()),
-            f"start work order {order.materials.work_order}",
+            f"start work order {order.state.materials.work_order}",
         )
-        if "drawings_release" not in order.actuals:  # P8.1: no assembly without drawings
+        if "drawings_release" not in order.state.actuals:  # P8.1: no assembly without drawings
             await order.until(
-                lambda: "drawings_release" in order.actuals,
+                lambda: "drawings_release" in order.state.actuals,
                 "waiting for the drawings to reach the teams",
             )
         await self._assemble()
@@ -78,11 +79,11 @@ class ProductionPhase:
     async def _assemble(self) -> None:
         """The process card until every operation is signed and every special or key
         operation confirmed by quality; an unconfirmed operation is done again."""
-        order, rework = self.order, None
+        order, rework = self.ctx, None
         while True:
             context: dict[str, Any] = {
-                "work_order": order.materials.work_order,
-                "special_operations": self.special_operations,
+                "work_order": order.state.materials.work_order,
+                "special_operations": self.state.special_operations,
             }
             if rework:
                 context["rework"] = rework
@@ -95,9 +96,9 @@ class ProductionPhase:
             await order.wait_tasks(card)
             answer = p.Assembly.parse(card.payload)
             # The card's latest word on what is still missing (a rework card repeats it).
-            self.missing_parts = [m.model_dump() for m in answer.missing_parts]
+            self.state.missing_parts = [m.model_dump() for m in answer.missing_parts]
             checks = [
-                op for op in answer.operations if op.key or op.name in self.special_operations
+                op for op in answer.operations if op.key or op.name in self.state.special_operations
             ]
             confirmations = []
             for op in checks:
@@ -107,12 +108,12 @@ class ProductionPhase:
                     f"{order.inp.order_no}",
                     {"operation": op.name, "signed_by": op.signed_by, "key": op.key},
                 )
-                self._confirming[task.task_id] = op.name
+                self.state.confirming[task.task_id] = op.name
                 confirmations.append(task)
             if confirmations:
                 await order.wait_tasks(*confirmations)
             rework = [
-                self._confirming[task.task_id]
+                self.state.confirming[task.task_id]
                 for task in confirmations
                 if not p.ProcessConfirmation.parse(task.payload).confirmed
             ]
@@ -121,7 +122,7 @@ class ProductionPhase:
 
     def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
         if isinstance(payload, p.ProcessConfirmation):
-            expected = self._confirming.get(task.task_id)
+            expected = self.state.confirming.get(task.task_id)
             if expected and payload.operation != expected:
                 return f"this task confirms operation {expected!r}, not {payload.operation!r}"
         if isinstance(payload, p.Assembly):
@@ -129,7 +130,7 @@ class ProductionPhase:
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
                 return f"each operation once on the process card; repeated: {', '.join(repeated)}"
-            unsigned = [n for n in self.special_operations if n not in names]
+            unsigned = [n for n in self.state.special_operations if n not in names]
             if unsigned:
                 return f"special operations need their operator's signature: {', '.join(unsigned)}"
         return None
@@ -138,16 +139,18 @@ class ProductionPhase:
 
     def design_change_ids(self) -> list[str]:
         """The DesignChangeWorkflows still running for this order."""
-        return sorted(self._design_changes_running)
+        return sorted(self.design_change_handles)
 
     def issue_refusal(self) -> str | None:
         """Why no issue can be reported now (the order is not in production), if so."""
-        order = self.order
-        if order.cancellation is not None:
+        order = self.ctx
+        if order.state.cancellation is not None:
             # Its branches are stopped and its tasks withdrawn: nothing would handle the issue.
             return f"{order.inp.order_no} is being cancelled; no issue can be reported"
-        if order.status != "active" or order.stage not in ISSUE_STAGES:
-            return f"issues are reported in production; {order.inp.order_no} is in {order.stage}"
+        if order.state.status != "active" or order.state.stage not in ISSUE_STAGES:
+            return (
+                f"issues are reported in production; {order.inp.order_no} is in {order.state.stage}"
+            )
         return None
 
     def issue_violation(self, cmd: ReportIssue) -> str | None:
@@ -159,17 +162,17 @@ class ProductionPhase:
         return None
 
     def report(self, cmd: ReportIssue) -> IssueReported:
-        self._issue_seq += 1
-        issue_no = f"{self.order.inp.order_no}-I{self._issue_seq}"
+        self.state.issue_seq += 1
+        issue_no = f"{self.ctx.inp.order_no}-I{self.state.issue_seq}"
         reported = IssueReported(
-            issue_no=issue_no, order_no=self.order.inp.order_no, kind=cmd.kind, state="open"
+            issue_no=issue_no, order_no=self.ctx.inp.order_no, kind=cmd.kind, state="open"
         )
-        self.issues[issue_no] = reported
-        self.order.branch(self._handle(issue_no, cmd))
+        self.state.issues[issue_no] = reported
+        self.ctx.branch(self._handle(issue_no, cmd))
         return reported
 
     async def _handle(self, issue_no: str, cmd: ReportIssue) -> None:
-        order = self.order
+        order = self.ctx
         await self._record(issue_no, cmd, "open", None, cmd.by)
         if cmd.kind == "design_problem":
             resolution = await self._design_problem(issue_no, cmd)
@@ -177,12 +180,14 @@ class ProductionPhase:
             resolution = await self._nonconforming(issue_no, cmd)
         else:
             resolution = await self._missing_part(issue_no, cmd)
-        self.issues[issue_no] = self.issues[issue_no].model_copy(update={"state": "closed"})
+        self.state.issues[issue_no] = self.state.issues[issue_no].model_copy(
+            update={"state": "closed"}
+        )
         await self._record(issue_no, cmd, "closed", resolution, "orderflow")
         order.describe(f"{issue_no} closed: {resolution}")
 
     async def _design_problem(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
+        order = self.ctx
         check = await order.book.open(
             "production.confirm_issue",
             f"Confirm design problem {issue_no} of {order.inp.order_no}",
@@ -196,9 +201,9 @@ class ProductionPhase:
 
     async def _design_change(self, issue_no: str, cmd: ReportIssue, confirmed_by: str) -> str:
         """Engineering's DCN in its own workflow; its material is bought, the plan re-forecast."""
-        order = self.order
+        order = self.ctx
         requested = workflow.now()
-        self._design_changes_running.add(f"dcn-{issue_no}")
+        self.design_change_handles[f"dcn-{issue_no}"] = None
         child = await workflow.start_child_workflow(
             DesignChangeWorkflow.run,
             DesignChangeRequest(
@@ -206,7 +211,7 @@ class ProductionPhase:
                 issue_no=issue_no,
                 description=cmd.description,
                 items=cmd.items,
-                bom_revision=order.plan.bom_revision,
+                bom_revision=order.state.plan.bom_revision,
                 confirmed_by=confirmed_by,
                 queue_prefix=order.inp.queue_prefix,
             ),
@@ -214,30 +219,31 @@ class ProductionPhase:
             task_queue=workflow_queue(order.inp.queue_prefix),
             static_summary=f"design change for {issue_no}: {cmd.description}"[:200],
         )
+        self.design_change_handles[child.id] = child
         # Parked while engineering works, so completions elsewhere settle meanwhile.
         await order.until(child.done, f"waiting for engineering's DCN on {issue_no}")
         result: DesignChangeResult = child.result()
-        self._design_changes_running.discard(f"dcn-{issue_no}")
-        self.design_changes.append(result)
-        order.plan.bom_revision = result.bom_revision
+        del self.design_change_handles[child.id]
+        self.state.design_changes.append(result)
+        order.bom_revised(result.bom_revision)
         if result.requisitions:
-            order.purchasing.start(result.requisitions)
+            order.buy(result.requisitions)
         if (result.requisitions or result.work_orders) and workflow.patched("dcn-material-picked"):
             # What the DCN added is picked for production as it comes in.
-            order.branch(order.materials.picking.supplement())
+            order.pick_supplement()
         for order_no, items in getattr(result, "allocated", {}).items():
             for item, qty in items.items():
                 await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))
         took = workflow.now() - requested
-        end = order.plan.forecast.get("production_end")
+        end = order.state.plan.forecast.get("production_end")
         if end and took > timedelta(hours=8):
-            await order.plan.reforecast("production_end", end + timedelta(days=took.days + 1))
+            await order.reforecast("production_end", end + timedelta(days=took.days + 1))
         return f"{result.dcn_no} issued: {result.summary} (BOM revision {result.bom_revision})"
 
     async def _nonconforming(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
+        order = self.ctx
         if cmd.severity == "serious":
-            await order.book.escalator.raise_(
+            await order.escalate(
                 RaiseEscalation(
                     key=f"{issue_no}:serious",
                     kind="serious_nonconformance",
@@ -269,7 +275,7 @@ class ProductionPhase:
         )
 
     async def _missing_part(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
+        order = self.ctx
         analysis = await order.book.open(
             "planning.missing_part_analysis",
             f"Analyse missing part(s) {_items(cmd.items)} of {order.inp.order_no}",
@@ -311,11 +317,11 @@ class ProductionPhase:
     async def _record(
         self, issue_no: str, cmd: ReportIssue, state: str, resolution: str | None, by: str
     ) -> None:
-        await self.order.activity(
+        await self.ctx.activity(
             ProductionActivities.record_issue,
             IssueRecord(
                 issue_no=issue_no,
-                order_no=self.order.inp.order_no,
+                order_no=self.ctx.inp.order_no,
                 kind=cmd.kind,
                 description=cmd.description,
                 items=cmd.items,
@@ -333,7 +339,7 @@ def _items(items: list[dict[str, Any]]) -> str:
     return ", ".join(f"{line.get('qty', '')} {line.get('item', '')}".strip() for line in items)
 
 
-def _end_of_production(order: OrderWorkflow) -> datetime | None:
+def _end_of_production(order: OrderContext) -> datetime | None:
     """The assembly's due time: the end of the planned production_end day, if still ahead."""
-    end = order.plan.milestones.get("production_end")
+    end = order.state.plan.milestones.get("production_end")
     return end_of_day(end) if end and end_of_day(end) > workflow.now() else None
