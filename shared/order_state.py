@@ -78,6 +78,8 @@ class ProductionState(BaseModel):
     issue_seq: int = 0
     # Process-confirmation task id -> the operation it confirms.
     confirming: dict[str, str] = Field(default_factory=dict)
+    # The issues' own workflows still running (AssemblyIssueWorkflow ids).
+    issue_workflows: list[str] = Field(default_factory=list)
 
 
 # P9-P10: final inspection rounds and the ship-date task of the weekly unshipped run.

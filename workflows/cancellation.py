@@ -55,6 +55,8 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
             except FailureError:
                 workflow.logger.info("design change %s already ended", child_id)
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
+    if order.state.production.issue_workflows:  # (only orders that track issues apart)
+        await order.production.cancel_issues()
     withdrawn = [task.task_id for task in order.book.open_tasks()]
     await order.book.withdraw_all()
     await order.changes.withdraw_pending(f"order cancelled: {cmd.reason}")

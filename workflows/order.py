@@ -26,7 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
-    from shared.production_types import CancellationResult, CancelOrder, IssueReported, ReportIssue
+    from shared.production_types import (
+        CancellationResult,
+        CancelOrder,
+        IssueReported,
+        IssueSettled,
+        ReportIssue,
+    )
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
         MilestoneActual,
@@ -200,6 +206,17 @@ class OrderWorkflow(TaskWorkflow):
         """Stock reserved for the order, an NCR on its goods, or a requisition to buy."""
         if self.state.status == "active":
             self.materials.notice(notice)
+
+    @workflow.signal
+    def issue_settled(self, outcome: IssueSettled) -> None:
+        """An issue from assembly tracked in its own workflow is closed, withdrawn, or handed
+        back for a design change."""
+        self.production.settled(outcome)
+
+    @workflow.signal
+    def escalation_raised(self, esc: RaiseEscalation) -> None:
+        """A workflow working for the order (an issue, a requisition) escalated."""
+        self._on_escalated(esc)
 
     @workflow.signal
     def ship_date_due(self) -> None:

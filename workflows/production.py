@@ -16,22 +16,29 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
     from shared import payloads as p
     from shared.material_types import MaterialNotice
     from shared.production_types import (
+        AssemblyIssue,
         DesignChangeRequest,
         DesignChangeResult,
-        IssueRecord,
         IssueReported,
+        IssueSettled,
         ReportIssue,
-        SheetMetalOrder,
         WorkOrderStep,
     )
     from shared.temporal import workflow_queue
-    from shared.types import RaiseEscalation
+    from shared.workflow_ids import issue_workflow_id
+    from workflows.assembly_issue import (
+        AssemblyIssueWorkflow,
+        analyse_missing_part,
+        judge_nonconforming,
+        record_issue,
+    )
     from workflows.common import end_of_day, notify_order
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
@@ -168,23 +175,81 @@ class ProductionPhase:
             issue_no=issue_no, order_no=self.ctx.inp.order_no, kind=cmd.kind, state="open"
         )
         self.state.issues[issue_no] = reported
-        self.ctx.branch(self._handle(issue_no, cmd))
+        if cmd.kind != "design_problem" and workflow.patched("assembly-issue-workflows"):
+            self.ctx.branch(self._hand_over(issue_no, cmd))
+        else:
+            self.ctx.branch(self._handle(issue_no, cmd))
         return reported
 
-    async def _handle(self, issue_no: str, cmd: ReportIssue) -> None:
+    async def _hand_over(self, issue_no: str, cmd: ReportIssue) -> None:
+        """A nonconformance or missing part is tracked in its own workflow, which tells the
+        order when it is settled (`settled`)."""
         order = self.ctx
-        await self._record(issue_no, cmd, "open", None, cmd.by)
+        child_id = issue_workflow_id(issue_no)
+        self.state.issue_workflows.append(child_id)
+        await workflow.start_child_workflow(
+            AssemblyIssueWorkflow.run,
+            AssemblyIssue(
+                order_no=order.inp.order_no,
+                issue_no=issue_no,
+                report=cmd,
+                queue_prefix=order.inp.queue_prefix,
+            ),
+            id=child_id,
+            task_queue=workflow_queue(order.inp.queue_prefix),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"{cmd.kind.replace('_', ' ')} {issue_no}: {cmd.description}"[:200],
+        )
+
+    def settled(self, outcome: IssueSettled) -> None:
+        """An issue's own workflow is done: closed, withdrawn, or handed back for a DCN."""
+        child_id = issue_workflow_id(outcome.issue_no)
+        if child_id in self.state.issue_workflows:
+            self.state.issue_workflows.remove(child_id)
+        issue = self.state.issues.get(outcome.issue_no)
+        if outcome.withdrawn or issue is None or issue.state == "closed":
+            return
+        if outcome.resolution is not None:
+            self.state.issues[outcome.issue_no] = issue.model_copy(update={"state": "closed"})
+            self.ctx.describe(f"{outcome.issue_no} closed: {outcome.resolution}")
+        elif outcome.design_change_by and self.issue_refusal() is None:
+            self.ctx.branch(
+                self._redesign(outcome.issue_no, outcome.report, outcome.design_change_by)
+            )
+
+    async def _redesign(self, issue_no: str, cmd: ReportIssue, by: str) -> None:
+        """A missing part with an engineering cause: the design change, then the issue closes."""
+        await self._close(issue_no, cmd, await self._design_change(issue_no, cmd, by))
+
+    async def cancel_issues(self) -> None:
+        """The order is cancelled: each issue's own workflow withdraws its tasks and says so."""
+        for child_id in list(self.state.issue_workflows):
+            try:
+                await workflow.get_external_workflow_handle(child_id).cancel()
+            except FailureError:  # never started, or already ended
+                self.state.issue_workflows.remove(child_id)
+        await self.ctx.until(
+            lambda: not self.state.issue_workflows,
+            "waiting for the issues' own workflows to withdraw their tasks",
+        )
+
+    async def _handle(self, issue_no: str, cmd: ReportIssue) -> None:
+        """An issue on a branch of the order: every design problem, and every issue of an order
+        started before issues had their own workflows."""
+        order = self.ctx
+        await record_issue(order, order.inp.order_no, issue_no, cmd, "open", None, cmd.by)
         if cmd.kind == "design_problem":
             resolution = await self._design_problem(issue_no, cmd)
         elif cmd.kind == "nonconforming_material":
-            resolution = await self._nonconforming(issue_no, cmd)
+            resolution = await judge_nonconforming(order, order.inp.order_no, issue_no, cmd)
         else:
-            resolution = await self._missing_part(issue_no, cmd)
-        self.state.issues[issue_no] = self.state.issues[issue_no].model_copy(
-            update={"state": "closed"}
-        )
-        await self._record(issue_no, cmd, "closed", resolution, "orderflow")
-        order.describe(f"{issue_no} closed: {resolution}")
+            found = await analyse_missing_part(order, order.inp.order_no, issue_no, cmd)
+            resolution = (
+                found
+                if isinstance(found, str)
+                else await self._design_change(issue_no, cmd, found.by)
+            )
+        await self._close(issue_no, cmd, resolution)
 
     async def _design_problem(self, issue_no: str, cmd: ReportIssue) -> str:
         order = self.ctx
@@ -240,103 +305,15 @@ class ProductionPhase:
             await order.reforecast("production_end", end + timedelta(days=took.days + 1))
         return f"{result.dcn_no} issued: {result.summary} (BOM revision {result.bom_revision})"
 
-    async def _nonconforming(self, issue_no: str, cmd: ReportIssue) -> str:
+    async def _close(self, issue_no: str, cmd: ReportIssue, resolution: str) -> None:
+        self.state.issues[issue_no] = self.state.issues[issue_no].model_copy(
+            update={"state": "closed"}
+        )
         order = self.ctx
-        if cmd.severity == "serious":
-            await order.escalate(
-                RaiseEscalation(
-                    key=f"{issue_no}:serious",
-                    kind="serious_nonconformance",
-                    level=2,
-                    order_no=order.inp.order_no,
-                    department="quality",
-                    role="division",
-                    breached_at=workflow.now(),
-                    message=f"{order.inp.order_no}: serious nonconforming material in assembly: "
-                    f"{cmd.description} ({_items(cmd.items)})",
-                )
-            )
-        judgement = await order.book.open(
-            "quality.ncr_judgement",
-            f"Judge nonconforming material of {order.inp.order_no} ({issue_no})",
-            {
-                "ncr_no": f"NCR-{issue_no}",
-                "issue_no": issue_no,
-                "description": cmd.description,
-                "items": cmd.items,
-                "severity": cmd.severity,
-                "found_in": "assembly",
-            },
+        await record_issue(
+            order, order.inp.order_no, issue_no, cmd, "closed", resolution, "orderflow"
         )
-        await order.wait_tasks(judgement)
-        answer = p.NcrJudgement.parse(judgement.payload)
-        return f"NCR-{issue_no} judged {answer.disposition}" + (
-            f": {answer.comment}" if answer.comment else ""
-        )
-
-    async def _missing_part(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.ctx
-        analysis = await order.book.open(
-            "planning.missing_part_analysis",
-            f"Analyse missing part(s) {_items(cmd.items)} of {order.inp.order_no}",
-            {"issue_no": issue_no, "description": cmd.description, "items": cmd.items},
-        )
-        await order.wait_tasks(analysis)
-        answer = p.MissingPartAnalysis.parse(analysis.payload)
-        if answer.cause == "engineering":
-            return await self._design_change(issue_no, cmd, analysis.completed_by or "planning")
-        if answer.cause == "self_made":
-            keys = [
-                await order.activity(
-                    ProductionActivities.sheet_metal_order,
-                    SheetMetalOrder(
-                        order_no=order.inp.order_no,
-                        issue_no=f"{issue_no}-{n}",
-                        item=str(line["item"]),
-                        qty=line["qty"],
-                        required_date=order.today(),
-                        at=workflow.now(),
-                    ),
-                    f"sheet-metal work order for {line['qty']} {line['item']}",
-                )
-                for n, line in enumerate(cmd.items, start=1)
-            ]
-            return f"sheet-metal work order(s) {', '.join(keys)}"
-        chases = [
-            await order.book.open(
-                "procurement.chase_supply",
-                f"Chase {line['qty']} {line['item']} missing in assembly of {order.inp.order_no}",
-                {"issue_no": issue_no, "item": line["item"], "missing": str(line["qty"])},
-            )
-            for line in cmd.items
-        ]
-        await order.wait_tasks(*chases)
-        dates = [str(p.ChaseSupply.parse(c.payload).expected_date) for c in chases if c.payload]
-        return f"buyer chased; expected {', '.join(dates)}"
-
-    async def _record(
-        self, issue_no: str, cmd: ReportIssue, state: str, resolution: str | None, by: str
-    ) -> None:
-        await self.ctx.activity(
-            ProductionActivities.record_issue,
-            IssueRecord(
-                issue_no=issue_no,
-                order_no=self.ctx.inp.order_no,
-                kind=cmd.kind,
-                description=cmd.description,
-                items=cmd.items,
-                severity=cmd.severity,
-                state=state,
-                resolution=resolution,
-                by=by,
-                at=workflow.now(),
-            ),
-            f"issue {issue_no} {state}",
-        )
-
-
-def _items(items: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{line.get('qty', '')} {line.get('item', '')}".strip() for line in items)
+        order.describe(f"{issue_no} closed: {resolution}")
 
 
 def _end_of_production(order: OrderContext) -> datetime | None:
