@@ -26,6 +26,7 @@ from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue
+from workflows.assembly_issue import AssemblyIssueWorkflow
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.design_change import DesignChangeWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
@@ -44,6 +45,7 @@ WORKFLOWS: list[type] = [
     DailyMrpWorkflow,
     StockReplenishmentWorkflow,
     DesignChangeWorkflow,
+    AssemblyIssueWorkflow,
     WeeklyUnshippedWorkflow,
     PlanReportWorkflow,
 ]

@@ -22,3 +22,9 @@ def dcn_workflow_id(issue_no: str) -> str:
 def replenish_workflow_id(requisition_key: str) -> str:
     """The StockReplenishmentWorkflow of a safety-stock requisition: `replenish-<key>`."""
     return f"replenish-{requisition_key}"
+
+
+def issue_workflow_id(issue_no: str) -> str:
+    """The AssemblyIssueWorkflow of an issue from assembly that is not a design problem:
+    `issue-<issue_no>`."""
+    return f"issue-{issue_no}"

@@ -8,18 +8,21 @@ waiting for people (or for a timer), so the caller's 200 already shows the next 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
-    from shared.temporal import department_queue
+    from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.activity_calls import run_activity
     from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 class TaskWorkflow:
@@ -32,12 +35,14 @@ class TaskWorkflow:
     book: TaskBook
     queue_prefix: str
 
-    def _init_tasks(self, order_no: str, queue_prefix: str) -> None:
+    def _init_tasks(
+        self, order_no: str, queue_prefix: str, state: TaskBookState | None = None
+    ) -> None:
         self.workflow_id = workflow.info().workflow_id
         self.queue_prefix = queue_prefix
         self._parked: list[Callable[[], bool]] = []
         self._branches = 1  # the run itself
-        self._branch_tasks: list[asyncio.Task[None]] = []
+        self.branch_tasks: list[asyncio.Task[None]] = []
         self._finished = False
         self.book = TaskBook(
             workflow_id=self.workflow_id,
@@ -46,6 +51,7 @@ class TaskWorkflow:
             escalator=Escalator(
                 order_no=order_no, queue_prefix=queue_prefix, on_raised=self._on_escalated
             ),
+            state=state,
         )
 
     # -- the `complete_task` update: how every department app completes its tasks ----------
@@ -137,7 +143,7 @@ class TaskWorkflow:
             finally:
                 self._branches -= 1
 
-        self._branch_tasks.append(asyncio.create_task(run()))
+        self.branch_tasks.append(asyncio.create_task(run()))
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)
@@ -155,14 +161,17 @@ class TaskWorkflow:
         )
         workflow.set_current_details(f"{self.headline()}\n\n{waiting_for}{tasks}")
 
-    async def activity(self, method: Any, arg: Any, department: str, summary: str) -> Any:
-        """Run one department activity with the standard timeout and retries."""
-        args = [] if arg is None else [arg]
-        return await workflow.execute_activity_method(
-            method,
-            args=args,
-            task_queue=department_queue(self.queue_prefix, department),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=summary[:200],
-        )
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def activity(self, method: Callable[..., Awaitable[Any]], arg: Any, summary: str) -> Any:
+        """Run one department activity on its queue with the standard timeout and retries;
+        mypy checks `arg` against the method and types the result."""
+        return await run_activity(self.queue_prefix, method, arg, summary)

@@ -28,16 +28,17 @@ NOT_CANCELLABLE = Rejection.NOT_CANCELLABLE
 
 
 async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:
-    order.cancellation = cmd
-    stage = order.stage
+    state = order.state
+    state.cancellation = cmd
+    stage = state.stage
     # No longer active: a material notice or an assembly issue arriving from now on starts
     # nothing (a branch started now would open tasks after they were all withdrawn).
-    order.status = "cancelling"
+    state.status = "cancelling"
     order.describe(f"cancelling: {cmd.reason}")
     # A customer change being taken in or taking effect finishes first: what it bought is then
     # unwound too, and a change left awaiting agreement is withdrawn below.
-    if order.changes.busy:
-        await workflow.wait_condition(lambda: not order.changes.busy)
+    if order.change_lock.locked():
+        await workflow.wait_condition(lambda: not order.change_lock.locked())
     running = _running(order)
     for task in running:
         task.cancel()
@@ -47,25 +48,27 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     design_changes = _design_changes(order)
     for child in design_changes:
         child.cancel()
-    for child_id in sorted(set(order.production.design_change_ids()) - _ids(design_changes)):
-        try:
-            await workflow.get_external_workflow_handle(child_id).cancel()
-        except FailureError:
-            workflow.logger.info("design change %s already ended", child_id)
+    cancelled = {child.id for child in design_changes}
+    for child_id in order.production.design_change_ids():
+        if child_id not in cancelled:
+            try:
+                await workflow.get_external_workflow_handle(child_id).cancel()
+            except FailureError:
+                workflow.logger.info("design change %s already ended", child_id)
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
+    if order.state.production.issue_workflows:  # (only orders that track issues apart)
+        await order.production.cancel_issues()
     withdrawn = [task.task_id for task in order.book.open_tasks()]
     await order.book.withdraw_all()
     await order.changes.withdraw_pending(f"order cancelled: {cmd.reason}")
     detached: list[str] = await order.activity(
         QualityActivities.detach_inspections,
         order.inp.order_no,
-        "quality",
         f"inspections of {order.inp.order_no}'s goods carry on for stock",
     )
     result: CancellationResult = await order.activity(
         CancellationActivities.unwind_order,
         UnwindOrder(order_no=order.inp.order_no, reason=cmd.reason, by=cmd.by, at=workflow.now()),
-        "sales",
         f"unwind {order.inp.order_no}: requisitions, POs, work orders, reservations, cost",
     )
     # A lot received just before the purchase orders were cancelled may not have reached
@@ -73,7 +76,6 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     waiting: list[str] = await order.activity(
         CancellationActivities.inspections_of,
         order.inp.order_no,
-        "sales",
         f"inspections of {order.inp.order_no}'s receipts still waiting for quality",
     )
     for workflow_id in sorted({*detached, *waiting}):
@@ -99,33 +101,25 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
                 ),
             )
     await order.set_stage("cancelled", "cancelled", cmd.reason)
-    order.cancelled = result
+    state.cancelled = result
     return result
 
 
 def _design_changes(order: OrderWorkflow) -> list[workflow.ChildWorkflowHandle[Any, Any]]:
-    """The handles of the order's design changes still running (a child workflow's handle is
-    one of the workflow's asyncio tasks), in id order."""
-    running = set(order.production.design_change_ids())
-    handles = [
-        task
-        for task in asyncio.all_tasks()
-        if isinstance(task, workflow.ChildWorkflowHandle) and task.id in running
+    """The handles of the order's design changes still running, in id order."""
+    handles = order.production.design_change_handles
+    return [
+        handle for _, handle in sorted(handles.items()) if handle is not None and not handle.done()
     ]
-    return sorted((h for h in handles if not h.done()), key=lambda handle: handle.id)
-
-
-def _ids(handles: list[workflow.ChildWorkflowHandle[Any, Any]]) -> set[str]:
-    return {handle.id for handle in handles}
 
 
 def _running(order: OrderWorkflow) -> list[asyncio.Task[None]]:
     """Everything of the order that runs: its phases, branches, and every clock it watches."""
     tasks = [
-        order._lifecycle,
-        *order._branch_tasks,
+        order.lifecycle,
+        *order.branch_tasks,
         *order.book.watchers,
-        *order.plan.watchers,
-        *order.materials.watchers,
+        *order.plan_watchers,
+        *order.watchers,
     ]
     return [task for task in tasks if task is not None and not task.done()]

@@ -82,7 +82,6 @@ class DesignChangeWorkflow(TaskWorkflow):
         self.snapshot = await self.activity(
             DesignChangeActivities.bom_snapshot,
             req.order_no,
-            "engineering",
             f"the BOM of {req.order_no} the DCN for {req.issue_no} changes",
         )
         first = task = await self._open(None)
@@ -110,7 +109,6 @@ class DesignChangeWorkflow(TaskWorkflow):
                     by=task.completed_by or "engineering",
                     at=workflow.now(),
                 ),
-                "procurement",
                 f"MRP on {dcn.dcn_no}: BOM revision {issued.from_revision} → "
                 f"{issued.to_revision}, surplus back to stock",
             )
@@ -167,7 +165,6 @@ class DesignChangeWorkflow(TaskWorkflow):
                 by=task.completed_by or "engineering",
                 at=task.completed_at or workflow.now(),
             ),
-            "engineering",
             f"issue {dcn.dcn_no}: {dcn.summary}",
         )
         return issued

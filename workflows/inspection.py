@@ -54,7 +54,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         stored = await self.activity(
             WarehouseActivities.receipt_stored,
             lot.receipt_no,
-            "warehouse",
             f"receipt {lot.receipt_no} stored",
         )
         if not stored:  # the receipt's transaction failed after this workflow started
@@ -86,7 +85,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
             await self.activity(
                 QualityActivities.detach_inspections,
                 order_no,
-                "quality",
                 f"lot {self.lot.lot_no} carries on for stock, not for cancelled {order_no}",
             )
 
@@ -161,7 +159,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 due_at=task.due_at,
                 at=workflow.now(),
             ),
-            "quality",
             f"inspection request for {lot.lot_no}, due {task.due_at:%Y-%m-%d %H:%M}Z",
         )
         self.state = "awaiting inspection"
@@ -175,7 +172,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 by=task.completed_by or "quality",
                 at=task.completed_at or workflow.now(),
             ),
-            "quality",
             f"record inspection of {lot.lot_no}: qualified into stock, rejected to NCRs",
         )
         self.state = "inspected"
@@ -218,7 +214,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 by=task.completed_by or "quality",
                 at=task.completed_at or workflow.now(),
             ),
-            "quality",
             f"{ncr.ncr_no} judged {answer.disposition}",
         )
         # Signal before the NCR counts as closed: the run ends once every NCR is closed, and

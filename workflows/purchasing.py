@@ -22,22 +22,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import end_of_day
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import PurchasingState
+    from workflows.context import OrderContext
 
 
 class PurchasingPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.placed: dict[str, PoPlaced] = {}
-        self.rejected: list[str] = []
+    def __init__(self, state: PurchasingState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
 
     def start(self, requisitions: list[RequisitionSummary]) -> None:
         """Work every requisition in its own branch of the order."""
         for requisition in requisitions:
-            self.order.branch(self._procure(requisition))
+            self.ctx.branch(self._procure(requisition))
 
     def rule_violation(self, payload: p.Payload) -> str | None:
-        today = self.order.today()
+        today = self.ctx.today()
         if isinstance(payload, p.PlacePo) and payload.promised_date <= today:
             return f"promised_date must be after today ({today})"
         return None
@@ -50,7 +49,7 @@ class PurchasingPhase:
 
     async def _approved(self, requisition: RequisitionSummary) -> bool:
         """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
-        order = self.order
+        order = self.ctx
         kind = (
             "procurement.special_approval"
             if requisition.special
@@ -73,16 +72,15 @@ class PurchasingPhase:
                 comment=decision.comment,
                 at=workflow.now(),
             ),
-            "procurement",
             f"requisition {requisition.item} {state}",
         )
         if not decision.approved:
-            self.rejected.append(requisition.key)
+            self.state.rejected.append(requisition.key)
         return decision.approved
 
     async def _place(self, requisition: RequisitionSummary) -> None:
-        order = self.order
-        required = order.plan.milestones.get("material_required")
+        order = self.ctx
+        required = order.state.plan.milestones.get("material_required")
         task = await order.book.open(
             "procurement.place_po",
             f"Order {requisition.qty} {requisition.item} for {order.inp.order_no}",
@@ -105,10 +103,9 @@ class PurchasingPhase:
                 at=workflow.now(),
                 unit_price=answer.unit_price,
             ),
-            "procurement",
             f"place PO for {requisition.qty} {requisition.item} with {answer.supplier}",
         )
-        self.placed[requisition.key] = placed
+        self.state.placed[requisition.key] = placed
         if required and answer.promised_date > required:
             await self._late_supply(requisition, placed, answer.promised_date, required)
 
@@ -116,8 +113,8 @@ class PurchasingPhase:
         self, requisition: RequisitionSummary, placed: PoPlaced, promised: date, required: date
     ) -> None:
         """A promise after the required date warns the planner at once (§4.8-4.9)."""
-        order = self.order
-        await order.book.escalator.raise_(
+        order = self.ctx
+        await order.escalate(
             RaiseEscalation(
                 key=f"{requisition.key}:late_supply",
                 kind="late_supply",
@@ -131,4 +128,4 @@ class PurchasingPhase:
                 f"{(promised - required).days} day(s) after it is required ({required})",
             )
         )
-        await order.plan.reforecast("material_required", promised)
+        await order.reforecast("material_required", promised)

@@ -82,7 +82,6 @@ class StockReplenishmentWorkflow(TaskWorkflow):
                 comment=decision.comment,
                 at=workflow.now(),
             ),
-            "procurement",
             f"safety-stock requisition {requisition.item} {self.state}",
         )
         return decision.approved
@@ -107,7 +106,6 @@ class StockReplenishmentWorkflow(TaskWorkflow):
                 at=workflow.now(),
                 unit_price=answer.unit_price,
             ),
-            "procurement",
             f"place stock PO for {requisition.qty} {requisition.item} with {answer.supplier}",
         )
         self.state = "ordered"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
     from shared.rejections import Rejection
+    from shared.task_state import DONE, WITHDRAWN, TaskBookState, TaskState
     from shared.tasks.activities import TaskActivities
     from shared.tasks.kinds import TASK_KINDS
     from shared.temporal import department_queue, workflow_queue
@@ -35,33 +36,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
-OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
 
 # Error types the API maps to status codes (shared/updates.py).
 TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
 TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
 FORBIDDEN = Rejection.FORBIDDEN
 INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
-
-
-# A task as the workflow knows it; the inbox row is its projection.
-class TaskState(BaseModel):
-    task_id: str
-    kind: str
-    department: str
-    title: str
-    state: str = OPEN
-    created_at: datetime
-    due_at: datetime
-    second_level_at: datetime
-    payload: dict[str, Any] | None = None
-    completed_by: str | None = None
-    completed_at: datetime | None = None
-    escalation_level: int = 0
-
-    @property
-    def is_open(self) -> bool:
-        return self.state == OPEN
 
 
 def reject(error_type: str, message: str, **details: Any) -> ApplicationError:
@@ -114,14 +94,27 @@ class TaskBook:
         order_no: str,
         queue_prefix: str,
         escalator: Escalator,
+        state: TaskBookState | None = None,
     ) -> None:
-        self.tasks: dict[str, TaskState] = {}
+        self.state = state or TaskBookState()
         self._workflow_id = workflow_id
         self.order_no = order_no
         self._prefix = queue_prefix
         self.escalator = escalator
-        self._seq = 0
         self.watchers: list[asyncio.Task[None]] = []
+
+    @property
+    def tasks(self) -> dict[str, TaskState]:
+        return self.state.tasks
+
+    def get(self, task_id: str | None) -> TaskState | None:
+        """One of this workflow's tasks by id (None for None)."""
+        return self.state.tasks.get(task_id) if task_id else None
+
+    def resume(self) -> None:
+        """After continue-as-new: watch the due times of the tasks still open again."""
+        for task in self.open_tasks():
+            self.watchers.append(asyncio.create_task(self._watch(task)))
 
     def open_tasks(self) -> list[TaskState]:
         return [task for task in self.tasks.values() if task.is_open]
@@ -136,8 +129,8 @@ class TaskBook:
     ) -> TaskState:
         """Open a task in its department's inbox and start watching its due time."""
         spec = TASK_KINDS[kind]
-        self._seq += 1
-        task_id = f"{self._workflow_id}-t{self._seq}"
+        self.state.seq += 1
+        task_id = f"{self._workflow_id}-t{self.state.seq}"
         created_at = workflow.now()
         # Known before the inbox row exists: a department app may complete the task the moment
         # the row appears, before this workflow has seen the activity's result.

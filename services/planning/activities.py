@@ -59,6 +59,7 @@ class PlanningActivities(DbActivities):
             drawings_lead=s.sla_drawings_lead,
             picking_lead=s.sla_picking_lead,
             shift_start_hour=s.shift_start_hour,
+            history_events=s.order_history_events,
         )
 
     async def _bookings(self, order_no: str) -> list[Booking]:
