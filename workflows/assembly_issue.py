@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.types import RaiseEscalation
     from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
-    from workflows.tasks import TaskBook
+    from workflows.tasks import EscalateFn, TaskBook
 
 
 class IssueHost(Protocol):
@@ -48,7 +48,8 @@ class IssueHost(Protocol):
 
     async def wait_tasks(self, *tasks: TaskState) -> None: ...
 
-    async def escalate(self, esc: RaiseEscalation) -> None: ...
+    @property
+    def escalate(self) -> EscalateFn: ...
 
 
 # A missing part whose cause is engineering: the order runs the design change.
@@ -63,17 +64,13 @@ async def judge_nonconforming(
     """Quality judges nonconforming material found in assembly; serious goes to the division."""
     if cmd.severity == "serious":
         await host.escalate(
-            RaiseEscalation(
-                key=f"{issue_no}:serious",
-                kind="serious_nonconformance",
-                level=2,
-                order_no=order_no,
-                department="quality",
-                role="division",
-                breached_at=workflow.now(),
-                message=f"{order_no}: serious nonconforming material in assembly: "
-                f"{cmd.description} ({items_text(cmd.items)})",
-            )
+            key=f"{issue_no}:serious",
+            kind="serious_nonconformance",
+            level=2,
+            department="quality",
+            role="division",
+            message=f"{order_no}: serious nonconforming material in assembly: "
+            f"{cmd.description} ({items_text(cmd.items)})",
         )
     judgement = await host.book.open(
         "quality.ncr_judgement",
@@ -231,9 +228,6 @@ class AssemblyIssueWorkflow(TaskWorkflow):
 
     def stage_of_update(self) -> str:
         return "production"
-
-    async def escalate(self, esc: RaiseEscalation) -> None:
-        await self.book.escalator.raise_(esc)
 
     def _on_escalated(self, esc: RaiseEscalation) -> None:
         """The order is marked escalated as when it raised the escalation itself."""

@@ -19,7 +19,14 @@ with workflow.unsafe.imports_passed_through():
     from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
     from workflows.activity_calls import run_activity
-    from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
+    from workflows.tasks import (
+        INVALID_PAYLOAD,
+        EscalateFn,
+        Escalator,
+        TaskBook,
+        TaskState,
+        reject,
+    )
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -82,6 +89,11 @@ class TaskWorkflow:
 
     def headline(self) -> str:
         return f"**{self.book.order_no}**"
+
+    @property
+    def escalate(self) -> EscalateFn:
+        """Raise an escalation of this workflow's order (`Escalator.escalate`)."""
+        return self.book.escalator.escalate
 
     def _on_escalated(self, esc: RaiseEscalation) -> None:
         """Called after every escalation this workflow raises."""

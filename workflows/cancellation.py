@@ -15,10 +15,9 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.sales.cancellation import CancellationActivities
-    from shared.material_types import MaterialNotice
     from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
     from shared.rejections import Rejection
-    from workflows.common import notify_order
+    from workflows.common import notify_reserved
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
@@ -89,17 +88,7 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
             "unwound": result.unwound.model_copy(update={"tasks": withdrawn}),
         }
     )
-    for order_no, items in getattr(result, "allocated", {}).items():
-        for item, qty in items.items():
-            await notify_order(
-                order_no,
-                MaterialNotice(
-                    kind="reserved",
-                    item=item,
-                    qty=qty,
-                    message=f"{qty} {item} freed by cancelled {order.inp.order_no}",
-                ),
-            )
+    await notify_reserved(result.allocated, f"freed by cancelled {order.inp.order_no}")
     await order.set_stage("cancelled", "cancelled", cmd.reason)
     state.cancelled = result
     return result

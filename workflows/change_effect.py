@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerChange,
     )
     from shared.material_types import MaterialNotice
-    from workflows.common import notify_order
+    from workflows.common import notify_reserved
     from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
@@ -109,9 +109,7 @@ async def material_follows(order: OrderContext, material: MrpDeltaResult) -> Non
     """Buy what the change adds, tell the orders that got its surplus, check again."""
     if material.requisitions:
         order.buy(material.requisitions)
-    for order_no, items in material.allocated.items():
-        for item, qty in items.items():
-            await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))
+    await notify_reserved(material.allocated)
     if material.requisitions or material.work_orders or material.released:
         order.notice_material(MaterialNotice(kind="reserved"))
 

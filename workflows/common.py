@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -10,6 +12,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.material_types import MaterialNotice
     from shared.workflow_ids import order_workflow_id
 
 # Database activities: quick, idempotent, retried until the database is back.
@@ -33,6 +36,19 @@ WEBHOOK_RETRY = RetryPolicy(
 def end_of_day(day: date) -> datetime:
     """The moment a date-bound deadline passes: midnight after `day`, UTC."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+async def notify_reserved(
+    reserved: Mapping[str, Mapping[str, Decimal]], how: str | None = None
+) -> None:
+    """Tell each order the stock just reserved for it (order -> item -> qty), item by item;
+    `how` ends the notice's message ("freed by cancelled SO-1" → "2 VS1 freed by …")."""
+    for order_no, items in reserved.items():
+        for item, qty in items.items():
+            notice = MaterialNotice(
+                kind="reserved", item=item, qty=qty, message=f"{qty} {item} {how}" if how else ""
+            )
+            await notify_order(order_no, notice)
 
 
 async def notify_order(order_no: str, notice: Any) -> None:

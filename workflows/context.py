@@ -19,8 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
     from shared.task_state import TaskState
-    from shared.types import OrderInput, RaiseEscalation, RequisitionSummary
-    from workflows.tasks import TaskBook
+    from shared.types import OrderInput, RequisitionSummary
+    from workflows.tasks import EscalateFn, TaskBook
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -83,7 +83,8 @@ class OrderContext(Protocol):
 
     async def record_actual(self, milestone: str, day: date | None = None) -> None: ...
 
-    async def escalate(self, esc: RaiseEscalation) -> None: ...
+    @property
+    def escalate(self) -> EscalateFn: ...
 
     # -- what a phase asks of another ---------------------------------------------------------
     def agree_due_date(self, day: date) -> None: ...

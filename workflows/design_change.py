@@ -22,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from shared import payloads as p
     from shared.production_types import DesignChangeRequest, DesignChangeResult
-    from shared.types import RaiseEscalation
     from workflows.base import TaskWorkflow
     from workflows.tasks import TaskState, wait_until_or_deadline
 
@@ -179,19 +178,15 @@ class DesignChangeWorkflow(TaskWorkflow):
         if not breached:
             return
         self._planner_warned = True
-        await self.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{self.workflow_id}:planning",
-                kind="design_change_overdue",
-                level=1,
-                order_no=self.req.order_no,
-                task_id=task.task_id,
-                department="planning",
-                role="planning",
-                due_at=task.due_at,
-                breached_at=workflow.now(),
-                message=f"no DCN yet for design problem {self.req.issue_no} of "
-                f"{self.req.order_no} ({self.req.description}); it was due "
-                f"{task.due_at:%Y-%m-%d %H:%M}Z: assembly may wait on it",
-            )
+        await self.escalate(
+            key=f"{self.workflow_id}:planning",
+            kind="design_change_overdue",
+            level=1,
+            task_id=task.task_id,
+            department="planning",
+            role="planning",
+            due_at=task.due_at,
+            message=f"no DCN yet for design problem {self.req.issue_no} of "
+            f"{self.req.order_no} ({self.req.description}); it was due "
+            f"{task.due_at:%Y-%m-%d %H:%M}Z: assembly may wait on it",
         )

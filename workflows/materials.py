@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         OpenProductionOrder,
         ReserveFree,
     )
-    from shared.types import RaiseEscalation
     from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_until_or_deadline
 
@@ -171,19 +170,15 @@ class MaterialsPhase:
             return
         self.state.warned_on = today
         await order.escalate(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:shortage:{today}",
-                kind="material_shortage",
-                level=1,
-                order_no=order.inp.order_no,
-                department="planning",
-                role="planning",
-                due_at=self.ctx.production_start_at(),
-                breached_at=workflow.now(),
-                message=f"{order.inp.order_no} is short of "
-                + "; ".join(describe(line) for line in missing)
-                + f" for its production start {self.ctx.production_start_at():%Y-%m-%d %H:%M}Z",
-            )
+            key=f"{order.inp.order_no}:shortage:{today}",
+            kind="material_shortage",
+            level=1,
+            department="planning",
+            role="planning",
+            due_at=self.ctx.production_start_at(),
+            message=f"{order.inp.order_no} is short of "
+            + "; ".join(describe(line) for line in missing)
+            + f" for its production start {self.ctx.production_start_at():%Y-%m-%d %H:%M}Z",
         )
 
     async def _chase(self, task: TaskState) -> None:
@@ -211,19 +206,15 @@ class MaterialsPhase:
         if not breached:
             return
         await order.escalate(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:drawings_lead",
-                kind="drawings_late",
-                level=1,
-                order_no=order.inp.order_no,
-                department="engineering",
-                role="head:engineering",
-                due_at=deadline,
-                breached_at=workflow.now(),
-                message=f"drawings of {order.inp.order_no} are not released "
-                f"{_span(start - deadline)} before its production start "
-                f"{start:%Y-%m-%d %H:%M}Z",
-            )
+            key=f"{order.inp.order_no}:drawings_lead",
+            kind="drawings_late",
+            level=1,
+            department="engineering",
+            role="head:engineering",
+            due_at=deadline,
+            message=f"drawings of {order.inp.order_no} are not released "
+            f"{_span(start - deadline)} before its production start "
+            f"{start:%Y-%m-%d %H:%M}Z",
         )
 
     # -- §5.4 nonconforming material ----------------------------------------------------------

@@ -377,9 +377,6 @@ class OrderWorkflow(TaskWorkflow):
         """One of the plan's milestone clocks (restarted from the state after continue-as-new)."""
         self.plan_watchers.append(asyncio.create_task(work))
 
-    async def escalate(self, esc: RaiseEscalation) -> None:
-        await self.book.escalator.raise_(esc)
-
     def agree_due_date(self, day: date) -> None:
         self.state.due_date = day
 

@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.material_types import MaterialLine, PickRecord, PickResult
-    from shared.types import RaiseEscalation
     from workflows.tasks import TaskState, wait_until_or_deadline
 
 if TYPE_CHECKING:
@@ -128,19 +127,15 @@ class Picking:
         ):
             return
         await order.escalate(
-            RaiseEscalation(
-                key=f"{task.task_id}:picking_late",
-                kind="picking_late",
-                level=1,
-                order_no=order.inp.order_no,
-                task_id=task.task_id,
-                department="planning",
-                role="planning",
-                due_at=start,
-                breached_at=workflow.now(),
-                message=f"material of {order.inp.order_no} is not picked at its production "
-                f"start {start:%Y-%m-%d %H:%M}Z",
-            )
+            key=f"{task.task_id}:picking_late",
+            kind="picking_late",
+            level=1,
+            task_id=task.task_id,
+            department="planning",
+            role="planning",
+            due_at=start,
+            message=f"material of {order.inp.order_no} is not picked at its production "
+            f"start {start:%Y-%m-%d %H:%M}Z",
         )
 
     async def _report_short_pick(self, task: TaskState, result: PickResult) -> None:
@@ -149,18 +144,14 @@ class Picking:
         shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
         for role in ("planning", "procurement"):
             await order.escalate(
-                RaiseEscalation(
-                    key=f"{task.task_id}:short_pick:{role}",
-                    kind="short_pick",
-                    level=1,
-                    order_no=order.inp.order_no,
-                    task_id=task.task_id,
-                    department=role,
-                    role=role,
-                    due_at=start,
-                    breached_at=workflow.now(),
-                    message=f"picking for {order.inp.order_no} came up short: {shorts}",
-                )
+                key=f"{task.task_id}:short_pick:{role}",
+                kind="short_pick",
+                level=1,
+                task_id=task.task_id,
+                department=role,
+                role=role,
+                due_at=start,
+                message=f"picking for {order.inp.order_no} came up short: {shorts}",
             )
 
 

@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         MrpRunResult,
         PlanProposalInput,
         PlanRevision,
-        RaiseEscalation,
     )
     from workflows.common import end_of_day
     from workflows.tasks import TaskState, wait_until_or_deadline
@@ -279,18 +278,14 @@ class PlanPhase:
             return
         owner = MILESTONE_OWNERS[name]
         await order.escalate(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:milestone:{name}:r{revision}",
-                kind="milestone_overdue",
-                level=1,
-                order_no=order.inp.order_no,
-                department=owner,
-                role=f"head:{owner}",
-                due_at=deadline,
-                breached_at=workflow.now(),
-                message=f"milestone {name} of {order.inp.order_no} was planned for {planned} "
-                "and has no actual date",
-            )
+            key=f"{order.inp.order_no}:milestone:{name}:r{revision}",
+            kind="milestone_overdue",
+            level=1,
+            department=owner,
+            role=f"head:{owner}",
+            due_at=deadline,
+            message=f"milestone {name} of {order.inp.order_no} was planned for {planned} "
+            "and has no actual date",
         )
         await self.reforecast(name, order.today() + timedelta(days=1))
 
@@ -317,16 +312,12 @@ class PlanPhase:
         late = (ship - order.state.due_date).days
         for level, role, department in ((1, "sales", "sales"), (2, "division", "planning")):
             await order.escalate(
-                RaiseEscalation(
-                    key=f"{order.inp.order_no}:delay:{ship}:{role}",
-                    kind="delivery_delay",
-                    level=level,
-                    order_no=order.inp.order_no,
-                    department=department,
-                    role=role,
-                    due_at=end_of_day(order.state.due_date),
-                    breached_at=workflow.now(),
-                    message=f"{order.inp.order_no} now forecast to ship {ship}, {late} day(s) "
-                    f"after its due date {order.state.due_date}",
-                )
+                key=f"{order.inp.order_no}:delay:{ship}:{role}",
+                kind="delivery_delay",
+                level=level,
+                department=department,
+                role=role,
+                due_at=end_of_day(order.state.due_date),
+                message=f"{order.inp.order_no} now forecast to ship {ship}, {late} day(s) "
+                f"after its due date {order.state.due_date}",
             )

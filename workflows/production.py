@@ -21,7 +21,6 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
     from shared import payloads as p
-    from shared.material_types import MaterialNotice
     from shared.production_types import (
         AssemblyIssue,
         DesignChangeRequest,
@@ -39,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         judge_nonconforming,
         record_issue,
     )
-    from workflows.common import end_of_day, notify_order
+    from workflows.common import end_of_day, notify_reserved
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
 
@@ -296,9 +295,7 @@ class ProductionPhase:
         if (result.requisitions or result.work_orders) and workflow.patched("dcn-material-picked"):
             # What the DCN added is picked for production as it comes in.
             order.pick_supplement()
-        for order_no, items in getattr(result, "allocated", {}).items():
-            for item, qty in items.items():
-                await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))
+        await notify_reserved(result.allocated)
         took = workflow.now() - requested
         end = order.state.plan.forecast.get("production_end")
         if end and took > timedelta(hours=8):

@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     from shared.types import (
         PlacePoInput,
         PoPlaced,
-        RaiseEscalation,
         RequisitionDecision,
         RequisitionSummary,
     )
@@ -115,17 +114,13 @@ class PurchasingPhase:
         """A promise after the required date warns the planner at once (§4.8-4.9)."""
         order = self.ctx
         await order.escalate(
-            RaiseEscalation(
-                key=f"{requisition.key}:late_supply",
-                kind="late_supply",
-                level=1,
-                order_no=order.inp.order_no,
-                department="planning",
-                role="planning",
-                due_at=end_of_day(required),
-                breached_at=workflow.now(),
-                message=f"{placed.po_no}: {requisition.item} promised {promised}, "
-                f"{(promised - required).days} day(s) after it is required ({required})",
-            )
+            key=f"{requisition.key}:late_supply",
+            kind="late_supply",
+            level=1,
+            department="planning",
+            role="planning",
+            due_at=end_of_day(required),
+            message=f"{placed.po_no}: {requisition.item} promised {promised}, "
+            f"{(promised - required).days} day(s) after it is required ({required})",
         )
         await order.reforecast("material_required", promised)

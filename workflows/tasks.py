@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -44,6 +44,23 @@ FORBIDDEN = Rejection.FORBIDDEN
 INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
 
 
+class EscalateFn(Protocol):
+    """Raise an escalation of the workflow's order, breached now (`Escalator.escalate`)."""
+
+    async def __call__(
+        self,
+        *,
+        key: str,
+        kind: str,
+        level: int,
+        department: str,
+        role: str,
+        message: str,
+        due_at: datetime | None = None,
+        task_id: str | None = None,
+    ) -> None: ...
+
+
 def reject(error_type: str, message: str, **details: Any) -> ApplicationError:
     """An update rejection the API turns into a status code and a clear sentence."""
     return ApplicationError(message, details or None, type=error_type, non_retryable=True)
@@ -58,6 +75,34 @@ class Escalator:
         self.order_no = order_no
         self._prefix = queue_prefix
         self._on_raised = on_raised
+
+    async def escalate(
+        self,
+        *,
+        key: str,
+        kind: str,
+        level: int,
+        department: str,
+        role: str,
+        message: str,
+        due_at: datetime | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        """Raise an escalation of this workflow's order, breached now."""
+        await self.raise_(
+            RaiseEscalation(
+                key=key,
+                kind=kind,
+                level=level,
+                order_no=self.order_no,
+                task_id=task_id,
+                department=department,
+                role=role,
+                due_at=due_at,
+                breached_at=workflow.now(),
+                message=message,
+            )
+        )
 
     async def raise_(self, esc: RaiseEscalation) -> None:
         raised = await workflow.execute_activity_method(
@@ -247,20 +292,16 @@ class TaskBook:
                 return
             task.escalation_level = level
             late = workflow.now() - task.created_at
-            await self.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{task.task_id}:L{level}",
-                    kind="task_overdue",
-                    level=level,
-                    order_no=self.order_no,
-                    task_id=task.task_id,
-                    department=task.department,
-                    role=role,
-                    due_at=task.due_at,
-                    breached_at=workflow.now(),
-                    message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
-                    f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
-                )
+            await self.escalator.escalate(
+                key=f"{task.task_id}:L{level}",
+                kind="task_overdue",
+                level=level,
+                task_id=task.task_id,
+                department=task.department,
+                role=role,
+                due_at=task.due_at,
+                message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
+                f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
             )
 
 
