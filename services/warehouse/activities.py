@@ -11,8 +11,8 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.models import TimelineEvent
-from services.production.models import ProductionOrder
+from services.planning.milestones import event_recorded
+from services.production.service import production_order_of
 from services.warehouse.models import Movement, Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
 from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
@@ -53,16 +53,10 @@ class WarehouseActivities(DbActivities):
                 .order_by(col(Reservation.item))
                 .with_for_update()
             )
-            done = (
-                await session.execute(
-                    select(col(TimelineEvent.id)).where(
-                        col(TimelineEvent.key) == f"{pick.task_id}:picked"
-                    )
-                )
-            ).scalar_one_or_none()
+            done = await event_recorded(session, key=f"{pick.task_id}:picked")
             status = await material_status(session, pick.order_no)
             lines = {line.item: line for line in status.lines}
-            if done is not None:  # a retry after the first attempt committed
+            if done:  # a retry after the first attempt committed
                 return _result(lines)
             picked = {str(a["item"]): Decimal(str(a["qty_picked"])) for a in pick.lines}
             for item in sorted(set(picked) | set(pick.pick_list)):
@@ -155,11 +149,7 @@ class WarehouseActivities(DbActivities):
         """The order's product into finished goods stock once it passed final inspection
         (P9.3), in a lot named after its work order; out again when it ships (P10.1)."""
         async with session_scope(self._engine) as session:
-            order = (
-                await session.execute(
-                    select(ProductionOrder).where(col(ProductionOrder.order_no) == goods.order_no)
-                )
-            ).scalar_one()
+            order = await production_order_of(session, order_no=goods.order_no)
             kind = "finished" if goods.movement == "in" else "shipped"
             booked = (
                 await session.execute(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.exc import IntegrityError
 
 from services.engineering.api import release_router
-from services.warehouse.receiving import receipt_router
+from services.warehouse.receiving.api import receipt_router
 from services.warehouse.returns import (
     RETURN_ROLES,
     create_return,
