@@ -114,9 +114,7 @@ def _check_imports(
         elif isinstance(node, ast.ImportFrom) and node.module:
             module = node.module
             dept = _imported_dept(module)
-            if module == "services" or (
-                module.startswith("services.") and module.count(".") == 1
-            ):
+            if module == "services" or (module.startswith("services.") and module.count(".") == 1):
                 # `from services.procurement import models`
                 target = module.split(".")[1] if "." in module else None
                 for alias in node.names:
