@@ -17,13 +17,14 @@ with workflow.unsafe.imports_passed_through():
     from services.sales.cancellation import CancellationActivities
     from shared.material_types import MaterialNotice
     from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
+    from shared.rejections import Rejection
     from workflows.common import notify_order
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
 
 # The update rejection the API turns into 409.
-NOT_CANCELLABLE = "OrderNotCancellable"
+NOT_CANCELLABLE = Rejection.NOT_CANCELLABLE
 
 
 async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ChangeState,
         CustomerChange,
     )
+    from shared.rejections import Rejection
     from workflows.change_effect import (
         apply_qty,
         issue_scope,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
 
 # The update rejection the API turns into 409: the order takes no change now.
-CHANGE_REFUSED = "ChangeRefused"
+CHANGE_REFUSED = Rejection.CHANGE_REFUSED
 
 # Quantity and scope can change until production starts (the configuration freezes there).
 _OPEN_FOR_SCOPE = ("review", "planning", "engineering", "materials")

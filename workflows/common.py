@@ -9,6 +9,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
+with workflow.unsafe.imports_passed_through():
+    from shared.workflow_ids import order_workflow_id
+
 # Database activities: quick, idempotent, retried until the database is back.
 DB_TIMEOUT = timedelta(seconds=30)
 DB_RETRY = RetryPolicy(
@@ -35,7 +38,7 @@ def end_of_day(day: date) -> datetime:
 async def notify_order(order_no: str, notice: Any) -> None:
     """Signal `material_notice` to an order; one that no longer runs has nothing left to hear
     (the reservation stands, and the daily MRP run reads it)."""
-    handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+    handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
     try:
         await handle.signal("material_notice", notice)
     except FailureError:

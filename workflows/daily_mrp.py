@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared.temporal import department_queue, workflow_queue
     from shared.types import RequisitionSummary
+    from shared.workflow_ids import order_workflow_id
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.replenishment import StockReplenishmentWorkflow
 
@@ -120,7 +121,7 @@ class DailyMrpWorkflow:
         notified: list[str] = []
         unreachable: list[str] = []
         for order_no in sorted(set(realloc.reserved) | set(realloc.requisitions)):
-            handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+            handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
             notices = notices_for(
                 realloc.reserved.get(order_no, {}), realloc.requisitions.get(order_no, [])
             )

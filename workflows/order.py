@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
     from shared.production_types import CancellationResult, CancelOrder, IssueReported, ReportIssue
+    from shared.rejections import Rejection
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
         MilestoneActual,
@@ -152,7 +153,7 @@ class OrderWorkflow(TaskWorkflow):
     def _validate_issue(self, cmd: ReportIssue) -> None:
         refusal = self.production.issue_refusal()
         if refusal:
-            raise reject("IssueRefused", refusal)
+            raise reject(Rejection.ISSUE_REFUSED, refusal)
         problem = self.production.issue_violation(cmd)
         if problem:
             raise reject(INVALID_PAYLOAD, problem)

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
+    from shared.rejections import Rejection
     from shared.tasks.activities import TaskActivities
     from shared.tasks.kinds import TASK_KINDS
     from shared.temporal import department_queue, workflow_queue
@@ -36,11 +37,11 @@ with workflow.unsafe.imports_passed_through():
 
 OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
 
-# Error types the API maps to status codes (see services' task routes).
-TASK_NOT_FOUND = "TaskNotFound"
-TASK_NOT_OPEN = "TaskNotOpen"
-FORBIDDEN = "Forbidden"
-INVALID_PAYLOAD = "InvalidPayload"
+# Error types the API maps to status codes (shared/updates.py).
+TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
+TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
+FORBIDDEN = Rejection.FORBIDDEN
+INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
 
 
 # A task as the workflow knows it; the inbox row is its projection.

@@ -1,5 +1,4 @@
-"""Planning's reads for other departments: milestone actuals and forecasts, and whether the
-timeline holds an event (the mark a retried activity finds its first attempt by)."""
+"""Planning's reads for other departments: milestone actuals and forecasts."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.planning.models import Milestone, TimelineEvent
+from services.planning.models import Milestone
 
 
 # One order's production window in its current plan.
@@ -66,9 +65,3 @@ async def reached(session: AsyncSession, *, name: str, order_nos: Iterable[str])
         )
     )
     return set(rows.scalars())
-
-
-async def event_recorded(session: AsyncSession, *, key: str) -> bool:
-    """Whether the timeline holds the event with this key."""
-    rows = await session.execute(select(col(TimelineEvent.id)).where(col(TimelineEvent.key) == key))
-    return rows.scalar_one_or_none() is not None

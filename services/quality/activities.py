@@ -42,6 +42,7 @@ from shared.production_types import FinalInspectionRound
 from shared.tasks.activities import TaskActivities
 from shared.tasks.service import detach_tasks
 from shared.timeline import add_event
+from shared.workflow_ids import inspection_workflow_id
 
 ZERO = Decimal(0)
 
@@ -323,7 +324,7 @@ class QualityActivities(DbActivities):
             await detach_tasks(
                 session, department="quality", order_no=order_no, prefix="inspection-"
             )
-        return sorted(f"inspection-{lot}" for lot in lots)
+        return sorted(inspection_workflow_id(lot) for lot in lots)
 
 
 def _summary(ncr: Ncr) -> NcrSummary:

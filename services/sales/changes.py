@@ -28,10 +28,11 @@ from services.sales.models import CustomerChange, Order, OrderLine
 from shared.activities import DbActivities
 from shared.change_types import ApplyQty, AssessChange, ChangeImpact, ChangeRecord
 from shared.db import session_scope
+from shared.rejections import Rejection
 from shared.timeline import add_event
 
 # The error type of a change the order's records refuse (an unknown line, a BOM rule broken).
-CHANGE_INVALID = "ChangeInvalid"
+CHANGE_INVALID = Rejection.CHANGE_INVALID
 
 
 class ChangeActivities(DbActivities):

@@ -15,10 +15,7 @@ from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
 from services.sales.schemas import OrderCreate
-
-
-def order_workflow_id(order_no: str) -> str:
-    return f"order-{order_no}"
+from shared.workflow_ids import order_workflow_id
 
 
 def request_hash(body: OrderCreate) -> str:

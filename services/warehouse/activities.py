@@ -11,7 +11,6 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.milestones import event_recorded
 from services.production.service import production_order_of
 from services.warehouse.models import Movement, Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
@@ -22,7 +21,7 @@ from shared.escalations.activities import EscalationActivities
 from shared.material_types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
-from shared.timeline import add_event
+from shared.timeline import TimelineEvent, add_event
 
 ZERO = Decimal(0)
 # Attempts to find a receipt whose transaction may still be committing before giving up on it.
@@ -53,10 +52,16 @@ class WarehouseActivities(DbActivities):
                 .order_by(col(Reservation.item))
                 .with_for_update()
             )
-            done = await event_recorded(session, key=f"{pick.task_id}:picked")
+            done = (
+                await session.execute(
+                    select(col(TimelineEvent.id)).where(
+                        col(TimelineEvent.key) == f"{pick.task_id}:picked"
+                    )
+                )
+            ).scalar_one_or_none()
             status = await material_status(session, pick.order_no)
             lines = {line.item: line for line in status.lines}
-            if done:  # a retry after the first attempt committed
+            if done is not None:  # a retry after the first attempt committed
                 return _result(lines)
             picked = {str(a["item"]): Decimal(str(a["qty_picked"])) for a in pick.lines}
             for item in sorted(set(picked) | set(pick.pick_list)):

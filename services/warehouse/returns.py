@@ -38,6 +38,7 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, sh
 from shared.errors import invalid, not_found
 from shared.material_types import MaterialNotice
 from shared.timeline import add_event
+from workflows.clients import OrderWorkflow, order_handle
 
 # Who books returns: the warehouse (admin always may).
 RETURN_ROLES = ("warehouse",)
@@ -314,13 +315,13 @@ async def tell_orders(temporal: Client, allocated: dict[str, dict[str, Decimal]]
     """Signal each order that got stock from a return: its picking may go on. An order whose
     workflow has ended has nothing to pick; the reservation stands for the daily MRP run."""
     for order_no, items in allocated.items():
-        handle = temporal.get_workflow_handle(f"order-{order_no}")
+        handle = order_handle(temporal, order_no)
         for item, qty in items.items():
             notice = MaterialNotice(
                 kind="reserved", item=item, qty=qty, message=f"{qty} {item} reserved from a return"
             )
             with contextlib.suppress(RPCError):
-                await handle.signal("material_notice", notice)
+                await handle.signal(OrderWorkflow.material_notice, notice)
 
 
 def return_hash(body: ReturnCreate) -> str:

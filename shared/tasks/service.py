@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Row, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning.schemas import TaskDetail, TaskPublic
 from shared.settings import DEPARTMENTS
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import INBOXES, OPEN, WITHDRAWN, inbox
+from shared.tasks.schemas import TaskDetail, TaskPublic
 
 
 def task_public(row: Row[Any] | Any, department: str, now: datetime | None = None) -> TaskPublic:

@@ -16,6 +16,8 @@ from services.warehouse.receiving.service import lots_waiting_for_quality
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.production_types import CancellationResult, UnwindOrder
+from shared.rejections import Rejection
+from shared.workflow_ids import inspection_workflow_id
 
 
 class CancellationActivities(DbActivities):
@@ -34,7 +36,7 @@ class CancellationActivities(DbActivities):
             if order.status in NOT_CANCELLABLE:
                 raise ApplicationError(
                     f"order {order.order_no} is {order.status}; there is nothing to cancel",
-                    type="OrderNotCancellable",
+                    type=Rejection.NOT_CANCELLABLE,
                     non_retryable=True,
                 )
             result = await unwind(session, order, request, self._settings.labour_cost_per_day)
@@ -58,4 +60,4 @@ class CancellationActivities(DbActivities):
         received a moment ago may not be in quality's tables yet)."""
         async with session_scope(self._engine) as session:
             lots = await lots_waiting_for_quality(session, order_no=order_no)
-            return sorted(f"inspection-{lot}" for lot in lots)
+            return sorted(inspection_workflow_id(lot) for lot in lots)

@@ -30,7 +30,8 @@ from shared.errors import conflict, invalid, unavailable
 from shared.material_types import InspectionLot, LotLine
 from shared.temporal import workflow_queue
 from shared.timeline import add_event
-from workflows.inspection import IncomingInspectionWorkflow
+from shared.workflow_ids import inspection_workflow_id
+from workflows.clients import IncomingInspectionWorkflow
 
 receipt_router = APIRouter(tags=["warehouse"])
 
@@ -229,7 +230,7 @@ async def _open_po(session: AsyncSession, body: ReceiptIn) -> Receivable:
 async def _start_inspection(temporal: Client, lot: InspectionLot) -> str:
     """Start the lot's workflow before the receipt commits: if Temporal refuses, nothing is
     stored and the warehouse can post the receipt again."""
-    workflow_id = f"inspection-{lot.lot_no}"
+    workflow_id = inspection_workflow_id(lot.lot_no)
     try:
         await temporal.start_workflow(
             IncomingInspectionWorkflow.run,

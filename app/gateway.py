@@ -17,12 +17,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
-from services.planning.api import orders_router
-from services.planning.kpi_api import kpi_router
+from services.escalations.api import router as escalations_router
+from services.orders.api import router as orders_router
+from services.planning.api import reports_router
 from shared.auth import TokenVerifier
 from shared.db import create_engine
 from shared.errors import install_error_handlers
-from shared.escalations.api import router as escalations_router
 from shared.metrics import install_request_metrics
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, instrument_app, setup_tracing
@@ -70,7 +70,7 @@ def create_app(
     for dept in departments:
         app.include_router(importlib.import_module(f"services.{dept}.api").router)
     app.include_router(orders_router)
-    app.include_router(kpi_router)
+    app.include_router(reports_router)
     app.include_router(escalations_router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,6 +1,6 @@
 """Workers: the workflow queue and every department's activity queue, in one process or many.
 
-`python -m shared.worker` serves every queue (what `make run` starts); `--queue NAME` serves
+`python -m app.worker` serves every queue (what `make run` starts); `--queue NAME` serves
 one (a Kubernetes worker Deployment per queue).
 """
 
@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from app.schedules import ensure_schedules
 from shared.db import create_engine
 from shared.metrics import worker_runtime
-from shared.schedules import ensure_schedules
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue

@@ -1,6 +1,6 @@
 """The `orderflow` subcommands that talk to the HTTP API: orders, tasks, escalations, kpis.
 
-One function per subcommand, as in `shared/cli.py`: it names the request and the view, and
+One function per subcommand, as in `app/cli.py`: it names the request and the view, and
 `_call` does the rest (where the API is, the token, errors as one line and an exit code,
 `--json` or a table). The HTTP client and rich load only when such a command runs.
 """
@@ -22,7 +22,7 @@ from shared.types import STAGES
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from shared.cli_client import Api
+    from app.cli_client import Api
 
 # Exit code for a bad invocation, as argparse itself uses.
 USAGE_ERROR = 2
@@ -137,7 +137,7 @@ def _pattern(regex: str, example: str) -> Callable[[str], str]:
 
 def orders_list_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow orders list`: orders, newest first, by stage and status."""
-    from shared.cli_views import orders_table
+    from app.cli_views import orders_table
 
     params = {"stage": args.stage, "status": args.status, "limit": args.limit}
     return _call(args, settings, lambda api: api.get("/orders", params), orders_table)
@@ -145,21 +145,21 @@ def orders_list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def orders_show_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow orders show NO`: the whole order view."""
-    from shared.cli_views import order_detail
+    from app.cli_views import order_detail
 
     return _call(args, settings, lambda api: api.get(_order(args)), order_detail)
 
 
 def orders_timeline_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow orders timeline NO`: the order's timeline (`--json`: that list only)."""
-    from shared.cli_views import timeline_table
+    from app.cli_views import timeline_table
 
     return _call(args, settings, lambda api: api.get(_order(args))["timeline"], timeline_table)
 
 
 def orders_trace_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow orders trace NO`: every picked quantity back to its supplier lot."""
-    from shared.cli_views import trace_view
+    from app.cli_views import trace_view
 
     return _call(
         args,
@@ -172,7 +172,7 @@ def orders_trace_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def tasks_list_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow tasks list DEPT`: the department's inbox."""
-    from shared.cli_views import tasks_table
+    from app.cli_views import tasks_table
 
     params = {"state": args.state, "order_no": args.order, "kind": args.kind}
     path = f"/{args.department}/tasks"
@@ -181,7 +181,7 @@ def tasks_list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def tasks_show_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow tasks show DEPT TASK_ID`: one task with the fields its payload takes."""
-    from shared.cli_views import task_detail
+    from app.cli_views import task_detail
 
     path = f"/{args.department}/tasks/{quote(args.task_id, safe='')}"
     return _call(args, settings, lambda api: api.get(path), task_detail)
@@ -189,7 +189,7 @@ def tasks_show_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def tasks_complete_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow tasks complete DEPT TASK_ID --json-file FILE`: complete with that payload."""
-    from shared.cli_views import completion_view
+    from app.cli_views import completion_view
 
     try:
         payload = _read_payload(args.json_file)
@@ -226,7 +226,7 @@ def _read_payload(source: str) -> dict[str, Any]:
 
 def escalations_list_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow escalations list`: escalation events, newest first."""
-    from shared.cli_views import escalations_table
+    from app.cli_views import escalations_table
 
     params = {"state": args.state, "order_no": args.order}
     return _call(args, settings, lambda api: api.get("/escalations", params), escalations_table)
@@ -234,7 +234,7 @@ def escalations_list_command(args: argparse.Namespace, settings: Settings) -> in
 
 def escalations_ack_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow escalations ack ID`: acknowledge an escalation raised to the token's role."""
-    from shared.cli_views import acked_view
+    from app.cli_views import acked_view
 
     path = f"/escalations/{args.escalation_id}/ack"
     return _call(args, settings, lambda api: api.post(path), acked_view)
@@ -242,7 +242,7 @@ def escalations_ack_command(args: argparse.Namespace, settings: Settings) -> int
 
 def kpis_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow kpis`: plan achievement per department and the other KPIs."""
-    from shared.cli_views import kpis_view
+    from app.cli_views import kpis_view
 
     params = {"week": args.week, "month": args.month}
     return _call(args, settings, lambda api: api.get("/kpis", params), kpis_view)
@@ -264,7 +264,7 @@ def _call(
     on stderr and its exit code. `wait` shows a spinner on stderr while the API works."""
     from rich.console import Console
 
-    from shared.cli_client import CliError, api_token, api_url, connect
+    from app.cli_client import CliError, api_token, api_url, connect
 
     console = args.console or Console()
     try:

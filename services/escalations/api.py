@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select, update
 
-from services.planning.schemas import EscalationPublic
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import conflict, not_found
 from shared.escalations.models import ACKED, OPEN, Escalation
+from shared.escalations.schemas import EscalationPublic
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 

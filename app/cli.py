@@ -1,6 +1,6 @@
 """The `orderflow` command: run the system, mint dev tokens, apply migrations, and read and
 move orders through the HTTP API (`orders`, `tasks`, `escalations`, `kpis`, in
-`shared/cli_commands.py`).
+`app/cli_commands.py`).
 
 Each subcommand is a function taking the parsed arguments and the settings and returning the
 exit code; `_parser()` wires them up, so a new subcommand is one function and one parser.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from shared.cli_commands import USAGE_ERROR, add_api_commands, add_global_options, error
+from app.cli_commands import USAGE_ERROR, add_api_commands, add_global_options, error
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _role_list(text: str) -> list[str]:
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow run`: the whole system on this machine until Ctrl-C."""
-    from shared.runner import run
+    from app.runner import run
 
     return run(settings)
 
@@ -120,7 +120,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
     """`orderflow migrate`: bring ORDERFLOW_DATABASE_URL to the newest schema."""
-    from shared.migrate import upgrade
+    from app.migrate import upgrade
 
     if not settings.database_url:
         error("set ORDERFLOW_DATABASE_URL (orderflow run migrates its embedded database itself)")

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from shared.cli_commands import USAGE_ERROR
+from app.cli_commands import USAGE_ERROR
 from shared.settings import Settings
 
 # Exit codes beyond 0 (done), 2 (bad invocation) and 130 (interrupted).

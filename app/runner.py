@@ -23,9 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from shared import migrate
-from shared.db import start_embedded_postgres
-from shared.processes import (
+from app import migrate
+from app.processes import (
     CannotBind,
     Child,
     pid_alive,
@@ -36,6 +35,7 @@ from shared.processes import (
     terminate,
     wait_for_first_exit,
 )
+from shared.db import start_embedded_postgres
 from shared.settings import Settings, get_settings
 from shared.temporal import SEARCH_ATTRIBUTE_ARGS, connect
 
@@ -147,7 +147,7 @@ async def _start(stack: Stack) -> None:
     stack.settings = settings.model_copy(update={"database_url": database_url})
     env = _child_env(stack.settings)
     stack.children.append(await _spawn("gateway", _gateway_command(stack.settings), env))
-    stack.children.append(await _spawn("worker", [sys.executable, "-m", "shared.worker"], env))
+    stack.children.append(await _spawn("worker", [sys.executable, "-m", "app.worker"], env))
     await _wait_for_gateway(stack)
     _print_banner(stack)
 
@@ -285,7 +285,7 @@ def _gateway_command(settings: Settings) -> list[str]:
         sys.executable,
         "-m",
         "uvicorn",
-        "shared.gateway:create_app",
+        "app.gateway:create_app",
         "--factory",
         "--host",
         settings.http_host,

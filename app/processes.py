@@ -1,6 +1,6 @@
 """Child processes: start them tied to this process, wait for one to exit, stop them.
 
-Nothing here knows what the children are; `shared.runner` decides which to start and when.
+Nothing here knows what the children are; `app.runner` decides which to start and when.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ it is) and only takes the new time and action.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -28,10 +27,11 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from services.planning.kpi_schemas import PeriodKind, PlanReportInput
-from services.planning.kpis import Period
+from services.planning.report_schemas import PlanReportInput
 from shared.material_types import DailyMrpInput
+from shared.periods import PeriodKind
 from shared.production_types import WeeklyUnshippedInput
+from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from workflows.daily_mrp import DailyMrpWorkflow
@@ -63,25 +63,10 @@ PLAN_REPORT_NOTES: dict[PeriodKind, str] = {
     ),
 }
 
-# Weekday names as settings give them, in Temporal's day-of-week numbering (0 is Sunday).
-WEEKDAYS: tuple[str, ...] = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-
 
 def daily_mrp_schedule_id(prefix: str) -> str:
     """The id of the daily-MRP schedule (also its workflows' id base)."""
     return f"{prefix}-daily-mrp"
-
-
-def hour_minute(text: str) -> tuple[int, int]:
-    """Read `HH:MM` (00:00 to 23:59); ValueError otherwise."""
-    hour_text, sep, minute_text = text.partition(":")
-    digits = (hour_text + minute_text).isdigit() and len(hour_text) == len(minute_text) == 2
-    if not (sep and digits):
-        raise ValueError(f"{text!r} is not a time of day as HH:MM")
-    hour, minute = int(hour_text), int(minute_text)
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{text!r} is not a time of day as HH:MM")
-    return hour, minute
 
 
 def daily_mrp_schedule(settings: Settings) -> Schedule:
@@ -138,13 +123,6 @@ def weekly_unshipped_schedule_id(prefix: str) -> str:
     return f"{prefix}-weekly-unshipped"
 
 
-def weekday_number(name: str) -> int:
-    """Temporal's day of week (0 Sunday to 6 Saturday) of `MON`..`SUN`; ValueError otherwise."""
-    if name not in WEEKDAYS:
-        raise ValueError(f"{name!r} is not a weekday (MON, TUE, WED, THU, FRI, SAT or SUN)")
-    return WEEKDAYS.index(name)
-
-
 def weekly_unshipped_schedule(settings: Settings) -> Schedule:
     """Every week on `unshipped_weekday` at `unshipped_at` (UTC), WeeklyUnshippedWorkflow on the
     workflow queue."""
@@ -197,18 +175,6 @@ def plan_report_schedule(settings: Settings, kind: PeriodKind) -> Schedule:
         calendar=calendar,
         note=PLAN_REPORT_NOTES[kind],
     )
-
-
-def plan_report_time(period: Period, settings: Settings) -> datetime:
-    """When the schedules make the report of `period`: a week's on `report_weekday` of that
-    week, a month's on `report_month_day` of the next month, at `report_at` UTC."""
-    hour, minute = hour_minute(settings.report_at)
-    if period.kind == "week":
-        # Temporal counts weekdays from Sunday (0); an ISO week starts on Monday.
-        day = period.start + timedelta(days=(weekday_number(settings.report_weekday) - 1) % 7)
-    else:
-        day = period.end.replace(day=settings.report_month_day)
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:

@@ -6,35 +6,25 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from services.planning.schemas import OrderView, TaskDetail, TaskPublic
-from services.planning.service import order_view
+from services.orders.schemas import OrderView
+from services.orders.service import order_view
 from shared.auth import READ_ALL, Principal
 from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import (
-    APIError,
     conflict,
     describe_validation,
-    forbidden,
     invalid,
     not_found,
-    unavailable,
 )
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
+from shared.tasks.schemas import TaskDetail, TaskPublic
 from shared.tasks.service import get_task, list_tasks
 from shared.types import CompleteTask, TaskCompleted
-
-# Update rejections (workflows/tasks.py) and the status each becomes.
-_REJECTIONS = {
-    "TaskNotFound": lambda m: not_found(m.removesuffix(" is not a task of this order")),
-    "TaskNotOpen": lambda m: conflict("task_not_open", m),
-    "Forbidden": forbidden,
-    "InvalidPayload": lambda m: invalid("invalid_payload", m),
-}
+from shared.updates import send_update
+from workflows.clients import TaskWorkflow, task_handle
 
 
 def inbox_readers(department: str) -> tuple[str, ...]:
@@ -125,22 +115,12 @@ def task_router(department: str) -> APIRouter:
 async def send_completion(
     temporal: Client, workflow_id: str, task_id: str, payload: dict[str, Any], user: Principal
 ) -> TaskCompleted:
-    """Send the `complete_task` update; turn the workflow's rejection into an API error."""
-    handle = temporal.get_workflow_handle(workflow_id)
+    """Send the `complete_task` update; the workflow's refusal becomes its API error."""
     command = CompleteTask(task_id=task_id, payload=payload, by=user.sub, roles=sorted(user.roles))
-    try:
-        return await handle.execute_update("complete_task", command, result_type=TaskCompleted)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in _REJECTIONS:
-            error: APIError = _REJECTIONS[cause.type](cause.message)
-            if cause.details and isinstance(cause.details[0], dict):
-                error.extra.update(cause.details[0])
-            raise error from exc
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise conflict(
-                "workflow_closed", f"the workflow {workflow_id} has ended; {task_id} is closed"
-            ) from exc
-        raise unavailable(f"Temporal did not take the completion: {exc.message}") from exc
+    return await send_update(
+        task_handle(temporal, workflow_id),
+        TaskWorkflow.complete_task,
+        command,
+        ended=f"the workflow {workflow_id} has ended; {task_id} is closed",
+        what="the completion",
+    )
