@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.engineering.api import release_router
 from services.tasks.api import task_router
-from services.warehouse.receiving import receipt_router
+from services.warehouse.receiving.api import receipt_router
 from services.warehouse.returns import (
     RETURN_ROLES,
     create_return,

@@ -41,7 +41,7 @@ from decimal import (
     localcontext,
 )
 
-from services.procurement.mrp_types import (
+from services.procurement.mrp.schemas import (
     ZERO,
     BomItem,
     MakeOrBuy,

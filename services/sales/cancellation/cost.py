@@ -10,15 +10,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from services.planning.models import Milestone
+from services.planning.milestones import actuals
 from services.planning.scheduling import working_days_between
-from services.procurement.models import PoLine, PurchaseOrder
-from services.warehouse.lots import picked_lots
-from services.warehouse.models import StockLot
+from services.procurement.service import po_lines_of_order, priced_lines
+from services.warehouse.lots import lot_sources, picked_lots
 from shared.production_types import CancellationCost
 
 ZERO = Decimal(0)
@@ -94,17 +91,9 @@ async def charges_of(
     labour_per_day: Decimal,
 ) -> list[_Charge]:
     """Received material and open commitments of the order's POs, picked material and labour."""
-    lines = (
-        await session.execute(
-            select(PoLine)
-            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-            .where(col(PurchaseOrder.order_no) == order_no)
-            .order_by(col(PoLine.po_no), col(PoLine.line_no))
-        )
-    ).scalars()
     charges: list[_Charge] = []
     own_pos: set[str] = set()
-    for line in lines.all():
+    for line in await po_lines_of_order(session, order_no=order_no):
         own_pos.add(line.po_no)
         price = None if line.unit_price is None else Decimal(line.unit_price)
         received, ordered = Decimal(line.qty_received), Decimal(line.qty)
@@ -135,7 +124,7 @@ async def _picked_charges(
     """Material picked into production, priced at the PO its lot came in on. Material bought on
     the order's own POs is already counted as received, so it is listed without adding again."""
     picks = [pick for pick in await picked_lots(session, order_no) if pick.item in picked]
-    lots = await _lot_pos(session, {(pick.lot_no, pick.item) for pick in picks if pick.lot_no})
+    lots = await lot_sources(session, lots={pick.lot_no for pick in picks if pick.lot_no})
     prices = await _po_prices(session, {(po, item) for (_, item), po in lots.items() if po})
     charges: list[_Charge] = []
     for item in sorted(picked):
@@ -193,36 +182,16 @@ def _picked(
     )
 
 
-async def _lot_pos(
-    session: AsyncSession, lots: set[tuple[str | None, str]]
-) -> dict[tuple[str, str], str | None]:
-    """The purchase order each (lot, item) came in on."""
-    names = {lot for lot, _ in lots if lot}
-    if not names:
-        return {}
-    rows = (
-        await session.execute(select(StockLot).where(col(StockLot.lot_no).in_(names)))
-    ).scalars()
-    return {(row.lot_no, row.item): row.po_no for row in rows.all()}
-
-
 async def _po_prices(
     session: AsyncSession, wanted: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Decimal]:
     """The unit price of an item on a PO (quantity-weighted over its priced lines)."""
     if not wanted:
         return {}
-    rows = (
-        await session.execute(
-            select(PoLine).where(
-                col(PoLine.po_no).in_({po for po, _ in wanted}),
-                col(PoLine.unit_price).is_not(None),
-            )
-        )
-    ).scalars()
+    rows = await priced_lines(session, po_nos={po for po, _ in wanted})
     value: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     qty: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for line in rows.all():
+    for line in rows:
         key = (line.po_no, line.item)
         value[key] += Decimal(line.qty) * Decimal(line.unit_price or 0)
         qty[key] += Decimal(line.qty)
@@ -236,17 +205,7 @@ async def _labour(
 ) -> _Charge | None:
     """Production working days from the production start actual to the cancellation (or to
     the production end actual, when production had ended), at the labour cost per day."""
-    actual = {
-        row.name: row.actual
-        for row in (
-            await session.execute(
-                select(Milestone).where(
-                    col(Milestone.order_no) == order_no,
-                    col(Milestone.name).in_(("production_start", "production_end")),
-                )
-            )
-        ).scalars()
-    }
+    actual = await actuals(session, order_no=order_no, names=("production_start", "production_end"))
     start = actual.get("production_start")
     if start is None:
         return None

@@ -9,13 +9,9 @@ when its inspection clock runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +20,10 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from services.procurement.models import PoLine, PurchaseOrder
+from services.procurement.service import Receivable, lock_po_lines, lock_purchase_order
 from services.warehouse.models import Receipt, ReceiptLine
+from services.warehouse.receiving.schemas import ReceiptIn, ReceiptLineOut, ReceiptOut
+from services.warehouse.receiving.service import judge_line
 from services.warehouse.stock import change_stock, record
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, unavailable
@@ -36,96 +34,6 @@ from shared.workflow_ids import inspection_workflow_id
 from workflows.clients import IncomingInspectionWorkflow
 
 receipt_router = APIRouter(tags=["warehouse"])
-
-Qty = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
-ZERO = Decimal(0)
-
-
-class ReceiptLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    item: str = Field(min_length=1, max_length=64)
-    qty_noted: Qty
-    qty_counted: Qty
-    qty_damaged: Qty = ZERO
-    supplier_lot: str | None = Field(default=None, max_length=64)
-
-    @model_validator(mode="after")
-    def _damaged_within_counted(self) -> ReceiptLineIn:
-        if self.qty_damaged > self.qty_counted:
-            raise ValueError(
-                f"qty_damaged {self.qty_damaged} exceeds qty_counted {self.qty_counted}"
-            )
-        return self
-
-
-# API.md `POST /warehouse/receipts`.
-class ReceiptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    po_no: str = Field(min_length=1, max_length=64)
-    delivery_note_no: str = Field(min_length=1, max_length=64)
-    supplier: str = Field(min_length=1, max_length=128)
-    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=500)
-
-    @model_validator(mode="after")
-    def _one_line_per_item(self) -> ReceiptIn:
-        items = [line.item for line in self.lines]
-        repeated = sorted({item for item in items if items.count(item) > 1})
-        if repeated:
-            raise ValueError(f"each item once per receipt; repeated: {', '.join(repeated)}")
-        return self
-
-
-class ReceiptLineOut(BaseModel):
-    line_no: int
-    item: str
-    supplier_lot: str | None
-    qty_noted: Decimal
-    qty_counted: Decimal
-    qty_damaged: Decimal
-    qty_accepted: Decimal
-    qty_refused: Decimal
-    refusal: str | None
-
-
-class ReceiptOut(BaseModel):
-    receipt_no: str
-    lot_no: str | None
-    inspection_workflow_id: str | None
-    po_no: str
-    delivery_note_no: str
-    supplier: str
-    order_no: str | None
-    state: str
-    received_by: str
-    received_at: datetime
-    lines: list[ReceiptLineOut]
-
-
-@dataclass(frozen=True)
-class LineOutcome:
-    accepted: Decimal
-    refused: Decimal
-    reasons: tuple[str, ...]
-
-
-def judge_line(line: ReceiptLineIn, outstanding: Decimal) -> LineOutcome:
-    """What of one counted line goes to inspection and what is refused at the door, and why.
-
-    Only what the note and the count agree on and is undamaged can be accepted, and no more
-    than the PO still expects; every other unit the note or the count names is refused.
-    """
-    reasons = []
-    agreed = min(line.qty_noted, line.qty_counted)
-    if line.qty_counted != line.qty_noted:
-        reasons.append(f"counted {line.qty_counted} against {line.qty_noted} on the note")
-    sound = max(agreed - line.qty_damaged, ZERO)
-    if line.qty_damaged:
-        reasons.append(f"{line.qty_damaged} damaged")
-    accepted = min(sound, max(outstanding, ZERO))
-    if accepted < sound:
-        reasons.append(f"{sound - accepted} beyond the {max(outstanding, ZERO)} the PO expects")
-    refused = max(line.qty_noted, line.qty_counted) - accepted
-    return LineOutcome(accepted=accepted, refused=refused, reasons=tuple(reasons))
 
 
 @receipt_router.post("/receipts", status_code=status.HTTP_201_CREATED, response_model=ReceiptOut)
@@ -138,7 +46,8 @@ async def receive(
 ) -> ReceiptOut:
     """Receive a delivery against its PO and delivery note; the accepted rest awaits quality."""
     user.require(("warehouse",), "receiving goods")
-    po, lines = await _open_po(session, body)
+    receivable = await _open_po(session, body)
+    po = receivable.po
     duplicate = (
         await session.execute(
             select(Receipt).where(
@@ -178,10 +87,8 @@ async def receive(
     # Stock rows are locked item by item in name order, as every writer does: no deadlocks.
     numbered = sorted(enumerate(body.lines, start=1), key=lambda pair: pair[1].item)
     for line_no, line in numbered:
-        po_lines = [pl for pl in lines if pl.item == line.item]
-        outstanding = sum((Decimal(pl.qty) - Decimal(pl.qty_received) for pl in po_lines), ZERO)
-        outcome = judge_line(line, outstanding)
-        _book_on_po(po_lines, outcome.accepted)
+        outcome = judge_line(line, receivable.outstanding(line.item))
+        receivable.book(line.item, outcome.accepted)
         refusal = "; ".join(outcome.reasons) or None
         session.add(
             ReceiptLine(
@@ -297,13 +204,9 @@ async def receive(
     )
 
 
-async def _open_po(session: AsyncSession, body: ReceiptIn) -> tuple[PurchaseOrder, list[PoLine]]:
+async def _open_po(session: AsyncSession, body: ReceiptIn) -> Receivable:
     """The PO the delivery is for, locked, with its lines; refuses what cannot be received."""
-    po = (
-        await session.execute(
-            select(PurchaseOrder).where(col(PurchaseOrder.po_no) == body.po_no).with_for_update()
-        )
-    ).scalar_one_or_none()
+    po = await lock_purchase_order(session, po_no=body.po_no)
     if po is None:
         raise invalid("unknown_po", f"purchase order {body.po_no} does not exist")
     if po.supplier != body.supplier:
@@ -313,33 +216,15 @@ async def _open_po(session: AsyncSession, body: ReceiptIn) -> tuple[PurchaseOrde
         )
     if po.state != "open":
         raise conflict("po_not_open", f"{po.po_no} is {po.state}; nothing more is expected on it")
-    lines = list(
-        (
-            await session.execute(
-                select(PoLine)
-                .where(col(PoLine.po_no) == po.po_no)
-                .order_by(col(PoLine.line_no))
-                .with_for_update()
-            )
-        ).scalars()
-    )
-    unknown = sorted({line.item for line in body.lines} - {line.item for line in lines})
+    receivable = await lock_po_lines(session, po=po)
+    unknown = sorted({line.item for line in body.lines} - receivable.items)
     if unknown:
         raise invalid(
             "item_not_on_po",
             f"{', '.join(unknown)} not on {po.po_no}; it orders "
-            f"{', '.join(sorted({line.item for line in lines}))}",
+            f"{', '.join(sorted(receivable.items))}",
         )
-    return po, lines
-
-
-def _book_on_po(lines: list[PoLine], qty: Decimal) -> None:
-    """Count accepted goods against the PO's lines of that item, first line first."""
-    for line in lines:
-        take = min(qty, Decimal(line.qty) - Decimal(line.qty_received))
-        if take > 0:
-            line.qty_received = Decimal(line.qty_received) + take
-            qty -= take
+    return receivable
 
 
 async def _start_inspection(temporal: Client, lot: InspectionLot) -> str:

@@ -1,39 +1,30 @@
 """An order's material as MRP reads and writes it: the BOM revision, the order quantity, the
 supply it may net against, and the proposals and requirements a run stores. Shared by the run
-on a released BOM (`activities.py`), MRP on a design or customer change (`delta.py`) and the
+on a released BOM (`activities.py`), MRP on a design or customer change (`changes.py`) and the
 assessment of a customer change (`services/sales/changes.py`)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from services.engineering.models import BomLineRow
+from services.engineering.service import bom_lines
 from services.procurement import mrp
-from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
-from services.sales.models import OrderLine
-from services.warehouse.models import Reservation, StockItem
+from services.procurement.models import Requirement, Requisition, WorkOrder
+from services.procurement.service import open_stock_po_qty
+from services.sales.service import order_lines
+from services.warehouse.stock import free_stock
 from shared.types import MrpRun, RequisitionSummary
 
 
 async def order_bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
     """One revision of the order's BOM, as MRP reads it."""
-    rows = (
-        await session.execute(
-            select(BomLineRow)
-            .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
-            .order_by(col(BomLineRow.line_no))
-        )
-    ).scalars()
-    return bom_items(rows)
+    return bom_items(await bom_lines(session, order_no=order_no, revision=revision))
 
 
 def bom_items(lines: Iterable[Any]) -> list[mrp.BomItem]:
@@ -56,9 +47,7 @@ async def order_qty(session: AsyncSession, order_no: str, bom: list[mrp.BomItem]
     """How many of the BOM's product the order wants: the order line of its top item, else 1
     (the BOM's top-level quantities then describe the whole order)."""
     tops = {line.item for line in bom if line.parent is None}
-    lines = (
-        await session.execute(select(OrderLine).where(col(OrderLine.order_no) == order_no))
-    ).scalars()
+    lines = await order_lines(session, order_no=order_no)
     matching = [Decimal(line.qty) for line in lines if line.item in tops]
     return sum(matching, Decimal(0)) if matching else Decimal(1)
 
@@ -67,43 +56,10 @@ async def free_supply(
     session: AsyncSession, order_no: str, items: set[str]
 ) -> dict[str, mrp.Supply]:
     """Free stock (on hand less every reservation) and open PO quantity not bought for an order."""
-    on_hand = {
-        row.item: Decimal(row.on_hand)
-        for row in (
-            await session.execute(select(StockItem).where(col(StockItem.item).in_(items)))
-        ).scalars()
-    }
-    reserved: dict[str, Decimal] = defaultdict(Decimal)
-    for item, qty in (
-        await session.execute(
-            select(
-                col(Reservation.item),
-                func.sum(col(Reservation.qty) - col(Reservation.picked)),
-            )
-            .where(col(Reservation.item).in_(items), col(Reservation.order_no) != order_no)
-            .group_by(col(Reservation.item))
-        )
-    ).all():
-        reserved[item] = Decimal(qty)
-    open_po: dict[str, Decimal] = defaultdict(Decimal)
-    for item, qty in (
-        await session.execute(
-            select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
-            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-            .where(
-                col(PoLine.item).in_(items),
-                col(PurchaseOrder.state) == "open",
-                col(PurchaseOrder.order_no).is_(None),
-            )
-            .group_by(col(PoLine.item))
-        )
-    ).all():
-        open_po[item] = max(Decimal(qty), Decimal(0))
+    free = await free_stock(session, items=items, except_order=order_no)
+    open_po = await open_stock_po_qty(session, items=items)
     return {
-        item: mrp.Supply(
-            free_stock=max(on_hand.get(item, Decimal(0)) - reserved[item], Decimal(0)),
-            open_po=open_po[item],
-        )
+        item: mrp.Supply(free_stock=free[item], open_po=open_po.get(item, Decimal(0)))
         for item in items
     }
 
