@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         TaskBook,
         TaskState,
         reject,
+        wait_for,
     )
 
 A = TypeVar("A")
@@ -123,20 +124,7 @@ class TaskWorkflow:
             if deadline is None:
                 await workflow.wait_condition(condition)
                 return True
-            remaining = deadline - workflow.now()
-            if condition():
-                return True
-            if remaining.total_seconds() <= 0:
-                return False
-            try:
-                await workflow.wait_condition(
-                    condition,
-                    timeout=remaining,
-                    timeout_summary=(timer_summary or waiting_for)[:200],
-                )
-            except TimeoutError:
-                return condition()
-            return True
+            return await wait_for(condition, deadline, timer_summary or waiting_for)
         finally:
             self._parked.remove(condition)
 

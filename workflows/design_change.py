@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.production_types import DesignChangeRequest, DesignChangeResult
     from workflows.base import TaskWorkflow
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 
 @workflow.defn
@@ -170,12 +170,12 @@ class DesignChangeWorkflow(TaskWorkflow):
 
     async def _warn_planner(self, task: TaskState) -> None:
         """The planner hears of a DCN still not issued at its due time (PROCESS.md timers)."""
-        breached = await wait_until_or_deadline(
+        done = await wait_for(
             lambda: not task.is_open or self._planner_warned,
             task.due_at,
             f"the planner is warned if the DCN is not issued by {task.due_at:%Y-%m-%d %H:%M}Z",
         )
-        if not breached:
+        if done:
             return
         self._planner_warned = True
         await self.escalate(

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveFree,
     )
     from workflows.picking import Picking, describe, line_context
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
     from shared.order_state import MaterialsState
@@ -117,7 +117,7 @@ class MaterialsPhase:
         order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
         check_at = start - policy.material_check_lead
-        await wait_until_or_deadline(
+        await wait_for(
             lambda: self.state.picking_started,
             check_at,
             f"completeness check at {check_at:%Y-%m-%d %H:%M}Z",
@@ -136,7 +136,7 @@ class MaterialsPhase:
                 return
             await self.short(status)
             next_check = min(workflow.now() + timedelta(days=1), start)
-            await wait_until_or_deadline(
+            await wait_for(
                 lambda seen=seen: self.state.reservations != seen or self.state.picking_started,  # type: ignore[misc]
                 next_check,
                 f"re-check completeness at {next_check:%Y-%m-%d %H:%M}Z",
@@ -198,12 +198,12 @@ class MaterialsPhase:
         order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
         deadline = start - policy.drawings_lead
-        breached = await wait_until_or_deadline(
+        done = await wait_for(
             lambda: "drawings_release" in order.state.actuals,
             deadline,
             f"drawings due at the teams by {deadline:%Y-%m-%d %H:%M}Z",
         )
-        if not breached:
+        if done:
             return
         await order.escalate(
             key=f"{order.inp.order_no}:drawings_lead",

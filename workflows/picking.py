@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.material_types import MaterialLine, PickRecord, PickResult
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
     from workflows.materials import MaterialsPhase
@@ -122,7 +122,7 @@ class Picking:
         """Picking still open at the production start warns the planner (the task's own clock
         escalates to head:warehouse, then the division)."""
         order = self.materials.ctx
-        if not await wait_until_or_deadline(
+        if await wait_for(
             lambda: not task.is_open, start, f"picking due by production start {start:%H:%M}Z"
         ):
             return

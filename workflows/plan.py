@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         PlanRevision,
     )
     from workflows.common import end_of_day
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
     from shared.order_state import PlanState
@@ -269,12 +269,12 @@ class PlanPhase:
     async def _watch_milestone(self, name: str, planned: date, revision: int) -> None:
         order = self.ctx
         deadline = end_of_day(planned)
-        breached = await wait_until_or_deadline(
+        done = await wait_for(
             lambda: name in order.state.actuals or self.state.revision != revision,
             deadline,
             f"milestone {name} planned {planned}",
         )
-        if not breached:
+        if done:
             return
         owner = MILESTONE_OWNERS[name]
         await order.escalate(

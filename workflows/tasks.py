@@ -284,7 +284,7 @@ class TaskBook:
             (2, task.second_level_at, "division"),
         )
         for level, deadline, role in levels:
-            if not await wait_until_or_deadline(
+            if await wait_for(
                 lambda: not task.is_open,
                 deadline,
                 f"{task.kind} escalates to {role} at {deadline:%Y-%m-%d %H:%M}Z",
@@ -305,20 +305,19 @@ class TaskBook:
             )
 
 
-async def wait_until_or_deadline(
-    done: Callable[[], bool], deadline: datetime, summary: str
-) -> bool:
-    """Wait for `done` until `deadline`; True when the deadline passed first."""
+async def wait_for(done: Callable[[], bool], deadline: datetime, summary: str) -> bool:
+    """Wait for `done`, at most until `deadline` (a timer with `summary`); True when it
+    holds, False when the deadline came first."""
     remaining = deadline - workflow.now()
     if done():
-        return False
-    if remaining <= timedelta(0):
         return True
+    if remaining <= timedelta(0):
+        return False
     try:
         await workflow.wait_condition(done, timeout=remaining, timeout_summary=summary[:200])
     except TimeoutError:
-        return not done()
-    return False
+        return done()
+    return True
 
 
 def _hours(delta: timedelta) -> str:
