@@ -159,6 +159,7 @@ def base_settings(home: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's database, disposed before the database is dropped."""
     eng = create_engine(database_url)
     yield eng
     await eng.dispose()

@@ -211,7 +211,7 @@ async def settled(stack: Stack, *workflow_ids: str, timeout: float = 15.0) -> No
             waiting += [c for c in _children(events) if c not in seen and c not in waiting]
             continue
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{workflow_id} still has under way after {timeout}s: {busy}")
+            raise AssertionError(f"{workflow_id} has work under way after {timeout}s: {busy}")
         await asyncio.sleep(0.05)
 
 
