@@ -25,6 +25,7 @@ from tests.drivers import (
 from tests.helpers import (
     advance_to,
     escalations,
+    settled,
 )
 from tests.material_drivers import (
     milestones,
@@ -156,13 +157,18 @@ async def _escalations_resolved(
 
 
 async def _timers_stopped(
-    stack: Stack, ts_env: WorkflowEnvironment, order_no: str, until: datetime
+    stack: Stack,
+    ts_env: WorkflowEnvironment,
+    order_no: str,
+    until: datetime,
+    *also: str,
 ) -> None:
     """Time runs to `until` (past every due date of the order): no escalation of the order
-    comes, because none of its clocks runs any more."""
+    comes, because none of its clocks runs any more. Checked once the order's workflow, its
+    children and the workflows `also` named (which outlive it) have settled."""
     before = sorted(e["id"] for e in await escalations(stack, order_no))
     await advance_to(ts_env, until)
-    await asyncio.sleep(0.5)  # anything a fired timer started has landed
+    await settled(stack, f"order-{order_no}", *also)
     after = sorted(e["id"] for e in await escalations(stack, order_no))
     assert after == before, await escalations(stack, order_no)
 

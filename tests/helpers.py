@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -134,6 +136,83 @@ async def advance_to(ts_env: WorkflowEnvironment, moment: datetime) -> None:
     delta = moment - await ts_env.get_current_time()
     if delta > timedelta(0):
         await advance(ts_env, delta)
+
+
+# The events that end an activity, each naming the ACTIVITY_TASK_SCHEDULED it ends.
+_ACTIVITY_ENDS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+_WORKFLOW_TASK_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+
+
+def _in_flight(events: list[HistoryEvent]) -> list[str]:
+    """What a workflow's history still has under way: an unfinished workflow task (which a
+    fired timer, a signal or an ended activity schedules) and activities not ended."""
+    if events and events[-1].event_type in _CLOSED:
+        return []
+    activities: set[int] = set()
+    last_task = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities.add(event.event_id)
+        elif kind in _ACTIVITY_ENDS:
+            activities.discard(getattr(event, _ACTIVITY_ENDS[kind]).scheduled_event_id)
+        elif kind in _WORKFLOW_TASK_EVENTS:
+            last_task = kind
+    busy = [f"activity scheduled in event {n}" for n in sorted(activities)]
+    if last_task != EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        busy.append(f"workflow task ({EventType.Name(last_task)})")
+    return busy
+
+
+def _children(events: list[HistoryEvent]) -> list[str]:
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
+async def settled(stack: Stack, *workflow_ids: str, timeout: float = 15.0) -> None:
+    """Wait until the workflows and every child they started have nothing under way.
+
+    After time has been skipped, whatever a fired timer started (an escalation stored, a
+    child begun) has then landed: a check that nothing happened reads the final state, not
+    the state a slow machine has reached so far.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    waiting = list(workflow_ids)
+    seen: set[str] = set()
+    while waiting:
+        workflow_id = waiting[0]
+        events = list((await stack.client.get_workflow_handle(workflow_id).fetch_history()).events)
+        busy = _in_flight(events)
+        if not busy:
+            waiting.pop(0)
+            seen.add(workflow_id)
+            waiting += [c for c in _children(events) if c not in seen and c not in waiting]
+            continue
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{workflow_id} has work under way after {timeout}s: {busy}")
+        await asyncio.sleep(0.05)
 
 
 def parse_time(text: str) -> datetime:

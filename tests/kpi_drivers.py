@@ -1,5 +1,5 @@
 """Hand-made plan milestones for the KPI and plan-report tests: rows written straight into
-planning.milestones, each test on an order of its own in a period no other test touches."""
+planning.milestones, each test on an order of its own."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from tests.helpers import (
     complete_ok,
     escalations,
     parse_time,
+    settled,
     wait_escalation,
     wait_task,
 )
@@ -251,6 +252,7 @@ async def test_dcn_clock_warns_engineering_head_and_planner_at_4h_division_at_8h
         return e["task_id"] == task["task_id"]
 
     await advance_to(ts_env, due - MARGIN)
+    await settled(flow, task["workflow_id"])
     assert [e for e in await escalations(flow, order_no) if ours(e)] == []
 
     await advance_to(ts_env, due + MARGIN)

@@ -150,7 +150,7 @@ async def test_cli_json_prints_what_the_api_answers(
 
     # The global options may follow the subcommand too.
     listed = await cli(capsys, "orders", "list", "--api", api(flow), "--token", ops, "--json")
-    assert order_no in [o["order_no"] for o in listed.json()]
+    assert [o["order_no"] for o in listed.json()] == [order_no]
 
     timeline = await cli(
         capsys, "--json", "--api", api(flow), "--token", ops, "orders", "timeline", order_no

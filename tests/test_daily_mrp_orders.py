@@ -100,7 +100,7 @@ async def test_daily_run_reserves_free_stock_and_requisitions_only_what_nothing_
 
     result = await _daily(flow)
     realloc = result.reallocation
-    assert realloc.reserved[order_no] == {bolt: D(100)}
+    assert realloc.reserved == {order_no: {bolt: D(100)}}
     # 188 bolts still short, 248 requisitioned + 40 on the stock PO: nothing new to buy.
     (bought,) = realloc.requisitions[order_no]
     assert (bought.item, bought.qty, bought.reason) == (breaker, D(6), "order")
@@ -109,7 +109,7 @@ async def test_daily_run_reserves_free_stock_and_requisitions_only_what_nothing_
     rows = {r.state: r for r in await _requisitions(engine, breaker)}
     assert set(rows) == {"rejected", "open"}
     assert rows["open"].order_no == order_no and rows["open"].bom_revision == 1
-    assert order_no in result.notified
+    assert result.notified == [order_no]
 
     notices = await _signals(flow, f"order-{order_no}", "material_notice")
     assert len(notices) == 2
@@ -121,13 +121,12 @@ async def test_daily_run_reserves_free_stock_and_requisitions_only_what_nothing_
 
     # The same day again: everything is covered now, nothing is reserved or bought twice.
     again = await _daily(flow)
-    assert order_no not in again.reallocation.reserved
-    assert order_no not in again.reallocation.requisitions
+    assert (again.reallocation.reserved, again.reallocation.requisitions) == ({}, {})
     assert len(await _requisitions(engine, breaker)) == 2
 
     # An order whose workflow has ended does not fail the run.
     await flow.client.get_workflow_handle(f"order-{order_no}").terminate("test: order gone")
     await _on_hand(engine, bolt, 10)
     gone = await _daily(flow)
-    assert gone.reallocation.reserved[order_no] == {bolt: D(10)}
-    assert order_no in gone.unreachable and order_no not in gone.notified
+    assert gone.reallocation.reserved == {order_no: {bolt: D(10)}}
+    assert (gone.unreachable, gone.notified) == ([order_no], [])

@@ -77,8 +77,8 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
     await _on_hand(engine, item, 10)
 
     first = await _daily(stack)
-    (requisition,) = [r for r in first.safety_stock.created if r.item == item]
-    assert requisition.qty == 40 and requisition.reason == "safety_stock"
+    (requisition,) = first.safety_stock.created
+    assert (requisition.item, requisition.qty, requisition.reason) == (item, 40, "safety_stock")
     (row,) = await _requisitions(engine, item)
     assert (row.key, row.order_no, row.state, row.supplier, row.lead_days) == (
         requisition.key,
@@ -93,7 +93,7 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
 
     # The same day again: the open requisition stands, nothing is created or opened twice.
     second = await _daily(stack)
-    assert [r for r in second.safety_stock.created if r.item == item] == []
+    assert second.safety_stock.created == []
     assert len(await _requisitions(engine, item)) == 1
     assert len(await _stock_tasks(stack, "procurement.stock_approval", requisition.key)) == 1
 
@@ -116,7 +116,7 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
     assert await replenishment.result() == "ordered"
 
     orders = await _get(stack, "/procurement/purchase-orders")
-    (po,) = [o for o in orders if any(line["item"] == item for line in o["lines"])]
+    (po,) = orders
     assert po["order_no"] is None and po["supplier"] == "Fastenal"
     assert po["promised_date"] == promised and po["po_no"].startswith("PO-STOCK-")
     assert [(line["item"], D(line["qty"])) for line in po["lines"]] == [(item, D(40))]
@@ -125,7 +125,7 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
 
     # 10 on hand and 40 on order reach the level: the next run proposes nothing.
     third = await _daily(stack)
-    assert [r for r in third.safety_stock.created if r.item == item] == []
+    assert third.safety_stock.created == []
     assert len(await _requisitions(engine, item)) == 1
 
 
@@ -136,8 +136,8 @@ async def test_rejected_safety_stock_requisition_buys_nothing(
     await _item(engine, item, safety_stock=20)
 
     result = await _daily(stack)
-    (requisition,) = [r for r in result.safety_stock.created if r.item == item]
-    assert requisition.qty == 20  # nothing on hand at all
+    (requisition,) = result.safety_stock.created
+    assert (requisition.item, requisition.qty) == (item, 20)  # nothing on hand at all
     approval = await _wait_stock_task(stack, "procurement.stock_approval", requisition.key)
     rejected = await _complete_stock_task(
         stack, approval, {"approved": False, "comment": "obsolete"}, ("head:procurement",)

@@ -32,6 +32,7 @@ from tests.helpers import (
     complete_ok,
     escalations,
     parse_time,
+    settled,
     wait_escalation,
     wait_task,
 )
@@ -98,6 +99,7 @@ async def test_dcn_not_issued_in_4_hours_warns_engineering_head_and_planner_then
         return e["task_id"] == task["task_id"]
 
     await advance_to(ts_env, due - MARGIN)
+    await settled(flow, task["workflow_id"])
     assert [e for e in await escalations(flow, order_no) if ours(e)] == []
 
     await advance_to(ts_env, due + MARGIN)

@@ -29,6 +29,7 @@ from tests.helpers import (
     create_order,
     escalations,
     parse_time,
+    settled,
     wait_escalation,
     wait_task,
 )
@@ -145,7 +146,7 @@ async def test_task_sla_breach_escalates_to_head_then_division_with_signed_retri
             assert view["stage"] == "review"
             assert (await task_row(stack, task_id))["state"] == "done"
             await advance(ts_env, timedelta(hours=6))
-            await asyncio.sleep(1.0)
+            await settled(stack, task["workflow_id"])
             of_review = [e for e in await escalations(stack, order_no) if e["task_id"] == task_id]
             assert sorted(e["level"] for e in of_review) == [1, 2]
 
@@ -161,7 +162,7 @@ async def test_task_completed_after_level_one_never_reaches_level_two(
         await wait_escalation(stack, order_no, of_task(task_id, 1))
         await complete_ok(stack, REVIEW, order_no, REVIEW_OK)
         await advance_to(ts_env, due_at + REVIEW_SLA * 2)
-        await asyncio.sleep(1.0)
+        await settled(stack, task["workflow_id"])
         of_review = [e for e in await escalations(stack, order_no) if e["task_id"] == task_id]
         assert [e["level"] for e in of_review] == [1]
         assert (await task_row(stack, task_id))["escalation_level"] == 1
@@ -172,11 +173,12 @@ async def test_task_completed_in_time_raises_no_escalation(
 ) -> None:
     async with run_stack(sla_settings(base_settings), ts_env.client) as stack:
         order_no = await create_order(stack)
-        task_id = (await wait_task(stack, REVIEW, order_no))["task_id"]
+        task = await wait_task(stack, REVIEW, order_no)
+        task_id = task["task_id"]
         await advance(ts_env, REVIEW_SLA / 2)
         await complete_ok(stack, REVIEW, order_no, REVIEW_OK)
         await advance(ts_env, REVIEW_SLA * 3)
-        await asyncio.sleep(1.0)
+        await settled(stack, task["workflow_id"])
         assert [e for e in await escalations(stack, order_no) if e["task_id"] == task_id] == []
         assert (await task_row(stack, task_id))["escalation_level"] == 0
 

@@ -17,8 +17,7 @@ from shared.settings import Settings
 from shared.types import MilestoneForecast
 from tests.kpi_drivers import add_milestones
 
-# Far from every period the KPI and report tests read (they share the table).
-PLANNED = {"design_done": date(2047, 8, 3), "bom_release": date(2047, 8, 3)}
+PLANNED = {"design_done": date(2026, 8, 3), "bom_release": date(2026, 8, 3)}
 
 
 async def test_a_stale_forecast_committed_last_does_not_move_dates_back(
@@ -26,8 +25,8 @@ async def test_a_stale_forecast_committed_last_does_not_move_dates_back(
 ) -> None:
     order_no = await add_milestones(engine, [(n, d, None) for n, d in PLANNED.items()])
     planning = PlanningActivities(engine, base_settings)
-    knows_both = {"design_done": date(2047, 8, 5), "bom_release": date(2047, 8, 6)}
-    knows_one = {"design_done": date(2047, 8, 3), "bom_release": date(2047, 8, 5)}
+    knows_both = {"design_done": date(2026, 8, 5), "bom_release": date(2026, 8, 6)}
+    knows_one = {"design_done": date(2026, 8, 3), "bom_release": date(2026, 8, 5)}
     await planning.record_forecast(MilestoneForecast(order_no=order_no, forecast=knows_both))
     await planning.record_forecast(MilestoneForecast(order_no=order_no, forecast=knows_one))
     async with session_scope(engine) as session:

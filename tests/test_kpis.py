@@ -1,8 +1,8 @@
 """The KPIs (PROCESS "KPIs the factory reads") over hand-made rows on the real database
 (`GET /kpis` over HTTP is tests/test_kpis_api.py).
 
-KPIs aggregate over every order, so each test's rows live in a period no other test touches
-(March 2031) and open escalations are counted as of a moment in January 2001.
+The rows lie in March 2025. Open escalations are counted as of 10 January 2025: the March
+rows' escalations are not breached yet then, so only those made around that moment count.
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from shared.escalations.models import Escalation
 from shared.periods import InvalidPeriod, month_of, parse_month, parse_week, previous_month, week_of
 from tests.kpi_drivers import milestone
 
-WEEK, MONTH = "2031-W10", "2031-03"  # week 10 of 2031: Monday 3 to Sunday 9 March
-AS_OF = datetime(2001, 1, 10, 12, 0, tzinfo=UTC)
+WEEK, MONTH = "2025-W10", "2025-03"  # week 10 of 2025: Monday 3 to Sunday 9 March
+AS_OF = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 
 
 def _tag() -> str:
     return f"KPI-{uuid.uuid4().hex[:8]}"
 
 
-def _at(month: int, day: int, hour: int = 8, year: int = 2031) -> datetime:
+def _at(month: int, day: int, hour: int = 8, year: int = 2025) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
 
 
-def _d(month: int, day: int, year: int = 2031) -> date:
+def _d(month: int, day: int, year: int = 2025) -> date:
     return date(year, month, day)
 
 
@@ -316,15 +316,15 @@ async def test_every_kpi_of_a_month_from_hand_made_rows(engine: AsyncEngine) -> 
 
 async def test_a_period_with_nothing_in_it_has_null_rates(engine: AsyncEngine) -> None:
     async with session_scope(engine) as session:
-        got = await kpis(
-            session, week=parse_week("2035-W02"), month=parse_month("2035-01"), as_of=AS_OF
-        )
+        got = await kpis(session, week=parse_week(WEEK), month=parse_month(MONTH), as_of=AS_OF)
+    assert {r.rate for r in got.plan_achievement.week} == {None}
     assert {r.rate for r in got.plan_achievement.month} == {None}
     assert got.on_time_delivery.rate is None
     assert got.incoming_inspection.median_hours is None
     assert got.design_change.p90_hours is None
     assert got.shortages.per_order is None and set(got.shortages.by_cause.values()) == {0}
     assert got.first_pass_yield.rate is None
+    assert got.open_escalations.total == 0
 
 
 def test_periods_are_iso_weeks_and_calendar_months() -> None:

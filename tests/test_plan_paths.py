@@ -26,6 +26,7 @@ from tests.helpers import (
     complete_ok,
     create_order,
     escalations,
+    settled,
     wait_escalation,
     wait_task,
 )
@@ -167,6 +168,6 @@ async def test_overdue_milestone_escalates_to_owner_head_and_late_forecast_warns
     assert design_done["actual"] is None
     assert day(design_done["forecast"]) > planned["design_done"]
     # One warning per forecast, not one per overdue milestone.
-    await asyncio.sleep(0.5)
+    await settled(flow, f"order-{order_no}")
     delays = [e for e in await escalations(flow, order_no) if e["kind"] == "delivery_delay"]
     assert sorted(e["role"] for e in delays) == ["division", "sales"]

@@ -3,7 +3,7 @@ every event webhook until it answers 2xx (time-skipping server); a re-run replac
 report; `GET /planning/reports`; the weekly and monthly Temporal Schedules on the real dev
 server (the time-skipping server does not implement schedules).
 
-Each test's milestones lie in a week of 2033 no other test touches.
+The weeks reported lie in the past, so none is the week the suite runs in.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _by_dept(rows: list[Any]) -> dict[str, tuple[int, int, float | None]]:
 async def test_a_report_is_stored_and_posted_signed_until_the_webhook_takes_it(
     base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    week = "2033-W05"
+    week = "2026-W05"
     await _milestones(engine, week, ("design_done", 1, 0), ("bom_release", 2, 1), ("ship", 3, -1))
     secret = base_settings.webhook_signing_secret()
     async with WebhookReceiver(secret, fail_first=1) as bot:
@@ -114,7 +114,7 @@ async def test_a_report_is_stored_and_posted_signed_until_the_webhook_takes_it(
 async def test_a_rerun_replaces_the_stored_report(
     base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    week = "2033-W07"
+    week = "2026-W07"
     await _milestones(engine, week, ("production_start", 1, 2))
     settings = settings_for(base_settings)  # no event webhooks: stored only
     async with run_stack(settings, ts_env.client) as stack:
@@ -148,7 +148,7 @@ async def test_a_monthly_run_reports_the_month_before_and_a_bad_period_fails(
     assert result.period == previous_month(datetime.now(UTC).date()).label
     assert len(await _stored(engine, "month", result.period)) == 1
     with pytest.raises(WorkflowFailureError) as failed:
-        await _report(stack, PlanReportInput(queue_prefix=prefix, kind="month", period="2033-13"))
+        await _report(stack, PlanReportInput(queue_prefix=prefix, kind="month", period="2026-13"))
     assert "01 to 12" in str(failed.value.cause)
 
 
@@ -173,7 +173,7 @@ async def test_a_report_not_made_is_404_saying_when_it_will_be(stack: Stack) -> 
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"week": "2033-W05", "month": "2033-01"}, {"week": "W5"}, {"month": "2033-1"}]
+    "params", [{}, {"week": "2026-W05", "month": "2026-01"}, {"week": "W5"}, {"month": "2026-1"}]
 )
 async def test_reports_need_exactly_one_valid_period(stack: Stack, params: dict[str, str]) -> None:
     response = await stack.http.get(
@@ -184,7 +184,7 @@ async def test_reports_need_exactly_one_valid_period(stack: Stack, params: dict[
 
 
 async def test_reports_are_for_planning_leaders_and_heads(stack: Stack) -> None:
-    params = {"month": "2099-01"}
+    params = {"month": "2026-01"}
     for role in ("planning", "ops", "division", "admin", "head:quality", "head:sales"):
         response = await stack.http.get(
             "/planning/reports", params=params, headers=stack.token("r", role)

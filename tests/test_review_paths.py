@@ -148,7 +148,7 @@ async def test_refused_approval_declines_the_order_and_leaves_no_open_task(
     declined = await flow.http.get(
         "/orders", params={"status": "declined"}, headers=flow.token("ops-bot", *OPS)
     )
-    assert order_no in [o["order_no"] for o in declined.json()]
+    assert [o["order_no"] for o in declined.json()] == [order_no]
 
 
 # -- P1: the customer's answer ------------------------------------------------------------
