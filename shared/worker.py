@@ -33,6 +33,7 @@ from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
+from workflows.requisition import RequisitionWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
@@ -43,6 +44,7 @@ WORKFLOWS: list[type] = [
     IncomingInspectionWorkflow,
     DailyMrpWorkflow,
     StockReplenishmentWorkflow,
+    RequisitionWorkflow,
     DesignChangeWorkflow,
     WeeklyUnshippedWorkflow,
     PlanReportWorkflow,

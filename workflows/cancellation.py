@@ -37,6 +37,9 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     # unwound too, and a change left awaiting agreement is withdrawn below.
     if order.changes.busy:
         await workflow.wait_condition(lambda: not order.changes.busy)
+    # No requisition starts from now on, and those being started are started before the
+    # order's branches stop, so that each is cancelled below.
+    await order.purchasing.starts_done()
     running = _running(order)
     for task in running:
         task.cancel()
@@ -52,7 +55,9 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
         except FailureError:
             workflow.logger.info("design change %s already ended", child_id)
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
-    withdrawn = [task.task_id for task in order.book.open_tasks()]
+    # Each requisition's workflow withdraws its own tasks before the unwind cancels its row.
+    bought = await order.purchasing.cancel_requisitions()
+    withdrawn = [task.task_id for task in order.book.open_tasks()] + bought
     await order.book.withdraw_all()
     await order.changes.withdraw_pending(f"order cancelled: {cmd.reason}")
     detached: list[str] = await order.activity(

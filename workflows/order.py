@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         OrderInput,
         Policy,
         RaiseEscalation,
+        RequisitionSettled,
         StageChange,
         TimelineEvent,
     )
@@ -125,6 +126,7 @@ class OrderWorkflow(TaskWorkflow):
             lambda: (
                 all(issue.state == "closed" for issue in self.production.issues.values())
                 and not any(t.department == "procurement" for t in self.book.open_tasks())
+                and self.purchasing.all_settled()
                 and not self.materials.picking.running
             ),
             "waiting for open assembly issues, purchases and picking for the order to close",
@@ -136,6 +138,16 @@ class OrderWorkflow(TaskWorkflow):
         """Stock reserved for the order, an NCR on its goods, or a requisition to buy."""
         if self.status == "active":
             self.materials.notice(notice)
+
+    @workflow.signal
+    def requisition_settled(self, outcome: RequisitionSettled) -> None:
+        """One of the order's requisitions was rejected, ordered or cancelled (§4.3-4.9)."""
+        self.purchasing.settle(outcome)
+
+    @workflow.signal
+    def requisition_escalated(self, esc: RaiseEscalation) -> None:
+        """One of the order's requisitions raised an escalation for the order."""
+        self._on_escalated(esc)
 
     @workflow.signal
     def ship_date_due(self) -> None:

@@ -1,134 +1,154 @@
 """P4 purchasing (§4.3-4.9): each requisition MRP proposed is approved where it must be, put
 on a purchase order, and a promised date later than the material-required date warns the
-planner at once and moves the order's forecast. One branch per requisition, side by side."""
+planner at once and moves the order's forecast.
+
+Each requisition runs as its own RequisitionWorkflow, started by the order in batches; it
+tells the order by signal when it has settled (rejected, ordered, cancelled), and the order
+keeps only the keys of those still open. Orders started before that ran each requisition as a
+branch of their own and still do (`workflow.patched("requisition-children")`).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
+    from shared.temporal import requisition_workflow_id, workflow_queue
     from shared.types import (
-        PlacePoInput,
         PoPlaced,
-        RaiseEscalation,
-        RequisitionDecision,
+        RequisitionInput,
+        RequisitionSettled,
         RequisitionSummary,
     )
-    from workflows.common import end_of_day
+    from workflows.requisition import Buying, RequisitionWorkflow, promise_violation
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
+
+# Child starts (or cancellations) per workflow task: a 2,000-line BOM does not flood one task.
+BATCH = 50
 
 
 class PurchasingPhase:
     def __init__(self, order: OrderWorkflow) -> None:
         self.order = order
+        # Requisitions whose workflow has not settled yet: key → workflow id, in start order.
+        self.open: dict[str, str] = {}
+        self.settled_count = 0
+        # The tasks the requisitions withdrew when the order was cancelled.
+        self.withdrawn: list[str] = []
+        self._starting = 0
+        # Only the in-order branches of orders started before requisitions became children.
         self.placed: dict[str, PoPlaced] = {}
         self.rejected: list[str] = []
 
     def start(self, requisitions: list[RequisitionSummary]) -> None:
-        """Work every requisition in its own branch of the order."""
-        for requisition in requisitions:
-            self.order.branch(self._procure(requisition))
+        """Buy every requisition, each in its own workflow (in its own branch for orders
+        started before that)."""
+        if not workflow.patched("requisition-children"):
+            for requisition in requisitions:
+                self.order.branch(self._procure(requisition))
+            return
+        if not requisitions or self.order.cancellation is not None:
+            return  # a cancelled order buys nothing more
+        self._starting += 1
+        self.order.branch(self._start_children(list(requisitions)))
+
+    def all_settled(self) -> bool:
+        """Every requisition the order started has settled (none is being started)."""
+        return not self.open and self._starting == 0
+
+    def settle(self, outcome: RequisitionSettled) -> None:
+        """A requisition's workflow has settled; a late promise moves the forecast (§4.9)."""
+        if self.open.pop(outcome.key, None) is not None:
+            self.settled_count += 1
+        self.withdrawn += outcome.withdrawn
+        if outcome.late and outcome.promised_date and self.order.status == "active":
+            plan = self.order.plan
+            self.order.branch(plan.reforecast("material_required", outcome.promised_date))
+
+    async def starts_done(self) -> None:
+        """Once no requisition is being started (a cancelled order starts none after this)."""
+        # Only awaited when there is something to wait for: orders replaying from before
+        # requisitions became children take no extra step here.
+        if self._starting:
+            await workflow.wait_condition(lambda: self._starting == 0)
+
+    async def cancel_requisitions(self) -> list[str]:
+        """Cancel every requisition still open; each withdraws its tasks and says it settled.
+        Returns, once all have, the tasks they withdrew."""
+        await self.starts_done()
+        running = list(self.open.items())
+        for first in range(0, len(running), BATCH):
+            await asyncio.gather(*(self._cancel(*kv) for kv in running[first : first + BATCH]))
+        if self.open:
+            await workflow.wait_condition(lambda: not self.open)
+        return self.withdrawn
 
     def rule_violation(self, payload: p.Payload) -> str | None:
-        today = self.order.today()
-        if isinstance(payload, p.PlacePo) and payload.promised_date <= today:
-            return f"promised_date must be after today ({today})"
-        return None
+        return promise_violation(payload, self.order.today())
+
+    # -- requisitions as child workflows --------------------------------------------------------
+
+    async def _start_children(self, requisitions: list[RequisitionSummary]) -> None:
+        try:
+            for first in range(0, len(requisitions), BATCH):
+                batch = requisitions[first : first + BATCH]
+                await asyncio.gather(*(self._start_child(r) for r in batch))
+        finally:
+            self._starting -= 1
+
+    async def _start_child(self, requisition: RequisitionSummary) -> None:
+        order = self.order
+        child_id = requisition_workflow_id(requisition.key)
+        if requisition.key in self.open:
+            return
+        self.open[requisition.key] = child_id
+        try:
+            await workflow.start_child_workflow(
+                RequisitionWorkflow.run,
+                RequisitionInput(
+                    requisition=requisition,
+                    order_no=order.inp.order_no,
+                    queue_prefix=order.inp.queue_prefix,
+                    required_date=order.plan.milestones.get("material_required"),
+                ),
+                id=child_id,
+                task_queue=workflow_queue(order.inp.queue_prefix),
+                # A later continue-as-new of the order must not end its requisitions; a
+                # cancellation of the order cancels them itself.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"buy {requisition.qty} {requisition.item} for {order.inp.order_no}"[
+                    :200
+                ],
+            )
+        except WorkflowAlreadyStartedError:
+            # Started before (a repeated start): that one buys it, and may have settled
+            # already, so the order does not wait for it.
+            self.open.pop(requisition.key, None)
+
+    async def _cancel(self, key: str, child_id: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(child_id).cancel()
+        except FailureError:  # it has ended already: it told the order before it did
+            self.open.pop(key, None)
+
+    # -- the in-order branches of orders started before requisitions became children ----------
 
     async def _procure(self, requisition: RequisitionSummary) -> None:
-        needs_approval = requisition.special or requisition.reason == "safety_stock"
-        if needs_approval and not await self._approved(requisition):
-            return
-        await self._place(requisition)
-
-    async def _approved(self, requisition: RequisitionSummary) -> bool:
-        """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
         order = self.order
-        kind = (
-            "procurement.special_approval"
-            if requisition.special
-            else ("procurement.stock_approval")
-        )
-        task = await order.book.open(
-            kind,
-            f"Approve buying {requisition.qty} {requisition.item} for {order.inp.order_no}",
-            requisition.model_dump(mode="json"),
-        )
-        await order.wait_tasks(task)
-        decision = p.Approval.parse(task.payload)
-        state = "approved" if decision.approved else "rejected"
-        await order.activity(
-            ProcurementActivities.decide_requisition,
-            RequisitionDecision(
-                requisition_key=requisition.key,
-                state=state,
-                by=task.completed_by or "procurement",
-                comment=decision.comment,
-                at=workflow.now(),
-            ),
-            "procurement",
-            f"requisition {requisition.item} {state}",
-        )
-        if not decision.approved:
+        buying = Buying(order, requisition, order.inp.order_no)
+        outcome = await buying.run(lambda: order.plan.milestones.get("material_required"))
+        if outcome.state == "rejected":
             self.rejected.append(requisition.key)
-        return decision.approved
-
-    async def _place(self, requisition: RequisitionSummary) -> None:
-        order = self.order
-        required = order.plan.milestones.get("material_required")
-        task = await order.book.open(
-            "procurement.place_po",
-            f"Order {requisition.qty} {requisition.item} for {order.inp.order_no}",
-            {
-                **requisition.model_dump(mode="json"),
-                "required_date": required.isoformat() if required else None,
-            },
-        )
-        await order.wait_tasks(task)
-        answer = p.PlacePo.parse(task.payload)
-        placed: PoPlaced = await order.activity(
-            ProcurementActivities.place_po,
-            PlacePoInput(
-                order_no=order.inp.order_no,
-                requisition_key=requisition.key,
-                po_no=answer.po_no,
-                supplier=answer.supplier,
-                promised_date=answer.promised_date,
-                by=task.completed_by or "procurement",
-                at=workflow.now(),
-                unit_price=answer.unit_price,
-            ),
-            "procurement",
-            f"place PO for {requisition.qty} {requisition.item} with {answer.supplier}",
-        )
-        self.placed[requisition.key] = placed
-        if required and answer.promised_date > required:
-            await self._late_supply(requisition, placed, answer.promised_date, required)
-
-    async def _late_supply(
-        self, requisition: RequisitionSummary, placed: PoPlaced, promised: date, required: date
-    ) -> None:
-        """A promise after the required date warns the planner at once (§4.8-4.9)."""
-        order = self.order
-        await order.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{requisition.key}:late_supply",
-                kind="late_supply",
-                level=1,
-                order_no=order.inp.order_no,
-                department="planning",
-                role="planning",
-                due_at=end_of_day(required),
-                breached_at=workflow.now(),
-                message=f"{placed.po_no}: {requisition.item} promised {promised}, "
-                f"{(promised - required).days} day(s) after it is required ({required})",
-            )
-        )
-        await order.plan.reforecast("material_required", promised)
+        if buying.placed is not None:
+            self.placed[requisition.key] = buying.placed
+        if outcome.late and outcome.promised_date:
+            await order.plan.reforecast("material_required", outcome.promised_date)
