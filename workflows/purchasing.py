@@ -69,9 +69,8 @@ class PurchasingPhase:
         if self.open.pop(outcome.key, None) is not None:
             self.settled_count += 1
         self.withdrawn += outcome.withdrawn
-        if outcome.late and outcome.promised_date and self.order.status == "active":
-            plan = self.order.plan
-            self.order.branch(plan.reforecast("material_required", outcome.promised_date))
+        if outcome.late:
+            self.order.branch(self._late_promise(outcome))
 
     async def starts_done(self) -> None:
         """Once no requisition is being started (a cancelled order starts none after this)."""
@@ -139,6 +138,18 @@ class PurchasingPhase:
             await workflow.get_external_workflow_handle(child_id).cancel()
         except FailureError:  # it has ended already: it told the order before it did
             self.open.pop(key, None)
+
+    async def _late_promise(self, outcome: RequisitionSettled) -> None:
+        """Move the forecast to the promise, then let the requisition answer its buyer."""
+        try:
+            if outcome.promised_date and self.order.status == "active":
+                await self.order.plan.reforecast("material_required", outcome.promised_date)
+        finally:
+            child = workflow.get_external_workflow_handle(requisition_workflow_id(outcome.key))
+            try:
+                await child.signal(RequisitionWorkflow.forecast_moved)
+            except FailureError:
+                workflow.logger.info("requisition %s ended before its answer", outcome.key)
 
     # -- the in-order branches of orders started before requisitions became children ----------
 

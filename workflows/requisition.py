@@ -11,8 +11,9 @@ and the in-order branches of orders started before requisitions became children 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -40,6 +41,8 @@ NO_ORDER = ""
 # The order workflow's signals for its requisitions (see OrderWorkflow).
 REQUISITION_SETTLED = "requisition_settled"
 REQUISITION_ESCALATED = "requisition_escalated"
+# How long a requisition with a late promise waits for its order to move the forecast.
+FORECAST_WAIT = timedelta(hours=1)
 
 
 def promise_violation(payload: p.Payload, today: date) -> str | None:
@@ -174,7 +177,8 @@ class RequisitionWorkflow(TaskWorkflow):
         self._init_tasks(inp.order_no or NO_ORDER, inp.queue_prefix)
         self.buying = Buying(self, inp.requisition, inp.order_no)
         self._told_escalated = False
-        self._telling: list[asyncio.Task[None]] = []
+        self._forecast_moved = False
+        self._telling: list[asyncio.Task[bool]] = []
 
     @workflow.run
     async def run(self, inp: RequisitionInput) -> RequisitionSettled:
@@ -193,9 +197,24 @@ class RequisitionWorkflow(TaskWorkflow):
     async def _end(self, settled: RequisitionSettled) -> None:
         self.describe(f"requisition {settled.state}")
         await asyncio.gather(*self._telling)
-        await self._tell_order(REQUISITION_SETTLED, settled)
+        told = await self._tell_order(REQUISITION_SETTLED, settled)
+        if told and settled.late:
+            # The buyer's completion answers once the order's forecast has moved, as it did
+            # when the order placed the PO itself; the order's answer cannot be lost, the
+            # timer only keeps a stuck order from holding this one.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._forecast_moved,
+                    timeout=FORECAST_WAIT,
+                    timeout_summary=f"the order moves its forecast to {settled.promised_date}",
+                )
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.signal
+    def forecast_moved(self) -> None:
+        """The order has taken a late promise into its forecast."""
+        self._forecast_moved = True
 
     @workflow.query
     def status(self) -> dict[str, object]:
@@ -225,11 +244,14 @@ class RequisitionWorkflow(TaskWorkflow):
             self._told_escalated = True
             self._telling.append(asyncio.create_task(self._tell_order(REQUISITION_ESCALATED, esc)))
 
-    async def _tell_order(self, signal: str, arg: Any) -> None:
+    async def _tell_order(self, signal: str, arg: Any) -> bool:
+        """Signal the order; False when there is none, or it has ended."""
         if not self.inp.order_no:
-            return
+            return False
         handle = workflow.get_external_workflow_handle(f"order-{self.inp.order_no}")
         try:
             await handle.signal(signal, arg)
         except FailureError:  # the order has ended (closed, cancelled): nothing waits for this
             workflow.logger.info("order-%s not told %s: it has ended", self.inp.order_no, signal)
+            return False
+        return True
