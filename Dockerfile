@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image, three commands (the compose file and deploy/k8s pick one):
-#   gateway  uvicorn shared.gateway:create_app --factory --host 0.0.0.0 --port 8000  (default)
-#   worker   python -m shared.worker [--queue NAME]...
+#   gateway  uvicorn app.gateway:create_app --factory --host 0.0.0.0 --port 8000  (default)
+#   worker   python -m app.worker [--queue NAME]...
 #   migrate  orderflow migrate
 # Everything is configured by ORDERFLOW_* environment variables (shared/settings.py).
 
@@ -17,6 +17,7 @@ COPY pyproject.toml requirements.lock README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY workflows ./workflows
+COPY app ./app
 # Runtime dependencies only (no `[dev]`), every version pinned by the lock file.
 RUN pip install -c requirements.lock .
 
@@ -26,7 +27,7 @@ RUN groupadd --system --gid 10001 orderflow \
        --shell /usr/sbin/nologin orderflow
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# shared/migrate.py finds alembic.ini and migrations/ next to the `shared` package, so the
+# app/migrate.py finds alembic.ini and migrations/ next to the `app` package, so the
 # sources live in /app and PYTHONPATH puts them ahead of the installed copy for every
 # command (the `orderflow` script included).
 COPY alembic.ini ./
@@ -34,6 +35,7 @@ COPY migrations ./migrations
 COPY shared ./shared
 COPY services ./services
 COPY workflows ./workflows
+COPY app ./app
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
@@ -42,4 +44,4 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 # 8000: the gateway's HTTP port (API, /healthz, /metrics); 9464: a worker's metrics port.
 EXPOSE 8000 9464
-CMD ["uvicorn", "shared.gateway:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "app.gateway:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -28,7 +28,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services workflows
+	$(BIN)/mypy shared services workflows app
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

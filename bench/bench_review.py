@@ -29,13 +29,13 @@ from temporalio.testing import WorkflowEnvironment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.gateway import create_app  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+from app.worker import build_workers  # noqa: E402
 from shared.auth import mint_token  # noqa: E402
 from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
-from shared.gateway import create_app  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.temporal import SEARCH_ATTRIBUTES  # noqa: E402
-from shared.worker import build_workers  # noqa: E402
 
 STEPS = [
     ("engineering.contract_review", "engineering", {"ok": True, "design_days": 5}),

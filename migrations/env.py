@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from app.schema import SCHEMAS, metadata
 from shared.db import create_engine
-from shared.schema import SCHEMAS, metadata
 from shared.settings import get_settings
 
 config = context.config

@@ -13,6 +13,8 @@ from shared.errors import forbidden, unauthorized
 from shared.settings import DEPARTMENTS, Settings
 
 READ_ALL = ("ops", "admin")
+# Who may read the factory's figures (`/kpis`; plan reports also to every department head).
+KPI_READERS: tuple[str, ...] = ("planning", "ops", "division")
 KNOWN_ROLES = frozenset(
     {*DEPARTMENTS, *(f"head:{d}" for d in DEPARTMENTS), "division", "ops", "admin"}
 )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
 from shared.auth import Principal, TokenVerifier
 from shared.db import session_factory
+from shared.errors import invalid
+from shared.periods import InvalidPeriod, Period, PeriodKind, parse_period
 from shared.settings import Settings
 
 
@@ -43,3 +45,13 @@ EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 CurrentUser = Annotated[Principal, Depends(_principal)]
+WeekQuery = Annotated[str | None, Query(description="ISO week, e.g. 2026-W48")]
+MonthQuery = Annotated[str | None, Query(description="month, e.g. 2026-11")]
+
+
+def period_of(kind: PeriodKind, text: str) -> Period:
+    """A `?week=` or `?month=` label as a Period; 422 `invalid_period` when it is not one."""
+    try:
+        return parse_period(kind, text)
+    except InvalidPeriod as exc:
+        raise invalid("invalid_period", str(exc)) from None

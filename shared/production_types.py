@@ -35,6 +35,25 @@ class IssueReported(BaseModel):
     state: str
 
 
+# AssemblyIssueWorkflow's input: one issue reported from assembly that is not a design problem.
+class AssemblyIssue(BaseModel):
+    order_no: str
+    issue_no: str
+    report: ReportIssue
+    queue_prefix: str = "orderflow"
+
+
+# What an AssemblyIssueWorkflow tells its order when it is done (signal `issue_settled`):
+# closed with its resolution, handed back for a design change (a missing part with an
+# engineering cause: the order runs the DCN), or withdrawn by the order's cancellation.
+class IssueSettled(BaseModel):
+    issue_no: str
+    report: ReportIssue
+    resolution: str | None = None
+    design_change_by: str | None = None
+    withdrawn: bool = False
+
+
 # An issue's record as it opens, moves and closes (production.issues).
 class IssueRecord(BaseModel):
     issue_no: str

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     labour_cost_per_day: Decimal = Field(default=Decimal(0), ge=0)
     # The hour (UTC) a production day starts; production start = plan date at this hour.
     shift_start_hour: int = Field(default=8, ge=0, le=23)
+    # An order's workflow continues as new once its history passes this many events (at the
+    # next safe point); 0 leaves it to Temporal's own suggestion (`is_continue_as_new_suggested`).
+    order_history_events: int = Field(default=0, ge=0)
     # When (HH:MM, UTC) the daily MRP run over open orders and safety stock starts (P4.2).
     mrp_daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # When (weekday MON..SUN, HH:MM, UTC) the weekly list of orders in finished goods not yet

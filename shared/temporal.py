@@ -43,12 +43,6 @@ def department_queue(prefix: str, department: str) -> str:
     return f"{prefix}-{department}"
 
 
-def requisition_workflow_id(requisition_key: str) -> str:
-    """The id of a requisition's RequisitionWorkflow: its business key, so a start repeated
-    after a retry finds the one already running."""
-    return f"requisition-{requisition_key}"
-
-
 def all_queues(prefix: str) -> list[str]:
     return [workflow_queue(prefix), *(department_queue(prefix, d) for d in DEPARTMENTS)]
 

@@ -48,6 +48,8 @@ class OrderInput(BaseModel):
     lines: list[OrderLine]
     received_by: str
     queue_prefix: str = "orderflow"
+    # Set by continue-as-new: the state the previous run of this order ended with.
+    resume: OrderState | None = None
 
 
 # The figures a workflow needs from settings, read once by an activity so replay is stable.
@@ -63,6 +65,8 @@ class Policy(BaseModel):
     drawings_lead: timedelta = timedelta(days=3)
     picking_lead: timedelta = timedelta(hours=4)
     shift_start_hour: int = 8
+    # Continue-as-new past this many history events (0: when Temporal suggests it).
+    history_events: int = 0
 
 
 # Ask a department's inbox to hold a new task.
@@ -294,3 +298,9 @@ class RequisitionDecision(BaseModel):
     by: str
     comment: str = ""
     at: datetime
+
+
+# OrderInput carries an OrderState, which is built from the types above.
+from shared.order_state import OrderState  # noqa: E402
+
+OrderInput.model_rebuild()

@@ -26,13 +26,13 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from app.gateway import create_app
+from app.migrate import upgrade
+from app.worker import build_workers
 from shared.auth import mint_token
 from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres
-from shared.gateway import create_app
-from shared.migrate import upgrade
 from shared.settings import Settings
 from shared.temporal import ensure_search_attributes
-from shared.worker import build_workers
 
 BIN = Path(sys.executable).parent
 

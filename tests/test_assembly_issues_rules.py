@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from shared.order_state import OrderState
 from shared.production_types import CancelOrder, ReportIssue
 from tests.conftest import Stack
 from tests.helpers import (
@@ -21,9 +22,7 @@ from tests.issue_drivers import (
     _report_ok,
     _task_of_issue,
 )
-from tests.material_drivers import (
-    order_view,
-)
+from tests.material_drivers import order_view, wait_view
 from workflows.production import ProductionPhase
 
 
@@ -112,7 +111,9 @@ async def test_an_order_does_not_close_while_an_issue_is_open(
     (judgement,) = await _task_of_issue(
         flow, order_no, "quality.ncr_judgement", reported["issue_no"]
     )
-    view = await _complete_task(flow, judgement, {"disposition": "repair"}, sub="qa-li")
+    await _complete_task(flow, judgement, {"disposition": "repair"}, sub="qa-li")
+    # The issue's own workflow closes it and tells the order, which closes then.
+    view = await wait_view(flow, order_no, lambda v: v["status"] == "closed", "closed order")
     assert (view["stage"], view["status"]) == ("closed", "closed")
     assert [(i["state"], i["resolution"]) for i in view["issues"]] == [
         ("closed", f"NCR-{reported['issue_no']} judged repair")
@@ -122,16 +123,15 @@ async def test_an_order_does_not_close_while_an_issue_is_open(
 def test_no_issue_is_taken_while_the_order_is_being_cancelled() -> None:
     """A cancellation stops the order's branches and withdraws its tasks before the order is
     `cancelled`; an issue reported in between would open a task nothing ever withdraws."""
-    order: Any = SimpleNamespace(
-        status="active", stage="production", cancellation=None, inp=SimpleNamespace(order_no="SO-1")
-    )
-    phase = ProductionPhase(order)
+    state = OrderState(stage="production")
+    order: Any = SimpleNamespace(state=state, inp=SimpleNamespace(order_no="SO-1"))
+    phase = ProductionPhase(state.production, order)
     report = ReportIssue(kind="design_problem", description="door fouls the frame", by="lead-wu")
     assert phase.issue_refusal() is None and phase.issue_violation(report) is None
-    order.stage = "final_inspection"
+    state.stage = "final_inspection"
     assert phase.issue_refusal() is None
-    order.cancellation = CancelOrder(reason="customer withdrew", by="sam")
+    state.cancellation = CancelOrder(reason="customer withdrew", by="sam")
     refusal = phase.issue_refusal()
     assert refusal is not None and "being cancelled" in refusal
-    order.cancellation, order.stage = None, "delivery"
+    state.cancellation, state.stage = None, "delivery"
     assert "in delivery" in (phase.issue_refusal() or "")

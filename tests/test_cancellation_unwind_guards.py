@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 
-from services.planning.models import TimelineEvent
 from services.procurement.models import (
     Requisition,
 )
@@ -22,6 +21,7 @@ from services.sales.models import Cancellation
 from services.warehouse.models import Movement, Reservation
 from shared.db import session_scope
 from shared.settings import Settings
+from shared.timeline import TimelineEvent
 from tests.conftest import Stack
 from tests.unwind_drivers import (
     NOW,

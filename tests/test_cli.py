@@ -17,8 +17,8 @@ import pytest
 from rich.console import Console
 from temporalio.testing import WorkflowEnvironment
 
-from shared.cli import main
-from shared.cli_client import API_REFUSED, NOT_ALLOWED, UNREACHABLE
+from app.cli import main
+from app.cli_client import API_REFUSED, NOT_ALLOWED, UNREACHABLE
 from tests.conftest import Stack, free_port
 from tests.helpers import (
     MARGIN,

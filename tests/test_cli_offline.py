@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.cli_client import API_REFUSED
-from shared.cli_commands import USAGE_ERROR
+from app.cli_client import API_REFUSED
+from app.cli_commands import USAGE_ERROR
 from tests.test_cli import run_cli
 
 KPIS: dict[str, Any] = {

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.procurement.daily import Projection, daily_key, project, safety_topup
-from shared.schedules import hour_minute
+from shared.schedule_times import hour_minute
 from shared.settings import Settings
 from shared.types import RequisitionSummary
 from workflows.daily_mrp import notices_for

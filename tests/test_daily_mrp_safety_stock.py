@@ -16,8 +16,9 @@ from temporalio.client import WorkflowExecutionStatus
 
 from services.engineering.models import Item
 from shared.material_types import StockReplenishment
-from shared.temporal import requisition_workflow_id, workflow_queue
+from shared.temporal import workflow_queue
 from shared.types import RequisitionSettled
+from shared.workflow_ids import requisition_workflow_id
 from tests.conftest import Stack
 from tests.daily_mrp_drivers import _daily, _get, _on_hand, _requisitions
 from workflows.replenishment import StockReplenishmentWorkflow

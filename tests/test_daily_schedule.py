@@ -18,9 +18,9 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from app.schedules import daily_mrp_schedule_id, ensure_schedules
 from services.engineering.models import Item
 from shared.material_types import DailyMrpInput, DailyMrpResult
-from shared.schedules import daily_mrp_schedule_id, ensure_schedules
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import run_stack, settings_for

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from shared.cli import _parser as cli_parser
+from app.cli import _parser as cli_parser
 from shared.settings import DEPARTMENTS, Settings
 from shared.temporal import SEARCH_ATTRIBUTE_ARGS, all_queues
 
@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent
 
 SETTINGS = frozenset(f"ORDERFLOW_{name.upper()}" for name in Settings.model_fields)
 SLA_VARIABLE = re.compile(r"ORDERFLOW_SLA_[A-Z0-9_]+")
-GATEWAY_FACTORY = ["uvicorn", "shared.gateway:create_app", "--factory"]
+GATEWAY_FACTORY = ["uvicorn", "app.gateway:create_app", "--factory"]
 ORDERFLOW_SERVICES = ("migrate", "gateway", "worker")
 # What the test supplies for the secrets .env.example leaves blank.
 TEST_SECRETS = {
@@ -183,7 +183,7 @@ def test_example_environment_gives_settings_production_accepts(
 
 
 def test_gateway_runs_the_factory_the_code_has(compose: dict[str, Any]) -> None:
-    from shared.gateway import create_app
+    from app.gateway import create_app
 
     assert callable(create_app)
     gateway = compose["services"]["gateway"]
@@ -197,10 +197,10 @@ def test_gateway_runs_the_factory_the_code_has(compose: dict[str, Any]) -> None:
     assert port == Settings.model_fields["http_port"].default
 
 
-def test_worker_runs_shared_worker_on_real_queues(compose: dict[str, Any]) -> None:
+def test_worker_runs_app_worker_on_real_queues(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     command = worker["command"]
-    assert command[:3] == ["python", "-m", "shared.worker"]
+    assert command[:3] == ["python", "-m", "app.worker"]
     queues = command[3:][1::2]
     assert command[3:][::2] == ["--queue"] * len(queues)
     prefix = environment(worker)["ORDERFLOW_TASK_QUEUE_PREFIX"]
@@ -211,7 +211,7 @@ def test_worker_runs_shared_worker_on_real_queues(compose: dict[str, Any]) -> No
 
 def test_migrate_runs_orderflow_migrate(compose: dict[str, Any]) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'orderflow = "shared.cli:main"' in pyproject
+    assert 'orderflow = "app.cli:main"' in pyproject
     command = compose["services"]["migrate"]["command"]
     assert command == ["orderflow", "migrate"]
     assert cli_parser().parse_args(command[1:]).command.__name__ == "migrate_command"
@@ -291,9 +291,11 @@ def test_dockerfile_installs_the_lock_without_dev_deps_and_runs_unprivileged() -
     assert installs == ["RUN pip install -c requirements.lock ."], "runtime deps only, no [dev]"
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
-    # shared/migrate.py reads alembic.ini and migrations/ next to the `shared` package.
+    # app/migrate.py reads alembic.ini and migrations/ next to the `app` package.
     assert "COPY alembic.ini ./" in text and "COPY migrations ./migrations" in text
     assert "PYTHONPATH=/app" in text
+    for package in ("shared", "services", "workflows", "app"):
+        assert f"COPY {package} ./{package}" in text, f"the image lacks the {package} package"
     cmd = re.findall(r"^CMD (.+)$", text, re.MULTILINE)[-1]
     assert yaml.safe_load(cmd)[:3] == GATEWAY_FACTORY
 

@@ -46,7 +46,7 @@ Manifest = dict[str, Any]
 @cache
 def served_paths(departments: tuple[str, ...] | None = None) -> frozenset[str]:
     """The paths a gateway serving `departments` (None: all) answers, from its OpenAPI."""
-    from shared.gateway import create_app
+    from app.gateway import create_app
 
     app = create_app(Settings(jwt_key="k" * 32), departments=departments)
     return frozenset(app.openapi()["paths"])
@@ -151,7 +151,7 @@ def test_one_gateway_per_department_serving_only_it(manifests: list[Manifest]) -
         departments = Settings(departments=env(c)["ORDERFLOW_DEPARTMENTS"]).departments
         assert len(departments) == 1, gateway["metadata"]["name"]
         served[departments[0]] = gateway["metadata"]["name"]
-        assert c["command"][:3] == ["uvicorn", "shared.gateway:create_app", "--factory"]
+        assert c["command"][:3] == ["uvicorn", "app.gateway:create_app", "--factory"]
         port = int(c["command"][c["command"].index("--port") + 1])
         assert [p["containerPort"] for p in c["ports"]] == [port]
         assert port == Settings.model_fields["http_port"].default
@@ -174,7 +174,7 @@ def test_one_worker_and_autoscaler_per_task_queue(manifests: list[Manifest]) -> 
     queues = []
     for worker in component(manifests, "Deployment", "worker"):
         c = container(worker)
-        assert c["command"] == ["python", "-m", "shared.worker"]
+        assert c["command"] == ["python", "-m", "app.worker"]
         args = c["args"]
         assert args[::2] == ["--queue"] * (len(args) // 2) and len(args) == 2
         queues.append(short_names.get(args[1], args[1]))

@@ -16,21 +16,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.engineering.models import DesignChangeNotice
-from services.planning.kpis import (
-    InvalidPeriod,
-    kpis,
-    month_of,
-    parse_month,
-    parse_week,
-    previous_month,
-    week_of,
-)
+from services.orders.kpis import kpis
 from services.planning.models import Milestone
 from services.production.models import ProductionIssue
 from services.quality.models import FinalInspection, Inspection, Ncr
 from services.sales.models import Order
 from shared.db import session_scope
 from shared.escalations.models import Escalation
+from shared.periods import InvalidPeriod, month_of, parse_month, parse_week, previous_month, week_of
 from tests.kpi_drivers import milestone
 
 WEEK, MONTH = "2031-W10", "2031-03"  # week 10 of 2031: Monday 3 to Sunday 9 March

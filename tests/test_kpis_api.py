@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.planning.kpis import month_of, week_of
+from shared.periods import month_of, week_of
 from tests.conftest import Stack
 from tests.kpi_drivers import add_milestones
 

@@ -15,11 +15,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from app.runner import Stack as RunStack
+from app.runner import StartupError, _check_ports, _print_banner
+from app.worker import serve
 from shared.metrics import install_request_metrics, worker_runtime
-from shared.runner import Stack as RunStack
-from shared.runner import StartupError, _check_ports, _print_banner
 from shared.settings import Settings
-from shared.worker import serve
 from tests.conftest import Stack, free_port, run_stack, settings_for
 from tests.helpers import create_order, wait_task
 

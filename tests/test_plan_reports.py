@@ -25,11 +25,11 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from services.planning.kpi_schemas import PlanReportInput, PlanReportResult
-from services.planning.kpis import previous_month, week_of
+from app.schedules import ensure_schedules, plan_report_schedule_id
 from services.planning.models import PlanReport
+from services.planning.report_schemas import PlanReportInput, PlanReportResult
 from shared.db import session_scope
-from shared.schedules import ensure_schedules, plan_report_schedule_id
+from shared.periods import previous_month, week_of
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for

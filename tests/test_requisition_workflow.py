@@ -17,8 +17,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
 
 from shared.escalations.models import Escalation
-from shared.temporal import ESCALATED, requisition_workflow_id
+from shared.temporal import ESCALATED
 from shared.types import RequisitionSettled
+from shared.workflow_ids import requisition_workflow_id
 from tests.cancellation_drivers import _assert_nothing_open, _cancel_ok
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
@@ -105,6 +106,12 @@ async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(flow: Sta
     # One child per line, started at most 50 per workflow task.
     batches = _start_batches(history)
     assert sum(batches) == BOUGHT_LINES and max(batches) <= 50, batches
+
+    # A cancellation cancels all of them (50 at a time) and returns once each has withdrawn
+    # its task: none is left open (nor in the inbox the other tests share).
+    result = await _cancel_ok(flow, order_no)
+    assert len(result["unwound"]["tasks"]) >= BOUGHT_LINES
+    assert await _open_count(flow, order_no, "procurement.place_po", 0) == 0
 
 
 async def _requisitions(stack: Stack, order_no: str) -> dict[str, dict[str, Any]]:

@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 import shared.telemetry as telemetry
+from app.worker import WORKFLOWS
 from shared.settings import Settings
 from shared.telemetry import setup_tracing, tracing_interceptor
-from shared.worker import WORKFLOWS
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import create_order, wait_task
 

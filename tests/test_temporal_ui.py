@@ -15,9 +15,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from app.worker import WORKFLOWS
 from shared.settings import Settings
 from shared.temporal import ESCALATED, ORDER_NO, SEARCH_ATTRIBUTES, STAGE
-from shared.worker import WORKFLOWS
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import complete_ok, create_order, wait_task
 

@@ -26,17 +26,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from app.schedules import (
+    daily_mrp_schedule_id,
+    ensure_schedules,
+    weekly_unshipped_schedule_id,
+)
 from services.planning.models import Milestone
 from services.sales.models import Order
 from services.sales.unshipped import UnshippedActivities
 from shared.db import session_scope
 from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
-from shared.schedules import (
-    daily_mrp_schedule_id,
-    ensure_schedules,
-    weekday_number,
-    weekly_unshipped_schedule_id,
-)
+from shared.schedule_times import weekday_number
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for

@@ -8,18 +8,29 @@ waiting for people (or for a timer), so the caller's 200 already shows the next 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
-    from shared.temporal import department_queue
+    from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
-    from workflows.common import DB_RETRY, DB_TIMEOUT
-    from workflows.tasks import INVALID_PAYLOAD, Escalator, TaskBook, TaskState, reject
+    from workflows.activity_calls import run_activity
+    from workflows.tasks import (
+        INVALID_PAYLOAD,
+        EscalateFn,
+        Escalator,
+        TaskBook,
+        TaskState,
+        reject,
+        wait_for,
+    )
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 class TaskWorkflow:
@@ -32,12 +43,14 @@ class TaskWorkflow:
     book: TaskBook
     queue_prefix: str
 
-    def _init_tasks(self, order_no: str, queue_prefix: str) -> None:
+    def _init_tasks(
+        self, order_no: str, queue_prefix: str, state: TaskBookState | None = None
+    ) -> None:
         self.workflow_id = workflow.info().workflow_id
         self.queue_prefix = queue_prefix
         self._parked: list[Callable[[], bool]] = []
         self._branches = 1  # the run itself
-        self._branch_tasks: list[asyncio.Task[None]] = []
+        self.branch_tasks: list[asyncio.Task[None]] = []
         self._finished = False
         self.book = TaskBook(
             workflow_id=self.workflow_id,
@@ -46,6 +59,7 @@ class TaskWorkflow:
             escalator=Escalator(
                 order_no=order_no, queue_prefix=queue_prefix, on_raised=self._on_escalated
             ),
+            state=state,
         )
 
     # -- the `complete_task` update: how every department app completes its tasks ----------
@@ -77,6 +91,11 @@ class TaskWorkflow:
     def headline(self) -> str:
         return f"**{self.book.order_no}**"
 
+    @property
+    def escalate(self) -> EscalateFn:
+        """Raise an escalation of this workflow's order (`Escalator.escalate`)."""
+        return self.book.escalator.escalate
+
     def _on_escalated(self, esc: RaiseEscalation) -> None:
         """Called after every escalation this workflow raises."""
 
@@ -105,20 +124,7 @@ class TaskWorkflow:
             if deadline is None:
                 await workflow.wait_condition(condition)
                 return True
-            remaining = deadline - workflow.now()
-            if condition():
-                return True
-            if remaining.total_seconds() <= 0:
-                return False
-            try:
-                await workflow.wait_condition(
-                    condition,
-                    timeout=remaining,
-                    timeout_summary=(timer_summary or waiting_for)[:200],
-                )
-            except TimeoutError:
-                return condition()
-            return True
+            return await wait_for(condition, deadline, timer_summary or waiting_for)
         finally:
             self._parked.remove(condition)
 
@@ -137,7 +143,7 @@ class TaskWorkflow:
             finally:
                 self._branches -= 1
 
-        self._branch_tasks.append(asyncio.create_task(run()))
+        self.branch_tasks.append(asyncio.create_task(run()))
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)
@@ -155,14 +161,17 @@ class TaskWorkflow:
         )
         workflow.set_current_details(f"{self.headline()}\n\n{waiting_for}{tasks}")
 
-    async def activity(self, method: Any, arg: Any, department: str, summary: str) -> Any:
-        """Run one department activity with the standard timeout and retries."""
-        args = [] if arg is None else [arg]
-        return await workflow.execute_activity_method(
-            method,
-            args=args,
-            task_queue=department_queue(self.queue_prefix, department),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=summary[:200],
-        )
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def activity(self, method: Callable[..., Awaitable[Any]], arg: Any, summary: str) -> Any:
+        """Run one department activity on its queue with the standard timeout and retries;
+        mypy checks `arg` against the method and types the result."""
+        return await run_activity(self.queue_prefix, method, arg, summary)

@@ -15,28 +15,29 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.sales.cancellation import CancellationActivities
-    from shared.material_types import MaterialNotice
     from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
-    from workflows.common import notify_order
+    from shared.rejections import Rejection
+    from workflows.common import notify_reserved
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
 
 # The update rejection the API turns into 409.
-NOT_CANCELLABLE = "OrderNotCancellable"
+NOT_CANCELLABLE = Rejection.NOT_CANCELLABLE
 
 
 async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:
-    order.cancellation = cmd
-    stage = order.stage
+    state = order.state
+    state.cancellation = cmd
+    stage = state.stage
     # No longer active: a material notice or an assembly issue arriving from now on starts
     # nothing (a branch started now would open tasks after they were all withdrawn).
-    order.status = "cancelling"
+    state.status = "cancelling"
     order.describe(f"cancelling: {cmd.reason}")
     # A customer change being taken in or taking effect finishes first: what it bought is then
     # unwound too, and a change left awaiting agreement is withdrawn below.
-    if order.changes.busy:
-        await workflow.wait_condition(lambda: not order.changes.busy)
+    if order.change_lock.locked():
+        await workflow.wait_condition(lambda: not order.change_lock.locked())
     # No requisition starts from now on, and those being started are started before the
     # order's branches stop, so that each is cancelled below.
     await order.purchasing.starts_done()
@@ -49,12 +50,16 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     design_changes = _design_changes(order)
     for child in design_changes:
         child.cancel()
-    for child_id in sorted(set(order.production.design_change_ids()) - _ids(design_changes)):
-        try:
-            await workflow.get_external_workflow_handle(child_id).cancel()
-        except FailureError:
-            workflow.logger.info("design change %s already ended", child_id)
+    cancelled = {child.id for child in design_changes}
+    for child_id in order.production.design_change_ids():
+        if child_id not in cancelled:
+            try:
+                await workflow.get_external_workflow_handle(child_id).cancel()
+            except FailureError:
+                workflow.logger.info("design change %s already ended", child_id)
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
+    if order.state.production.issue_workflows:  # (only orders that track issues apart)
+        await order.production.cancel_issues()
     # Each requisition's workflow withdraws its own tasks before the unwind cancels its row.
     bought = await order.purchasing.cancel_requisitions()
     withdrawn = [task.task_id for task in order.book.open_tasks()] + bought
@@ -63,13 +68,11 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     detached: list[str] = await order.activity(
         QualityActivities.detach_inspections,
         order.inp.order_no,
-        "quality",
         f"inspections of {order.inp.order_no}'s goods carry on for stock",
     )
     result: CancellationResult = await order.activity(
         CancellationActivities.unwind_order,
         UnwindOrder(order_no=order.inp.order_no, reason=cmd.reason, by=cmd.by, at=workflow.now()),
-        "sales",
         f"unwind {order.inp.order_no}: requisitions, POs, work orders, reservations, cost",
     )
     # A lot received just before the purchase orders were cancelled may not have reached
@@ -77,7 +80,6 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     waiting: list[str] = await order.activity(
         CancellationActivities.inspections_of,
         order.inp.order_no,
-        "sales",
         f"inspections of {order.inp.order_no}'s receipts still waiting for quality",
     )
     for workflow_id in sorted({*detached, *waiting}):
@@ -91,45 +93,27 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
             "unwound": result.unwound.model_copy(update={"tasks": withdrawn}),
         }
     )
-    for order_no, items in getattr(result, "allocated", {}).items():
-        for item, qty in items.items():
-            await notify_order(
-                order_no,
-                MaterialNotice(
-                    kind="reserved",
-                    item=item,
-                    qty=qty,
-                    message=f"{qty} {item} freed by cancelled {order.inp.order_no}",
-                ),
-            )
+    await notify_reserved(result.allocated, f"freed by cancelled {order.inp.order_no}")
     await order.set_stage("cancelled", "cancelled", cmd.reason)
-    order.cancelled = result
+    state.cancelled = result
     return result
 
 
 def _design_changes(order: OrderWorkflow) -> list[workflow.ChildWorkflowHandle[Any, Any]]:
-    """The handles of the order's design changes still running (a child workflow's handle is
-    one of the workflow's asyncio tasks), in id order."""
-    running = set(order.production.design_change_ids())
-    handles = [
-        task
-        for task in asyncio.all_tasks()
-        if isinstance(task, workflow.ChildWorkflowHandle) and task.id in running
+    """The handles of the order's design changes still running, in id order."""
+    handles = order.production.design_change_handles
+    return [
+        handle for _, handle in sorted(handles.items()) if handle is not None and not handle.done()
     ]
-    return sorted((h for h in handles if not h.done()), key=lambda handle: handle.id)
-
-
-def _ids(handles: list[workflow.ChildWorkflowHandle[Any, Any]]) -> set[str]:
-    return {handle.id for handle in handles}
 
 
 def _running(order: OrderWorkflow) -> list[asyncio.Task[None]]:
     """Everything of the order that runs: its phases, branches, and every clock it watches."""
     tasks = [
-        order._lifecycle,
-        *order._branch_tasks,
+        order.lifecycle,
+        *order.branch_tasks,
         *order.book.watchers,
-        *order.plan.watchers,
-        *order.materials.watchers,
+        *order.plan_watchers,
+        *order.watchers,
     ]
     return [task for task in tasks if task is not None and not task.done()]

@@ -26,15 +26,15 @@ with workflow.unsafe.imports_passed_through():
         CustomerChange,
     )
     from shared.material_types import MaterialNotice
-    from workflows.common import notify_order
+    from workflows.common import notify_reserved
     from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from workflows.context import OrderContext
 
 
 async def apply_qty(
-    order: OrderWorkflow,
+    order: OrderContext,
     change_no: str,
     cmd: CustomerChange,
     impact: ChangeImpact,
@@ -53,17 +53,16 @@ async def apply_qty(
             by=by,
             at=workflow.now(),
         ),
-        "sales",
         f"{change_no}: quantity {cmd.qty}",
     )
     if impact.order_qty_before is None:  # no BOM yet: MRP will plan the new quantity
         return MrpDeltaResult()
-    revision = order.plan.bom_revision
+    revision = order.state.plan.bom_revision
     return await mrp_delta(order, change_no, revision, revision, impact.order_qty_before, by)
 
 
 async def issue_scope(
-    order: OrderWorkflow, change_no: str, cmd: CustomerChange, task: TaskState | None, by: str
+    order: OrderContext, change_no: str, cmd: CustomerChange, task: TaskState | None, by: str
 ) -> DcnIssued:
     now = workflow.now()
     issued: DcnIssued = await order.activity(
@@ -80,14 +79,13 @@ async def issue_scope(
             by=by,
             at=now,
         ),
-        "engineering",
         f"{change_no}: the customer's scope change as the next BOM revision",
     )
     return issued
 
 
 async def mrp_delta(
-    order: OrderWorkflow, change_no: str, old: int, new: int, old_qty: Decimal | None, by: str
+    order: OrderContext, change_no: str, old: int, new: int, old_qty: Decimal | None, by: str
 ) -> MrpDeltaResult:
     what = f"BOM revision {old} → {new}" if old != new else "the new quantity"
     result: MrpDeltaResult = await order.activity(
@@ -102,25 +100,22 @@ async def mrp_delta(
             old_qty=old_qty,
             change_no=change_no,
         ),
-        "procurement",
         f"MRP on {change_no}: {what}, surplus back to stock",
     )
     return result
 
 
-async def material_follows(order: OrderWorkflow, material: MrpDeltaResult) -> None:
+async def material_follows(order: OrderContext, material: MrpDeltaResult) -> None:
     """Buy what the change adds, tell the orders that got its surplus, check again."""
     if material.requisitions:
-        order.purchasing.start(material.requisitions)
-    for order_no, items in material.allocated.items():
-        for item, qty in items.items():
-            await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))
+        order.buy(material.requisitions)
+    await notify_reserved(material.allocated)
     if material.requisitions or material.work_orders or material.released:
-        order.materials.notice(MaterialNotice(kind="reserved"))
+        order.notice_material(MaterialNotice(kind="reserved"))
 
 
 async def replan(
-    order: OrderWorkflow,
+    order: OrderContext,
     change_no: str,
     cmd: CustomerChange,
     impact: ChangeImpact,
@@ -128,7 +123,7 @@ async def replan(
     by: str,
 ) -> int | None:
     """The new due date and, once the order has a plan, its next revision."""
-    due: date | None = order.due_date
+    due: date | None = order.state.due_date
     if answer is not None and answer.agreed_date is not None:
         due = answer.agreed_date
     elif impact.due_date is not None:
@@ -136,18 +131,18 @@ async def replan(
     milestones = impact.forecast if impact.date_slips and cmd.kind != "date" else None
     ref = f"customer ref {cmd.customer_confirmation_ref}"
     reason = f"customer change {change_no} ({cmd.kind}, {ref}): {cmd.detail}"
-    moved = due != order.due_date
-    order.due_date = due
-    if moved:
-        await order.set_stage(order.stage, reason=f"{change_no}: delivery date now {due}")
-    if order.plan.revision == 0:
+    moved = due != order.state.due_date
+    if due is not None and moved:
+        order.agree_due_date(due)
+        await order.set_stage(order.state.stage, reason=f"{change_no}: delivery date now {due}")
+    if order.state.plan.revision == 0:
         return None
-    await order.plan.revise(milestones or order.plan.milestones, reason, by)
-    return order.plan.revision
+    await order.revise_plan(milestones or order.state.plan.milestones, reason, by)
+    return order.state.plan.revision
 
 
 def outcome(
-    order: OrderWorkflow,
+    order: OrderContext,
     cmd: CustomerChange,
     impact: ChangeImpact,
     material: MrpDeltaResult,
@@ -164,12 +159,12 @@ def outcome(
         parts.append(f"freed {freed}")
     if plan_revision is not None:
         parts.append(f"plan revision {plan_revision}")
-    parts.append(f"due {order.due_date}")
+    parts.append(f"due {order.state.due_date}")
     return "; ".join(parts)
 
 
 async def record(
-    order: OrderWorkflow,
+    order: OrderContext,
     change_no: str,
     cmd: CustomerChange,
     impact: ChangeImpact,
@@ -207,7 +202,6 @@ async def record(
             decided_by=by,
             at=workflow.now(),
         ),
-        "sales",
         f"customer change {change_no}: {state}",
     )
     return ChangeAccepted(

@@ -19,6 +19,8 @@ order has shipped.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ChangeState,
         CustomerChange,
     )
+    from shared.rejections import Rejection
     from workflows.change_effect import (
         apply_qty,
         issue_scope,
@@ -46,47 +49,55 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import ChangesState
+    from workflows.context import OrderContext
 
 # The update rejection the API turns into 409: the order takes no change now.
-CHANGE_REFUSED = "ChangeRefused"
+CHANGE_REFUSED = Rejection.CHANGE_REFUSED
 
 # Quantity and scope can change until production starts (the configuration freezes there).
 _OPEN_FOR_SCOPE = ("review", "planning", "engineering", "materials")
 
 
 class ChangesPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.changes: dict[str, ChangeAccepted] = {}
-        # The change being assessed, awaiting agreement or being applied (one at a time).
-        self.pending: str | None = None
-        # True while a change is taken in or takes effect (its activities run): a cancellation
-        # and the BOM release's MRP run wait for it, so neither interleaves with it.
-        self.busy = False
-        self._agreements: dict[str, tuple[CustomerChange, ChangeImpact]] = {}
+    """Customer changes on the order's `ChangesState`. While a change is taken in or takes
+    effect (its activities run) it holds the order's material lock: a cancellation and the
+    BOM release's MRP run wait for it, so neither interleaves with it."""
+
+    def __init__(self, state: ChangesState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
+
+    @asynccontextmanager
+    async def _taking_effect(self, *, after_mrp: bool = True) -> AsyncIterator[None]:
+        """Hold the order's change lock while a change is taken in or takes effect (a
+        cancellation and the BOM release's MRP run wait for it); a change that reads or moves
+        material first lets an MRP run under way finish."""
+        async with self.ctx.change_lock:
+            if after_mrp:
+                await workflow.wait_condition(lambda: not self.ctx.material_lock.locked())
+            yield
 
     # -- the update's checks ------------------------------------------------------------------
 
     def refusal(self, cmd: CustomerChange) -> str | None:
         """Why the order takes no change now, in a sentence (409); None when it does."""
-        order = self.order
-        if order.status != "active" or order.cancellation is not None:
-            state = "being cancelled" if order.cancellation else order.status
+        order = self.ctx
+        if order.state.status != "active" or order.state.cancellation is not None:
+            state = "being cancelled" if order.state.cancellation else order.state.status
             return f"{order.inp.order_no} is {state}; it takes no more changes"
-        if self.pending is not None:
-            earlier = self.changes.get(self.pending)
+        if self.state.pending is not None:
+            earlier = self.state.changes.get(self.state.pending)
             if earlier is not None and earlier.state == "awaiting_agreement":
                 return (
-                    f"{self.pending} still awaits the customer's agreement "
+                    f"{self.state.pending} still awaits the customer's agreement "
                     f"({earlier.agreement_task_id}); agree or decline it first"
                 )
-            return f"{self.pending} is still being taken in; send this change again shortly"
+            return f"{self.state.pending} is still being taken in; send this change again shortly"
         frozen = self.frozen(cmd)
         if frozen:
             return frozen
-        stage = order.stage
-        if cmd.kind == "scope" and order.plan.bom_revision == 0:
+        stage = order.state.stage
+        if cmd.kind == "scope" and order.state.plan.bom_revision == 0:
             return (
                 f"{order.inp.order_no} has no released BOM yet: engineering releases it with "
                 "the new scope (engineering.release_bom); send the scope change after that"
@@ -100,17 +111,17 @@ class ChangesPhase:
 
     def frozen(self, cmd: CustomerChange) -> str | None:
         """Why the order can no longer take this kind of change at all (its stage moved on)."""
-        order = self.order
-        stage = order.stage
+        order = self.ctx
+        stage = order.state.stage
         if cmd.kind in ("qty", "scope") and stage not in _OPEN_FOR_SCOPE:
             return (
                 f"{order.inp.order_no} is in {stage}: quantity and scope are frozen once "
                 "production starts; a problem found in assembly is reported as an issue "
                 "(POST /production/orders/{order_no}/issues), more units are a new order"
             )
-        if cmd.kind == "date" and "ship" in order.actuals:
-            return f"{order.inp.order_no} shipped on {order.actuals['ship']}"
-        if order.status != "active" or order.cancellation is not None:
+        if cmd.kind == "date" and "ship" in order.state.actuals:
+            return f"{order.inp.order_no} shipped on {order.state.actuals['ship']}"
+        if order.state.status != "active" or order.state.cancellation is not None:
             return f"{order.inp.order_no} is no longer active"
         return None
 
@@ -120,11 +131,11 @@ class ChangesPhase:
             return "a change needs the customer's written confirmation: customer_confirmation_ref"
         if not cmd.detail.strip():
             return "say what the customer asked for in detail"
-        today = self.order.today()
+        today = self.ctx.today()
         if cmd.kind == "date" and (cmd.new_date is None or cmd.new_date <= today):
             return f"a date change needs new_date after today ({today})"
         if cmd.kind == "qty":
-            items = [line.item for line in self.order.inp.lines]
+            items = [line.item for line in self.ctx.inp.lines]
             if cmd.qty is None or cmd.qty <= 0:
                 return "a quantity change needs qty, the new quantity, above 0"
             if cmd.item is None and len(items) > 1:
@@ -138,8 +149,8 @@ class ChangesPhase:
     def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
         if not isinstance(payload, p.ChangeAgreement) or not payload.agreed:
             return None
-        held = self._agreements.get(task.task_id)
-        today = self.order.today()
+        held = self.state.agreements.get(task.task_id)
+        today = self.ctx.today()
         if held is None or payload.agreed_date is None:
             return None
         impact = held[1]
@@ -156,12 +167,16 @@ class ChangesPhase:
 
     async def request(self, cmd: CustomerChange) -> ChangeAccepted:
         """Assess the change; take it in at once, or hold it for the customer's agreement."""
-        order = self.order
-        change_no = f"CHG-{order.inp.order_no}-{len(self.changes) + 1}"
-        self.pending, self.busy = change_no, True
+        order = self.ctx
+        change_no = f"CHG-{order.inp.order_no}-{len(self.state.changes) + 1}"
+        self.state.pending = change_no
+        # The BOM release's MRP run finishes first: the change is assessed against it.
+        async with self._taking_effect():
+            return await self._take_in(change_no, cmd)
+
+    async def _take_in(self, change_no: str, cmd: CustomerChange) -> ChangeAccepted:
+        order = self.ctx
         try:
-            # The BOM release's MRP run finishes first: the change is assessed against it.
-            await workflow.wait_condition(lambda: not order.plan.mrp_running)
             impact = await self._assess(change_no, cmd)
             if impact.problems:
                 raise reject(INVALID_PAYLOAD, "; ".join(impact.problems))
@@ -176,37 +191,34 @@ class ChangesPhase:
                     "detail": cmd.detail,
                     "customer_confirmation_ref": cmd.customer_confirmation_ref,
                     "impact": impact.model_dump(mode="json"),
-                    "due_date": str(order.due_date) if order.due_date else None,
+                    "due_date": str(order.state.due_date) if order.state.due_date else None,
                 },
             )
-            self._agreements[task.task_id] = (cmd, impact)
+            self.state.agreements[task.task_id] = (cmd, impact)
             accepted = await self._record(
                 change_no, cmd, impact, "awaiting_agreement", task_id=task.task_id
             )
             order.branch(self._agreement(change_no, cmd, impact, task))
             return accepted
         except BaseException:
-            if change_no not in self.changes:
-                self.pending = None
+            if change_no not in self.state.changes:
+                self.state.pending = None
             raise
-        finally:
-            self.busy = False
 
     async def _assess(self, change_no: str, cmd: CustomerChange) -> ChangeImpact:
-        order = self.order
+        order = self.ctx
         impact: ChangeImpact = await order.activity(
             ChangeActivities.assess_change,
             AssessChange(
                 order_no=order.inp.order_no,
                 change_no=change_no,
                 change=cmd,
-                bom_revision=order.plan.bom_revision,
-                milestones=order.plan.milestones,
-                forecast=order.plan.forecast,
-                due_date=order.due_date,
+                bom_revision=order.state.plan.bom_revision,
+                milestones=order.state.plan.milestones,
+                forecast=order.state.plan.forecast,
+                due_date=order.state.due_date,
                 today=order.today(),
             ),
-            "sales",
             f"assess customer change {change_no}: {cmd.kind}",
         )
         return impact
@@ -216,17 +228,16 @@ class ChangesPhase:
     ) -> None:
         """Wait for the customer's answer; a change the order can no longer take (production
         started, it shipped) meanwhile is withdrawn with its task."""
-        order = self.order
+        order = self.ctx
         await order.until(
             lambda: not task.is_open or self.frozen(cmd) is not None,
             f"waiting for the customer's agreement to {change_no}",
         )
         frozen = self.frozen(cmd)
         if task.is_open and frozen is not None:
-            if order.status != "active":
+            if order.state.status != "active":
                 return  # the cancellation withdraws the task and the change
-            self.busy = True
-            try:
+            async with self._taking_effect(after_mrp=False):
                 await order.book.withdraw(task)
                 await self._end(
                     change_no,
@@ -236,25 +247,16 @@ class ChangesPhase:
                     "withdrawn",
                     f"{frozen} before the customer agreed; the change can no longer take effect",
                 )
-            finally:
-                self.busy = False
             return
         answer = p.ChangeAgreement.parse(task.payload)
         if not answer.agreed:
-            self.busy = True
-            try:
+            async with self._taking_effect(after_mrp=False):
                 await self._end(
                     change_no, cmd, impact, task, "declined", f"not agreed: {answer.comment}"
                 )
-            finally:
-                self.busy = False
             return
-        self.busy = True
-        try:
-            await workflow.wait_condition(lambda: not order.plan.mrp_running)
+        async with self._taking_effect():
             await self._apply(change_no, cmd, impact, answer, task)
-        finally:
-            self.busy = False
 
     async def _end(
         self,
@@ -274,15 +276,15 @@ class ChangesPhase:
             by=task.completed_by,
             outcome=outcome,
         )
-        self.pending = None
+        self.state.pending = None
 
     async def withdraw_pending(self, reason: str) -> None:
         """The order ends (cancelled) with a change still awaiting agreement: it never applies."""
-        pending = self.changes.get(self.pending or "")
-        self.pending = None
+        pending = self.state.changes.get(self.state.pending or "")
+        self.state.pending = None
         if pending is None or pending.state != "awaiting_agreement":
             return
-        cmd, impact = self._agreements[pending.agreement_task_id or ""]
+        cmd, impact = self.state.agreements[pending.agreement_task_id or ""]
         await self._record(
             pending.change_no,
             cmd,
@@ -302,8 +304,8 @@ class ChangesPhase:
         answer: p.ChangeAgreement | None,
         task: TaskState | None,
     ) -> ChangeAccepted:
-        """The change takes effect (the caller holds `busy`)."""
-        order = self.order
+        """The change takes effect (the caller holds the locks)."""
+        order = self.ctx
         by = (task.completed_by if task else None) or cmd.by
         material = MrpDeltaResult()
         bom_revision: int | None = None
@@ -325,9 +327,10 @@ class ChangesPhase:
                     outcome="the BOM changed before this change could take effect "
                     f"({issued.refused}); send it again against the new BOM",
                 )
-                self.pending = None
+                self.state.pending = None
                 return accepted
-            bom_revision = order.plan.bom_revision = issued.to_revision
+            bom_revision = issued.to_revision
+            order.bom_revised(bom_revision)
             material = await mrp_delta(
                 order, change_no, issued.from_revision, issued.to_revision, None, by
             )
@@ -348,8 +351,8 @@ class ChangesPhase:
         accepted = accepted.model_copy(
             update={"requisitions": [r.key for r in material.requisitions]}
         )
-        self.changes[change_no] = accepted
-        self.pending = None
+        self.state.changes[change_no] = accepted
+        self.state.pending = None
         return accepted
 
     async def _record(
@@ -361,9 +364,9 @@ class ChangesPhase:
         **facts: Any,
     ) -> ChangeAccepted:
         """Keep the change as it stands (`sales.changes`, the timeline) and remember it."""
-        earlier = self.changes.get(change_no)
+        earlier = self.state.changes.get(change_no)
         requested_at = earlier.requested_at if earlier and earlier.requested_at else None
-        accepted = await record(self.order, change_no, cmd, impact, state, requested_at, **facts)
-        self.changes[change_no] = accepted
-        self.order.describe(f"{change_no}: {state}")
+        accepted = await record(self.ctx, change_no, cmd, impact, state, requested_at, **facts)
+        self.state.changes[change_no] = accepted
+        self.ctx.describe(f"{change_no}: {state}")
         return accepted

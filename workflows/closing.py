@@ -22,122 +22,123 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.production_types import FinalInspectionRound, FinishedGoods, WorkOrderStep
     from workflows.common import end_of_day
-    from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import ClosingState
+    from workflows.context import OrderContext
 
 
 class ClosingPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.rounds = 0
-        self.first_pass: bool | None = None
-        self._defects: dict[str, str] = {}  # open defect id -> description
-        self._ship_date_task: TaskState | None = None
+    """P9-P10 on the order's `ClosingState`."""
+
+    def __init__(self, state: ClosingState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
 
     def rule_violation(self, payload: p.Payload) -> str | None:
         if isinstance(payload, p.FinalInspection) and not payload.passed and not payload.defects:
             return "a failed inspection lists its defects"
         if isinstance(payload, p.CorrectDefects):
             ids = [d.id for d in payload.defects]
-            unknown = sorted(set(ids) - set(self._defects))
+            unknown = sorted(set(ids) - set(self.state.defects))
             if unknown:
-                return f"unknown defect(s) {', '.join(unknown)}; open: {', '.join(self._defects)}"
-            missing = sorted(set(self._defects) - set(ids))
+                return (
+                    f"unknown defect(s) {', '.join(unknown)}; open: {', '.join(self.state.defects)}"
+                )
+            missing = sorted(set(self.state.defects) - set(ids))
             if missing:
                 return (
                     f"every defect needs the team leader's signature; missing {', '.join(missing)}"
                 )
-        if isinstance(payload, p.DeliveryConfirmed) and payload.received_on > self.order.today():
-            return f"received_on must not lie in the future ({self.order.today()})"
-        if isinstance(payload, p.ShipDate) and payload.expected_ship < self.order.today():
-            return f"expected_ship must not lie before today ({self.order.today()})"
+        if isinstance(payload, p.DeliveryConfirmed) and payload.received_on > self.ctx.today():
+            return f"received_on must not lie in the future ({self.ctx.today()})"
+        if isinstance(payload, p.ShipDate) and payload.expected_ship < self.ctx.today():
+            return f"expected_ship must not lie before today ({self.ctx.today()})"
         return None
 
     # -- P9 final inspection ------------------------------------------------------------------
 
     async def final_inspection(self) -> None:
-        order = self.order
+        order = self.ctx
         submitted = await order.book.open(
             "production.submit_inspection",
             f"Submit {order.inp.order_no} for final inspection",
             {
-                "work_order": order.materials.work_order,
-                "missing_parts": order.production.missing_parts,
+                "work_order": order.state.materials.work_order,
+                "missing_parts": order.state.production.missing_parts,
             },
         )
         await order.wait_tasks(submitted)
         request = p.SubmitInspection.parse(submitted.payload)
         missing = [m.model_dump() for m in request.missing_parts]
         while True:
-            self.rounds += 1
+            self.state.rounds += 1
             inspection = await order.book.open(
                 "quality.final_inspection",
-                f"Final inspection of {order.inp.order_no}, round {self.rounds}",
-                {"round": self.rounds, "missing_parts": missing},
+                f"Final inspection of {order.inp.order_no}, round {self.state.rounds}",
+                {"round": self.state.rounds, "missing_parts": missing},
                 due_at=_due(order, "final_inspection"),
             )
             await order.wait_tasks(inspection)
             verdict = p.FinalInspection.parse(inspection.payload)
             defects = [
-                {"id": f"D{self.rounds}-{n}", "description": d.description}
+                {"id": f"D{self.state.rounds}-{n}", "description": d.description}
                 for n, d in enumerate(verdict.defects, start=1)
             ]
-            if self.first_pass is None:
-                self.first_pass = verdict.passed
+            if self.state.first_pass is None:
+                self.state.first_pass = verdict.passed
             await order.activity(
                 QualityActivities.record_final_inspection,
                 FinalInspectionRound(
                     order_no=order.inp.order_no,
-                    round=self.rounds,
+                    round=self.state.rounds,
                     passed=verdict.passed,
                     defects=defects,
                     by=inspection.completed_by or "quality",
                     at=workflow.now(),
                 ),
-                "quality",
-                f"final inspection round {self.rounds}: "
+                f"final inspection round {self.state.rounds}: "
                 + ("passed" if verdict.passed else f"{len(defects)} defect(s)"),
             )
             if verdict.passed:
                 break
-            self._defects = {d["id"]: d["description"] for d in defects}
+            self.state.defects = {d["id"]: d["description"] for d in defects}
             correction = await order.book.open(
                 "production.correct_defects",
                 f"Correct {len(defects)} defect(s) of {order.inp.order_no}",
-                {"round": self.rounds, "defects": defects},
+                {"round": self.state.rounds, "defects": defects},
             )
             await order.wait_tasks(correction)
-            self._defects = {}
+            self.state.defects = {}
         await order.record_actual("final_inspection")
         by = "quality"
         await order.activity(
             WarehouseActivities.finished_goods,
             FinishedGoods(order_no=order.inp.order_no, movement="in", by=by, at=workflow.now()),
-            "warehouse",
             f"{order.inp.order_no} into finished goods",
         )
         await order.activity(
             ProductionActivities.work_order_step,
             WorkOrderStep(order_no=order.inp.order_no, state="closed", at=workflow.now()),
-            "production",
-            f"close work order {order.materials.work_order}",
+            f"close work order {order.state.materials.work_order}",
         )
 
     # -- P10 delivery and close -----------------------------------------------------------------
 
     async def deliver(self) -> None:
-        order = self.order
+        order = self.ctx
         ship = await order.book.open(
             "sales.ship",
             f"Ship {order.inp.order_no} to {order.inp.customer}",
-            {"due_date": str(order.due_date), "planned_ship": str(order.plan.milestones["ship"])},
+            {
+                "due_date": str(order.state.due_date),
+                "planned_ship": str(order.state.plan.milestones["ship"]),
+            },
             due_at=_due(order, "ship"),
         )
         await order.wait_tasks(ship)
-        if self._ship_date_task is not None:
-            await order.book.withdraw(self._ship_date_task)
+        asked = order.book.get(self.state.ship_date_task)
+        if asked is not None:
+            await order.book.withdraw(asked)
         shipment = p.Ship.parse(ship.payload)
         await order.record_actual("ship")
         await order.activity(
@@ -149,7 +150,6 @@ class ClosingPhase:
                 at=workflow.now(),
                 ref=f"{shipment.carrier} {shipment.tracking_no}",
             ),
-            "warehouse",
             f"{order.inp.order_no} shipped by {shipment.mode} with {shipment.carrier}",
         )
         received = await order.book.open(
@@ -161,7 +161,7 @@ class ClosingPhase:
 
     async def commission(self) -> None:
         """Installation, training and power-on check, until the unit runs (aftersales)."""
-        order, attempt, notes = self.order, 0, ""
+        order, attempt, notes = self.ctx, 0, ""
         while True:
             attempt += 1
             context: dict[str, Any] = {"attempt": attempt}
@@ -180,7 +180,7 @@ class ClosingPhase:
             notes = answer.notes
 
     async def settle(self) -> None:
-        order = self.order
+        order = self.ctx
         settlement = await order.book.open(
             "sales.settlement",
             f"Settle {order.inp.order_no}: invoice and payment",
@@ -190,7 +190,7 @@ class ClosingPhase:
         evaluation = await order.book.open(
             "sales.evaluation",
             f"Evaluate {order.inp.order_no} with {order.inp.customer}",
-            {"first_pass_yield": self.first_pass, "inspection_rounds": self.rounds},
+            {"first_pass_yield": self.state.first_pass, "inspection_rounds": self.state.rounds},
         )
         await order.wait_tasks(evaluation)
 
@@ -198,32 +198,33 @@ class ClosingPhase:
 
     def ship_date_due(self) -> None:
         """The weekly run asks for an expected ship date of a stocked, unshipped order."""
-        order = self.order
-        if order.stage != "delivery" or "ship" in order.actuals:
+        order = self.ctx
+        if order.state.stage != "delivery" or "ship" in order.state.actuals:
             return
-        if self._ship_date_task is not None and self._ship_date_task.is_open:
+        asked = order.book.get(self.state.ship_date_task)
+        if asked is not None and asked.is_open:
             return
         order.branch(self._ask_ship_date())
 
     async def _ask_ship_date(self) -> None:
-        order = self.order
+        order = self.ctx
         task = await order.book.open(
             "sales.ship_date",
             f"Expected ship date of {order.inp.order_no} (in finished goods)",
-            {"planned_ship": str(order.plan.milestones.get("ship"))},
+            {"planned_ship": str(order.state.plan.milestones.get("ship"))},
         )
-        self._ship_date_task = task
+        self.state.ship_date_task = task.task_id
         await order.until(lambda: not task.is_open, "waiting for sales.ship_date")
         if task.payload is None:  # withdrawn: it shipped
             return
         answer = p.ShipDate.parse(task.payload)
-        forecast = order.plan.forecast.get("ship")
+        forecast = order.state.plan.forecast.get("ship")
         if forecast is None or answer.expected_ship != forecast:
-            await order.plan.reforecast("ship", answer.expected_ship)
+            await order.reforecast("ship", answer.expected_ship)
 
 
-def _due(order: OrderWorkflow, milestone: str) -> Any:
+def _due(order: OrderContext, milestone: str) -> Any:
     """A task due at a plan date: the end of that day, if still ahead."""
-    day = order.plan.milestones.get(milestone)
+    day = order.state.plan.milestones.get(milestone)
     deadline = end_of_day(day) if day else None
     return deadline if deadline and deadline > workflow.now() else None

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from shared.material_types import MaterialNotice
+    from shared.workflow_ids import order_workflow_id
 
 # Database activities: quick, idempotent, retried until the database is back.
 DB_TIMEOUT = timedelta(seconds=30)
@@ -32,10 +38,23 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+async def notify_reserved(
+    reserved: Mapping[str, Mapping[str, Decimal]], how: str | None = None
+) -> None:
+    """Tell each order the stock just reserved for it (order -> item -> qty), item by item;
+    `how` ends the notice's message ("freed by cancelled SO-1" → "2 VS1 freed by …")."""
+    for order_no, items in reserved.items():
+        for item, qty in items.items():
+            notice = MaterialNotice(
+                kind="reserved", item=item, qty=qty, message=f"{qty} {item} {how}" if how else ""
+            )
+            await notify_order(order_no, notice)
+
+
 async def notify_order(order_no: str, notice: Any) -> None:
     """Signal `material_notice` to an order; one that no longer runs has nothing left to hear
     (the reservation stands, and the daily MRP run reads it)."""
-    handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+    handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
     try:
         await handle.signal("material_notice", notice)
     except FailureError:

@@ -26,8 +26,13 @@ with workflow.unsafe.imports_passed_through():
         SafetyStockRun,
         StockReplenishment,
     )
-    from shared.temporal import department_queue, requisition_workflow_id, workflow_queue
+    from shared.temporal import department_queue, workflow_queue
     from shared.types import RequisitionInput, RequisitionSummary
+    from shared.workflow_ids import (
+        order_workflow_id,
+        replenish_workflow_id,
+        requisition_workflow_id,
+    )
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.replenishment import StockReplenishmentWorkflow
     from workflows.requisition import RequisitionWorkflow
@@ -118,7 +123,7 @@ class DailyMrpWorkflow:
             await workflow.start_child_workflow(
                 StockReplenishmentWorkflow.run,
                 StockReplenishment(requisition=requisition, queue_prefix=queue_prefix),
-                id=f"replenish-{requisition.key}",
+                id=replenish_workflow_id(requisition.key),
                 task_queue=workflow_queue(queue_prefix),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=summary[:200],
@@ -142,7 +147,7 @@ class DailyMrpWorkflow:
     async def _replenishing(self, requisition: RequisitionSummary) -> bool:
         """Whether a StockReplenishmentWorkflow of an earlier run still buys it (it answers
         the signal); then no RequisitionWorkflow is started beside it."""
-        handle = workflow.get_external_workflow_handle(f"replenish-{requisition.key}")
+        handle = workflow.get_external_workflow_handle(replenish_workflow_id(requisition.key))
         try:
             await handle.signal(StockReplenishmentWorkflow.still_running)
         except FailureError:
@@ -154,7 +159,7 @@ class DailyMrpWorkflow:
         notified: list[str] = []
         unreachable: list[str] = []
         for order_no in sorted(set(realloc.reserved) | set(realloc.requisitions)):
-            handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+            handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
             notices = notices_for(
                 realloc.reserved.get(order_no, {}), realloc.requisitions.get(order_no, [])
             )

@@ -22,9 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from shared import payloads as p
     from shared.production_types import DesignChangeRequest, DesignChangeResult
-    from shared.types import RaiseEscalation
     from workflows.base import TaskWorkflow
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 
 @workflow.defn
@@ -82,7 +81,6 @@ class DesignChangeWorkflow(TaskWorkflow):
         self.snapshot = await self.activity(
             DesignChangeActivities.bom_snapshot,
             req.order_no,
-            "engineering",
             f"the BOM of {req.order_no} the DCN for {req.issue_no} changes",
         )
         first = task = await self._open(None)
@@ -110,7 +108,6 @@ class DesignChangeWorkflow(TaskWorkflow):
                     by=task.completed_by or "engineering",
                     at=workflow.now(),
                 ),
-                "procurement",
                 f"MRP on {dcn.dcn_no}: BOM revision {issued.from_revision} → "
                 f"{issued.to_revision}, surplus back to stock",
             )
@@ -167,34 +164,29 @@ class DesignChangeWorkflow(TaskWorkflow):
                 by=task.completed_by or "engineering",
                 at=task.completed_at or workflow.now(),
             ),
-            "engineering",
             f"issue {dcn.dcn_no}: {dcn.summary}",
         )
         return issued
 
     async def _warn_planner(self, task: TaskState) -> None:
         """The planner hears of a DCN still not issued at its due time (PROCESS.md timers)."""
-        breached = await wait_until_or_deadline(
+        done = await wait_for(
             lambda: not task.is_open or self._planner_warned,
             task.due_at,
             f"the planner is warned if the DCN is not issued by {task.due_at:%Y-%m-%d %H:%M}Z",
         )
-        if not breached:
+        if done:
             return
         self._planner_warned = True
-        await self.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{self.workflow_id}:planning",
-                kind="design_change_overdue",
-                level=1,
-                order_no=self.req.order_no,
-                task_id=task.task_id,
-                department="planning",
-                role="planning",
-                due_at=task.due_at,
-                breached_at=workflow.now(),
-                message=f"no DCN yet for design problem {self.req.issue_no} of "
-                f"{self.req.order_no} ({self.req.description}); it was due "
-                f"{task.due_at:%Y-%m-%d %H:%M}Z: assembly may wait on it",
-            )
+        await self.escalate(
+            key=f"{self.workflow_id}:planning",
+            kind="design_change_overdue",
+            level=1,
+            task_id=task.task_id,
+            department="planning",
+            role="planning",
+            due_at=task.due_at,
+            message=f"no DCN yet for design problem {self.req.issue_no} of "
+            f"{self.req.order_no} ({self.req.description}); it was due "
+            f"{task.due_at:%Y-%m-%d %H:%M}Z: assembly may wait on it",
         )

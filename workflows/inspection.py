@@ -29,9 +29,8 @@ with workflow.unsafe.imports_passed_through():
         NcrJudged,
         NcrSummary,
     )
-    from shared.types import RaiseEscalation
     from workflows.base import TaskWorkflow
-    from workflows.common import notify_order
+    from workflows.common import notify_order, notify_reserved
     from workflows.tasks import TaskState
 
 
@@ -54,7 +53,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         stored = await self.activity(
             WarehouseActivities.receipt_stored,
             lot.receipt_no,
-            "warehouse",
             f"receipt {lot.receipt_no} stored",
         )
         if not stored:  # the receipt's transaction failed after this workflow started
@@ -86,7 +84,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
             await self.activity(
                 QualityActivities.detach_inspections,
                 order_no,
-                "quality",
                 f"lot {self.lot.lot_no} carries on for stock, not for cancelled {order_no}",
             )
 
@@ -125,19 +122,15 @@ class IncomingInspectionWorkflow(TaskWorkflow):
 
     async def _tell_buyer(self, lot: InspectionLot) -> None:
         """Refused lines warn procurement at once (§6.1)."""
-        await self.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{lot.receipt_no}:refused",
-                kind="delivery_refused",
-                level=1,
-                order_no=lot.order_no or "",
-                department="procurement",
-                role="procurement",
-                due_at=lot.received_at,
-                breached_at=workflow.now(),
-                message=f"{lot.receipt_no} on {lot.po_no} from {lot.supplier}: "
-                + "; ".join(lot.refusals),
-            )
+        await self.escalate(
+            key=f"{lot.receipt_no}:refused",
+            kind="delivery_refused",
+            level=1,
+            department="procurement",
+            role="procurement",
+            due_at=lot.received_at,
+            message=f"{lot.receipt_no} on {lot.po_no} from {lot.supplier}: "
+            + "; ".join(lot.refusals),
         )
 
     async def _inspect(self, lot: InspectionLot) -> None:
@@ -161,7 +154,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 due_at=task.due_at,
                 at=workflow.now(),
             ),
-            "quality",
             f"inspection request for {lot.lot_no}, due {task.due_at:%Y-%m-%d %H:%M}Z",
         )
         self.state = "awaiting inspection"
@@ -175,7 +167,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 by=task.completed_by or "quality",
                 at=task.completed_at or workflow.now(),
             ),
-            "quality",
             f"record inspection of {lot.lot_no}: qualified into stock, rejected to NCRs",
         )
         self.state = "inspected"
@@ -218,7 +209,6 @@ class IncomingInspectionWorkflow(TaskWorkflow):
                 by=task.completed_by or "quality",
                 at=task.completed_at or workflow.now(),
             ),
-            "quality",
             f"{ncr.ncr_no} judged {answer.disposition}",
         )
         # Signal before the NCR counts as closed: the run ends once every NCR is closed, and
@@ -227,14 +217,4 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         self.ncrs[ncr.ncr_no] = "closed"
 
     async def _signal_reserved(self, allocation: Allocation, source: str) -> None:
-        for order_no, items in allocation.reserved.items():
-            for item, qty in items.items():
-                await notify_order(
-                    order_no,
-                    MaterialNotice(
-                        kind="reserved",
-                        item=item,
-                        qty=qty,
-                        message=f"{qty} {item} reserved from {source}",
-                    ),
-                )
+        await notify_reserved(allocation.reserved, f"reserved from {source}")

@@ -14,8 +14,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -33,42 +32,34 @@ with workflow.unsafe.imports_passed_through():
         OpenProductionOrder,
         ReserveFree,
     )
-    from shared.types import RaiseEscalation
     from workflows.picking import Picking, describe, line_context
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import MaterialsState
+    from workflows.context import OrderContext
 
 
 class MaterialsPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        # Bumped by every reservation notice: waits for material re-check when it changes.
-        self.reservations = 0
-        self.status: Completeness | None = None
-        self.complete = False
-        self.picking_started = False
+    """P5-P7 on the order's `MaterialsState`."""
+
+    def __init__(self, state: MaterialsState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
         self.picking = Picking(self)
-        self.work_order: str | None = None
-        self._chases: dict[str, TaskState] = {}
-        self._dispositions: dict[str, TaskState] = {}
-        self._warned_on: date | None = None
-        self.watchers: list[asyncio.Task[None]] = []
 
     # -- signals ------------------------------------------------------------------------------
 
     def notice(self, notice: MaterialNotice) -> None:
         """A change in the order's material, signalled by inspection or the daily MRP run."""
         if notice.kind == "reserved":
-            self.reservations += 1
+            self.state.reservations += 1
         elif notice.kind == "ncr":
-            self.order.branch(self._ncr(notice))
+            self.ctx.branch(self._ncr(notice))
         elif notice.kind == "requisition" and notice.requisition is not None:
-            self.order.purchasing.start([notice.requisition])
+            self.ctx.buy([notice.requisition])
 
     def rule_violation(self, payload: p.Payload) -> str | None:
-        today = self.order.today()
+        today = self.ctx.today()
         if isinstance(payload, p.Picking):
             return self.picking.rule_violation(payload)
         if (
@@ -83,19 +74,13 @@ class MaterialsPhase:
 
     # -- the phase ----------------------------------------------------------------------------
 
-    def production_start_at(self) -> datetime:
-        """The planned production start: its date at the shift's first hour."""
-        assert self.order.policy is not None
-        day = self.order.plan.milestones["production_start"]
-        return datetime.combine(day, time(hour=self.order.policy.shift_start_hour), tzinfo=UTC)
-
     async def run(self) -> None:
         """Watch completeness and drawings, pick at the picking lead, then open the work order."""
-        order, policy = self.order, self.order.policy
+        order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
-        start = self.production_start_at()
-        self.watchers.append(asyncio.create_task(self._drawings_lead(start)))
-        self.watchers.append(asyncio.create_task(self._check_completeness(start)))
+        start = self.ctx.production_start_at()
+        self.ctx.watch(self._drawings_lead(start))
+        self.ctx.watch(self._check_completeness(start))
         pick_at = start - policy.picking_lead
         if pick_at > workflow.now():
             await order.sleep_until(
@@ -106,45 +91,43 @@ class MaterialsPhase:
         await self.picking.run(start)
         if workflow.patched("material-required-actual"):
             await order.record_actual("material_required")
-        self.work_order = await order.activity(
+        self.state.work_order = await order.activity(
             ProductionActivities.open_production_order,
             OpenProductionOrder(
                 order_no=order.inp.order_no,
-                bom_revision=order.plan.bom_revision,
-                planned_start=order.plan.milestones["production_start"],
-                planned_end=order.plan.milestones["production_end"],
+                bom_revision=order.state.plan.bom_revision,
+                planned_start=order.state.plan.milestones["production_start"],
+                planned_end=order.state.plan.milestones["production_end"],
                 at=workflow.now(),
             ),
-            "production",
             f"open the production work order of {order.inp.order_no}",
         )
 
     async def completeness(self) -> Completeness:
-        self.status = await self.order.activity(
+        status: Completeness = await self.ctx.activity(
             WarehouseActivities.completeness,
-            self.order.inp.order_no,
-            "warehouse",
-            f"material of {self.order.inp.order_no}, line by line",
+            self.ctx.inp.order_no,
+            f"material of {self.ctx.inp.order_no}, line by line",
         )
-        return self.status
+        return status
 
     # -- P5.1 completeness --------------------------------------------------------------------
 
     async def _check_completeness(self, start: datetime) -> None:
-        order, policy = self.order, self.order.policy
+        order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
         check_at = start - policy.material_check_lead
-        await wait_until_or_deadline(
-            lambda: self.picking_started,
+        await wait_for(
+            lambda: self.state.picking_started,
             check_at,
             f"completeness check at {check_at:%Y-%m-%d %H:%M}Z",
         )
-        while workflow.now() < start and not self.picking_started:
-            seen = self.reservations
+        while workflow.now() < start and not self.state.picking_started:
+            seen = self.state.reservations
             status = await self.completeness()
             await self.stop_chasing(exclude={line.item for line in status.missing})
             if status.complete:
-                self.complete = True
+                self.state.complete = True
                 await order.event(
                     "material_complete",
                     "orderflow",
@@ -153,8 +136,8 @@ class MaterialsPhase:
                 return
             await self.short(status)
             next_check = min(workflow.now() + timedelta(days=1), start)
-            await wait_until_or_deadline(
-                lambda seen=seen: self.reservations != seen or self.picking_started,  # type: ignore[misc]
+            await wait_for(
+                lambda seen=seen: self.state.reservations != seen or self.state.picking_started,  # type: ignore[misc]
                 next_check,
                 f"re-check completeness at {next_check:%Y-%m-%d %H:%M}Z",
             )
@@ -162,89 +145,82 @@ class MaterialsPhase:
     async def stop_chasing(self, exclude: set[str]) -> None:
         """Withdraw the chases and NCR dispositions of every line no longer missing (all of
         them once everything is picked): its material is reserved."""
-        for tasks in (self._chases, self._dispositions):
-            for item, task in tasks.items():
-                if item not in exclude:
-                    await self.order.book.withdraw(task)
+        for tasks in (self.state.chases, self.state.dispositions):
+            for item, task_id in tasks.items():
+                task = self.ctx.book.get(task_id)
+                if item not in exclude and task is not None:
+                    await self.ctx.book.withdraw(task)
 
     async def short(self, status: Completeness) -> None:
         """Chase every missing line with procurement; warn the planner once a day."""
-        order = self.order
+        order = self.ctx
         missing = status.missing
         for line in missing:
-            chase = self._chases.get(line.item)
+            chase = order.book.get(self.state.chases.get(line.item))
             if chase is None or not chase.is_open:
                 task = await order.book.open(
                     "procurement.chase_supply",
                     f"Chase {line.missing} {line.item} for {order.inp.order_no}",
-                    {**line_context(line), "production_start": str(self.production_start_at())},
+                    {**line_context(line), "production_start": str(self.ctx.production_start_at())},
                 )
-                self._chases[line.item] = task
+                self.state.chases[line.item] = task.task_id
                 order.branch(self._chase(task))
         today = order.today()
-        if self._warned_on == today:
+        if self.state.warned_on == today:
             return
-        self._warned_on = today
-        await order.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:shortage:{today}",
-                kind="material_shortage",
-                level=1,
-                order_no=order.inp.order_no,
-                department="planning",
-                role="planning",
-                due_at=self.production_start_at(),
-                breached_at=workflow.now(),
-                message=f"{order.inp.order_no} is short of "
-                + "; ".join(describe(line) for line in missing)
-                + f" for its production start {self.production_start_at():%Y-%m-%d %H:%M}Z",
-            )
+        self.state.warned_on = today
+        await order.escalate(
+            key=f"{order.inp.order_no}:shortage:{today}",
+            kind="material_shortage",
+            level=1,
+            department="planning",
+            role="planning",
+            due_at=self.ctx.production_start_at(),
+            message=f"{order.inp.order_no} is short of "
+            + "; ".join(describe(line) for line in missing)
+            + f" for its production start {self.ctx.production_start_at():%Y-%m-%d %H:%M}Z",
         )
 
     async def _chase(self, task: TaskState) -> None:
         """The buyer's answer moves the material forecast when it comes later than planned."""
-        order = self.order
+        order = self.ctx
         await order.until(lambda: not task.is_open, f"waiting for {task.kind}")
         if task.payload is None:  # withdrawn: the material came
             return
         answer = p.ChaseSupply.parse(task.payload)
-        required = order.plan.forecast.get("material_required")
+        required = order.state.plan.forecast.get("material_required")
         if required and answer.expected_date > required:
-            await order.plan.reforecast("material_required", answer.expected_date)
+            await order.reforecast("material_required", answer.expected_date)
 
     # -- P8.1 drawings at the teams -----------------------------------------------------------
 
     async def _drawings_lead(self, start: datetime) -> None:
-        order, policy = self.order, self.order.policy
+        order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
         deadline = start - policy.drawings_lead
-        breached = await wait_until_or_deadline(
-            lambda: "drawings_release" in order.actuals,
+        done = await wait_for(
+            lambda: "drawings_release" in order.state.actuals,
             deadline,
             f"drawings due at the teams by {deadline:%Y-%m-%d %H:%M}Z",
         )
-        if not breached:
+        if done:
             return
-        await order.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:drawings_lead",
-                kind="drawings_late",
-                level=1,
-                order_no=order.inp.order_no,
-                department="engineering",
-                role="head:engineering",
-                due_at=deadline,
-                breached_at=workflow.now(),
-                message=f"drawings of {order.inp.order_no} are not released "
-                f"{_span(start - deadline)} before its production start "
-                f"{start:%Y-%m-%d %H:%M}Z",
-            )
+        await order.escalate(
+            key=f"{order.inp.order_no}:drawings_lead",
+            kind="drawings_late",
+            level=1,
+            department="engineering",
+            role="head:engineering",
+            due_at=deadline,
+            message=f"drawings of {order.inp.order_no} are not released "
+            f"{_span(start - deadline)} before its production start "
+            f"{start:%Y-%m-%d %H:%M}Z",
         )
 
     # -- §5.4 nonconforming material ----------------------------------------------------------
 
     async def _ncr(self, notice: MaterialNotice) -> None:
-        order = self.order
+        order = self.ctx
         status = await self.completeness()
         line = next((x for x in status.lines if x.item == notice.item), None)
         if line is None or line.missing <= 0:
@@ -259,7 +235,7 @@ class MaterialsPhase:
                 **line_context(line),
             },
         )
-        self._dispositions[line.item] = task
+        self.state.dispositions[line.item] = task.task_id
         await order.until(lambda: not task.is_open, f"waiting for {task.kind}")
         if task.payload is None:  # withdrawn: the line was covered meanwhile
             return
@@ -269,22 +245,20 @@ class MaterialsPhase:
             got: Decimal = await order.activity(
                 WarehouseActivities.reserve_free,
                 ReserveFree(order_no=order.inp.order_no, item=line.item, by=by, at=workflow.now()),
-                "warehouse",
                 f"reuse free stock of {line.item} for {order.inp.order_no}",
             )
             if got > 0:
-                self.reservations += 1
+                self.state.reservations += 1
         elif answer.action == "new_arrival" and answer.expected_date:
-            required = order.plan.forecast.get("material_required")
+            required = order.state.plan.forecast.get("material_required")
             if required is None or answer.expected_date > required:
-                await order.plan.reforecast("material_required", answer.expected_date)
+                await order.reforecast("material_required", answer.expected_date)
         elif answer.action == "concession" and notice.ncr_no:
             await order.activity(
                 QualityActivities.request_concession,
                 ConcessionRequest(
                     ncr_no=notice.ncr_no, order_no=order.inp.order_no, by=by, at=workflow.now()
                 ),
-                "quality",
                 f"ask quality for a concession on {notice.ncr_no}",
             )
 

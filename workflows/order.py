@@ -1,7 +1,9 @@
 """OrderWorkflow: one per customer order (id `order-<order_no>`), PROCESS.md phase by phase.
 
-This file holds the workflow's state, its updates, signals and query, and the run that
-strings the phases together; the phases live beside it (`review.py` P1, `plan.py` P2-P3,
+This file holds the workflow, owner of the order's one serializable `OrderState`: its updates,
+signals and query (`state`), the run that strings the phases together (and continues as new
+when the history grows long), and the `OrderContext` the phases ask it through; the phases
+live beside it (`review.py` P1, `plan.py` P2-P3,
 `purchasing.py` P4, `materials.py` and `picking.py` P5-P7, `production.py` P8, `closing.py`
 P9-P10, `cancellation.py` for a cancellation at any stage).
 """
@@ -9,7 +11,8 @@ P9-P10, `cancellation.py` for a cancellation at any stage).
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from temporalio import workflow
@@ -22,14 +25,22 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
-    from shared.production_types import CancellationResult, CancelOrder, IssueReported, ReportIssue
+    from shared.order_state import OrderState
+    from shared.production_types import (
+        CancellationResult,
+        CancelOrder,
+        IssueReported,
+        IssueSettled,
+        ReportIssue,
+    )
+    from shared.rejections import Rejection
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
         MilestoneActual,
         OrderInput,
-        Policy,
         RaiseEscalation,
         RequisitionSettled,
+        RequisitionSummary,
         StageChange,
         TimelineEvent,
     )
@@ -52,107 +63,173 @@ class OrderWorkflow(TaskWorkflow):
 
     @workflow.init
     def __init__(self, inp: OrderInput) -> None:
-        self.inp = inp
-        self._init_tasks(inp.order_no, inp.queue_prefix)
-        self.stage = "review"
-        self.status = "active"
-        self.due_date: date | None = None
-        self.policy: Policy | None = None
-        self.escalated = False
-        self.actuals: dict[str, date] = {}
-        self.review = ReviewPhase(self)
-        self.plan = PlanPhase(self)
-        self.purchasing = PurchasingPhase(self)
-        self.materials = MaterialsPhase(self)
-        self.production = ProductionPhase(self)
-        self.closing = ClosingPhase(self)
-        self.changes = ChangesPhase(self)
-        self.cancellation: CancelOrder | None = None
-        self.cancelled: CancellationResult | None = None
-        self._lifecycle: asyncio.Task[None] | None = None
+        # A run continued from an earlier one starts from the state that one ended with.
+        self.state = inp.resume or OrderState()
+        self.inp = inp.model_copy(update={"resume": None})
+        self._init_tasks(inp.order_no, inp.queue_prefix, self.state.tasks)
+        self.change_lock = asyncio.Lock()
+        self.material_lock = asyncio.Lock()
+        self.review = ReviewPhase(self.state.review, self)
+        self.plan = PlanPhase(self.state.plan, self)
+        self.purchasing = PurchasingPhase(self.state.purchasing, self)
+        self.materials = MaterialsPhase(self.state.materials, self)
+        self.production = ProductionPhase(self.state.production, self)
+        self.closing = ClosingPhase(self.state.closing, self)
+        self.changes = ChangesPhase(self.state.changes, self)
+        # Clocks beside the run (material control, picking due): cancelled with the order.
+        self.watchers: list[asyncio.Task[None]] = []
+        # The plan's milestone clocks: restarted from the state after continue-as-new.
+        self.plan_watchers: list[asyncio.Task[None]] = []
+        self.lifecycle: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
-        self._lifecycle = asyncio.create_task(self._live(inp))
+        self.lifecycle = asyncio.create_task(self._live(inp.resume is not None))
         try:
-            await self._lifecycle
+            await self.lifecycle
         except asyncio.CancelledError:
-            if self.cancellation is None:  # Temporal cancelled the workflow itself
+            if self.state.cancellation is None:  # Temporal cancelled the workflow itself
                 raise
-        if self.cancellation is not None:
-            await workflow.wait_condition(lambda: self.cancelled is not None)
+        if self.state.cancellation is not None:
+            await workflow.wait_condition(lambda: self.state.cancelled is not None)
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status
+        return self.state.status
 
-    async def _live(self, inp: OrderInput) -> None:
-        """Every phase in order, from intake to close (or to a decline)."""
-        self.policy = await self.activity(
-            PlanningActivities.load_policy, None, "planning", "read the order policy"
-        )
-        await self.event("order_received", inp.received_by, f"order {inp.order_no} received")
-        await self.set_stage("review")
-        outcome = await self.review.run()
-        if outcome.declined:
-            await self.close_declined(outcome.reason)
+    async def _live(self, resumed: bool) -> None:
+        """Every phase in order, from intake to close (or to a decline); a continued run
+        starts at the stage the previous one had entered."""
+        if resumed:
+            self._resume()
         else:
-            self.due_date = outcome.delivery_date
-            await self.set_stage("planning")
+            self.state.policy = await self.activity(
+                PlanningActivities.load_policy, None, "read the order policy"
+            )
+            await self.event(
+                "order_received", self.inp.received_by, f"order {self.inp.order_no} received"
+            )
+            await self.set_stage("review")
+        if self.state.stage == "review":
+            outcome = await self.review.run()
+            if outcome.declined:
+                await self.close_declined(outcome.reason)
+                return
+            self.state.due_date = outcome.delivery_date
+            await self._enter("planning")
+        if self.state.stage == "planning":
             await self.plan.run()
-            await self.set_stage("engineering")
-            await self.plan.release_engineering()
-            await self.set_stage("materials")
+            await self._enter("engineering")
+        if self.state.stage == "engineering":
+            self.state.production.special_operations = await self.plan.release_engineering()
+            await self._enter("materials")
+        if self.state.stage == "materials":
             await self.materials.run()
-            await self.set_stage(
-                "production", reason=f"material picked; work order {self.materials.work_order}"
+            await self._enter(
+                "production",
+                reason=f"material picked; work order {self.state.materials.work_order}",
             )
             if not workflow.patched("production-to-close"):
                 # Started before production was automated: it holds here, clocks running.
-                await self.until(lambda: False, f"in production on {self.materials.work_order}")
-            await self._produce_and_deliver()
+                await self.until(
+                    lambda: False, f"in production on {self.state.materials.work_order}"
+                )
+        await self._produce_and_deliver()
 
     async def _produce_and_deliver(self) -> None:
         """P8-P10: production, final inspection, delivery, commissioning, settlement."""
-        await self.production.run()
-        await self.set_stage("final_inspection")
-        await self.closing.final_inspection()
-        await self.set_stage("delivery", reason="passed final inspection: in finished goods")
-        await self.closing.deliver()
-        await self.set_stage("commissioning")
-        await self.closing.commission()
-        await self.set_stage("closing")
+        if self.state.stage == "production":
+            await self.production.run()
+            await self._enter("final_inspection")
+        if self.state.stage == "final_inspection":
+            await self.closing.final_inspection()
+            await self._enter("delivery", reason="passed final inspection: in finished goods")
+        if self.state.stage == "delivery":
+            await self.closing.deliver()
+            await self._enter("commissioning")
+        if self.state.stage == "commissioning":
+            await self.closing.commission()
+            await self._enter("closing")
         await self.closing.settle()
         await self.until(
             lambda: (
-                all(issue.state == "closed" for issue in self.production.issues.values())
+                all(issue.state == "closed" for issue in self.state.production.issues.values())
                 and not any(t.department == "procurement" for t in self.book.open_tasks())
                 and self.purchasing.all_settled()
-                and not self.materials.picking.running
+                and not self.state.materials.picking
             ),
             "waiting for open assembly issues, purchases and picking for the order to close",
         )
         await self.set_stage("closed", "closed", "settled and evaluated")
 
+    # -- continue-as-new ----------------------------------------------------------------------
+
+    async def _enter(self, stage: str, reason: str | None = None) -> None:
+        """Enter the next stage; between stages the order may continue as new."""
+        await self.set_stage(stage, reason=reason)
+        if not (self._history_long() and self._at_rest() and workflow.patched("continue-as-new")):
+            return
+        # The update that brought the order here returns first (it waits for the order to
+        # settle); a run continues as new with no handler in flight.
+        await self.until(workflow.all_handlers_finished, f"entered {stage}; continuing as new")
+        if self._at_rest() and workflow.all_handlers_finished():
+            self.state.runs += 1
+            workflow.continue_as_new(self.inp.model_copy(update={"resume": self.state}))
+
+    def _history_long(self) -> bool:
+        info = workflow.info()
+        limit = self.state.policy.history_events if self.state.policy else 0
+        return info.is_continue_as_new_suggested() or (
+            limit > 0 and info.get_current_history_length() >= limit
+        )
+
+    def _at_rest(self) -> bool:
+        """Nothing runs but the main line, the plan's clocks and updates about to return: no
+        branch, open task, change, design change or clock that the state could not restart."""
+        return (
+            self._branches == 1
+            and not self.book.open_tasks()
+            and not self.material_lock.locked()
+            and not self.change_lock.locked()
+            and self.state.changes.pending is None
+            and not self.state.materials.picking
+            and not self.production.design_change_handles
+            and all(task.done() for task in self.watchers)
+        )
+
+    def _resume(self) -> None:
+        """Pick up where the previous run stopped: task and milestone clocks watch again."""
+        self.book.resume()
+        self.plan.resume()
+        self.describe(f"continued in run {self.state.runs} at stage {self.state.stage}")
+
+    # -- signals, updates, query ----------------------------------------------------------------
+
     @workflow.signal
     def material_notice(self, notice: MaterialNotice) -> None:
         """Stock reserved for the order, an NCR on its goods, or a requisition to buy."""
-        if self.status == "active":
+        if self.state.status == "active":
             self.materials.notice(notice)
+
+    @workflow.signal
+    def issue_settled(self, outcome: IssueSettled) -> None:
+        """An issue from assembly tracked in its own workflow is closed, withdrawn, or handed
+        back for a design change."""
+        self.production.settled(outcome)
 
     @workflow.signal
     def requisition_settled(self, outcome: RequisitionSettled) -> None:
         """One of the order's requisitions was rejected, ordered or cancelled (§4.3-4.9)."""
-        self.purchasing.settle(outcome)
+        self.purchasing.settled(outcome)
 
     @workflow.signal
-    def requisition_escalated(self, esc: RaiseEscalation) -> None:
-        """One of the order's requisitions raised an escalation for the order."""
+    def escalation_raised(self, esc: RaiseEscalation) -> None:
+        """A workflow working for the order (an issue, a requisition) escalated."""
         self._on_escalated(esc)
 
     @workflow.signal
     def ship_date_due(self) -> None:
         """The weekly unshipped run (§2.6): sales gives the expected ship date."""
-        if self.status == "active":
+        if self.state.status == "active":
             self.closing.ship_date_due()
 
     @workflow.update
@@ -164,7 +241,7 @@ class OrderWorkflow(TaskWorkflow):
     def _validate_issue(self, cmd: ReportIssue) -> None:
         refusal = self.production.issue_refusal()
         if refusal:
-            raise reject("IssueRefused", refusal)
+            raise reject(Rejection.ISSUE_REFUSED, refusal)
         problem = self.production.issue_violation(cmd)
         if problem:
             raise reject(INVALID_PAYLOAD, problem)
@@ -192,23 +269,24 @@ class OrderWorkflow(TaskWorkflow):
 
     @cancel.validator
     def _validate_cancel(self, cmd: CancelOrder) -> None:
-        if self.status != "active" or self.cancellation is not None:
-            state = "being cancelled" if self.cancellation else self.status
+        if self.state.status != "active" or self.state.cancellation is not None:
+            state = "being cancelled" if self.state.cancellation else self.state.status
             raise reject(NOT_CANCELLABLE, f"{self.inp.order_no} is {state}; nothing to cancel")
         if not cmd.reason.strip():
             raise reject(NOT_CANCELLABLE, "give the reason for the cancellation")
 
-    @workflow.query
-    def state(self) -> dict[str, Any]:
+    @workflow.query(name="state")
+    def where(self) -> dict[str, Any]:
         """Where the order stands, as the workflow sees it (for operations and tests)."""
         return {
             "order_no": self.inp.order_no,
-            "stage": self.stage,
-            "status": self.status,
-            "due_date": self.due_date,
+            "stage": self.state.stage,
+            "status": self.state.status,
+            "due_date": self.state.due_date,
             "open_tasks": [t.model_dump(mode="json") for t in self.book.open_tasks()],
-            "plan_revision": self.plan.revision,
-            "escalated": self.escalated,
+            "plan_revision": self.state.plan.revision,
+            "runs": self.state.runs,
+            "escalated": self.state.escalated,
         }
 
     def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
@@ -235,11 +313,11 @@ class OrderWorkflow(TaskWorkflow):
     # -- helpers the phases share --------------------------------------------------------
 
     def headline(self) -> str:
-        due = f" · due {self.due_date}" if self.due_date else ""
-        return f"**{self.inp.order_no}** · stage **{self.stage}**{due}"
+        due = f" · due {self.state.due_date}" if self.state.due_date else ""
+        return f"**{self.inp.order_no}** · stage **{self.state.stage}**{due}"
 
     def stage_of_update(self) -> str:
-        return self.stage
+        return self.state.stage
 
     async def event(
         self, kind: str, actor: str, summary: str, detail: dict[str, Any] | None = None
@@ -256,17 +334,16 @@ class OrderWorkflow(TaskWorkflow):
                 summary=summary,
                 detail=detail or {},
             ),
-            "planning",
             f"timeline: {summary}",
         )
 
     async def set_stage(
         self, stage: str, status: str = "active", reason: str | None = None
     ) -> None:
-        self.stage, self.status = stage, status
+        self.state.stage, self.state.status = stage, status
         attributes: list[SearchAttributeUpdate[Any]] = [STAGE.value_set(stage)]
-        if self.due_date:
-            attributes.append(DUE_DATE.value_set(end_of_day(self.due_date)))
+        if self.state.due_date:
+            attributes.append(DUE_DATE.value_set(end_of_day(self.state.due_date)))
         workflow.upsert_search_attributes(attributes)
         self.describe(reason or f"entered stage {stage}")
         await self.activity(
@@ -276,34 +353,69 @@ class OrderWorkflow(TaskWorkflow):
                 stage=stage,
                 status=status,
                 reason=reason,
-                due_date=self.due_date,
+                due_date=self.state.due_date,
                 at=workflow.now(),
             ),
-            "sales",
             f"order stage → {stage}" + (f" ({status})" if status != "active" else ""),
         )
 
     async def record_actual(self, milestone: str, day: date | None = None) -> None:
-        if milestone in self.actuals:
+        if milestone in self.state.actuals:
             return
-        self.actuals[milestone] = day or self.today()
+        self.state.actuals[milestone] = day or self.today()
         await self.activity(
             PlanningActivities.record_actual,
             MilestoneActual(
                 order_no=self.inp.order_no,
                 milestone=milestone,
-                actual=self.actuals[milestone],
+                actual=self.state.actuals[milestone],
                 at=workflow.now(),
             ),
-            "planning",
-            f"milestone {milestone} actual {self.actuals[milestone]}",
+            f"milestone {milestone} actual {self.state.actuals[milestone]}",
         )
+
+    # -- what the phases ask of the order (OrderContext) -----------------------------------------
+
+    def watch(self, work: Coroutine[Any, Any, None]) -> None:
+        """A clock beside the run that nothing waits for (cancelled with the order)."""
+        self.watchers.append(asyncio.create_task(work))
+
+    def watch_plan(self, work: Coroutine[Any, Any, None]) -> None:
+        """One of the plan's milestone clocks (restarted from the state after continue-as-new)."""
+        self.plan_watchers.append(asyncio.create_task(work))
+
+    def agree_due_date(self, day: date) -> None:
+        self.state.due_date = day
+
+    async def reforecast(self, milestone: str, new_date: date) -> None:
+        await self.plan.reforecast(milestone, new_date)
+
+    async def revise_plan(self, milestones: dict[str, date], reason: str, by: str) -> None:
+        await self.plan.revise(milestones, reason, by)
+
+    def bom_revised(self, revision: int) -> None:
+        self.plan.bom_revised(revision)
+
+    def buy(self, requisitions: list[RequisitionSummary]) -> None:
+        self.purchasing.start(requisitions)
+
+    def notice_material(self, notice: MaterialNotice) -> None:
+        self.materials.notice(notice)
+
+    def pick_supplement(self) -> None:
+        self.branch(self.materials.picking.supplement())
+
+    def production_start_at(self) -> datetime:
+        """The planned production start: its date at the shift's first hour."""
+        assert self.state.policy is not None
+        day = self.state.plan.milestones["production_start"]
+        return datetime.combine(day, time(hour=self.state.policy.shift_start_hour), tzinfo=UTC)
 
     async def close_declined(self, reason: str) -> None:
         await self.book.withdraw_all()
         await self.set_stage("declined", "declined", reason)
 
     def _on_escalated(self, esc: RaiseEscalation) -> None:
-        if not self.escalated:
-            self.escalated = True
+        if not self.state.escalated:
+            self.state.escalated = True
             workflow.upsert_search_attributes([ESCALATED.value_set(True)])

@@ -7,7 +7,6 @@ picked the phase is over and the production work order opens.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -18,8 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.material_types import MaterialLine, PickRecord, PickResult
-    from shared.types import RaiseEscalation
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
     from workflows.materials import MaterialsPhase
@@ -28,24 +26,21 @@ if TYPE_CHECKING:
 class Picking:
     def __init__(self, materials: MaterialsPhase) -> None:
         self.materials = materials
-        # What the open picking task lists (item -> quantity); empty while none is open.
-        self.pick_list: dict[str, Decimal] = {}
-        # True while a picking round runs (before production, or for a design change's
-        # material during it): one at a time, and the order does not close meanwhile.
-        self.running = False
+        # The picking rounds' part of the order's state (pick list, a round running).
+        self.state = materials.state
 
     def rule_violation(self, payload: p.Picking) -> str | None:
         seen: set[str] = set()
         for line in payload.lines:
-            if line.item not in self.pick_list:
-                listed = ", ".join(self.pick_list) or "nothing"
+            if line.item not in self.state.pick_list:
+                listed = ", ".join(self.state.pick_list) or "nothing"
                 return f"{line.item} is not on the pick list ({listed})"
             if line.item in seen:
                 return f"{line.item} appears twice; give one line per item"
             seen.add(line.item)
-            if Decimal(str(line.qty_picked)) > self.pick_list[line.item]:
+            if Decimal(str(line.qty_picked)) > self.state.pick_list[line.item]:
                 return (
-                    f"{line.item}: only {self.pick_list[line.item]} is reserved for the "
+                    f"{line.item}: only {self.state.pick_list[line.item]} is reserved for the "
                     f"order, not {line.qty_picked}"
                 )
         return None
@@ -53,21 +48,21 @@ class Picking:
     async def supplement(self) -> None:
         """Material a design change added while production runs: chased while it is short,
         picked for production as it is reserved."""
-        order = self.materials.order
-        await order.until(lambda: not self.running, "waiting for the picking under way")
+        order = self.materials.ctx
+        await order.until(lambda: not self.state.picking, "waiting for the picking under way")
         await self.run(workflow.now())
 
     async def run(self, start: datetime) -> None:
         """Pick until every line is picked, reopening for what arrives after a short pick."""
-        self.running = True
+        self.state.picking = True
         try:
             await self._rounds(start)
         finally:
-            self.running = False
+            self.state.picking = False
 
     async def _rounds(self, start: datetime) -> None:
-        materials, order = self.materials, self.materials.order
-        materials.picking_started = True
+        materials, order = self.materials, self.materials.ctx
+        materials.state.picking_started = True
         while True:
             status = await materials.completeness()
             outstanding = [x for x in status.lines if x.picked < x.required]
@@ -81,16 +76,16 @@ class Picking:
                 # Short at picking time: chase and warn as the completeness check does, and
                 # look again daily even if no reservation notice comes.
                 await materials.short(status)
-                seen = materials.reservations
+                seen = materials.state.reservations
                 again = workflow.now() + timedelta(days=1)
                 await order.until(
-                    lambda seen=seen: materials.reservations != seen,  # type: ignore[misc]
+                    lambda seen=seen: materials.state.reservations != seen,  # type: ignore[misc]
                     "waiting for material to pick: " + "; ".join(describe(x) for x in outstanding),
                     deadline=again,
                     timer_summary=f"look for material to pick again at {again:%Y-%m-%d %H:%M}Z",
                 )
                 continue
-            self.pick_list = {x.item: x.to_pick for x in ready}
+            self.state.pick_list = {x.item: x.to_pick for x in ready}
             task = await order.book.open(
                 "warehouse.picking",
                 f"Pick material of {order.inp.order_no} for production",
@@ -104,7 +99,7 @@ class Picking:
                 due_at=start if start > workflow.now() else None,
             )
             if start > workflow.now():
-                materials.watchers.append(asyncio.create_task(self._picking_late(task, start)))
+                order.watch(self._picking_late(task, start))
             await order.wait_tasks(task)
             assert task.payload is not None
             result: PickResult = await order.activity(
@@ -113,59 +108,50 @@ class Picking:
                     order_no=order.inp.order_no,
                     task_id=task.task_id,
                     lines=task.payload["lines"],
-                    pick_list=self.pick_list,
+                    pick_list=self.state.pick_list,
                     by=task.completed_by or "warehouse",
                     at=task.completed_at or workflow.now(),
                 ),
-                "warehouse",
                 f"take the picked material of {order.inp.order_no} off the shelf",
             )
-            self.pick_list = {}
+            self.state.pick_list = {}
             if result.short:
                 await self._report_short_pick(task, result)
 
     async def _picking_late(self, task: TaskState, start: datetime) -> None:
         """Picking still open at the production start warns the planner (the task's own clock
         escalates to head:warehouse, then the division)."""
-        order = self.materials.order
-        if not await wait_until_or_deadline(
+        order = self.materials.ctx
+        if await wait_for(
             lambda: not task.is_open, start, f"picking due by production start {start:%H:%M}Z"
         ):
             return
-        await order.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{task.task_id}:picking_late",
-                kind="picking_late",
-                level=1,
-                order_no=order.inp.order_no,
-                task_id=task.task_id,
-                department="planning",
-                role="planning",
-                due_at=start,
-                breached_at=workflow.now(),
-                message=f"material of {order.inp.order_no} is not picked at its production "
-                f"start {start:%Y-%m-%d %H:%M}Z",
-            )
+        await order.escalate(
+            key=f"{task.task_id}:picking_late",
+            kind="picking_late",
+            level=1,
+            task_id=task.task_id,
+            department="planning",
+            role="planning",
+            due_at=start,
+            message=f"material of {order.inp.order_no} is not picked at its production "
+            f"start {start:%Y-%m-%d %H:%M}Z",
         )
 
     async def _report_short_pick(self, task: TaskState, result: PickResult) -> None:
         """Shortages at picking go to the planner and material control (§7.2)."""
-        order, start = self.materials.order, self.materials.production_start_at()
+        order, start = self.materials.ctx, self.materials.ctx.production_start_at()
         shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
         for role in ("planning", "procurement"):
-            await order.book.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{task.task_id}:short_pick:{role}",
-                    kind="short_pick",
-                    level=1,
-                    order_no=order.inp.order_no,
-                    task_id=task.task_id,
-                    department=role,
-                    role=role,
-                    due_at=start,
-                    breached_at=workflow.now(),
-                    message=f"picking for {order.inp.order_no} came up short: {shorts}",
-                )
+            await order.escalate(
+                key=f"{task.task_id}:short_pick:{role}",
+                kind="short_pick",
+                level=1,
+                task_id=task.task_id,
+                department=role,
+                role=role,
+                due_at=start,
+                message=f"picking for {order.inp.order_no} came up short: {shorts}",
             )
 
 

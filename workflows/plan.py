@@ -3,7 +3,6 @@ numbered revisions, milestone timers and the delivery-delay warning."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,62 +25,53 @@ with workflow.unsafe.imports_passed_through():
         MilestoneForecast,
         MrpRun,
         MrpRunResult,
-        PlanProposal,
         PlanProposalInput,
         PlanRevision,
-        RaiseEscalation,
     )
     from workflows.common import end_of_day
-    from workflows.tasks import TaskState, wait_until_or_deadline
+    from workflows.tasks import TaskState, wait_for
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import PlanState
+    from workflows.context import OrderContext
 
 
 class PlanPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.revision = 0
-        self.milestones: dict[str, date] = {}
-        self.forecast: dict[str, date] = {}
-        self.proposal: PlanProposal | None = None
-        self.bom_revision = 0
-        self.mrp: MrpRunResult | None = None
-        # True while the released BOM is stored and MRP runs on it: a customer change waits.
-        self.mrp_running = False
-        self._delay_warned: date | None = None
-        self.watchers: list[asyncio.Task[None]] = []
+    """P2-P3 on the order's `PlanState`; the only writer of the plan, its forecast and the
+    order's BOM revision."""
+
+    def __init__(self, state: PlanState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
 
     async def run(self) -> None:
         """Propose, let the planner accept or edit, renegotiate if it misses, then publish."""
-        order, inp, figures = self.order, self.order.inp, self.order.review.figures
-        assert order.due_date is not None
-        self.proposal = await order.activity(
+        order, inp, figures = self.ctx, self.ctx.inp, self.ctx.state.review
+        assert order.state.due_date is not None
+        self.state.proposal = await order.activity(
             PlanningActivities.propose_plan,
             PlanProposalInput(
                 order_no=inp.order_no,
                 today=order.today(),
                 design_days=figures.design_days,
                 lead_days=figures.lead_days,
-                due_date=order.due_date,
+                due_date=order.state.due_date,
             ),
-            "planning",
             "propose the master plan from review figures and workshop load",
         )
         task = await order.book.open(
             "planning.master_plan",
             f"Master plan of {inp.order_no}",
             {
-                "proposal": {k: v.isoformat() for k, v in self.proposal.milestones.items()},
-                "due_date": order.due_date.isoformat(),
-                "meets_due_date": self.proposal.meets_due_date,
-                "shortfall_days": self.proposal.shortfall_days,
-                "standard_production_days": self.proposal.standard_production_days,
+                "proposal": {k: v.isoformat() for k, v in self.state.proposal.milestones.items()},
+                "due_date": order.state.due_date.isoformat(),
+                "meets_due_date": self.state.proposal.meets_due_date,
+                "shortfall_days": self.state.proposal.shortfall_days,
+                "standard_production_days": self.state.proposal.standard_production_days,
             },
         )
         await order.wait_tasks(task)
         answer = p.MasterPlan.parse(task.payload)
-        plan = self.proposal.milestones if answer.accept_proposal else answer.milestones
+        plan = self.state.proposal.milestones if answer.accept_proposal else answer.milestones
         assert plan is not None
         milestones = plan if isinstance(plan, dict) else plan.as_dict()
         reason = answer.reason or (
@@ -92,21 +82,21 @@ class PlanPhase:
         await self.publish(
             milestones, reason, task.completed_by or "planning", answer.added_manpower
         )
-        if milestones["ship"] > order.due_date:
+        if milestones["ship"] > order.state.due_date:
             await self._renegotiate(milestones["ship"])
         self._start_watchers()
 
     async def _renegotiate(self, plan_ship: date) -> None:
         """The plan cannot meet the confirmed date: sales agrees a new one with the customer."""
-        order = self.order
+        order = self.ctx
         task = await order.book.open(
             "sales.renegotiate_delivery",
             f"Renegotiate delivery of {order.inp.order_no}: plan ships {plan_ship}",
-            {"plan_ship": plan_ship.isoformat(), "due_date": str(order.due_date)},
+            {"plan_ship": plan_ship.isoformat(), "due_date": str(order.state.due_date)},
         )
         await order.wait_tasks(task)
         answer = p.RenegotiateDelivery.parse(task.payload)
-        order.due_date = answer.new_date
+        order.agree_due_date(answer.new_date)
         await order.set_stage("planning", reason=f"delivery renegotiated to {answer.new_date}")
         ref = (
             f" (customer ref {answer.customer_confirmation_ref})"
@@ -114,7 +104,7 @@ class PlanPhase:
             else ""
         )
         await self.publish(
-            self.milestones,
+            self.state.milestones,
             f"delivery date renegotiated to {answer.new_date}{ref}",
             task.completed_by or "sales",
             None,
@@ -122,20 +112,20 @@ class PlanPhase:
 
     def rule_violation(self, payload: p.Payload) -> str | None:
         """Rules of the plan's payloads that need the order's figures."""
-        today = self.order.today()
+        today = self.ctx.today()
         if isinstance(payload, p.MasterPlan) and payload.milestones is not None:
             dates = payload.milestones.as_dict()
             if min(dates.values()) < today:
                 return f"milestones must not lie before today ({today})"
             window = working_days_between(dates["production_start"], dates["production_end"])
-            standard = self.proposal.standard_production_days if self.proposal else 0
+            standard = self.state.proposal.standard_production_days if self.state.proposal else 0
             if window < standard and not payload.added_manpower:
                 return (
                     f"production takes {standard} working days with the standard crew; this plan "
                     f"gives {window}: record added_manpower or widen the window"
                 )
         if isinstance(payload, p.RenegotiateDelivery):
-            ship = self.milestones.get("ship")
+            ship = self.state.milestones.get("ship")
             if ship and payload.new_date < ship:
                 return f"new_date must not fall before the plan's ship date {ship}"
         return None
@@ -144,80 +134,79 @@ class PlanPhase:
         self, milestones: dict[str, date], reason: str, by: str, added_manpower: int | None
     ) -> None:
         """Publish the next numbered revision to every department (§2.5)."""
-        order = self.order
-        assert order.due_date is not None
-        self.revision += 1
-        self.milestones = dict(milestones)
-        self.forecast = {k: order.actuals.get(k, v) for k, v in milestones.items()}
+        order = self.ctx
+        assert order.state.due_date is not None
+        self.state.revision += 1
+        self.state.milestones = dict(milestones)
+        self.state.forecast = {k: order.state.actuals.get(k, v) for k, v in milestones.items()}
         await order.activity(
             PlanningActivities.publish_plan,
             PlanRevision(
                 order_no=order.inp.order_no,
-                revision=self.revision,
-                milestones=self.milestones,
-                forecast=self.forecast,
-                due_date=order.due_date,
+                revision=self.state.revision,
+                milestones=self.state.milestones,
+                forecast=self.state.forecast,
+                due_date=order.state.due_date,
                 reason=reason,
                 added_manpower=added_manpower,
                 by=by,
                 at=workflow.now(),
             ),
-            "planning",
-            f"publish plan revision {self.revision}: {reason}",
+            f"publish plan revision {self.state.revision}: {reason}",
         )
 
     async def revise(self, milestones: dict[str, date], reason: str, by: str) -> None:
         """A new revision after the plan is running (a customer change): published, with the
         forecast kept where it already ran later, and the milestone clocks on the new dates."""
-        before = dict(self.forecast)
+        before = dict(self.state.forecast)
         await self.publish(milestones, reason, by, None)
-        kept = {k: max(v, before.get(k, v)) for k, v in self.forecast.items()}
-        if kept != self.forecast:
-            self.forecast = kept
-            await self.order.activity(
+        kept = {k: max(v, before.get(k, v)) for k, v in self.state.forecast.items()}
+        if kept != self.state.forecast:
+            self.state.forecast = kept
+            await self.ctx.activity(
                 PlanningActivities.record_forecast,
-                MilestoneForecast(order_no=self.order.inp.order_no, forecast=self.forecast),
-                "planning",
-                f"forecast kept on revision {self.revision}: ship {self.forecast.get('ship')}",
+                MilestoneForecast(order_no=self.ctx.inp.order_no, forecast=self.state.forecast),
+                f"forecast kept on revision {self.state.revision}: "
+                f"ship {self.state.forecast.get('ship')}",
             )
-        if self.watchers:  # the plan's clocks run already: they follow the new revision
+        if self.state.watching:  # the plan's clocks run already: they follow the new revision
             self._start_watchers()
         await self._warn_if_late()
 
-    async def release_engineering(self) -> None:
-        """Open BOM and drawings release, due at the plan's dates; record their actuals."""
-        order = self.order
+    async def release_engineering(self) -> list[str]:
+        """Open BOM and drawings release, due at the plan's dates; record their actuals.
+        Returns the special operations the released BOM names (production's to sign)."""
+        order = self.ctx
         bom = await order.book.open(
             "engineering.release_bom",
             f"Release the BOM of {order.inp.order_no}",
-            {"plan_date": self.milestones["bom_release"].isoformat()},
-            due_at=end_of_day(self.milestones["bom_release"]),
+            {"plan_date": self.state.milestones["bom_release"].isoformat()},
+            due_at=end_of_day(self.state.milestones["bom_release"]),
         )
         drawings = await order.book.open(
             "engineering.release_drawings",
             f"Release the drawings of {order.inp.order_no}",
-            {"plan_date": self.milestones["drawings_release"].isoformat()},
-            due_at=end_of_day(self.milestones["drawings_release"]),
+            {"plan_date": self.state.milestones["drawings_release"].isoformat()},
+            due_at=end_of_day(self.state.milestones["drawings_release"]),
         )
         # Drawings follow on their own clock (P3.2), released before or after the BOM.
         order.branch(self._store_drawings(drawings))
         await order.until(lambda: not bom.is_open, "waiting for the BOM release")
         assert bom.payload is not None
-        order.production.special_operations = list(bom.payload.get("special_operations", []))
-        if order.changes.busy:  # a customer change being taken in finishes first
-            await workflow.wait_condition(lambda: not order.changes.busy)
-        self.mrp_running = True
-        try:
-            await self._release_and_plan(bom)
-        finally:
-            self.mrp_running = False
-        order.purchasing.start(self.mrp.requisitions if self.mrp else [])
+        special_operations = list(bom.payload.get("special_operations", []))
+        if order.change_lock.locked():  # a customer change being taken in finishes first
+            await workflow.wait_condition(lambda: not order.change_lock.locked())
+        # A change taken in meanwhile waits for this MRP run.
+        async with order.material_lock:
+            mrp = await self._release_and_plan(bom)
+        order.buy(mrp.requisitions)
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
+        return special_operations
 
-    async def _release_and_plan(self, bom: TaskState) -> None:
+    async def _release_and_plan(self, bom: TaskState) -> MrpRunResult:
         """Store the released BOM and run MRP on it."""
-        order = self.order
+        order = self.ctx
         assert bom.payload is not None
         released: BomReleased = await order.activity(
             EngineeringActivities.release_bom,
@@ -228,24 +217,22 @@ class PlanPhase:
                 by=bom.completed_by or "engineering",
                 at=workflow.now(),
             ),
-            "engineering",
             f"store the BOM of {order.inp.order_no} and add new items to the item master",
         )
-        self.bom_revision = released.revision
-        self.mrp = await order.activity(
+        self.state.bom_revision = released.revision
+        return await order.activity(
             ProcurementActivities.run_mrp,
             MrpRun(
                 order_no=order.inp.order_no,
                 bom_revision=released.revision,
-                required_date=self.milestones.get("material_required"),
+                required_date=self.state.milestones.get("material_required"),
                 at=workflow.now(),
             ),
-            "procurement",
             f"MRP on BOM revision {released.revision} of {order.inp.order_no}",
         )
 
     async def _store_drawings(self, drawings: TaskState) -> None:
-        order = self.order
+        order = self.ctx
         await order.until(lambda: not drawings.is_open, "waiting for the drawings release")
         assert drawings.payload is not None
         await order.activity(
@@ -257,7 +244,6 @@ class PlanPhase:
                 by=drawings.completed_by or "engineering",
                 at=workflow.now(),
             ),
-            "engineering",
             f"store the drawing set of {order.inp.order_no}",
         )
         released_on = (drawings.completed_at or workflow.now()).date()
@@ -266,70 +252,72 @@ class PlanPhase:
     # -- milestone tracking (§2.3, §2.4) ---------------------------------------------------
 
     def _start_watchers(self) -> None:
-        for name, planned in self.milestones.items():
-            if name not in self.order.actuals:
-                watch = self._watch_milestone(name, planned, self.revision)
-                self.watchers.append(asyncio.create_task(watch))
+        self.state.watching = True
+        for name, planned in self.state.milestones.items():
+            if name not in self.ctx.state.actuals:
+                self.ctx.watch_plan(self._watch_milestone(name, planned, self.state.revision))
+
+    def bom_revised(self, revision: int) -> None:
+        """A design or customer change made the order's BOM this revision."""
+        self.state.bom_revision = revision
+
+    def resume(self) -> None:
+        """After continue-as-new: the milestone clocks of the running plan watch again."""
+        if self.state.watching:
+            self._start_watchers()
 
     async def _watch_milestone(self, name: str, planned: date, revision: int) -> None:
-        order = self.order
+        order = self.ctx
         deadline = end_of_day(planned)
-        breached = await wait_until_or_deadline(
-            lambda: name in order.actuals or self.revision != revision,
+        done = await wait_for(
+            lambda: name in order.state.actuals or self.state.revision != revision,
             deadline,
             f"milestone {name} planned {planned}",
         )
-        if not breached:
+        if done:
             return
         owner = MILESTONE_OWNERS[name]
-        await order.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{order.inp.order_no}:milestone:{name}:r{revision}",
-                kind="milestone_overdue",
-                level=1,
-                order_no=order.inp.order_no,
-                department=owner,
-                role=f"head:{owner}",
-                due_at=deadline,
-                breached_at=workflow.now(),
-                message=f"milestone {name} of {order.inp.order_no} was planned for {planned} "
-                "and has no actual date",
-            )
+        await order.escalate(
+            key=f"{order.inp.order_no}:milestone:{name}:r{revision}",
+            kind="milestone_overdue",
+            level=1,
+            department=owner,
+            role=f"head:{owner}",
+            due_at=deadline,
+            message=f"milestone {name} of {order.inp.order_no} was planned for {planned} "
+            "and has no actual date",
         )
         await self.reforecast(name, order.today() + timedelta(days=1))
 
     async def reforecast(self, name: str, new_date: date) -> None:
-        order = self.order
-        self.forecast = shift_forecast(self.milestones, self.forecast, name, new_date)
+        order = self.ctx
+        self.state.forecast = shift_forecast(
+            self.state.milestones, self.state.forecast, name, new_date
+        )
         await order.activity(
             PlanningActivities.record_forecast,
-            MilestoneForecast(order_no=order.inp.order_no, forecast=self.forecast),
-            "planning",
-            f"re-forecast from {name}: ship {self.forecast['ship']}",
+            MilestoneForecast(order_no=order.inp.order_no, forecast=self.state.forecast),
+            f"re-forecast from {name}: ship {self.state.forecast['ship']}",
         )
         await self._warn_if_late()
 
     async def _warn_if_late(self) -> None:
         """Delay warning (§2.4): forecast finish past the due date warns sales and division."""
-        order, ship = self.order, self.forecast.get("ship")
-        if not ship or not order.due_date or ship <= order.due_date:
+        order, ship = self.ctx, self.state.forecast.get("ship")
+        if not ship or not order.state.due_date or ship <= order.state.due_date:
             return
-        if self._delay_warned and ship <= self._delay_warned:
+        if self.state.delay_warned and ship <= self.state.delay_warned:
             return
-        self._delay_warned = ship
-        late = (ship - order.due_date).days
+        self.state.delay_warned = ship
+        late = (ship - order.state.due_date).days
         for level, role, department in ((1, "sales", "sales"), (2, "division", "planning")):
-            await order.book.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{order.inp.order_no}:delay:{ship}:{role}",
-                    kind="delivery_delay",
-                    level=level,
-                    order_no=order.inp.order_no,
-                    department=department,
-                    role=role,
-                    due_at=end_of_day(order.due_date),
-                    breached_at=workflow.now(),
-                    message=f"{order.inp.order_no} now forecast to ship {ship}, {late} day(s) "
-                    f"after its due date {order.due_date}",
-                )
+            await order.escalate(
+                key=f"{order.inp.order_no}:delay:{ship}:{role}",
+                kind="delivery_delay",
+                level=level,
+                department=department,
+                role=role,
+                due_at=end_of_day(order.state.due_date),
+                message=f"{order.inp.order_no} now forecast to ship {ship}, {late} day(s) "
+                f"after its due date {order.state.due_date}",
             )

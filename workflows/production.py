@@ -16,61 +16,67 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
     from shared import payloads as p
-    from shared.material_types import MaterialNotice
     from shared.production_types import (
+        AssemblyIssue,
         DesignChangeRequest,
         DesignChangeResult,
-        IssueRecord,
         IssueReported,
+        IssueSettled,
         ReportIssue,
-        SheetMetalOrder,
         WorkOrderStep,
     )
     from shared.temporal import workflow_queue
-    from shared.types import RaiseEscalation
-    from workflows.common import end_of_day, notify_order
+    from shared.workflow_ids import issue_workflow_id
+    from workflows.assembly_issue import (
+        AssemblyIssueWorkflow,
+        analyse_missing_part,
+        judge_nonconforming,
+        record_issue,
+    )
+    from workflows.common import end_of_day, notify_reserved
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import ProductionState
+    from workflows.context import OrderContext
 
 # Stages in which assembly issues can be reported.
 ISSUE_STAGES = ("production", "final_inspection")
 
 
 class ProductionPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.issues: dict[str, IssueReported] = {}
-        self.special_operations: list[str] = []
-        self.missing_parts: list[dict[str, Any]] = []
-        self.design_changes: list[DesignChangeResult] = []
-        self._issue_seq = 0
-        self._confirming: dict[str, str] = {}  # process confirmation task -> its operation
-        self._design_changes_running: set[str] = set()
+    """P8 on the order's `ProductionState`."""
+
+    def __init__(self, state: ProductionState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
+        # The design changes under way, by workflow id, with their handles once started: a
+        # cancellation cancels each through its handle and waits for it to end.
+        self.design_change_handles: dict[
+            str, workflow.ChildWorkflowHandle[DesignChangeWorkflow, DesignChangeResult] | None
+        ] = {}
 
     # -- the phase ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        order = self.order
-        start = order.materials.production_start_at()
+        order = self.ctx
+        start = order.production_start_at()
         if start > workflow.now():
             await order.sleep_until(start, f"production starts {start:%Y-%m-%d %H:%M}Z")
         await order.record_actual("production_start")
         await order.activity(
             ProductionActivities.work_order_step,
             WorkOrderStep(order_no=order.inp.order_no, state="in_progress", at=workflow.now()),
-            "production",
-            f"start work order {order.materials.work_order}",
+            f"start work order {order.state.materials.work_order}",
         )
-        if "drawings_release" not in order.actuals:  # P8.1: no assembly without drawings
+        if "drawings_release" not in order.state.actuals:  # P8.1: no assembly without drawings
             await order.until(
-                lambda: "drawings_release" in order.actuals,
+                lambda: "drawings_release" in order.state.actuals,
                 "waiting for the drawings to reach the teams",
             )
         await self._assemble()
@@ -79,11 +85,11 @@ class ProductionPhase:
     async def _assemble(self) -> None:
         """The process card until every operation is signed and every special or key
         operation confirmed by quality; an unconfirmed operation is done again."""
-        order, rework = self.order, None
+        order, rework = self.ctx, None
         while True:
             context: dict[str, Any] = {
-                "work_order": order.materials.work_order,
-                "special_operations": self.special_operations,
+                "work_order": order.state.materials.work_order,
+                "special_operations": self.state.special_operations,
             }
             if rework:
                 context["rework"] = rework
@@ -96,9 +102,9 @@ class ProductionPhase:
             await order.wait_tasks(card)
             answer = p.Assembly.parse(card.payload)
             # The card's latest word on what is still missing (a rework card repeats it).
-            self.missing_parts = [m.model_dump() for m in answer.missing_parts]
+            self.state.missing_parts = [m.model_dump() for m in answer.missing_parts]
             checks = [
-                op for op in answer.operations if op.key or op.name in self.special_operations
+                op for op in answer.operations if op.key or op.name in self.state.special_operations
             ]
             confirmations = []
             for op in checks:
@@ -108,12 +114,12 @@ class ProductionPhase:
                     f"{order.inp.order_no}",
                     {"operation": op.name, "signed_by": op.signed_by, "key": op.key},
                 )
-                self._confirming[task.task_id] = op.name
+                self.state.confirming[task.task_id] = op.name
                 confirmations.append(task)
             if confirmations:
                 await order.wait_tasks(*confirmations)
             rework = [
-                self._confirming[task.task_id]
+                self.state.confirming[task.task_id]
                 for task in confirmations
                 if not p.ProcessConfirmation.parse(task.payload).confirmed
             ]
@@ -122,7 +128,7 @@ class ProductionPhase:
 
     def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
         if isinstance(payload, p.ProcessConfirmation):
-            expected = self._confirming.get(task.task_id)
+            expected = self.state.confirming.get(task.task_id)
             if expected and payload.operation != expected:
                 return f"this task confirms operation {expected!r}, not {payload.operation!r}"
         if isinstance(payload, p.Assembly):
@@ -130,7 +136,7 @@ class ProductionPhase:
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
                 return f"each operation once on the process card; repeated: {', '.join(repeated)}"
-            unsigned = [n for n in self.special_operations if n not in names]
+            unsigned = [n for n in self.state.special_operations if n not in names]
             if unsigned:
                 return f"special operations need their operator's signature: {', '.join(unsigned)}"
         return None
@@ -139,16 +145,18 @@ class ProductionPhase:
 
     def design_change_ids(self) -> list[str]:
         """The DesignChangeWorkflows still running for this order."""
-        return sorted(self._design_changes_running)
+        return sorted(self.design_change_handles)
 
     def issue_refusal(self) -> str | None:
         """Why no issue can be reported now (the order is not in production), if so."""
-        order = self.order
-        if order.cancellation is not None:
+        order = self.ctx
+        if order.state.cancellation is not None:
             # Its branches are stopped and its tasks withdrawn: nothing would handle the issue.
             return f"{order.inp.order_no} is being cancelled; no issue can be reported"
-        if order.status != "active" or order.stage not in ISSUE_STAGES:
-            return f"issues are reported in production; {order.inp.order_no} is in {order.stage}"
+        if order.state.status != "active" or order.state.stage not in ISSUE_STAGES:
+            return (
+                f"issues are reported in production; {order.inp.order_no} is in {order.state.stage}"
+            )
         return None
 
     def issue_violation(self, cmd: ReportIssue) -> str | None:
@@ -160,30 +168,90 @@ class ProductionPhase:
         return None
 
     def report(self, cmd: ReportIssue) -> IssueReported:
-        self._issue_seq += 1
-        issue_no = f"{self.order.inp.order_no}-I{self._issue_seq}"
+        self.state.issue_seq += 1
+        issue_no = f"{self.ctx.inp.order_no}-I{self.state.issue_seq}"
         reported = IssueReported(
-            issue_no=issue_no, order_no=self.order.inp.order_no, kind=cmd.kind, state="open"
+            issue_no=issue_no, order_no=self.ctx.inp.order_no, kind=cmd.kind, state="open"
         )
-        self.issues[issue_no] = reported
-        self.order.branch(self._handle(issue_no, cmd))
+        self.state.issues[issue_no] = reported
+        if cmd.kind != "design_problem" and workflow.patched("assembly-issue-workflows"):
+            self.ctx.branch(self._hand_over(issue_no, cmd))
+        else:
+            self.ctx.branch(self._handle(issue_no, cmd))
         return reported
 
+    async def _hand_over(self, issue_no: str, cmd: ReportIssue) -> None:
+        """A nonconformance or missing part is tracked in its own workflow, which tells the
+        order when it is settled (`settled`)."""
+        order = self.ctx
+        child_id = issue_workflow_id(issue_no)
+        self.state.issue_workflows.append(child_id)
+        await workflow.start_child_workflow(
+            AssemblyIssueWorkflow.run,
+            AssemblyIssue(
+                order_no=order.inp.order_no,
+                issue_no=issue_no,
+                report=cmd,
+                queue_prefix=order.inp.queue_prefix,
+            ),
+            id=child_id,
+            task_queue=workflow_queue(order.inp.queue_prefix),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"{cmd.kind.replace('_', ' ')} {issue_no}: {cmd.description}"[:200],
+        )
+
+    def settled(self, outcome: IssueSettled) -> None:
+        """An issue's own workflow is done: closed, withdrawn, or handed back for a DCN."""
+        child_id = issue_workflow_id(outcome.issue_no)
+        if child_id in self.state.issue_workflows:
+            self.state.issue_workflows.remove(child_id)
+        issue = self.state.issues.get(outcome.issue_no)
+        if outcome.withdrawn or issue is None or issue.state == "closed":
+            return
+        if outcome.resolution is not None:
+            self.state.issues[outcome.issue_no] = issue.model_copy(update={"state": "closed"})
+            self.ctx.describe(f"{outcome.issue_no} closed: {outcome.resolution}")
+        elif outcome.design_change_by and self.issue_refusal() is None:
+            self.ctx.branch(
+                self._redesign(outcome.issue_no, outcome.report, outcome.design_change_by)
+            )
+
+    async def _redesign(self, issue_no: str, cmd: ReportIssue, by: str) -> None:
+        """A missing part with an engineering cause: the design change, then the issue closes."""
+        await self._close(issue_no, cmd, await self._design_change(issue_no, cmd, by))
+
+    async def cancel_issues(self) -> None:
+        """The order is cancelled: each issue's own workflow withdraws its tasks and says so."""
+        for child_id in list(self.state.issue_workflows):
+            try:
+                await workflow.get_external_workflow_handle(child_id).cancel()
+            except FailureError:  # never started, or already ended
+                self.state.issue_workflows.remove(child_id)
+        await self.ctx.until(
+            lambda: not self.state.issue_workflows,
+            "waiting for the issues' own workflows to withdraw their tasks",
+        )
+
     async def _handle(self, issue_no: str, cmd: ReportIssue) -> None:
-        order = self.order
-        await self._record(issue_no, cmd, "open", None, cmd.by)
+        """An issue on a branch of the order: every design problem, and every issue of an order
+        started before issues had their own workflows."""
+        order = self.ctx
+        await record_issue(order, order.inp.order_no, issue_no, cmd, "open", None, cmd.by)
         if cmd.kind == "design_problem":
             resolution = await self._design_problem(issue_no, cmd)
         elif cmd.kind == "nonconforming_material":
-            resolution = await self._nonconforming(issue_no, cmd)
+            resolution = await judge_nonconforming(order, order.inp.order_no, issue_no, cmd)
         else:
-            resolution = await self._missing_part(issue_no, cmd)
-        self.issues[issue_no] = self.issues[issue_no].model_copy(update={"state": "closed"})
-        await self._record(issue_no, cmd, "closed", resolution, "orderflow")
-        order.describe(f"{issue_no} closed: {resolution}")
+            found = await analyse_missing_part(order, order.inp.order_no, issue_no, cmd)
+            resolution = (
+                found
+                if isinstance(found, str)
+                else await self._design_change(issue_no, cmd, found.by)
+            )
+        await self._close(issue_no, cmd, resolution)
 
     async def _design_problem(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
+        order = self.ctx
         check = await order.book.open(
             "production.confirm_issue",
             f"Confirm design problem {issue_no} of {order.inp.order_no}",
@@ -197,9 +265,9 @@ class ProductionPhase:
 
     async def _design_change(self, issue_no: str, cmd: ReportIssue, confirmed_by: str) -> str:
         """Engineering's DCN in its own workflow; its material is bought, the plan re-forecast."""
-        order = self.order
+        order = self.ctx
         requested = workflow.now()
-        self._design_changes_running.add(f"dcn-{issue_no}")
+        self.design_change_handles[f"dcn-{issue_no}"] = None
         child = await workflow.start_child_workflow(
             DesignChangeWorkflow.run,
             DesignChangeRequest(
@@ -207,7 +275,7 @@ class ProductionPhase:
                 issue_no=issue_no,
                 description=cmd.description,
                 items=cmd.items,
-                bom_revision=order.plan.bom_revision,
+                bom_revision=order.state.plan.bom_revision,
                 confirmed_by=confirmed_by,
                 queue_prefix=order.inp.queue_prefix,
             ),
@@ -215,128 +283,37 @@ class ProductionPhase:
             task_queue=workflow_queue(order.inp.queue_prefix),
             static_summary=f"design change for {issue_no}: {cmd.description}"[:200],
         )
+        self.design_change_handles[child.id] = child
         # Parked while engineering works, so completions elsewhere settle meanwhile.
         await order.until(child.done, f"waiting for engineering's DCN on {issue_no}")
         result: DesignChangeResult = child.result()
-        self._design_changes_running.discard(f"dcn-{issue_no}")
-        self.design_changes.append(result)
-        order.plan.bom_revision = result.bom_revision
+        del self.design_change_handles[child.id]
+        self.state.design_changes.append(result)
+        order.bom_revised(result.bom_revision)
         if result.requisitions:
-            order.purchasing.start(result.requisitions)
+            order.buy(result.requisitions)
         if (result.requisitions or result.work_orders) and workflow.patched("dcn-material-picked"):
             # What the DCN added is picked for production as it comes in.
-            order.branch(order.materials.picking.supplement())
-        for order_no, items in getattr(result, "allocated", {}).items():
-            for item, qty in items.items():
-                await notify_order(order_no, MaterialNotice(kind="reserved", item=item, qty=qty))
+            order.pick_supplement()
+        await notify_reserved(result.allocated)
         took = workflow.now() - requested
-        end = order.plan.forecast.get("production_end")
+        end = order.state.plan.forecast.get("production_end")
         if end and took > timedelta(hours=8):
-            await order.plan.reforecast("production_end", end + timedelta(days=took.days + 1))
+            await order.reforecast("production_end", end + timedelta(days=took.days + 1))
         return f"{result.dcn_no} issued: {result.summary} (BOM revision {result.bom_revision})"
 
-    async def _nonconforming(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
-        if cmd.severity == "serious":
-            await order.book.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{issue_no}:serious",
-                    kind="serious_nonconformance",
-                    level=2,
-                    order_no=order.inp.order_no,
-                    department="quality",
-                    role="division",
-                    breached_at=workflow.now(),
-                    message=f"{order.inp.order_no}: serious nonconforming material in assembly: "
-                    f"{cmd.description} ({_items(cmd.items)})",
-                )
-            )
-        judgement = await order.book.open(
-            "quality.ncr_judgement",
-            f"Judge nonconforming material of {order.inp.order_no} ({issue_no})",
-            {
-                "ncr_no": f"NCR-{issue_no}",
-                "issue_no": issue_no,
-                "description": cmd.description,
-                "items": cmd.items,
-                "severity": cmd.severity,
-                "found_in": "assembly",
-            },
+    async def _close(self, issue_no: str, cmd: ReportIssue, resolution: str) -> None:
+        self.state.issues[issue_no] = self.state.issues[issue_no].model_copy(
+            update={"state": "closed"}
         )
-        await order.wait_tasks(judgement)
-        answer = p.NcrJudgement.parse(judgement.payload)
-        return f"NCR-{issue_no} judged {answer.disposition}" + (
-            f": {answer.comment}" if answer.comment else ""
+        order = self.ctx
+        await record_issue(
+            order, order.inp.order_no, issue_no, cmd, "closed", resolution, "orderflow"
         )
-
-    async def _missing_part(self, issue_no: str, cmd: ReportIssue) -> str:
-        order = self.order
-        analysis = await order.book.open(
-            "planning.missing_part_analysis",
-            f"Analyse missing part(s) {_items(cmd.items)} of {order.inp.order_no}",
-            {"issue_no": issue_no, "description": cmd.description, "items": cmd.items},
-        )
-        await order.wait_tasks(analysis)
-        answer = p.MissingPartAnalysis.parse(analysis.payload)
-        if answer.cause == "engineering":
-            return await self._design_change(issue_no, cmd, analysis.completed_by or "planning")
-        if answer.cause == "self_made":
-            keys = [
-                await order.activity(
-                    ProductionActivities.sheet_metal_order,
-                    SheetMetalOrder(
-                        order_no=order.inp.order_no,
-                        issue_no=f"{issue_no}-{n}",
-                        item=str(line["item"]),
-                        qty=line["qty"],
-                        required_date=order.today(),
-                        at=workflow.now(),
-                    ),
-                    "production",
-                    f"sheet-metal work order for {line['qty']} {line['item']}",
-                )
-                for n, line in enumerate(cmd.items, start=1)
-            ]
-            return f"sheet-metal work order(s) {', '.join(keys)}"
-        chases = [
-            await order.book.open(
-                "procurement.chase_supply",
-                f"Chase {line['qty']} {line['item']} missing in assembly of {order.inp.order_no}",
-                {"issue_no": issue_no, "item": line["item"], "missing": str(line["qty"])},
-            )
-            for line in cmd.items
-        ]
-        await order.wait_tasks(*chases)
-        dates = [str(p.ChaseSupply.parse(c.payload).expected_date) for c in chases if c.payload]
-        return f"buyer chased; expected {', '.join(dates)}"
-
-    async def _record(
-        self, issue_no: str, cmd: ReportIssue, state: str, resolution: str | None, by: str
-    ) -> None:
-        await self.order.activity(
-            ProductionActivities.record_issue,
-            IssueRecord(
-                issue_no=issue_no,
-                order_no=self.order.inp.order_no,
-                kind=cmd.kind,
-                description=cmd.description,
-                items=cmd.items,
-                severity=cmd.severity,
-                state=state,
-                resolution=resolution,
-                by=by,
-                at=workflow.now(),
-            ),
-            "production",
-            f"issue {issue_no} {state}",
-        )
+        order.describe(f"{issue_no} closed: {resolution}")
 
 
-def _items(items: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{line.get('qty', '')} {line.get('item', '')}".strip() for line in items)
-
-
-def _end_of_production(order: OrderWorkflow) -> datetime | None:
+def _end_of_production(order: OrderContext) -> datetime | None:
     """The assembly's due time: the end of the planned production_end day, if still ahead."""
-    end = order.plan.milestones.get("production_end")
+    end = order.state.plan.milestones.get("production_end")
     return end_of_day(end) if end and end_of_day(end) > workflow.now() else None

@@ -4,8 +4,9 @@ planner at once and moves the order's forecast.
 
 Each requisition runs as its own RequisitionWorkflow, started by the order in batches; it
 tells the order by signal when it has settled (rejected, ordered, cancelled), and the order
-keeps only the keys of those still open. Orders started before that ran each requisition as a
-branch of their own and still do (`workflow.patched("requisition-children")`).
+keeps only the keys of those still open, so it may continue as new while they run. Orders
+started before that run each requisition as a branch of their own and still do
+(`workflow.patched("requisition-children")`).
 """
 
 from __future__ import annotations
@@ -19,63 +20,53 @@ from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
-    from shared.temporal import requisition_workflow_id, workflow_queue
-    from shared.types import (
-        PoPlaced,
-        RequisitionInput,
-        RequisitionSettled,
-        RequisitionSummary,
-    )
+    from shared.temporal import workflow_queue
+    from shared.types import RequisitionInput, RequisitionSettled, RequisitionSummary
+    from shared.workflow_ids import requisition_workflow_id
     from workflows.requisition import Buying, RequisitionWorkflow, promise_violation
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import PurchasingState
+    from workflows.context import OrderContext
 
 # Child starts (or cancellations) per workflow task: a 2,000-line BOM does not flood one task.
 BATCH = 50
 
 
 class PurchasingPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        # Requisitions whose workflow has not settled yet: key → workflow id, in start order.
-        self.open: dict[str, str] = {}
-        self.settled_count = 0
-        # The tasks the requisitions withdrew when the order was cancelled.
-        self.withdrawn: list[str] = []
+    def __init__(self, state: PurchasingState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
+        # Batches of starts under way (each on a branch, so never across continue-as-new).
         self._starting = 0
-        # Only the in-order branches of orders started before requisitions became children.
-        self.placed: dict[str, PoPlaced] = {}
-        self.rejected: list[str] = []
 
     def start(self, requisitions: list[RequisitionSummary]) -> None:
         """Buy every requisition, each in its own workflow (in its own branch for orders
         started before that)."""
         if not workflow.patched("requisition-children"):
             for requisition in requisitions:
-                self.order.branch(self._procure(requisition))
+                self.ctx.branch(self._procure(requisition))
             return
-        if not requisitions or self.order.cancellation is not None:
+        if not requisitions or self.ctx.state.cancellation is not None:
             return  # a cancelled order buys nothing more
         self._starting += 1
-        self.order.branch(self._start_children(list(requisitions)))
+        self.ctx.branch(self._start_children(list(requisitions)))
 
     def all_settled(self) -> bool:
         """Every requisition the order started has settled (none is being started)."""
-        return not self.open and self._starting == 0
+        return not self.state.open and self._starting == 0
 
-    def settle(self, outcome: RequisitionSettled) -> None:
+    def settled(self, outcome: RequisitionSettled) -> None:
         """A requisition's workflow has settled; a late promise moves the forecast (§4.9)."""
-        if self.open.pop(outcome.key, None) is not None:
-            self.settled_count += 1
-        self.withdrawn += outcome.withdrawn
+        if self.state.open.pop(outcome.key, None) is not None:
+            self.state.settled += 1
+        self.state.withdrawn += outcome.withdrawn
         if outcome.late:
-            self.order.branch(self._late_promise(outcome))
+            self.ctx.branch(self._late_promise(outcome))
 
     async def starts_done(self) -> None:
         """Once no requisition is being started (a cancelled order starts none after this)."""
         # Only awaited when there is something to wait for: orders replaying from before
-        # requisitions became children take no extra step here.
+        # requisitions had their own workflows take no extra step here.
         if self._starting:
             await workflow.wait_condition(lambda: self._starting == 0)
 
@@ -83,15 +74,15 @@ class PurchasingPhase:
         """Cancel every requisition still open; each withdraws its tasks and says it settled.
         Returns, once all have, the tasks they withdrew."""
         await self.starts_done()
-        running = list(self.open.items())
+        running = list(self.state.open.items())
         for first in range(0, len(running), BATCH):
             await asyncio.gather(*(self._cancel(*kv) for kv in running[first : first + BATCH]))
-        if self.open:
-            await workflow.wait_condition(lambda: not self.open)
-        return self.withdrawn
+        if self.state.open:
+            await workflow.wait_condition(lambda: not self.state.open)
+        return self.state.withdrawn
 
     def rule_violation(self, payload: p.Payload) -> str | None:
-        return promise_violation(payload, self.order.today())
+        return promise_violation(payload, self.ctx.today())
 
     # -- requisitions as child workflows --------------------------------------------------------
 
@@ -104,11 +95,11 @@ class PurchasingPhase:
             self._starting -= 1
 
     async def _start_child(self, requisition: RequisitionSummary) -> None:
-        order = self.order
+        order = self.ctx
         child_id = requisition_workflow_id(requisition.key)
-        if requisition.key in self.open:
+        if requisition.key in self.state.open:
             return
-        self.open[requisition.key] = child_id
+        self.state.open[requisition.key] = child_id
         try:
             await workflow.start_child_workflow(
                 RequisitionWorkflow.run,
@@ -116,12 +107,12 @@ class PurchasingPhase:
                     requisition=requisition,
                     order_no=order.inp.order_no,
                     queue_prefix=order.inp.queue_prefix,
-                    required_date=order.plan.milestones.get("material_required"),
+                    required_date=order.state.plan.milestones.get("material_required"),
                 ),
                 id=child_id,
                 task_queue=workflow_queue(order.inp.queue_prefix),
-                # A later continue-as-new of the order must not end its requisitions; a
-                # cancellation of the order cancels them itself.
+                # A continue-as-new of the order must not end its requisitions; a cancellation
+                # of the order cancels them itself.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"buy {requisition.qty} {requisition.item} for {order.inp.order_no}"[
@@ -131,19 +122,19 @@ class PurchasingPhase:
         except WorkflowAlreadyStartedError:
             # Started before (a repeated start): that one buys it, and may have settled
             # already, so the order does not wait for it.
-            self.open.pop(requisition.key, None)
+            self.state.open.pop(requisition.key, None)
 
     async def _cancel(self, key: str, child_id: str) -> None:
         try:
             await workflow.get_external_workflow_handle(child_id).cancel()
         except FailureError:  # it has ended already: it told the order before it did
-            self.open.pop(key, None)
+            self.state.open.pop(key, None)
 
     async def _late_promise(self, outcome: RequisitionSettled) -> None:
         """Move the forecast to the promise, then let the requisition answer its buyer."""
         try:
-            if outcome.promised_date and self.order.status == "active":
-                await self.order.plan.reforecast("material_required", outcome.promised_date)
+            if outcome.promised_date and self.ctx.state.status == "active":
+                await self.ctx.reforecast("material_required", outcome.promised_date)
         finally:
             child = workflow.get_external_workflow_handle(requisition_workflow_id(outcome.key))
             try:
@@ -151,15 +142,15 @@ class PurchasingPhase:
             except FailureError:
                 workflow.logger.info("requisition %s ended before its answer", outcome.key)
 
-    # -- the in-order branches of orders started before requisitions became children ----------
+    # -- the in-order branches of orders started before requisitions had their own workflows ---
 
     async def _procure(self, requisition: RequisitionSummary) -> None:
-        order = self.order
+        order = self.ctx
         buying = Buying(order, requisition, order.inp.order_no)
-        outcome = await buying.run(lambda: order.plan.milestones.get("material_required"))
+        outcome = await buying.run(lambda: order.state.plan.milestones.get("material_required"))
         if outcome.state == "rejected":
-            self.rejected.append(requisition.key)
+            self.state.rejected.append(requisition.key)
         if buying.placed is not None:
-            self.placed[requisition.key] = buying.placed
+            self.state.placed[requisition.key] = buying.placed
         if outcome.late and outcome.promised_date:
-            await order.plan.reforecast("material_required", outcome.promised_date)
+            await order.reforecast("material_required", outcome.promised_date)

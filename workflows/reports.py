@@ -17,14 +17,14 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from services.planning.kpi_schemas import (
+    from services.planning.report_schemas import (
         PlanReportInput,
         PlanReportRequest,
         PlanReportResult,
         PublishPlanReport,
     )
-    from services.planning.kpis import InvalidPeriod, Period, parse_period, previous_month, week_of
     from services.planning.reports import PlanReportActivities
+    from shared.periods import InvalidPeriod, Period, parse_period, previous_month, week_of
     from shared.temporal import department_queue
     from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
 

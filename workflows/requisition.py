@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
@@ -31,16 +31,20 @@ with workflow.unsafe.imports_passed_through():
         RequisitionSettled,
         RequisitionSummary,
     )
+    from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
-    from workflows.tasks import TaskState
+    from workflows.tasks import EscalateFn, TaskBook, TaskState
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 # Stock bought for no order: the inbox column is NOT NULL, so its tasks carry "".
 NO_ORDER = ""
 
 # The order workflow's signals for its requisitions (see OrderWorkflow).
 REQUISITION_SETTLED = "requisition_settled"
-REQUISITION_ESCALATED = "requisition_escalated"
+ESCALATION_RAISED = "escalation_raised"
 # How long a requisition with a late promise waits for its order to move the forecast.
 FORECAST_WAIT = timedelta(hours=1)
 
@@ -52,12 +56,33 @@ def promise_violation(payload: p.Payload, today: date) -> str | None:
     return None
 
 
+class BuyingHost(Protocol):
+    """The workflow a requisition is bought in: it owns the tasks and runs the activities."""
+
+    book: TaskBook
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def wait_tasks(self, *tasks: TaskState) -> None: ...
+
+    @property
+    def escalate(self) -> EscalateFn: ...
+
+
 class Buying:
     """One requisition's approval (where needed), purchase order and promised-date check,
     run by the workflow `host` that owns its tasks."""
 
     def __init__(
-        self, host: TaskWorkflow, requisition: RequisitionSummary, order_no: str | None
+        self, host: BuyingHost, requisition: RequisitionSummary, order_no: str | None
     ) -> None:
         self.host = host
         self.requisition = requisition
@@ -108,7 +133,6 @@ class Buying:
                 comment=decision.comment,
                 at=workflow.now(),
             ),
-            "procurement",
             f"{what} {r.item} {self.state}",
         )
         return decision.approved
@@ -139,7 +163,6 @@ class Buying:
                 at=workflow.now(),
                 unit_price=answer.unit_price,
             ),
-            "procurement",
             f"place {po} for {r.qty} {r.item} with {answer.supplier}",
         )
         self.state, self.promised = "ordered", answer.promised_date
@@ -150,20 +173,16 @@ class Buying:
 
     async def _late_supply(self, promised: date, required: date) -> None:
         """A promise after the required date warns the planner at once (§4.8-4.9)."""
-        assert self.placed is not None and self.order_no is not None
-        await self.host.book.escalator.raise_(
-            RaiseEscalation(
-                key=f"{self.requisition.key}:late_supply",
-                kind="late_supply",
-                level=1,
-                order_no=self.order_no,
-                department="planning",
-                role="planning",
-                due_at=end_of_day(required),
-                breached_at=workflow.now(),
-                message=f"{self.placed.po_no}: {self.requisition.item} promised {promised}, "
-                f"{(promised - required).days} day(s) after it is required ({required})",
-            )
+        assert self.placed is not None
+        await self.host.escalate(
+            key=f"{self.requisition.key}:late_supply",
+            kind="late_supply",
+            level=1,
+            department="planning",
+            role="planning",
+            due_at=end_of_day(required),
+            message=f"{self.placed.po_no}: {self.requisition.item} promised {promised}, "
+            f"{(promised - required).days} day(s) after it is required ({required})",
         )
 
 
@@ -242,13 +261,13 @@ class RequisitionWorkflow(TaskWorkflow):
         # The order is marked Escalated as when it raised the escalation itself; once is enough.
         if self.inp.order_no and not self._told_escalated:
             self._told_escalated = True
-            self._telling.append(asyncio.create_task(self._tell_order(REQUISITION_ESCALATED, esc)))
+            self._telling.append(asyncio.create_task(self._tell_order(ESCALATION_RAISED, esc)))
 
     async def _tell_order(self, signal: str, arg: Any) -> bool:
         """Signal the order; False when there is none, or it has ended."""
         if not self.inp.order_no:
             return False
-        handle = workflow.get_external_workflow_handle(f"order-{self.inp.order_no}")
+        handle = workflow.get_external_workflow_handle(order_workflow_id(self.inp.order_no))
         try:
             await handle.signal(signal, arg)
         except FailureError:  # the order has ended (closed, cancelled): nothing waits for this

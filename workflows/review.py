@@ -3,7 +3,7 @@ management approval above the threshold, and the customer's confirmation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,8 @@ with workflow.unsafe.imports_passed_through():
     from shared.types import DeliveryProposal, DeliveryProposalInput
 
 if TYPE_CHECKING:
-    from workflows.order import OrderWorkflow
+    from shared.order_state import ReviewState
+    from workflows.context import OrderContext
 
 
 # What the review decided: a confirmed date, or a decline with its reason.
@@ -26,20 +27,11 @@ class ReviewOutcome:
     delivery_date: date | None = None
 
 
-# The figures the review gathered, reused by the master plan.
-@dataclass
-class ReviewFigures:
-    design_days: int = 0
-    lead_days: int = 0
-    critical_items: list[str] = field(default_factory=list)
-    rounds: int = 0
-
-
 class ReviewPhase:
-    def __init__(self, order: OrderWorkflow) -> None:
-        self.order = order
-        self.figures = ReviewFigures()
-        self.approved = False
+    """P1 on the order's `ReviewState`: the figures it gathers feed the master plan."""
+
+    def __init__(self, state: ReviewState, ctx: OrderContext) -> None:
+        self.state, self.ctx = state, ctx
 
     async def run(self) -> ReviewOutcome:
         await self._technical_and_lead_time()
@@ -47,7 +39,7 @@ class ReviewPhase:
 
     async def _technical_and_lead_time(self) -> None:
         """Engineering's contract review (repeated while it finds issues) beside procurement's."""
-        order, inp = self.order, self.order.inp
+        order, inp = self.ctx, self.ctx.inp
         lines = [line.model_dump(mode="json") for line in inp.lines]
         lead = await order.book.open(
             "procurement.lead_time_review",
@@ -56,12 +48,12 @@ class ReviewPhase:
         )
         previous: list[str] = []
         while True:
-            self.figures.rounds += 1
+            self.state.rounds += 1
             review = await order.book.open(
                 "engineering.contract_review",
-                f"Contract review of {inp.order_no} (round {self.figures.rounds})",
+                f"Contract review of {inp.order_no} (round {self.state.rounds})",
                 {
-                    "round": self.figures.rounds,
+                    "round": self.state.rounds,
                     "contract_no": inp.contract_no,
                     "project_name": inp.project_name,
                     "lines": lines,
@@ -71,24 +63,24 @@ class ReviewPhase:
             await order.wait_tasks(review)
             result = p.ContractReview.parse(review.payload)
             if result.ok:
-                self.figures.design_days = result.design_days
+                self.state.design_days = result.design_days
                 break
             previous = result.issues
             await order.event(
                 "technical_issues",
                 review.completed_by or "engineering",
-                f"review round {self.figures.rounds} found {len(result.issues)} technical "
+                f"review round {self.state.rounds} found {len(result.issues)} technical "
                 "issue(s); engineering clarifies with the customer",
-                {"round": self.figures.rounds, "issues": result.issues},
+                {"round": self.state.rounds, "issues": result.issues},
             )
         await order.wait_tasks(lead)
         lead_result = p.LeadTimeReview.parse(lead.payload)
-        self.figures.lead_days = lead_result.lead_days
-        self.figures.critical_items = lead_result.critical_items
+        self.state.lead_days = lead_result.lead_days
+        self.state.critical_items = lead_result.critical_items
 
     async def _agree_delivery_date(self) -> ReviewOutcome:
         """Planning proposes, management approves when needed, the customer confirms."""
-        order, inp = self.order, self.order.inp
+        order, inp = self.ctx, self.ctx.inp
         customer_date: date | None = None
         while True:
             proposal: DeliveryProposal = await order.activity(
@@ -96,10 +88,9 @@ class ReviewPhase:
                 DeliveryProposalInput(
                     order_no=inp.order_no,
                     today=order.today(),
-                    design_days=self.figures.design_days,
-                    lead_days=self.figures.lead_days,
+                    design_days=self.state.design_days,
+                    lead_days=self.state.lead_days,
                 ),
-                "planning",
                 "propose a delivery date from design, lead time and workshop load",
             )
             review = await order.book.open(
@@ -110,14 +101,18 @@ class ReviewPhase:
                     "explanation": proposal.explanation,
                     "requested_date": inp.requested_date.isoformat(),
                     "customer_date": customer_date.isoformat() if customer_date else None,
-                    "design_days": self.figures.design_days,
-                    "lead_days": self.figures.lead_days,
-                    "critical_items": self.figures.critical_items,
+                    "design_days": self.state.design_days,
+                    "lead_days": self.state.lead_days,
+                    "critical_items": self.state.critical_items,
                 },
             )
             await order.wait_tasks(review)
             delivery_date = p.DeliveryReview.parse(review.payload).delivery_date
-            if not self.approved and order.policy and inp.amount > order.policy.approval_threshold:
+            if (
+                not self.state.approved
+                and order.state.policy
+                and inp.amount > order.state.policy.approval_threshold
+            ):
                 outcome = await self._management_approval(delivery_date)
                 if outcome is not None:
                     return outcome
@@ -142,14 +137,16 @@ class ReviewPhase:
             )
 
     async def _management_approval(self, delivery_date: date) -> ReviewOutcome | None:
-        order, inp = self.order, self.order.inp
+        order, inp = self.ctx, self.ctx.inp
         approval = await order.book.open(
             "sales.management_approval",
             f"Approve order {inp.order_no} ({inp.amount} {inp.currency})",
             {
                 "amount": str(inp.amount),
                 "currency": inp.currency,
-                "threshold": str(order.policy.approval_threshold if order.policy else ""),
+                "threshold": str(
+                    order.state.policy.approval_threshold if order.state.policy else ""
+                ),
                 "delivery_date": delivery_date.isoformat(),
             },
         )
@@ -158,5 +155,5 @@ class ReviewPhase:
         if not decision.approved:
             why = decision.comment or "no reason given"
             return ReviewOutcome(declined=True, reason=f"management did not approve: {why}")
-        self.approved = True
+        self.state.approved = True
         return None

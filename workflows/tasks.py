@@ -13,15 +13,17 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
+    from shared.rejections import Rejection
+    from shared.task_state import DONE, WITHDRAWN, TaskBookState, TaskState
     from shared.tasks.activities import TaskActivities
     from shared.tasks.kinds import TASK_KINDS
     from shared.temporal import department_queue, workflow_queue
@@ -34,33 +36,29 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
-OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
 
-# Error types the API maps to status codes (see services' task routes).
-TASK_NOT_FOUND = "TaskNotFound"
-TASK_NOT_OPEN = "TaskNotOpen"
-FORBIDDEN = "Forbidden"
-INVALID_PAYLOAD = "InvalidPayload"
+# Error types the API maps to status codes (shared/updates.py).
+TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
+TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
+FORBIDDEN = Rejection.FORBIDDEN
+INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
 
 
-# A task as the workflow knows it; the inbox row is its projection.
-class TaskState(BaseModel):
-    task_id: str
-    kind: str
-    department: str
-    title: str
-    state: str = OPEN
-    created_at: datetime
-    due_at: datetime
-    second_level_at: datetime
-    payload: dict[str, Any] | None = None
-    completed_by: str | None = None
-    completed_at: datetime | None = None
-    escalation_level: int = 0
+class EscalateFn(Protocol):
+    """Raise an escalation of the workflow's order, breached now (`Escalator.escalate`)."""
 
-    @property
-    def is_open(self) -> bool:
-        return self.state == OPEN
+    async def __call__(
+        self,
+        *,
+        key: str,
+        kind: str,
+        level: int,
+        department: str,
+        role: str,
+        message: str,
+        due_at: datetime | None = None,
+        task_id: str | None = None,
+    ) -> None: ...
 
 
 def reject(error_type: str, message: str, **details: Any) -> ApplicationError:
@@ -77,6 +75,34 @@ class Escalator:
         self.order_no = order_no
         self._prefix = queue_prefix
         self._on_raised = on_raised
+
+    async def escalate(
+        self,
+        *,
+        key: str,
+        kind: str,
+        level: int,
+        department: str,
+        role: str,
+        message: str,
+        due_at: datetime | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        """Raise an escalation of this workflow's order, breached now."""
+        await self.raise_(
+            RaiseEscalation(
+                key=key,
+                kind=kind,
+                level=level,
+                order_no=self.order_no,
+                task_id=task_id,
+                department=department,
+                role=role,
+                due_at=due_at,
+                breached_at=workflow.now(),
+                message=message,
+            )
+        )
 
     async def raise_(self, esc: RaiseEscalation) -> None:
         raised = await workflow.execute_activity_method(
@@ -113,14 +139,27 @@ class TaskBook:
         order_no: str,
         queue_prefix: str,
         escalator: Escalator,
+        state: TaskBookState | None = None,
     ) -> None:
-        self.tasks: dict[str, TaskState] = {}
+        self.state = state or TaskBookState()
         self._workflow_id = workflow_id
         self.order_no = order_no
         self._prefix = queue_prefix
         self.escalator = escalator
-        self._seq = 0
         self.watchers: list[asyncio.Task[None]] = []
+
+    @property
+    def tasks(self) -> dict[str, TaskState]:
+        return self.state.tasks
+
+    def get(self, task_id: str | None) -> TaskState | None:
+        """One of this workflow's tasks by id (None for None)."""
+        return self.state.tasks.get(task_id) if task_id else None
+
+    def resume(self) -> None:
+        """After continue-as-new: watch the due times of the tasks still open again."""
+        for task in self.open_tasks():
+            self.watchers.append(asyncio.create_task(self._watch(task)))
 
     def open_tasks(self) -> list[TaskState]:
         return [task for task in self.tasks.values() if task.is_open]
@@ -135,8 +174,8 @@ class TaskBook:
     ) -> TaskState:
         """Open a task in its department's inbox and start watching its due time."""
         spec = TASK_KINDS[kind]
-        self._seq += 1
-        task_id = f"{self._workflow_id}-t{self._seq}"
+        self.state.seq += 1
+        task_id = f"{self._workflow_id}-t{self.state.seq}"
         created_at = workflow.now()
         # Known before the inbox row exists: a department app may complete the task the moment
         # the row appears, before this workflow has seen the activity's result.
@@ -245,7 +284,7 @@ class TaskBook:
             (2, task.second_level_at, "division"),
         )
         for level, deadline, role in levels:
-            if not await wait_until_or_deadline(
+            if await wait_for(
                 lambda: not task.is_open,
                 deadline,
                 f"{task.kind} escalates to {role} at {deadline:%Y-%m-%d %H:%M}Z",
@@ -253,37 +292,32 @@ class TaskBook:
                 return
             task.escalation_level = level
             late = workflow.now() - task.created_at
-            await self.escalator.raise_(
-                RaiseEscalation(
-                    key=f"{task.task_id}:L{level}",
-                    kind="task_overdue",
-                    level=level,
-                    order_no=self.order_no,
-                    task_id=task.task_id,
-                    department=task.department,
-                    role=role,
-                    due_at=task.due_at,
-                    breached_at=workflow.now(),
-                    message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
-                    f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
-                )
+            await self.escalator.escalate(
+                key=f"{task.task_id}:L{level}",
+                kind="task_overdue",
+                level=level,
+                task_id=task.task_id,
+                department=task.department,
+                role=role,
+                due_at=task.due_at,
+                message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
+                f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
             )
 
 
-async def wait_until_or_deadline(
-    done: Callable[[], bool], deadline: datetime, summary: str
-) -> bool:
-    """Wait for `done` until `deadline`; True when the deadline passed first."""
+async def wait_for(done: Callable[[], bool], deadline: datetime, summary: str) -> bool:
+    """Wait for `done`, at most until `deadline` (a timer with `summary`); True when it
+    holds, False when the deadline came first."""
     remaining = deadline - workflow.now()
     if done():
-        return False
-    if remaining <= timedelta(0):
         return True
+    if remaining <= timedelta(0):
+        return False
     try:
         await workflow.wait_condition(done, timeout=remaining, timeout_summary=summary[:200])
     except TimeoutError:
-        return not done()
-    return False
+        return done()
+    return True
 
 
 def _hours(delta: timedelta) -> str:

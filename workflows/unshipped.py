@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from services.sales.unshipped import UnshippedActivities
     from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
     from shared.temporal import department_queue
+    from shared.workflow_ids import order_workflow_id
     from workflows.common import DB_RETRY, DB_TIMEOUT
 
 # The order workflow's signal (no argument): open `sales.ship_date` if still unshipped.
@@ -39,7 +40,7 @@ class WeeklyUnshippedWorkflow:
         )
         result = WeeklyUnshippedResult()
         for order_no in order_nos:
-            handle = workflow.get_external_workflow_handle(f"order-{order_no}")
+            handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
             try:
                 await handle.signal(SHIP_DATE_DUE)
             except FailureError as exc:  # the order has ended (closed, cancelled, gone)

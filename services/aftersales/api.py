@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.engineering.api import release_router
-from shared.tasks.api import task_router
+from services.tasks.api import task_router
 
 router = APIRouter(prefix="/aftersales", tags=["aftersales"])
 router.include_router(task_router("aftersales"))

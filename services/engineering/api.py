@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from services.engineering.activities import BOM_RECIPIENTS, DRAWING_RECIPIENTS
 from services.engineering.schemas import BomPublic, DrawingPublic
 from services.engineering.service import released_bom, released_drawings
+from services.tasks.api import inbox_readers, task_router
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import not_found
-from shared.tasks.api import inbox_readers, task_router
 
 router = APIRouter(prefix="/engineering", tags=["engineering"])
 router.include_router(task_router("engineering"))

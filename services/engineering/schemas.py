@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,3 +36,15 @@ class DrawingPublic(BaseModel):
     title: str
     released_by: str
     released_at: datetime
+
+
+# An item master row as other departments read it (the daily MRP run: supplier, lead time,
+# safety stock).
+@dataclass(frozen=True)
+class ItemMaster:
+    item: str
+    make_or_buy: str
+    supplier: str | None
+    lead_days: int | None
+    special: bool
+    safety_stock: Decimal

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
+from services.planning.milestones import open_production_windows
 from services.planning.models import Milestone, PlanRevision
 from services.planning.reports import PlanReportActivities
 from services.planning.scheduling import (
@@ -18,7 +19,7 @@ from services.planning.scheduling import (
     propose_milestones,
     working_days_between,
 )
-from services.sales.models import Order
+from services.sales.service import active_order_nos
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -59,26 +60,15 @@ class PlanningActivities(DbActivities):
             drawings_lead=s.sla_drawings_lead,
             picking_lead=s.sla_picking_lead,
             shift_start_hour=s.shift_start_hour,
+            history_events=s.order_history_events,
         )
 
     async def _bookings(self, order_no: str) -> list[Booking]:
         """Production windows of the other active orders' current plans."""
-        start = Milestone.__table__.alias("start")  # type: ignore[attr-defined]
-        end = Milestone.__table__.alias("end")  # type: ignore[attr-defined]
-        query = (
-            select(start.c.forecast, end.c.forecast)
-            .join(end, (end.c.order_no == start.c.order_no) & (end.c.name == "production_end"))
-            .join(Order, Order.order_no == start.c.order_no)  # type: ignore[arg-type]
-            .where(
-                start.c.name == "production_start",
-                start.c.order_no != order_no,
-                Order.status == "active",  # type: ignore[arg-type]
-                end.c.actual.is_(None),
-            )
-        )
         async with session_scope(self._engine) as session:
-            rows = (await session.execute(query)).all()
-        return [Booking(start=row[0], end=row[1]) for row in rows]
+            windows = await open_production_windows(session, except_order=order_no)
+            active = await active_order_nos(session, among={w.order_no for w in windows})
+        return [Booking(start=w.start, end=w.end) for w in windows if w.order_no in active]
 
     async def _propose(self, figures: DeliveryProposalInput | PlanProposalInput) -> dict[str, date]:
         return propose_milestones(

@@ -1,27 +1,32 @@
-"""Planning routes: the order views every department reads, plan revisions, the inbox."""
+"""Planning routes: plan revisions, the stored plan reports, the inbox."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
+from starlette.status import HTTP_404_NOT_FOUND
 
-from services.planning.schemas import OrderSummary, OrderView, PlanHistory
-from services.planning.service import list_orders, order_view, plan_history
+from services.planning.report_schemas import PlanReportPublic
+from services.planning.reports import get_report, plan_report_time, report_public
+from services.planning.schemas import PlanHistory
+from services.planning.service import plan_history
 from services.sales.service import order_exists
-from services.warehouse.order_trace import order_trace
-from services.warehouse.trace import TRACE_READERS
-from services.warehouse.trace_schemas import OrderTrace
-from shared.deps import CurrentUser, SessionDep
-from shared.errors import invalid, not_found
-from shared.tasks.api import task_router
-from shared.types import STAGES
+from services.tasks.api import task_router
+from shared.auth import KPI_READERS
+from shared.deps import CurrentUser, MonthQuery, SessionDep, SettingsDep, WeekQuery, period_of
+from shared.errors import APIError, invalid, not_found
+from shared.periods import Period
+from shared.settings import DEPARTMENTS, Settings
+
+REPORT_READERS: tuple[str, ...] = (*KPI_READERS, *(f"head:{d}" for d in DEPARTMENTS))
 
 router = APIRouter(prefix="/planning", tags=["planning"])
 router.include_router(task_router("planning"))
 
-# `/orders` belongs to no one department: it is the read model planning keeps for all.
-orders_router = APIRouter(tags=["orders"])
+# `/planning/reports` is mounted by every gateway, like `/kpis`: the figures span every
+# department.
+reports_router = APIRouter(tags=["planning"])
 
 
 @router.get("/orders/{order_no}/plan", response_model=PlanHistory)
@@ -32,45 +37,32 @@ async def get_plan(order_no: str, session: SessionDep, user: CurrentUser) -> Pla
     return await plan_history(session, order_no)
 
 
-@orders_router.get("/orders", response_model=list[OrderSummary])
-async def get_orders(
+@reports_router.get("/planning/reports", response_model=PlanReportPublic)
+async def get_plan_report(
     session: SessionDep,
     user: CurrentUser,
-    stage: Annotated[str | None, Query(description=f"one of {', '.join(STAGES)}")] = None,
-    status: Annotated[str | None, Query(pattern="^(active|closed|declined|cancelled)$")] = None,
-    customer: Annotated[str | None, Query(max_length=200)] = None,
-    late: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[OrderSummary]:
-    """Orders, newest first; filter by stage, status, customer (substring) and lateness."""
-    if stage is not None and stage not in STAGES:
-        raise invalid("invalid_request", f"stage must be one of {', '.join(STAGES)}")
-    return await list_orders(
-        session,
-        stage=stage,
-        status=status,
-        customer=customer,
-        late=late,
-        limit=limit,
-        offset=offset,
+    settings: SettingsDep,
+    week: WeekQuery = None,
+    month: MonthQuery = None,
+) -> PlanReportPublic:
+    """The stored plan-achievement report of one week (`?week=`) or one month (`?month=`)."""
+    user.require(REPORT_READERS, "reading plan reports")
+    if (week is None) == (month is None):
+        raise invalid("invalid_period", "give either week (2026-W48) or month (2026-11), not both")
+    period = period_of("week", week) if week is not None else period_of("month", month or "")
+    report = await get_report(session, kind=period.kind, period=period.label)
+    if report is None:
+        raise APIError(HTTP_404_NOT_FOUND, "report_not_found", _not_made(period, settings))
+    return report_public(report)
+
+
+def _not_made(period: Period, settings: Settings) -> str:
+    """Why there is no report for `period`, and when it is (or was) to be made."""
+    when = plan_report_time(period, settings)
+    name = f"the plan report of {period.kind} {period.label}"
+    if when > datetime.now(UTC):
+        return f"{name} has not been made yet: it is made on {when:%A %Y-%m-%d at %H:%M} UTC"
+    return (
+        f"{name} was due on {when:%A %Y-%m-%d at %H:%M} UTC but was not made (the schedule "
+        "may have been paused or created later); ask ops to run PlanReportWorkflow for it"
     )
-
-
-@orders_router.get("/orders/{order_no}", response_model=OrderView)
-async def get_order(order_no: str, session: SessionDep, user: CurrentUser) -> OrderView:
-    """One order: stage, status, plan, milestones, open tasks, escalations and its timeline."""
-    view = await order_view(session, order_no)
-    if view is None:
-        raise not_found(f"order {order_no}")
-    return view
-
-
-@orders_router.get("/orders/{order_no}/trace", response_model=OrderTrace)
-async def get_order_trace(order_no: str, session: SessionDep, user: CurrentUser) -> OrderTrace:
-    """Backwards from an order to the supplier lot of every quantity picked for it."""
-    user.require(TRACE_READERS, "reading traceability")
-    trace = await order_trace(session, order_no)
-    if trace is None:
-        raise not_found(f"order {order_no}")
-    return trace

@@ -1,4 +1,4 @@
-"""Planning tables: master-plan revisions, milestone tracking, and the order timeline."""
+"""Planning tables: master-plan revisions, milestone tracking, and the plan reports."""
 
 from __future__ import annotations
 
@@ -41,21 +41,6 @@ class Milestone(SQLModel, table=True):
     actual: date | None = None
     revision: int
     updated_at: datetime = ts_field()
-
-
-# One step of an order's history: who did what, and when.
-class TimelineEvent(SQLModel, table=True):
-    __tablename__ = "timeline"
-    __table_args__ = {"schema": "planning"}
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, max_length=200)
-    order_no: str = Field(index=True, max_length=64)
-    at: datetime = ts_field(index=True)
-    kind: str = Field(max_length=48)
-    actor: str = Field(max_length=128)
-    summary: str
-    detail: dict[str, Any] = json_field()
 
 
 # A stored plan-achievement report (PlanReportWorkflow): one per week or month, a re-run

@@ -3,12 +3,12 @@ week or month; a re-run replaces it), and published as a signed `plan_report` ev
 URL in `event_webhooks`.
 
 The Temporal Schedules `<prefix>-weekly-plan-report` and `<prefix>-monthly-plan-report`
-(shared/schedules.py) start PlanReportWorkflow, which calls these activities.
+(app/schedules.py) start PlanReportWorkflow, which calls these activities.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,19 +19,21 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.kpi_schemas import (
+from services.orders.kpis import plan_achievement
+from services.planning.models import PlanReport
+from services.planning.report_schemas import (
     DepartmentAchievement,
-    PeriodKind,
     PlanReportPublic,
     PlanReportRequest,
     PlanReportResult,
     PublishPlanReport,
 )
-from services.planning.kpis import parse_period, plan_achievement
-from services.planning.models import PlanReport
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import post_signed
+from shared.periods import Period, PeriodKind, parse_period
+from shared.schedule_times import hour_minute, weekday_number
+from shared.settings import Settings
 
 EVENT_KIND = "plan_report"
 
@@ -78,6 +80,18 @@ def report_event(report: PlanReport) -> dict[str, Any]:
         "departments": report.rows,
         "generated_at": report.updated_at.isoformat(),
     }
+
+
+def plan_report_time(period: Period, settings: Settings) -> datetime:
+    """When the schedules make the report of `period`: a week's on `report_weekday` of that
+    week, a month's on `report_month_day` of the next month, at `report_at` UTC."""
+    hour, minute = hour_minute(settings.report_at)
+    if period.kind == "week":
+        # Temporal counts weekdays from Sunday (0); an ISO week starts on Monday.
+        day = period.start + timedelta(days=(weekday_number(settings.report_weekday) - 1) % 7)
+    else:
+        day = period.end.replace(day=settings.report_month_day)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
 class PlanReportActivities(DbActivities):

@@ -4,20 +4,19 @@ reservations once per order and BOM revision (P4.1)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.procurement import mrp
-from services.procurement.daily import DailyMrpActivities
-from services.procurement.delta import DcnMrpActivities
 from services.procurement.models import (
     PoLine,
     PurchaseOrder,
     Requisition,
 )
-from services.procurement.order_material import (
+from services.procurement.mrp.changes import DcnMrpActivities
+from services.procurement.mrp.daily import DailyMrpActivities
+from services.procurement.mrp.service import (
     free_supply,
     order_bom,
     order_qty,
@@ -25,7 +24,7 @@ from services.procurement.order_material import (
     store_proposals,
     store_requirements,
 )
-from services.warehouse.models import Reservation
+from services.warehouse.stock import reserve_once
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -67,11 +66,7 @@ class ProcurementActivities(DbActivities):
             await store_requirements(session, run, result)
             reserved = {item: qty for item, qty in result.reserve.items() if qty > 0}
             for item, qty in reserved.items():
-                await session.execute(
-                    insert(Reservation)
-                    .values(order_no=run.order_no, item=item, qty=qty, created_at=run.at)
-                    .on_conflict_do_nothing()
-                )
+                await reserve_once(session, order_no=run.order_no, item=item, qty=qty, at=run.at)
             await add_event(
                 session,
                 key=f"{run.order_no}:mrp:{run.bom_revision}",

@@ -17,9 +17,9 @@ from services.procurement.service import (
     list_requisitions,
     list_work_orders,
 )
+from services.tasks.api import inbox_readers, task_router
 from shared.auth import READ_ALL
 from shared.deps import CurrentUser, SessionDep
-from shared.tasks.api import inbox_readers, task_router
 
 router = APIRouter(prefix="/procurement", tags=["procurement"])
 router.include_router(task_router("procurement"))

@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
-from services.engineering.models import BomLineRow, BomRevision
-from services.procurement.mrp_types import WorkOrderProposal
-from services.procurement.order_material import store_proposals
+from services.engineering.service import newest_revision, top_item
+from services.procurement.mrp.schemas import WorkOrderProposal
+from services.procurement.mrp.service import store_proposals
 from services.production.models import ProductionIssue, ProductionOrder
-from services.sales.models import OrderLine
+from services.sales.service import order_lines
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -48,23 +48,12 @@ class ProductionActivities(DbActivities):
         wo_no = f"PWO-{request.order_no}"
         async with session_scope(self._engine) as session:
             product = (
-                await session.execute(
-                    select(col(BomLineRow.item))
-                    .where(
-                        col(BomLineRow.order_no) == request.order_no,
-                        col(BomLineRow.revision) == request.bom_revision,
-                        col(BomLineRow.parent).is_(None),
-                    )
-                    .order_by(col(BomLineRow.line_no))
-                )
-            ).scalars().first() or request.order_no
+                await top_item(session, order_no=request.order_no, revision=request.bom_revision)
+                or request.order_no
+            )
             ordered = [
                 Decimal(line.qty)
-                for line in (
-                    await session.execute(
-                        select(OrderLine).where(col(OrderLine.order_no) == request.order_no)
-                    )
-                ).scalars()
+                for line in await order_lines(session, order_no=request.order_no)
                 if line.item == product
             ]
             qty = sum(ordered, Decimal(0)) if ordered else Decimal(1)
@@ -163,13 +152,7 @@ class ProductionActivities(DbActivities):
         against the order's newest BOM revision (a DCN may have moved it since the start)."""
         key = sheet_metal_key(request.issue_no)
         async with session_scope(self._engine) as session:
-            revision = (
-                await session.execute(
-                    select(func.max(col(BomRevision.revision))).where(
-                        col(BomRevision.order_no) == request.order_no
-                    )
-                )
-            ).scalar_one_or_none()
+            revision = await newest_revision(session, order_no=request.order_no)
             await store_proposals(
                 session,
                 order_no=request.order_no,

@@ -9,18 +9,17 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from services.engineering.api import release_router
 from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssuePublic
 from services.sales.service import order_exists
+from services.tasks.api import task_router
 from shared.deps import CurrentUser, SessionDep, TemporalDep
-from shared.errors import conflict, invalid, not_found, unavailable
-from shared.production_types import IssueReported, ReportIssue
-from shared.tasks.api import task_router
+from shared.errors import not_found
+from shared.production_types import ReportIssue
+from shared.updates import send_update
+from workflows.clients import OrderWorkflow, order_handle
 
 # How long a report waits for the order to keep its new issue (the order view lists it then).
 RECORD_WAIT = 10.0
@@ -52,20 +51,14 @@ async def report_issue(
         severity=body.severity,
         by=user.sub,
     )
-    handle = temporal.get_workflow_handle(f"order-{order_no}")
-    try:
-        reported = await handle.execute_update("report_issue", command, result_type=IssueReported)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == "IssueRefused":
-            raise conflict("issue_refused", cause.message) from exc
-        if isinstance(cause, ApplicationError) and cause.type == "InvalidPayload":
-            raise invalid("invalid_issue", cause.message) from exc
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise conflict("workflow_closed", f"order {order_no} has ended") from exc
-        raise unavailable(f"Temporal did not take the issue: {exc.message}") from exc
+    reported = await send_update(
+        order_handle(temporal, order_no),
+        OrderWorkflow.report_issue,
+        command,
+        ended=f"order {order_no} has ended",
+        what="the issue",
+        invalid_code="invalid_issue",
+    )
     await _until_recorded(session, reported.issue_no)
     return IssuePublic.model_validate(reported.model_dump())
 

@@ -8,16 +8,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.procurement.models import PoLine, PurchaseOrder
+from services.procurement.service import owe_again
 from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
-from services.warehouse.models import Receipt, ReceiptLine
+from services.warehouse.receiving.service import (
+    book_inspection,
+    lot_receipt,
+    mark_inspected,
+    receipt_lines,
+    receipt_of_lot,
+)
 from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -34,8 +40,9 @@ from shared.material_types import (
 )
 from shared.production_types import FinalInspectionRound
 from shared.tasks.activities import TaskActivities
-from shared.tasks.models import inbox
+from shared.tasks.service import detach_tasks
 from shared.timeline import add_event
+from shared.workflow_ids import inspection_workflow_id
 
 ZERO = Decimal(0)
 
@@ -47,9 +54,7 @@ class QualityActivities(DbActivities):
     async def request_inspection(self, request: InspectionRequested) -> None:
         """Record the inspection request and its due time."""
         async with session_scope(self._engine) as session:
-            receipt = (
-                await session.execute(select(Receipt).where(col(Receipt.lot_no) == request.lot_no))
-            ).scalar_one_or_none()
+            receipt = await receipt_of_lot(session, lot_no=request.lot_no)
             if receipt is None:  # the workflow saw it stored first: a lot no receipt names
                 raise ApplicationError(f"no receipt has lot {request.lot_no}", non_retryable=True)
             await session.execute(
@@ -88,16 +93,10 @@ class QualityActivities(DbActivities):
                     ncrs=[_summary(n) for n in stored],
                     allocation=Allocation(reserved=await reserved_by(session, result.lot_no)),
                 )
-            receipt = (
-                await session.execute(select(Receipt).where(col(Receipt.lot_no) == result.lot_no))
-            ).scalar_one()
+            receipt = await lot_receipt(session, lot_no=result.lot_no)
             lines = {
                 line.item: line
-                for line in (
-                    await session.execute(
-                        select(ReceiptLine).where(col(ReceiptLine.receipt_no) == receipt.receipt_no)
-                    )
-                ).scalars()
+                for line in await receipt_lines(session, receipt_no=receipt.receipt_no)
             }
             ncrs: list[NcrSummary] = []
             qualified_items = []
@@ -106,8 +105,9 @@ class QualityActivities(DbActivities):
                 line = lines[answer["item"]]
                 qualified = Decimal(str(answer["qualified_qty"]))
                 rejected = Decimal(str(answer["rejected_qty"]))
-                line.qty_qualified, line.qty_rejected = qualified, rejected
-                line.defect = answer.get("defect")
+                book_inspection(
+                    line, qualified=qualified, rejected=rejected, defect=answer.get("defect")
+                )
                 await change_stock(
                     session, line.item, at=result.at, pending=-(qualified + rejected)
                 )
@@ -154,11 +154,11 @@ class QualityActivities(DbActivities):
             inspection.state = "done"
             inspection.inspected_at, inspection.inspected_by = result.at, result.by
             inspection.within_sla = inspection.due_at is None or result.at <= inspection.due_at
-            receipt.state = "inspected"
+            mark_inspected(receipt)
             given = await allocate(
                 session, qualified_items, by=result.by, at=result.at, ref=result.lot_no
             )
-            await _tell_orders(session, result, receipt, ncrs, given)
+            await _tell_orders(session, result, receipt.order_no, ncrs, given)
         return InspectionRecorded(ncrs=ncrs, allocation=Allocation(reserved=given))
 
     @activity.defn
@@ -224,7 +224,7 @@ class QualityActivities(DbActivities):
                     )
                     await record(session, kind="released", ref=pass_no, **common)
                     # Returned or repaired goods come back: the supplier owes them again.
-                    await _owed_again(session, ncr.po_no, ncr.item, qty)
+                    await owe_again(session, po_no=ncr.po_no, item=ncr.item, qty=qty)
                 else:  # scrapped here and written off; the planner decides on replacement
                     await record(session, kind="scrapped", ref=ncr.ncr_no, **common)
             if ncr.order_no:
@@ -303,7 +303,6 @@ class QualityActivities(DbActivities):
     async def detach_inspections(self, order_no: str) -> list[str]:
         """A cancelled order's goods still wait for quality: their pending inspections and
         open NCRs carry on for stock. Returns the inspection workflows to tell."""
-        quality_inbox = inbox("quality")
         async with session_scope(self._engine) as session:
             lots = set()
             for inspection in (
@@ -322,16 +321,10 @@ class QualityActivities(DbActivities):
             ).scalars():
                 ncr.order_no = None
                 lots.add(ncr.lot_no)
-            await session.execute(
-                update(quality_inbox)
-                .where(
-                    quality_inbox.c.order_no == order_no,
-                    quality_inbox.c.state == "open",
-                    quality_inbox.c.workflow_id.like("inspection-%"),
-                )
-                .values(order_no="")
+            await detach_tasks(
+                session, department="quality", order_no=order_no, prefix="inspection-"
             )
-        return sorted(f"inspection-{lot}" for lot in lots)
+        return sorted(inspection_workflow_id(lot) for lot in lots)
 
 
 def _summary(ncr: Ncr) -> NcrSummary:
@@ -340,39 +333,20 @@ def _summary(ncr: Ncr) -> NcrSummary:
     )
 
 
-async def _owed_again(session: AsyncSession, po_no: str, item: str, qty: Decimal) -> None:
-    """Goods that leave (or are scrapped) are owed again by the supplier: the PO line reopens."""
-    po = await session.get(PurchaseOrder, po_no, with_for_update=True)
-    lines = (
-        await session.execute(
-            select(PoLine)
-            .where(col(PoLine.po_no) == po_no, col(PoLine.item) == item)
-            .order_by(col(PoLine.line_no).desc())
-            .with_for_update()
-        )
-    ).scalars()
-    for line in lines:
-        back = min(qty, Decimal(line.qty_received))
-        line.qty_received = Decimal(line.qty_received) - back
-        qty -= back
-    if po is not None and po.state != "cancelled":
-        po.state = "open"
-
-
 async def _tell_orders(
     session: AsyncSession,
     result: InspectionResult,
-    receipt: Receipt,
+    receipt_order: str | None,
     ncrs: list[NcrSummary],
     given: dict[str, dict[str, Decimal]],
 ) -> None:
     """Timeline events: the lot's result on the PO's order, reservations on the orders served."""
-    if receipt.order_no:
+    if receipt_order:
         rejected = ", ".join(f"{n.ncr_no}: {n.qty} {n.item} ({n.defect})" for n in ncrs)
         await add_event(
             session,
             key=f"{result.lot_no}:inspected",
-            order_no=receipt.order_no,
+            order_no=receipt_order,
             at=result.at,
             kind="inspection",
             actor=result.by,

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from services.engineering.api import release_router
 from services.quality.schemas import InspectionBasis
 from services.quality.service import inspection_basis
+from services.tasks.api import inbox_readers, task_router
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import not_found
-from shared.tasks.api import inbox_readers, task_router
 
 router = APIRouter(prefix="/quality", tags=["quality"])
 router.include_router(task_router("quality"))

@@ -7,33 +7,34 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from services.sales.models import Order
 from services.sales.schemas import CancelRequest, ChangeRequest, OrderCreate, OrderCreated
 from services.sales.service import (
     find_intake,
     forget_order,
-    order_workflow_id,
     request_hash,
     store_order,
 )
+from services.tasks.api import task_router
 from shared.change_types import ChangeAccepted, CustomerChange
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, not_found, unavailable
 from shared.production_types import CancellationResult, CancelOrder
 from shared.settings import Settings
-from shared.tasks.api import task_router
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
 from shared.types import OrderInput, OrderLine
-from workflows.order import OrderWorkflow
+from shared.updates import send_update
+from shared.workflow_ids import order_workflow_id
+from workflows.clients import OrderWorkflow, order_handle
 
 router = APIRouter(prefix="/sales", tags=["sales"])
 router.include_router(task_router("sales"))
@@ -149,21 +150,13 @@ async def cancel_order(
 
 async def _send_cancel(temporal: Client, order_no: str, command: CancelOrder) -> CancellationResult:
     """Send the order workflow's `cancel` update; its refusal becomes 409, Temporal down 503."""
-    handle = temporal.get_workflow_handle(order_workflow_id(order_no))
-    try:
-        return await handle.execute_update("cancel", command, result_type=CancellationResult)
-    except WorkflowUpdateFailedError as exc:
-        refusal = _refusal(exc.cause)
-        if refusal is not None:
-            raise conflict("order_not_cancellable", refusal.message) from exc
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise conflict(
-                "workflow_closed",
-                f"the workflow of order {order_no} has ended; there is nothing left to cancel",
-            ) from exc
-        raise unavailable(f"Temporal did not take the cancellation: {exc.message}") from exc
+    return await send_update(
+        order_handle(temporal, order_no),
+        OrderWorkflow.cancel,
+        command,
+        ended=f"the workflow of order {order_no} has ended; there is nothing left to cancel",
+        what="the cancellation",
+    )
 
 
 @router.post("/orders/{order_no}/changes", response_model=ChangeAccepted)
@@ -206,27 +199,18 @@ async def change_order(
         by=user.sub,
         request_hash=_body_hash(body) if idempotency_key else None,
     )
-    handle = temporal.get_workflow_handle(order_workflow_id(order_no))
     # Keys are per caller, as on intake; Temporal answers a repeated update id with the result
     # of the first.
     key = hashlib.sha256(f"{user.sub}\n{idempotency_key}".encode()).hexdigest()[:32]
-    update_id = f"change-{key}" if idempotency_key else None
-    try:
-        accepted = await handle.execute_update(
-            "change", command, id=update_id, result_type=ChangeAccepted
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == "ChangeRefused":
-            raise conflict("change_refused", cause.message) from exc
-        if isinstance(cause, ApplicationError) and cause.type in _INVALID_CHANGE:
-            raise invalid("invalid_change", cause.message) from exc
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            ended = f"the workflow of order {order_no} has ended"
-            raise conflict("workflow_closed", ended) from exc
-        raise unavailable(f"Temporal did not take the change: {exc.message}") from exc
+    accepted = await send_update(
+        order_handle(temporal, order_no),
+        OrderWorkflow.change,
+        command,
+        ended=f"the workflow of order {order_no} has ended",
+        what="the change",
+        invalid_code="invalid_change",
+        update_id=f"change-{key}" if idempotency_key else None,
+    )
     if command.request_hash and accepted.request_hash != command.request_hash:
         raise invalid(
             "idempotency_key_reused",
@@ -238,20 +222,6 @@ async def change_order(
     return accepted
 
 
-# Update failures that mean the change itself cannot apply (422).
-_INVALID_CHANGE = ("InvalidPayload", "ChangeInvalid")
-
-
 def _body_hash(body: ChangeRequest) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _refusal(error: BaseException | None) -> ApplicationError | None:
-    """The `OrderNotCancellable` refusal behind an update failure (raised by the workflow, or
-    by the unwinding activity beneath it)."""
-    while error is not None:
-        if isinstance(error, ApplicationError) and error.type == "OrderNotCancellable":
-            return error
-        error = error.__cause__
-    return None

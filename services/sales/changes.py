@@ -21,17 +21,18 @@ from temporalio.exceptions import ApplicationError
 from services.engineering.dcn import apply_changes
 from services.engineering.dcn_activities import read_bom_snapshot, read_item_master
 from services.procurement import mrp
-from services.procurement.models import PoLine, PurchaseOrder
-from services.procurement.order_material import bom_items, free_supply, order_bom, order_qty
+from services.procurement.mrp.service import bom_items, free_supply, order_bom, order_qty
+from services.procurement.service import last_prices
 from services.sales.change_impact import AddedMaterial, date_impact, material_impact
 from services.sales.models import CustomerChange, Order, OrderLine
 from shared.activities import DbActivities
 from shared.change_types import ApplyQty, AssessChange, ChangeImpact, ChangeRecord
 from shared.db import session_scope
+from shared.rejections import Rejection
 from shared.timeline import add_event
 
 # The error type of a change the order's records refuse (an unknown line, a BOM rule broken).
-CHANGE_INVALID = "ChangeInvalid"
+CHANGE_INVALID = Rejection.CHANGE_INVALID
 
 
 class ChangeActivities(DbActivities):
@@ -212,7 +213,7 @@ async def _impact(
         today=run.today,
         added=added,
         surplus=delta.surplus,
-        prices=await _last_prices(session, [line.item for line in added]),
+        prices=await last_prices(session, items=[line.item for line in added]),
         currency=currency,
         milestones=run.milestones,
         forecast=run.forecast,
@@ -233,23 +234,6 @@ def _line(lines: list[OrderLine], item: str | None) -> OrderLine | str:
             return line
     on = ", ".join(line.item for line in lines)
     return f"{item} is not on the order (its lines: {on})"
-
-
-async def _last_prices(session: AsyncSession, items: list[str]) -> dict[str, Decimal]:
-    """Each item's unit price on its newest purchase order line that has one."""
-    if not items:
-        return {}
-    rows = await session.execute(
-        select(col(PoLine.item), col(PoLine.unit_price))
-        .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-        .where(col(PoLine.item).in_(items), col(PoLine.unit_price).is_not(None))
-        .order_by(col(PurchaseOrder.created_at).desc(), col(PoLine.po_no).desc())
-    )
-    prices: dict[str, Decimal] = {}
-    for item, price in rows.all():
-        if price is not None:
-            prices.setdefault(item, Decimal(price))
-    return prices
 
 
 def _summary(record: ChangeRecord) -> str:

@@ -1,9 +1,11 @@
-"""Sales rules: taking an order in, once, whatever the network does to the request."""
+"""Sales rules: taking an order in, once, whatever the network does to the request; and the
+reads of orders other departments ask for."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -13,10 +15,7 @@ from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
 from services.sales.schemas import OrderCreate
-
-
-def order_workflow_id(order_no: str) -> str:
-    return f"order-{order_no}"
+from shared.workflow_ids import order_workflow_id
 
 
 def request_hash(body: OrderCreate) -> str:
@@ -96,3 +95,49 @@ async def order_exists(session: AsyncSession, order_no: str) -> bool:
         select(col(Order.order_no)).where(col(Order.order_no) == order_no)
     )
     return found.first() is not None
+
+
+# -- for other departments ------------------------------------------------------------------
+
+ACTIVE = "active"
+
+
+async def get_order(session: AsyncSession, *, order_no: str) -> Order | None:
+    """The order's row, or None when there is no such order."""
+    return await session.get(Order, order_no)
+
+
+async def orders_by_no(session: AsyncSession, *, order_nos: Iterable[str]) -> dict[str, Order]:
+    """The rows of the given orders that exist, by order number."""
+    wanted = sorted(set(order_nos))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Order).where(col(Order.order_no).in_(wanted)))
+    return {order.order_no: order for order in rows.scalars()}
+
+
+async def active_order_nos(
+    session: AsyncSession, *, among: Iterable[str] | None = None
+) -> set[str]:
+    """The numbers of the active orders (of `among` when given)."""
+    query = select(col(Order.order_no)).where(col(Order.status) == ACTIVE)
+    if among is not None:
+        wanted = sorted(set(among))
+        if not wanted:
+            return set()
+        query = query.where(col(Order.order_no).in_(wanted))
+    return set((await session.execute(query)).scalars())
+
+
+async def order_lines(session: AsyncSession, *, order_no: str) -> list[OrderLine]:
+    """What the customer ordered, in no set order."""
+    rows = await session.execute(select(OrderLine).where(col(OrderLine.order_no) == order_no))
+    return list(rows.scalars())
+
+
+async def order_has_item(session: AsyncSession, *, order_no: str, item: str) -> bool:
+    """Whether one of the order's lines is for the item."""
+    query = select(col(OrderLine.item)).where(
+        col(OrderLine.order_no) == order_no, col(OrderLine.item) == item
+    )
+    return (await session.execute(query.limit(1))).first() is not None

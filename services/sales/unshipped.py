@@ -8,11 +8,11 @@ in `delivery` without a `ship` milestone row has no ship actual either, so it is
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlmodel import col
 from temporalio import activity
 
-from services.planning.models import Milestone
+from services.planning.milestones import reached
 from services.sales.models import Order
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -30,22 +30,17 @@ class UnshippedActivities(DbActivities):
     async def unshipped_orders(self, run: UnshippedRun) -> list[str]:
         """Order numbers of the active orders in finished goods whose `ship` milestone has no
         actual date, sorted."""
-        ship = and_(
-            col(Milestone.order_no) == col(Order.order_no),
-            col(Milestone.name) == SHIP_MILESTONE,
-        )
         async with session_scope(self._engine) as session:
             rows = await session.execute(
-                select(col(Order.order_no))
-                .outerjoin(Milestone, ship)
-                .where(
+                select(col(Order.order_no)).where(
                     col(Order.status) == "active",
                     col(Order.stage) == FINISHED_GOODS_STAGE,
-                    col(Milestone.actual).is_(None),
                 )
             )
+            waiting = set(rows.scalars())
+            shipped = await reached(session, name=SHIP_MILESTONE, order_nos=waiting)
             # Sorted here, not by the database's collation, so every run lists in one order.
-            order_nos = sorted(rows.scalars())
+            order_nos = sorted(waiting - shipped)
         activity.logger.info(
             "weekly unshipped list at %s: %d order(s)", run.at.isoformat(), len(order_nos)
         )

@@ -11,8 +11,7 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.planning.models import TimelineEvent
-from services.production.models import ProductionOrder
+from services.production.service import production_order_of
 from services.warehouse.models import Movement, Receipt, Reservation, StockLot
 from services.warehouse.service import material_status
 from services.warehouse.stock import add_lot, allocate, change_stock, record, reserved_by
@@ -22,7 +21,7 @@ from shared.escalations.activities import EscalationActivities
 from shared.material_types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
 from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
-from shared.timeline import add_event
+from shared.timeline import TimelineEvent, add_event
 
 ZERO = Decimal(0)
 # Attempts to find a receipt whose transaction may still be committing before giving up on it.
@@ -155,11 +154,7 @@ class WarehouseActivities(DbActivities):
         """The order's product into finished goods stock once it passed final inspection
         (P9.3), in a lot named after its work order; out again when it ships (P10.1)."""
         async with session_scope(self._engine) as session:
-            order = (
-                await session.execute(
-                    select(ProductionOrder).where(col(ProductionOrder.order_no) == goods.order_no)
-                )
-            ).scalar_one()
+            order = await production_order_of(session, order_no=goods.order_no)
             kind = "finished" if goods.movement == "in" else "shipped"
             booked = (
                 await session.execute(

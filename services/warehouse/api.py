@@ -10,7 +10,8 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.exc import IntegrityError
 
 from services.engineering.api import release_router
-from services.warehouse.receiving import receipt_router
+from services.tasks.api import task_router
+from services.warehouse.receiving.api import receipt_router
 from services.warehouse.returns import (
     RETURN_ROLES,
     create_return,
@@ -24,7 +25,6 @@ from services.warehouse.trace import TRACE_READERS, trace_lots
 from services.warehouse.trace_schemas import TracePublic
 from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import invalid, not_found
-from shared.tasks.api import task_router
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
 router.include_router(task_router("warehouse"))

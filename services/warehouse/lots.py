@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.quality.models import Inspection
+from services.quality.schemas import LotInspection
+from services.quality.service import inspections_of_lots
 from services.warehouse.models import Movement, Receipt, ReceiptLine, StockLot
 
 ZERO = Decimal(0)
@@ -68,7 +69,7 @@ class LotFacts:
     stock: dict[tuple[str, str], StockLot] = field(default_factory=dict)
     receipts: dict[str, Receipt] = field(default_factory=dict)
     lines: dict[tuple[str, str], list[ReceiptLine]] = field(default_factory=dict)
-    inspections: dict[str, Inspection] = field(default_factory=dict)
+    inspections: dict[str, LotInspection] = field(default_factory=dict)
 
     def inspection_key(self, lot_no: str) -> str:
         """The inspection lot behind a stock lot: its receipt's, or the lot itself."""
@@ -114,10 +115,7 @@ async def lot_facts(session: AsyncSession, lots: Iterable[str]) -> LotFacts:
     ).scalars():
         facts.lines.setdefault((line.receipt_no, line.item), []).append(line)
     keys = {facts.inspection_key(lot) for lot in lots}
-    for inspection in (
-        await session.execute(select(Inspection).where(col(Inspection.lot_no).in_(keys)))
-    ).scalars():
-        facts.inspections[inspection.lot_no] = inspection
+    facts.inspections.update(await inspections_of_lots(session, lot_nos=keys))
     return facts
 
 
@@ -125,3 +123,16 @@ def supplier_lot(stock: StockLot | None, lines: list[ReceiptLine]) -> str | None
     if stock is not None and stock.supplier_lot:
         return stock.supplier_lot
     return next((line.supplier_lot for line in lines if line.supplier_lot), None)
+
+
+async def lot_sources(
+    session: AsyncSession, *, lots: Iterable[str]
+) -> dict[tuple[str, str], str | None]:
+    """The purchase order each (lot, item) of the given lots came in on (None: not bought)."""
+    names = set(lots)
+    if not names:
+        return {}
+    rows = (
+        await session.execute(select(StockLot).where(col(StockLot.lot_no).in_(names)))
+    ).scalars()
+    return {(row.lot_no, row.item): row.po_no for row in rows.all()}

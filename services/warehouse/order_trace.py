@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.models import Requirement
+from services.procurement.service import requirements_of
 from services.sales.service import order_exists
 from services.warehouse.lots import ZERO, LotFacts, LotPick, lot_facts, picked_lots, supplier_lot
 from services.warehouse.models import Reservation
@@ -22,10 +22,7 @@ async def order_trace(session: AsyncSession, order_no: str) -> OrderTrace | None
     if not await order_exists(session, order_no):
         return None
     required = {
-        row.item: Decimal(row.qty)
-        for row in (
-            await session.execute(select(Requirement).where(col(Requirement.order_no) == order_no))
-        ).scalars()
+        row.item: Decimal(row.qty) for row in await requirements_of(session, order_no=order_no)
     }
     held = {
         row.item: row

@@ -23,9 +23,8 @@ from sqlmodel import col
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from services.procurement.models import Requirement
-from services.sales.models import OrderLine
-from services.sales.service import order_exists
+from services.procurement.service import has_requirement, shrink_requirement
+from services.sales.service import order_exists, order_has_item
 from services.warehouse.lots import picked_lots
 from services.warehouse.models import Reservation, ReturnRecord, StockItem, StockLot
 from services.warehouse.schemas import (
@@ -39,6 +38,7 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, sh
 from shared.errors import invalid, not_found
 from shared.material_types import MaterialNotice
 from shared.timeline import add_event
+from workflows.clients import OrderWorkflow, order_handle
 
 # Who books returns: the warehouse (admin always may).
 RETURN_ROLES = ("warehouse",)
@@ -138,9 +138,7 @@ async def _from_order(
     held.picked = picked - from_picked
     # What comes back is no longer needed by the order: its requirement shrinks with it, so
     # neither the completeness check nor the daily MRP run buys it again.
-    requirement = await session.get(Requirement, (order_no, line.item), with_for_update=True)
-    if requirement is not None:
-        requirement.qty = max(Decimal(requirement.qty) - line.qty, ZERO)
+    await shrink_requirement(session, order_no=order_no, item=line.item, qty=line.qty)
     if from_shelf:
         await record(
             session,
@@ -229,20 +227,14 @@ async def _from_customer(
 
 async def _known_item(session: AsyncSession, item: str, order_no: str | None) -> bool:
     """An item the warehouse has stocked, or one of the order's lines or requirements."""
-    queries: list[Any] = [select(col(StockItem.item)).where(col(StockItem.item) == item)]
-    if order_no is not None:
-        queries += [
-            select(col(OrderLine.item)).where(
-                col(OrderLine.order_no) == order_no, col(OrderLine.item) == item
-            ),
-            select(col(Requirement.item)).where(
-                col(Requirement.order_no) == order_no, col(Requirement.item) == item
-            ),
-        ]
-    for query in queries:
-        if (await session.execute(query.limit(1))).first() is not None:
-            return True
-    return False
+    stocked = select(col(StockItem.item)).where(col(StockItem.item) == item)
+    if (await session.execute(stocked.limit(1))).first() is not None:
+        return True
+    if order_no is None:
+        return False
+    return await order_has_item(session, order_no=order_no, item=item) or await has_requirement(
+        session, order_no=order_no, item=item
+    )
 
 
 async def _lot(session: AsyncSession, lot_no: str, item: str) -> StockLot:
@@ -323,13 +315,13 @@ async def tell_orders(temporal: Client, allocated: dict[str, dict[str, Decimal]]
     """Signal each order that got stock from a return: its picking may go on. An order whose
     workflow has ended has nothing to pick; the reservation stands for the daily MRP run."""
     for order_no, items in allocated.items():
-        handle = temporal.get_workflow_handle(f"order-{order_no}")
+        handle = order_handle(temporal, order_no)
         for item, qty in items.items():
             notice = MaterialNotice(
                 kind="reserved", item=item, qty=qty, message=f"{qty} {item} reserved from a return"
             )
             with contextlib.suppress(RPCError):
-                await handle.signal("material_notice", notice)
+                await handle.signal(OrderWorkflow.material_notice, notice)
 
 
 def return_hash(body: ReturnCreate) -> str:

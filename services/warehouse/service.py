@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.models import PoLine, PurchaseOrder, Requirement
+from services.procurement.service import open_po_lines, requirements_of
 from services.warehouse.models import Reservation, StockItem
 from services.warehouse.schemas import StockPublic
 from shared.material_types import Completeness, MaterialLine
@@ -52,15 +52,7 @@ async def stock(session: AsyncSession, item: str | None = None) -> list[StockPub
 
 async def material_status(session: AsyncSession, order_no: str) -> Completeness:
     """The order's material, line by line (what the completeness check and pick list read)."""
-    requirements = list(
-        (
-            await session.execute(
-                select(Requirement)
-                .where(col(Requirement.order_no) == order_no)
-                .order_by(col(Requirement.item))
-            )
-        ).scalars()
-    )
+    requirements = await requirements_of(session, order_no=order_no)
     items = [r.item for r in requirements]
     held = {
         r.item: r
@@ -80,26 +72,12 @@ async def material_status(session: AsyncSession, order_no: str) -> Completeness:
     }
     on_order: dict[str, Decimal] = defaultdict(Decimal)
     promised: dict[str, date] = {}
-    for item, qty, received, promised_date in (
-        await session.execute(
-            select(
-                col(PoLine.item),
-                col(PoLine.qty),
-                col(PoLine.qty_received),
-                col(PurchaseOrder.promised_date),
-            )
-            .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
-            .where(
-                col(PurchaseOrder.order_no) == order_no,
-                col(PurchaseOrder.state) == "open",
-                col(PoLine.item).in_(items),
-            )
-        )
-    ).all():
-        open_qty = Decimal(qty) - Decimal(received)
+    for line in await open_po_lines(session, order_no=order_no, items=items):
+        open_qty = line.qty - line.qty_received
         if open_qty > 0:
-            on_order[item] += open_qty
-            promised[item] = max(promised.get(item, promised_date), promised_date)
+            on_order[line.item] += open_qty
+            day = line.promised_date
+            promised[line.item] = max(promised.get(line.item, day), day)
     lines = []
     for requirement in requirements:
         reservation = held.get(requirement.item)

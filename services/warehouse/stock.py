@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.models import Requirement
-from services.sales.models import Order
+from services.procurement.service import requirements_for_item
+from services.sales.service import ACTIVE, orders_by_no
 from services.warehouse.models import Movement, Reservation, StockItem, StockLot
 
 ZERO = Decimal(0)
@@ -159,32 +159,20 @@ async def reserve(
 
 
 async def shortfalls(session: AsyncSession, item: str) -> list[tuple[str, Decimal]]:
-    """Active orders still short of an item, earliest required date first: (order, short)."""
-    rows = (
-        await session.execute(
-            select(
-                col(Requirement.order_no),
-                col(Requirement.qty) - func.coalesce(col(Reservation.qty), 0),
-            )
-            .join(Order, col(Order.order_no) == col(Requirement.order_no))
-            .outerjoin(
-                Reservation,
-                (col(Reservation.order_no) == col(Requirement.order_no))
-                & (col(Reservation.item) == col(Requirement.item)),
-            )
-            .where(
-                col(Requirement.item) == item,
-                col(Order.status) == "active",
-                col(Requirement.qty) > func.coalesce(col(Reservation.qty), 0),
-            )
-            .order_by(
-                col(Requirement.required_date).asc().nulls_last(),
-                col(Order.created_at),
-                col(Requirement.order_no),
-            )
-        )
-    ).all()
-    return [(order_no, Decimal(short)) for order_no, short in rows]
+    """Active orders still short of an item, earliest required date first (then the older
+    order first): (order, short)."""
+    needs = await requirements_for_item(session, item=item)
+    orders = await orders_by_no(session, order_nos=[need.order_no for need in needs])
+    held = await held_qty(session, order_nos=orders, item=item)
+    short = []
+    for need in needs:
+        order = orders.get(need.order_no)
+        gap = Decimal(need.qty) - held.get((need.order_no, item), ZERO)
+        if order is not None and order.status == ACTIVE and gap > 0:
+            # Nulls last, as the plan's date may not be known yet.
+            rank = (need.required_date is None, need.required_date or date.min)
+            short.append((rank, order.created_at, need.order_no, gap))
+    return [(order_no, gap) for _, _, order_no, gap in sorted(short)]
 
 
 async def allocate(
@@ -226,3 +214,160 @@ async def reserved_by(session: AsyncSession, ref: str) -> dict[str, dict[str, De
         if order_no:
             given[order_no][item] = Decimal(qty)
     return dict(given)
+
+
+async def held_qty(
+    session: AsyncSession, *, order_nos: Iterable[str], item: str | None = None
+) -> dict[tuple[str, str], Decimal]:
+    """What the given orders have reserved (on the shelf and picked), per (order, item)."""
+    wanted = sorted(set(order_nos))
+    if not wanted:
+        return {}
+    query = select(Reservation).where(col(Reservation.order_no).in_(wanted))
+    if item is not None:
+        query = query.where(col(Reservation.item) == item)
+    return {
+        (row.order_no, row.item): Decimal(row.qty)
+        for row in (await session.execute(query)).scalars()
+    }
+
+
+async def reserve_once(
+    session: AsyncSession, *, order_no: str, item: str, qty: Decimal, at: datetime
+) -> None:
+    """MRP's reservation of free stock for an order; a second one for the same order and item
+    changes nothing (a retried run)."""
+    await session.execute(
+        insert(Reservation)
+        .values(order_no=order_no, item=item, qty=qty, created_at=at)
+        .on_conflict_do_nothing()
+    )
+
+
+async def lock_reservation(
+    session: AsyncSession, *, order_no: str, item: str
+) -> Reservation | None:
+    """The order's reservation of an item, locked; None when it holds none."""
+    return await session.get(Reservation, (order_no, item), with_for_update=True)
+
+
+async def unreserve(
+    session: AsyncSession,
+    held: Reservation,
+    *,
+    qty: Decimal,
+    by: str,
+    at: datetime,
+    ref: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Give `qty` of a locked reservation (`lock_reservation`) back to free stock, in the
+    ledger as `unreserved`."""
+    held.qty = Decimal(held.qty) - qty
+    await record(
+        session,
+        kind="unreserved",
+        item=held.item,
+        qty=qty,
+        by=by,
+        at=at,
+        order_no=held.order_no,
+        ref=ref,
+        detail=detail,
+    )
+
+
+async def release_order(
+    session: AsyncSession, *, order_no: str, by: str, at: datetime, ref: str, reason: str
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Give back what an order holds on the shelf (ledger `unreserved`); what it picked is in
+    the workshop and stays with it. Returns (released, picked) per item."""
+    held_items = select(col(Reservation.item)).where(col(Reservation.order_no) == order_no)
+    # Stock rows first, in item order, as allocation on a receipt takes them: no deadlock.
+    await session.execute(
+        select(col(StockItem.item))
+        .where(col(StockItem.item).in_(held_items))
+        .order_by(col(StockItem.item))
+        .with_for_update()
+    )
+    rows = (
+        await session.execute(
+            select(Reservation)
+            .where(col(Reservation.order_no) == order_no)
+            .order_by(col(Reservation.item))
+            .with_for_update()
+        )
+    ).scalars()
+    released: dict[str, Decimal] = {}
+    picked: dict[str, Decimal] = {}
+    for row in rows.all():
+        on_picked, on_shelf = Decimal(row.picked), Decimal(row.qty) - Decimal(row.picked)
+        if on_picked > 0:
+            picked[row.item] = on_picked
+        if on_shelf <= 0:
+            continue
+        released[row.item] = on_shelf
+        if on_picked > 0:
+            row.qty = on_picked
+        else:
+            await session.delete(row)
+        await record(
+            session,
+            kind="unreserved",
+            item=row.item,
+            qty=on_shelf,
+            by=by,
+            at=at,
+            order_no=order_no,
+            ref=ref,
+            detail={"reason": reason},
+        )
+    await session.flush()  # allocation next reads reservations with plain queries
+    return released, picked
+
+
+async def released_by(session: AsyncSession, ref: str) -> dict[str, Decimal]:
+    """What the ledger gave back to free stock under `ref`, per item."""
+    rows = await session.execute(
+        select(col(Movement.item), func.sum(col(Movement.qty)))
+        .where(col(Movement.kind) == "unreserved", col(Movement.ref) == ref)
+        .group_by(col(Movement.item))
+    )
+    return {item: Decimal(qty) for item, qty in rows.all()}
+
+
+async def free_stock(
+    session: AsyncSession, *, items: Iterable[str], except_order: str
+) -> dict[str, Decimal]:
+    """Per item, on hand less what every other order holds on the shelf, not below 0 (no locks:
+    MRP's view of what it may net against)."""
+    wanted = set(items)
+    on_hand = {
+        row.item: Decimal(row.on_hand)
+        for row in (
+            await session.execute(select(StockItem).where(col(StockItem.item).in_(wanted)))
+        ).scalars()
+    }
+    reserved: dict[str, Decimal] = defaultdict(Decimal)
+    for item, qty in (
+        await session.execute(
+            select(
+                col(Reservation.item),
+                func.sum(col(Reservation.qty) - col(Reservation.picked)),
+            )
+            .where(col(Reservation.item).in_(wanted), col(Reservation.order_no) != except_order)
+            .group_by(col(Reservation.item))
+        )
+    ).all():
+        reserved[item] = Decimal(qty)
+    return {item: max(on_hand.get(item, ZERO) - reserved[item], ZERO) for item in wanted}
+
+
+async def pending_inspection(session: AsyncSession, *, items: Iterable[str]) -> dict[str, Decimal]:
+    """Per item with a stock row, the goods received and waiting for quality."""
+    rows = await session.execute(
+        select(col(StockItem.item), col(StockItem.pending_inspection)).where(
+            col(StockItem.item).in_(list(items))
+        )
+    )
+    return {item: Decimal(qty or 0) for item, qty in rows.all()}

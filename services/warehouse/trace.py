@@ -16,7 +16,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.quality.models import Inspection, Ncr, ReleasePass
+from services.quality.schemas import LotInspection, LotReleasePass
+from services.quality.service import ncrs_of_lots
 from services.warehouse.lots import ZERO, LotFacts, lot_facts, supplier_lot
 from services.warehouse.models import Movement, Receipt, ReceiptLine, Reservation, StockLot
 from services.warehouse.trace_schemas import (
@@ -112,16 +113,8 @@ async def _ncrs(
     session: AsyncSession, inspection_lots: set[str], item: str | None
 ) -> dict[tuple[str, str], list[TraceNcr]]:
     """NCRs per (inspection lot, item), each with its release pass, oldest first."""
-    query = (
-        select(Ncr, ReleasePass)
-        .outerjoin(ReleasePass, col(ReleasePass.ncr_no) == col(Ncr.ncr_no))
-        .where(col(Ncr.lot_no).in_(inspection_lots))
-        .order_by(col(Ncr.created_at), col(Ncr.ncr_no))
-    )
-    if item is not None:
-        query = query.where(col(Ncr.item) == item)
     found: dict[tuple[str, str], list[TraceNcr]] = defaultdict(list)
-    for ncr, release in (await session.execute(query)).all():
+    for ncr in await ncrs_of_lots(session, lot_nos=inspection_lots, item=item):
         found[(ncr.lot_no, ncr.item)].append(
             TraceNcr(
                 ncr_no=ncr.ncr_no,
@@ -131,13 +124,13 @@ async def _ncrs(
                 disposition=ncr.disposition,
                 judged_by=ncr.judged_by,
                 judged_at=ncr.judged_at,
-                release_pass=None if release is None else _release_pass(release),
+                release_pass=None if ncr.release_pass is None else _release_pass(ncr.release_pass),
             )
         )
     return found
 
 
-def _release_pass(release: ReleasePass) -> TraceReleasePass:
+def _release_pass(release: LotReleasePass) -> TraceReleasePass:
     return TraceReleasePass(
         pass_no=release.pass_no,
         reason=release.reason,
@@ -230,7 +223,7 @@ def _receipt(receipt: Receipt) -> TraceReceipt:
     )
 
 
-def _inspection(inspection: Inspection) -> TraceInspection:
+def _inspection(inspection: LotInspection) -> TraceInspection:
     return TraceInspection(
         state=inspection.state,
         requested_at=inspection.requested_at,
@@ -242,7 +235,7 @@ def _inspection(inspection: Inspection) -> TraceInspection:
 
 
 def _item_inspection(
-    inspection: Inspection | None, lines: list[ReceiptLine]
+    inspection: LotInspection | None, lines: list[ReceiptLine]
 ) -> ItemInspection | None:
     """Quality's verdict on one item of a lot; None when the item never went to inspection."""
     if inspection is None and not lines:

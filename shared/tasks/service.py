@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, literal, select, union_all
+from sqlalchemy import Row, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning.schemas import TaskDetail, TaskPublic
 from shared.settings import DEPARTMENTS
 from shared.tasks.kinds import TASK_KINDS
-from shared.tasks.models import OPEN, inbox
+from shared.tasks.models import INBOXES, OPEN, WITHDRAWN, inbox
+from shared.tasks.schemas import TaskDetail, TaskPublic
 
 
 def task_public(row: Row[Any] | Any, department: str, now: datetime | None = None) -> TaskPublic:
@@ -74,3 +75,64 @@ async def open_tasks_of(session: AsyncSession, order_no: str) -> list[TaskPublic
         )
     rows = (await session.execute(union_all(*parts).order_by("due_at"))).all()
     return [task_public(row, row.department) for row in rows]
+
+
+# -- writes other than a workflow's own task activities ---------------------------------------
+
+
+async def withdraw_late_tasks(
+    session: AsyncSession, *, workflow_id: str, order_no: str, at: datetime
+) -> None:
+    """Withdraw, in every inbox, the open tasks of an order's workflow and of its design
+    changes (`dcn-…`): rows whose opening landed after those workflows withdrew their own."""
+    for table in INBOXES.values():
+        await session.execute(
+            update(table)
+            .where(
+                table.c.state == OPEN,
+                (table.c.workflow_id == workflow_id)
+                | (
+                    (table.c.order_no == order_no)
+                    & table.c.workflow_id.startswith("dcn-", autoescape=True)
+                ),
+            )
+            .values(state=WITHDRAWN, completed_at=at)
+        )
+
+
+async def open_elsewhere(
+    session: AsyncSession, *, task_ids: Iterable[str], order_no: str
+) -> set[str]:
+    """Those of the tasks still open in some inbox under another order than `order_no` (work
+    that carries on without it)."""
+    wanted = set(task_ids)
+    if not wanted:
+        return set()
+    still_open = union_all(
+        *(
+            select(table.c.task_id).where(
+                table.c.task_id.in_(wanted),
+                table.c.state == OPEN,
+                table.c.order_no != order_no,
+            )
+            for table in INBOXES.values()
+        )
+    )
+    return set((await session.execute(still_open)).scalars())
+
+
+async def detach_tasks(
+    session: AsyncSession, *, department: str, order_no: str, prefix: str
+) -> None:
+    """The department's open tasks of workflows named `<prefix>…` for the order carry on
+    without it: their order number is cleared."""
+    table = inbox(department)
+    await session.execute(
+        update(table)
+        .where(
+            table.c.order_no == order_no,
+            table.c.state == OPEN,
+            table.c.workflow_id.like(f"{prefix}%"),
+        )
+        .values(order_no="")
+    )

@@ -75,7 +75,7 @@ class Runner:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 # Its own group, like a terminal's foreground job, so Ctrl-C can be sent as
-                # a terminal sends it; the runner's children die with it (see shared/runner).
+                # a terminal sends it; the runner's children die with it (see app/runner).
                 start_new_session=True,
             )
         self.runs.append((process, log))

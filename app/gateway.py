@@ -1,0 +1,94 @@
+"""The HTTP gateway: one FastAPI app mounting every department under its prefix.
+
+`create_app()` serves all eight (what `make run` starts); `create_app(departments=[...])` or
+`ORDERFLOW_DEPARTMENTS=quality` serves some, which is how one department runs as its own
+Deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from temporalio.client import Client
+
+from services.escalations.api import router as escalations_router
+from services.orders.api import router as orders_router
+from services.planning.api import reports_router
+from shared.auth import TokenVerifier
+from shared.db import create_engine
+from shared.errors import install_error_handlers
+from shared.metrics import install_request_metrics
+from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.telemetry import flush_tracing, instrument_app, setup_tracing
+from shared.temporal import connect
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    departments: Sequence[str] | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """The orderflow API for `departments` (else `ORDERFLOW_DEPARTMENTS`, else all eight),
+    with its engine and Temporal client in app.state."""
+    settings = settings or get_settings()
+    if departments is None:
+        departments = settings.departments or DEPARTMENTS
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("ORDERFLOW_DATABASE_URL is not set: start the API with make run")
+        app.state.engine = create_engine(settings.database_url)
+        app.state.temporal = temporal or await connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+            await asyncio.to_thread(flush_tracing)
+
+    app = FastAPI(
+        title="orderflow",
+        version="0.1.0",
+        description="Order-to-delivery orchestration: every department's inbox, the order "
+        "views, and escalations. Errors are `{error, detail}`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    install_error_handlers(app)
+    # Telemetry: a span per request (Temporal and SQL spans nest under it), and /metrics.
+    setup_tracing(settings)
+    instrument_app(app)
+    install_request_metrics(app)
+    for dept in departments:
+        app.include_router(importlib.import_module(f"services.{dept}.api").router)
+    app.include_router(orders_router)
+    app.include_router(reports_router)
+    app.include_router(escalations_router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        """200 when Temporal and the database answer; 503 naming what does not."""
+        problems = {}
+        try:
+            async with app.state.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+        except Exception as exc:
+            problems["database"] = f"{type(exc).__name__}: {exc}"[:300]
+        try:
+            await asyncio.wait_for(app.state.temporal.service_client.check_health(), timeout=3)
+        except Exception as exc:
+            problems["temporal"] = f"{type(exc).__name__}: {exc}"[:300]
+        if problems:
+            detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            return JSONResponse({"error": "unhealthy", "detail": detail}, status_code=503)
+        return JSONResponse({"status": "ok", "departments": list(departments)})
+
+    return app

@@ -1,0 +1,154 @@
+"""Child processes: start them tied to this process, wait for one to exit, stop them.
+
+Nothing here knows what the children are; `app.runner` decides which to start and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# linux/prctl.h: ask for a signal when the parent process dies.
+PR_SET_PDEATHSIG = 1
+
+
+# A process the runner started and must stop.
+@dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path | None = None
+
+    @property
+    def exited(self) -> bool:
+        return self.process.returncode is not None
+
+
+async def spawn(
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> Child:
+    """Start `command` as a child owned by this process (see `_owned_by_parent`).
+
+    Its output goes to the console, or is appended to `log` when one is given. `env`
+    replaces the environment; without it the child inherits this one.
+    """
+    if log is None:
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdin=asyncio.subprocess.DEVNULL, **_owned_by_parent()
+        )
+    else:
+        with log.open("ab") as out:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                **_owned_by_parent(),
+            )
+    return Child(name, process, log)
+
+
+def _owned_by_parent() -> dict[str, Any]:
+    """Spawn options under which a child hears only from the runner, and dies with it.
+
+    A child gets its own process group, so Ctrl-C in a terminal (sent to the foreground
+    group) reaches only the runner, which then stops the services before the servers they
+    use. On Linux the child also gets SIGTERM when the runner dies, so a killed run leaves
+    no server holding the ports.
+    """
+    options: dict[str, Any] = {"process_group": 0}
+    if sys.platform.startswith("linux"):
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        runner_pid = os.getpid()
+
+        def die_with_runner() -> None:  # runs in the child, between fork and exec
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+            if os.getppid() != runner_pid:  # the runner died before prctl took effect
+                os._exit(1)
+
+        options["preexec_fn"] = die_with_runner
+    return options
+
+
+async def wait_for_first_exit(children: list[Child]) -> Child:
+    """Wait until one of `children` exits, and return it."""
+    waits = {asyncio.ensure_future(c.process.wait()): c for c in children}
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()
+    return waits[next(iter(done))]
+
+
+async def terminate(child: Child, grace: float) -> None:
+    """Stop `child` with SIGTERM, and kill it if it has not exited after `grace` seconds."""
+    if child.exited:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        child.process.terminate()
+    try:
+        await asyncio.wait_for(child.process.wait(), grace)
+    except TimeoutError:
+        say(f"{child.name} did not stop within {grace:.0f} s; killing it")
+        with contextlib.suppress(ProcessLookupError):
+            child.process.kill()
+        await child.process.wait()
+
+
+def tail(child: Child, lines: int = 20) -> None:
+    """Show the end of a child's log file (children without one printed to the console)."""
+    if child.log is None or not child.log.exists():
+        return
+    text = child.log.read_text(errors="replace").splitlines()[-lines:]
+    say(f"last lines of {child.log}:\n" + "\n".join(text))
+
+
+class CannotBind(OSError):
+    """Binding to a port failed for another reason than a listener holding it."""
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on `host:port`; other failures to bind raise CannotBind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # The servers set SO_REUSEADDR too, so a port left in TIME_WAIT by the last run counts
+        # as free, and only a live listener counts as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise CannotBind(exc.errno, exc.strerror) from exc
+    return True
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def say(message: str) -> None:
+    """Print a status line to stderr, as every `orderflow` command does."""
+    print(f"orderflow: {message}", file=sys.stderr, flush=True)

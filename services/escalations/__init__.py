@@ -1,0 +1,1 @@
+"""Escalation routes (`/escalations`) over the escalation table of shared/escalations."""

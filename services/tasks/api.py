@@ -1,0 +1,126 @@
+"""Inbox routes every department mounts: list, show, complete (API.md `/{dept}/tasks`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
+from temporalio.client import Client
+
+from services.orders.schemas import OrderView
+from services.orders.service import order_view
+from shared.auth import READ_ALL, Principal
+from shared.deps import CurrentUser, SessionDep, TemporalDep
+from shared.errors import (
+    conflict,
+    describe_validation,
+    invalid,
+    not_found,
+)
+from shared.tasks.kinds import TASK_KINDS
+from shared.tasks.models import OPEN
+from shared.tasks.schemas import TaskDetail, TaskPublic
+from shared.tasks.service import get_task, list_tasks
+from shared.types import CompleteTask, TaskCompleted
+from shared.updates import send_update
+from workflows.clients import TaskWorkflow, task_handle
+
+
+def inbox_readers(department: str) -> tuple[str, ...]:
+    """Who may read a department's inbox: its people, its head, whoever completes its kinds."""
+    completers = {
+        role
+        for kind in TASK_KINDS.values()
+        if kind.department == department
+        for role in kind.completer_roles
+    }
+    return tuple(sorted({department, f"head:{department}", *READ_ALL, *completers}))
+
+
+def task_router(department: str) -> APIRouter:
+    """The `/tasks` routes of one department's inbox."""
+    router = APIRouter(tags=[f"{department} tasks"])
+    readers = inbox_readers(department)
+
+    @router.get("/tasks", response_model=list[TaskPublic])
+    async def list_inbox(
+        session: SessionDep,
+        user: CurrentUser,
+        state: Literal["open", "done", "withdrawn"] | None = None,
+        order_no: str | None = None,
+        kind: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[TaskPublic]:
+        """The department's inbox, earliest due first; filter by state, order or kind."""
+        user.require(readers, f"reading the {department} inbox")
+        return await list_tasks(
+            session,
+            department=department,
+            state=state,
+            order_no=order_no,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
+
+    @router.get("/tasks/{task_id}", response_model=TaskDetail)
+    async def show_task(task_id: str, session: SessionDep, user: CurrentUser) -> TaskDetail:
+        """One task with its context and the JSON schema of the payload that completes it."""
+        user.require(readers, f"reading the {department} inbox")
+        task = await get_task(session, department=department, task_id=task_id)
+        if task is None:
+            raise not_found(f"task {task_id} in the {department} inbox")
+        return task
+
+    @router.post("/tasks/{task_id}/complete", response_model=OrderView | TaskDetail)
+    async def complete_task(
+        task_id: str,
+        session: SessionDep,
+        temporal: TemporalDep,
+        user: CurrentUser,
+        payload: Annotated[dict[str, Any], Body()],
+    ) -> OrderView | TaskDetail:
+        """Complete a task with its kind's payload; 409 when it is not open, 422 when invalid.
+
+        200 with the order view, or with the completed task when it belongs to no order (an
+        inspection or a safety-stock purchase for stock)."""
+        task = await get_task(session, department=department, task_id=task_id)
+        if task is None:
+            raise not_found(f"task {task_id} in the {department} inbox")
+        spec = TASK_KINDS[task.kind]
+        user.require(spec.completer_roles, f"completing {task.kind}")
+        if task.state != OPEN:
+            raise conflict("task_not_open", f"task {task_id} is {task.state}, not open")
+        try:
+            spec.payload.parse(payload)
+        except ValidationError as exc:
+            sentence, problems = describe_validation(list(exc.errors()))
+            raise invalid("invalid_payload", sentence, problems=problems) from exc
+        await send_completion(temporal, task.workflow_id, task_id, payload, user)
+        await session.rollback()  # read the view as the workflow left it
+        if not task.order_no:
+            done = await get_task(session, department=department, task_id=task_id)
+            assert done is not None
+            return done
+        view = await order_view(session, task.order_no)
+        if view is None:
+            raise not_found(f"order {task.order_no}")
+        return view
+
+    return router
+
+
+async def send_completion(
+    temporal: Client, workflow_id: str, task_id: str, payload: dict[str, Any], user: Principal
+) -> TaskCompleted:
+    """Send the `complete_task` update; the workflow's refusal becomes its API error."""
+    command = CompleteTask(task_id=task_id, payload=payload, by=user.sub, roles=sorted(user.roles))
+    return await send_update(
+        task_handle(temporal, workflow_id),
+        TaskWorkflow.complete_task,
+        command,
+        ended=f"the workflow {workflow_id} has ended; {task_id} is closed",
+        what="the completion",
+    )

@@ -1,0 +1,37 @@
+"""Escalation rows other code reads or changes outside the escalation activities: an order's
+open escalations and their acknowledgement by the system, in the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shared.escalations.models import ACKED, OPEN, Escalation
+
+
+async def open_of_order(session: AsyncSession, *, order_no: str) -> list[tuple[int, str | None]]:
+    """The order's open escalations: (id, the task each is about, if any), in no set order."""
+    rows = await session.execute(
+        select(col(Escalation.id), col(Escalation.task_id)).where(
+            col(Escalation.order_no) == order_no,
+            col(Escalation.state) == OPEN,
+        )
+    )
+    return [(esc_id, task_id) for esc_id, task_id in rows.all() if esc_id is not None]
+
+
+async def acknowledge(
+    session: AsyncSession, *, ids: Iterable[int], by: str, at: datetime
+) -> list[int]:
+    """Acknowledge those of the escalations still open, as `by`; the ids acknowledged, sorted."""
+    acked = await session.execute(
+        update(Escalation)
+        .where(col(Escalation.id).in_(list(ids)), col(Escalation.state) == OPEN)
+        .values(state=ACKED, acked_by=by, acked_at=at)
+        .returning(col(Escalation.id))
+    )
+    return sorted(esc_id for esc_id in acked.scalars() if esc_id is not None)

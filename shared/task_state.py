@@ -1,0 +1,38 @@
+"""A human task as the workflow that opened it knows it: the source of truth, of which the inbox
+row is a projection. Serializable, so a workflow's state can be carried across
+continue-as-new."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
+
+
+# A task as the workflow knows it; the inbox row is its projection.
+class TaskState(BaseModel):
+    task_id: str
+    kind: str
+    department: str
+    title: str
+    state: str = OPEN
+    created_at: datetime
+    due_at: datetime
+    second_level_at: datetime
+    payload: dict[str, Any] | None = None
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    escalation_level: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+
+# Every task one workflow has opened, and the sequence its task ids are numbered by.
+class TaskBookState(BaseModel):
+    tasks: dict[str, TaskState] = Field(default_factory=dict)
+    seq: int = 0

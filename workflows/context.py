@@ -1,0 +1,104 @@
+"""`OrderContext`: what an order's phase may ask of the workflow that owns the order's state.
+
+A phase (review, plan, purchasing, materials, picking, production, closing, changes) holds its
+own slice of `OrderState` and this context. It reads the rest of the state, but changes only
+its own slice; what it wants from another phase — a re-forecast, a purchase, a plan revision,
+a material re-check — it asks for here, and `OrderWorkflow` carries it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar, overload
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from shared.material_types import MaterialNotice
+    from shared.order_state import OrderState
+    from shared.task_state import TaskState
+    from shared.types import OrderInput, RequisitionSummary
+    from workflows.tasks import EscalateFn, TaskBook
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class OrderContext(Protocol):
+    """The order's workflow, as its phases see it."""
+
+    inp: OrderInput
+    state: OrderState
+    book: TaskBook
+    # Held while a customer change is taken in or takes effect: the BOM release's MRP run and
+    # a cancellation wait for it.
+    change_lock: asyncio.Lock
+    # Held while MRP runs on the released BOM: a change waits for it before it reads material.
+    material_lock: asyncio.Lock
+
+    # -- running work -------------------------------------------------------------------------
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        waiting_for: str,
+        *,
+        deadline: datetime | None = None,
+        timer_summary: str | None = None,
+    ) -> bool: ...
+
+    async def sleep_until(self, deadline: datetime, waiting_for: str) -> None: ...
+
+    async def wait_tasks(self, *tasks: TaskState) -> None: ...
+
+    def branch(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    def watch(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    def watch_plan(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    def describe(self, waiting_for: str) -> None: ...
+
+    def today(self) -> date: ...
+
+    # -- recording ----------------------------------------------------------------------------
+    async def event(
+        self, kind: str, actor: str, summary: str, detail: dict[str, Any] | None = None
+    ) -> None: ...
+
+    async def set_stage(
+        self, stage: str, status: str = "active", reason: str | None = None
+    ) -> None: ...
+
+    async def record_actual(self, milestone: str, day: date | None = None) -> None: ...
+
+    @property
+    def escalate(self) -> EscalateFn: ...
+
+    # -- what a phase asks of another ---------------------------------------------------------
+    def agree_due_date(self, day: date) -> None: ...
+
+    async def reforecast(self, milestone: str, new_date: date) -> None: ...
+
+    async def revise_plan(self, milestones: dict[str, date], reason: str, by: str) -> None: ...
+
+    def bom_revised(self, revision: int) -> None: ...
+
+    def buy(self, requisitions: list[RequisitionSummary]) -> None: ...
+
+    def notice_material(self, notice: MaterialNotice) -> None: ...
+
+    def pick_supplement(self) -> None: ...
+
+    def production_start_at(self) -> datetime: ...
