@@ -78,7 +78,10 @@ class PurchasingPhase:
         for first in range(0, len(running), BATCH):
             await asyncio.gather(*(self._cancel(*kv) for kv in running[first : first + BATCH]))
         if self.state.open:
-            await workflow.wait_condition(lambda: not self.state.open)
+            await self.ctx.until(
+                lambda: not self.state.open,
+                "waiting for the requisitions' own workflows to withdraw their tasks",
+            )
         return self.state.withdrawn
 
     def rule_violation(self, payload: p.Payload) -> str | None:
