@@ -34,6 +34,7 @@ from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
+from workflows.requisition import RequisitionWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
@@ -44,6 +45,7 @@ WORKFLOWS: list[type] = [
     IncomingInspectionWorkflow,
     DailyMrpWorkflow,
     StockReplenishmentWorkflow,
+    RequisitionWorkflow,
     DesignChangeWorkflow,
     AssemblyIssueWorkflow,
     WeeklyUnshippedWorkflow,

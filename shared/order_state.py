@@ -46,10 +46,16 @@ class PlanState(BaseModel):
     watching: bool = False
 
 
-# P4: what purchasing inside the order placed or had rejected.
+# P4: the requisitions whose own workflow has not settled yet (key → workflow id, in start
+# order), how many have, and the tasks they withdrew when the order was cancelled; `placed`
+# and `rejected` only for orders that bought on their own branches (before requisitions had
+# their own workflows).
 class PurchasingState(BaseModel):
     placed: dict[str, PoPlaced] = Field(default_factory=dict)
     rejected: list[str] = Field(default_factory=list)
+    open: dict[str, str] = Field(default_factory=dict)
+    settled: int = 0
+    withdrawn: list[str] = Field(default_factory=list)
 
 
 # P5-P7: material control and picking.

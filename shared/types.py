@@ -246,6 +246,27 @@ class RequisitionSummary(BaseModel):
     reason: str
 
 
+# RequisitionWorkflow's input (§4.3-4.9): one requisition to approve where it must be, put on a
+# purchase order and check against the material-required date; no order for safety stock.
+class RequisitionInput(BaseModel):
+    requisition: RequisitionSummary
+    order_no: str | None = None
+    queue_prefix: str = "orderflow"
+    required_date: date | None = None
+
+
+# What a requisition came to, signalled to its order (`requisition_settled`) and returned:
+# rejected, ordered (late when promised after the material-required date) or cancelled (with
+# the tasks it withdrew).
+class RequisitionSettled(BaseModel):
+    key: str
+    state: str
+    po_no: str | None = None
+    promised_date: date | None = None
+    late: bool = False
+    withdrawn: list[str] = Field(default_factory=list)
+
+
 class MrpRunResult(BaseModel):
     requisitions: list[RequisitionSummary]
     work_orders: int

@@ -24,6 +24,12 @@ def replenish_workflow_id(requisition_key: str) -> str:
     return f"replenish-{requisition_key}"
 
 
+def requisition_workflow_id(requisition_key: str) -> str:
+    """The RequisitionWorkflow of a requisition, for an order or safety stock:
+    `requisition-<key>`, so a start repeated after a retry finds the one already running."""
+    return f"requisition-{requisition_key}"
+
+
 def issue_workflow_id(issue_no: str) -> str:
     """The AssemblyIssueWorkflow of an issue from assembly that is not a design problem:
     `issue-<issue_no>`."""

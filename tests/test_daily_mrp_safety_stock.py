@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 
 from services.engineering.models import Item
+from shared.material_types import StockReplenishment
+from shared.temporal import workflow_queue
+from shared.types import RequisitionSettled
+from shared.workflow_ids import requisition_workflow_id
 from tests.conftest import Stack
 from tests.daily_mrp_drivers import _daily, _get, _on_hand, _requisitions
 from workflows.replenishment import StockReplenishmentWorkflow
+from workflows.requisition import RequisitionWorkflow
 
 D = Decimal
 
@@ -89,7 +94,7 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
     )
     approval = await _wait_stock_task(stack, "procurement.stock_approval", requisition.key)
     assert approval["order_no"] == ""
-    assert approval["workflow_id"] == f"replenish-{requisition.key}"
+    assert approval["workflow_id"] == requisition_workflow_id(requisition.key)
 
     # The same day again: the open requisition stands, nothing is created or opened twice.
     second = await _daily(stack)
@@ -112,8 +117,10 @@ async def test_safety_stock_below_its_level_is_approved_and_bought_on_a_stock_po
         stack, place, {"supplier": "Fastenal", "promised_date": promised}, ("procurement",)
     )
     assert ordered == "ordered"
-    replenishment = stack.client.get_workflow_handle(f"replenish-{requisition.key}")
-    assert await replenishment.result() == "ordered"
+    replenishment = stack.client.get_workflow_handle(
+        requisition_workflow_id(requisition.key), result_type=RequisitionSettled
+    )
+    assert (await replenishment.result()).state == "ordered"
 
     orders = await _get(stack, "/procurement/purchase-orders")
     (po,) = orders
@@ -143,8 +150,10 @@ async def test_rejected_safety_stock_requisition_buys_nothing(
         stack, approval, {"approved": False, "comment": "obsolete"}, ("head:procurement",)
     )
     assert rejected == "rejected"
-    handle = stack.client.get_workflow_handle(f"replenish-{requisition.key}")
-    assert await handle.result() == "rejected"
+    handle = stack.client.get_workflow_handle(
+        requisition_workflow_id(requisition.key), result_type=RequisitionSettled
+    )
+    assert (await handle.result()).state == "rejected"
     (row,) = await _requisitions(engine, item)
     assert row.state == "rejected"
     assert await _stock_tasks(stack, "procurement.place_po", requisition.key) == []
@@ -157,7 +166,7 @@ async def test_a_replenishment_gone_without_a_decision_is_started_again(
     await _item(engine, item, safety_stock=15)
     (requisition,) = [r for r in (await _daily(stack)).safety_stock.created if r.item == item]
     approval = await _wait_stock_task(stack, "procurement.stock_approval", requisition.key)
-    handle = stack.client.get_workflow_handle(f"replenish-{requisition.key}")
+    handle = stack.client.get_workflow_handle(requisition_workflow_id(requisition.key))
     first = (await handle.describe()).run_id
     await handle.terminate("test: worker lost")
 
@@ -166,7 +175,7 @@ async def test_a_replenishment_gone_without_a_decision_is_started_again(
         requisition.key
     ]
     assert [r for r in again.safety_stock.created if r.item == item] == []
-    restarted = await stack.client.get_workflow_handle(f"replenish-{requisition.key}").describe()
+    restarted = await handle.describe()
     assert restarted.run_id != first and restarted.status == WorkflowExecutionStatus.RUNNING
     assert len(await _requisitions(engine, item)) == 1
     # The inbox row the first run opened is the restarted run's task.
@@ -176,6 +185,47 @@ async def test_a_replenishment_gone_without_a_decision_is_started_again(
     ] == [approval["task_id"]]
     stage = await _complete_stock_task(stack, approval, {"approved": True}, ("head:procurement",))
     assert stage == "approved"
+
+
+async def test_a_replenishment_of_an_earlier_run_still_buying_is_not_started_twice(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    """A safety-stock requisition a StockReplenishmentWorkflow (from before requisitions had
+    their own workflow) still waits on is left to it: no RequisitionWorkflow beside it."""
+    item = f"LUG-{uuid.uuid4().hex[:8]}"
+    await _item(engine, item, safety_stock=15)
+    (requisition,) = [r for r in (await _daily(stack)).safety_stock.created if r.item == item]
+    await _wait_stock_task(stack, "procurement.stock_approval", requisition.key)
+    current = stack.client.get_workflow_handle(requisition_workflow_id(requisition.key))
+    terminated = (await current.describe()).run_id
+    await current.terminate("test: as if started before RequisitionWorkflow")
+    legacy = await stack.client.start_workflow(
+        StockReplenishmentWorkflow.run,
+        StockReplenishment(requisition=requisition, queue_prefix=stack.settings.task_queue_prefix),
+        id=f"replenish-{requisition.key}",
+        task_queue=workflow_queue(stack.settings.task_queue_prefix),
+    )
+    for _ in range(300):
+        tasks = await _stock_tasks(stack, "procurement.stock_approval", requisition.key)
+        mine = [t for t in tasks if t["workflow_id"] == legacy.id]
+        if mine:
+            break
+        await asyncio.sleep(0.05)
+    (approval,) = mine
+
+    again = await _daily(stack)
+    assert [r.key for r in again.safety_stock.awaiting_approval if r.item == item] == [
+        requisition.key
+    ]
+    # Not started again: still the run terminated above (whose inbox row stays as it was).
+    described = await current.describe()
+    assert (described.run_id, described.status) == (terminated, WorkflowExecutionStatus.TERMINATED)
+    tasks = await _stock_tasks(stack, "procurement.stock_approval", requisition.key)
+    assert sorted(t["workflow_id"] for t in tasks) == sorted([legacy.id, current.id])
+    approved = await _post_completion(stack, approval, {"approved": True}, ("head:procurement",))
+    assert approved.status_code == 200, approved.text
+    state = await legacy.query(StockReplenishmentWorkflow.status)
+    assert state["state"] == "approved"
 
 
 async def _post_completion(
@@ -198,4 +248,4 @@ async def _complete_stock_task(
     done = response.json()
     assert (done["task_id"], done["state"], done["order_no"]) == (task["task_id"], "done", "")
     handle = stack.client.get_workflow_handle(task["workflow_id"])
-    return str((await handle.query(StockReplenishmentWorkflow.status))["state"])
+    return str((await handle.query(RequisitionWorkflow.status))["state"])

@@ -20,13 +20,17 @@ from shared.types import MrpRun
 from tests.conftest import Stack
 from tests.drivers import to_master_plan
 from tests.helpers import complete, complete_ok, create_order
-from tests.material_drivers import two_level_bom
+from tests.material_drivers import two_level_bom, wait_view
 
 
 async def _get(stack: Stack, path: str, **params: str) -> Any:
     response = await stack.http.get(path, params=params, headers=stack.token("p", "procurement"))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def _procurement(view: dict[str, Any]) -> list[str]:
+    return [t["kind"] for t in view["open_tasks"] if t["kind"].startswith("procurement.")]
 
 
 async def test_bom_release_runs_mrp_into_requisitions_work_orders_and_reservations(
@@ -90,10 +94,12 @@ async def test_requisitions_are_approved_where_needed_and_placed_on_purchase_ord
     order_no = await create_order(flow)
     await to_master_plan(flow, order_no)
     await complete_ok(flow, "planning.master_plan", order_no, {"accept_proposal": True})
-    view = await complete_ok(
-        flow, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)}
+    await complete_ok(flow, "engineering.release_bom", order_no, {"lines": two_level_bom(suffix)})
+    # Each requisition opens its task in its own workflow, started as the release settles.
+    view = await wait_view(
+        flow, order_no, lambda v: len(_procurement(v)) == 2, "both requisitions' tasks"
     )
-    open_kinds = sorted(t["kind"] for t in view["open_tasks"])
+    open_kinds = sorted(_procurement(view))
     assert open_kinds.count("procurement.place_po") == 1  # the bolts need no approval
     assert "procurement.special_approval" in open_kinds  # the breaker is special (§4.4)
     required = date.fromisoformat(

@@ -38,6 +38,9 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     # unwound too, and a change left awaiting agreement is withdrawn below.
     if order.change_lock.locked():
         await workflow.wait_condition(lambda: not order.change_lock.locked())
+    # No requisition starts from now on, and those being started are started before the
+    # order's branches stop, so that each is cancelled below.
+    await order.purchasing.starts_done()
     running = _running(order)
     for task in running:
         task.cancel()
@@ -57,7 +60,9 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
     await asyncio.gather(*running, *design_changes, return_exceptions=True)
     if order.state.production.issue_workflows:  # (only orders that track issues apart)
         await order.production.cancel_issues()
-    withdrawn = [task.task_id for task in order.book.open_tasks()]
+    # Each requisition's workflow withdraws its own tasks before the unwind cancels its row.
+    bought = await order.purchasing.cancel_requisitions()
+    withdrawn = [task.task_id for task in order.book.open_tasks()] + bought
     await order.book.withdraw_all()
     await order.changes.withdraw_pending(f"order cancelled: {cmd.reason}")
     detached: list[str] = await order.activity(

@@ -1,9 +1,10 @@
 """DailyMrpWorkflow (PROCESS P4.2, §4.3, §4.5): what the daily-MRP Temporal Schedule runs.
 
 Safety stock is topped up (each new requisition approved and bought in its own
-StockReplenishmentWorkflow), free stock goes to the open orders short of it, and whatever
-nothing covers is requisitioned for the order; each order is told by the `material_notice`
-signal. An order whose workflow has ended is skipped, never a reason to fail the run.
+RequisitionWorkflow; runs started before that used a StockReplenishmentWorkflow), free stock
+goes to the open orders short of it, and whatever nothing covers is requisitioned for the
+order; each order is told by the `material_notice` signal. An order whose workflow has ended
+is skipped, never a reason to fail the run.
 """
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ with workflow.unsafe.imports_passed_through():
         StockReplenishment,
     )
     from shared.temporal import department_queue, workflow_queue
-    from shared.types import RequisitionSummary
-    from shared.workflow_ids import order_workflow_id
+    from shared.types import RequisitionInput, RequisitionSummary
+    from shared.workflow_ids import (
+        order_workflow_id,
+        replenish_workflow_id,
+        requisition_workflow_id,
+    )
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.replenishment import StockReplenishmentWorkflow
+    from workflows.requisition import RequisitionWorkflow
 
 # The order workflow's signal for material news (reservations, new requisitions).
 MATERIAL_NOTICE = "material_notice"
@@ -79,8 +85,15 @@ class DailyMrpWorkflow:
             retry_policy=DB_RETRY,
             summary=f"daily MRP {daily.day}: safety stock below its level",
         )
-        for requisition in [*stock.created, *stock.awaiting_approval]:
-            await self._replenish(requisition, inp.queue_prefix)
+        if workflow.patched("requisition-children"):
+            for requisition in stock.created:
+                await self._buy(requisition, inp.queue_prefix)
+            for requisition in stock.awaiting_approval:
+                if not await self._replenishing(requisition):
+                    await self._buy(requisition, inp.queue_prefix)
+        else:
+            for requisition in [*stock.created, *stock.awaiting_approval]:
+                await self._replenish(requisition, inp.queue_prefix)
         workflow.set_current_details(f"**daily MRP** {daily.day}: reallocating open orders")
         realloc: DailyReallocation = await workflow.execute_activity_method(
             DailyMrpActivities.reallocate_open_orders,
@@ -110,11 +123,36 @@ class DailyMrpWorkflow:
             await workflow.start_child_workflow(
                 StockReplenishmentWorkflow.run,
                 StockReplenishment(requisition=requisition, queue_prefix=queue_prefix),
-                id=f"replenish-{requisition.key}",
+                id=replenish_workflow_id(requisition.key),
                 task_queue=workflow_queue(queue_prefix),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=summary[:200],
             )
+
+    async def _buy(self, requisition: RequisitionSummary, queue_prefix: str) -> None:
+        """Start the requisition's RequisitionWorkflow (approval by the head, then the PO); it
+        outlives this run. A running one (yesterday's, still waiting for the head) is left as
+        it is."""
+        summary = f"safety stock: buy {qty_text(requisition.qty)} {requisition.item}"
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                RequisitionWorkflow.run,
+                RequisitionInput(requisition=requisition, queue_prefix=queue_prefix),
+                id=requisition_workflow_id(requisition.key),
+                task_queue=workflow_queue(queue_prefix),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=summary[:200],
+            )
+
+    async def _replenishing(self, requisition: RequisitionSummary) -> bool:
+        """Whether a StockReplenishmentWorkflow of an earlier run still buys it (it answers
+        the signal); then no RequisitionWorkflow is started beside it."""
+        handle = workflow.get_external_workflow_handle(replenish_workflow_id(requisition.key))
+        try:
+            await handle.signal(StockReplenishmentWorkflow.still_running)
+        except FailureError:
+            return False
+        return True
 
     async def _tell_orders(self, realloc: DailyReallocation) -> tuple[list[str], list[str]]:
         """Signal every order the run touched; returns (told, no longer running)."""

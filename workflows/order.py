@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         MilestoneActual,
         OrderInput,
         RaiseEscalation,
+        RequisitionSettled,
         RequisitionSummary,
         StageChange,
         TimelineEvent,
@@ -153,6 +154,7 @@ class OrderWorkflow(TaskWorkflow):
             lambda: (
                 all(issue.state == "closed" for issue in self.state.production.issues.values())
                 and not any(t.department == "procurement" for t in self.book.open_tasks())
+                and self.purchasing.all_settled()
                 and not self.state.materials.picking
             ),
             "waiting for open assembly issues, purchases and picking for the order to close",
@@ -213,6 +215,11 @@ class OrderWorkflow(TaskWorkflow):
         """An issue from assembly tracked in its own workflow is closed, withdrawn, or handed
         back for a design change."""
         self.production.settled(outcome)
+
+    @workflow.signal
+    def requisition_settled(self, outcome: RequisitionSettled) -> None:
+        """One of the order's requisitions was rejected, ordered or cancelled (§4.3-4.9)."""
+        self.purchasing.settled(outcome)
 
     @workflow.signal
     def escalation_raised(self, esc: RaiseEscalation) -> None:

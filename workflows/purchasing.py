@@ -1,126 +1,159 @@
 """P4 purchasing (§4.3-4.9): each requisition MRP proposed is approved where it must be, put
 on a purchase order, and a promised date later than the material-required date warns the
-planner at once and moves the order's forecast. One branch per requisition, side by side."""
+planner at once and moves the order's forecast.
+
+Each requisition runs as its own RequisitionWorkflow, started by the order in batches; it
+tells the order by signal when it has settled (rejected, ordered, cancelled), and the order
+keeps only the keys of those still open, so it may continue as new while they run. Orders
+started before that run each requisition as a branch of their own and still do
+(`workflow.patched("requisition-children")`).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
-    from shared.types import (
-        PlacePoInput,
-        PoPlaced,
-        RequisitionDecision,
-        RequisitionSummary,
-    )
-    from workflows.common import end_of_day
+    from shared.temporal import workflow_queue
+    from shared.types import RequisitionInput, RequisitionSettled, RequisitionSummary
+    from shared.workflow_ids import requisition_workflow_id
+    from workflows.requisition import Buying, RequisitionWorkflow, promise_violation
 
 if TYPE_CHECKING:
     from shared.order_state import PurchasingState
     from workflows.context import OrderContext
 
+# Child starts (or cancellations) per workflow task: a 2,000-line BOM does not flood one task.
+BATCH = 50
+
 
 class PurchasingPhase:
     def __init__(self, state: PurchasingState, ctx: OrderContext) -> None:
         self.state, self.ctx = state, ctx
+        # Batches of starts under way (each on a branch, so never across continue-as-new).
+        self._starting = 0
 
     def start(self, requisitions: list[RequisitionSummary]) -> None:
-        """Work every requisition in its own branch of the order."""
-        for requisition in requisitions:
-            self.ctx.branch(self._procure(requisition))
+        """Buy every requisition, each in its own workflow (in its own branch for orders
+        started before that)."""
+        if not workflow.patched("requisition-children"):
+            for requisition in requisitions:
+                self.ctx.branch(self._procure(requisition))
+            return
+        if not requisitions or self.ctx.state.cancellation is not None:
+            return  # a cancelled order buys nothing more
+        self._starting += 1
+        self.ctx.branch(self._start_children(list(requisitions)))
+
+    def all_settled(self) -> bool:
+        """Every requisition the order started has settled (none is being started)."""
+        return not self.state.open and self._starting == 0
+
+    def settled(self, outcome: RequisitionSettled) -> None:
+        """A requisition's workflow has settled; a late promise moves the forecast (§4.9)."""
+        if self.state.open.pop(outcome.key, None) is not None:
+            self.state.settled += 1
+        self.state.withdrawn += outcome.withdrawn
+        if outcome.late:
+            self.ctx.branch(self._late_promise(outcome))
+
+    async def starts_done(self) -> None:
+        """Once no requisition is being started (a cancelled order starts none after this)."""
+        # Only awaited when there is something to wait for: orders replaying from before
+        # requisitions had their own workflows take no extra step here.
+        if self._starting:
+            await workflow.wait_condition(lambda: self._starting == 0)
+
+    async def cancel_requisitions(self) -> list[str]:
+        """Cancel every requisition still open; each withdraws its tasks and says it settled.
+        Returns, once all have, the tasks they withdrew."""
+        await self.starts_done()
+        running = list(self.state.open.items())
+        for first in range(0, len(running), BATCH):
+            await asyncio.gather(*(self._cancel(*kv) for kv in running[first : first + BATCH]))
+        if self.state.open:
+            await self.ctx.until(
+                lambda: not self.state.open,
+                "waiting for the requisitions' own workflows to withdraw their tasks",
+            )
+        return self.state.withdrawn
 
     def rule_violation(self, payload: p.Payload) -> str | None:
-        today = self.ctx.today()
-        if isinstance(payload, p.PlacePo) and payload.promised_date <= today:
-            return f"promised_date must be after today ({today})"
-        return None
+        return promise_violation(payload, self.ctx.today())
+
+    # -- requisitions as child workflows --------------------------------------------------------
+
+    async def _start_children(self, requisitions: list[RequisitionSummary]) -> None:
+        try:
+            for first in range(0, len(requisitions), BATCH):
+                batch = requisitions[first : first + BATCH]
+                await asyncio.gather(*(self._start_child(r) for r in batch))
+        finally:
+            self._starting -= 1
+
+    async def _start_child(self, requisition: RequisitionSummary) -> None:
+        order = self.ctx
+        child_id = requisition_workflow_id(requisition.key)
+        if requisition.key in self.state.open:
+            return
+        self.state.open[requisition.key] = child_id
+        try:
+            await workflow.start_child_workflow(
+                RequisitionWorkflow.run,
+                RequisitionInput(
+                    requisition=requisition,
+                    order_no=order.inp.order_no,
+                    queue_prefix=order.inp.queue_prefix,
+                    required_date=order.state.plan.milestones.get("material_required"),
+                ),
+                id=child_id,
+                task_queue=workflow_queue(order.inp.queue_prefix),
+                # A continue-as-new of the order must not end its requisitions; a cancellation
+                # of the order cancels them itself.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"buy {requisition.qty} {requisition.item} for {order.inp.order_no}"[
+                    :200
+                ],
+            )
+        except WorkflowAlreadyStartedError:
+            # Started before (a repeated start): that one buys it, and may have settled
+            # already, so the order does not wait for it.
+            self.state.open.pop(requisition.key, None)
+
+    async def _cancel(self, key: str, child_id: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(child_id).cancel()
+        except FailureError:  # it has ended already: it told the order before it did
+            self.state.open.pop(key, None)
+
+    async def _late_promise(self, outcome: RequisitionSettled) -> None:
+        """Move the forecast to the promise, then let the requisition answer its buyer."""
+        try:
+            if outcome.promised_date and self.ctx.state.status == "active":
+                await self.ctx.reforecast("material_required", outcome.promised_date)
+        finally:
+            child = workflow.get_external_workflow_handle(requisition_workflow_id(outcome.key))
+            try:
+                await child.signal(RequisitionWorkflow.forecast_moved)
+            except FailureError:
+                workflow.logger.info("requisition %s ended before its answer", outcome.key)
+
+    # -- the in-order branches of orders started before requisitions had their own workflows ---
 
     async def _procure(self, requisition: RequisitionSummary) -> None:
-        needs_approval = requisition.special or requisition.reason == "safety_stock"
-        if needs_approval and not await self._approved(requisition):
-            return
-        await self._place(requisition)
-
-    async def _approved(self, requisition: RequisitionSummary) -> bool:
-        """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
         order = self.ctx
-        kind = (
-            "procurement.special_approval"
-            if requisition.special
-            else ("procurement.stock_approval")
-        )
-        task = await order.book.open(
-            kind,
-            f"Approve buying {requisition.qty} {requisition.item} for {order.inp.order_no}",
-            requisition.model_dump(mode="json"),
-        )
-        await order.wait_tasks(task)
-        decision = p.Approval.parse(task.payload)
-        state = "approved" if decision.approved else "rejected"
-        await order.activity(
-            ProcurementActivities.decide_requisition,
-            RequisitionDecision(
-                requisition_key=requisition.key,
-                state=state,
-                by=task.completed_by or "procurement",
-                comment=decision.comment,
-                at=workflow.now(),
-            ),
-            f"requisition {requisition.item} {state}",
-        )
-        if not decision.approved:
+        buying = Buying(order, requisition, order.inp.order_no)
+        outcome = await buying.run(lambda: order.state.plan.milestones.get("material_required"))
+        if outcome.state == "rejected":
             self.state.rejected.append(requisition.key)
-        return decision.approved
-
-    async def _place(self, requisition: RequisitionSummary) -> None:
-        order = self.ctx
-        required = order.state.plan.milestones.get("material_required")
-        task = await order.book.open(
-            "procurement.place_po",
-            f"Order {requisition.qty} {requisition.item} for {order.inp.order_no}",
-            {
-                **requisition.model_dump(mode="json"),
-                "required_date": required.isoformat() if required else None,
-            },
-        )
-        await order.wait_tasks(task)
-        answer = p.PlacePo.parse(task.payload)
-        placed: PoPlaced = await order.activity(
-            ProcurementActivities.place_po,
-            PlacePoInput(
-                order_no=order.inp.order_no,
-                requisition_key=requisition.key,
-                po_no=answer.po_no,
-                supplier=answer.supplier,
-                promised_date=answer.promised_date,
-                by=task.completed_by or "procurement",
-                at=workflow.now(),
-                unit_price=answer.unit_price,
-            ),
-            f"place PO for {requisition.qty} {requisition.item} with {answer.supplier}",
-        )
-        self.state.placed[requisition.key] = placed
-        if required and answer.promised_date > required:
-            await self._late_supply(requisition, placed, answer.promised_date, required)
-
-    async def _late_supply(
-        self, requisition: RequisitionSummary, placed: PoPlaced, promised: date, required: date
-    ) -> None:
-        """A promise after the required date warns the planner at once (§4.8-4.9)."""
-        order = self.ctx
-        await order.escalate(
-            key=f"{requisition.key}:late_supply",
-            kind="late_supply",
-            level=1,
-            department="planning",
-            role="planning",
-            due_at=end_of_day(required),
-            message=f"{placed.po_no}: {requisition.item} promised {promised}, "
-            f"{(promised - required).days} day(s) after it is required ({required})",
-        )
-        await order.reforecast("material_required", promised)
+        if buying.placed is not None:
+            self.state.placed[requisition.key] = buying.placed
+        if outcome.late and outcome.promised_date:
+            await order.reforecast("material_required", outcome.promised_date)

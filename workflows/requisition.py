@@ -1,0 +1,276 @@
+"""RequisitionWorkflow (P4, §4.3-4.9): one per requisition (id `requisition-<key>`), for an
+order or for safety stock. Approved where it must be (special items by the division, safety
+stock by the procurement head), put on a purchase order, and a promise later than the
+material-required date warns the planner at once. It tells its order by signal, so the order's
+history does not grow with its BOM and the order never waits on a child's handle.
+
+`Buying` is that flow, written once: the StockReplenishmentWorkflows of earlier daily MRP runs
+and the in-order branches of orders started before requisitions became children run it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any, Protocol, TypeVar, overload
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.procurement.activities import ProcurementActivities
+    from shared import payloads as p
+    from shared.types import (
+        PlacePoInput,
+        PoPlaced,
+        RaiseEscalation,
+        RequisitionDecision,
+        RequisitionInput,
+        RequisitionSettled,
+        RequisitionSummary,
+    )
+    from shared.workflow_ids import order_workflow_id
+    from workflows.base import TaskWorkflow
+    from workflows.common import end_of_day
+    from workflows.tasks import EscalateFn, TaskBook, TaskState
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+# Stock bought for no order: the inbox column is NOT NULL, so its tasks carry "".
+NO_ORDER = ""
+
+# The order workflow's signals for its requisitions (see OrderWorkflow).
+REQUISITION_SETTLED = "requisition_settled"
+ESCALATION_RAISED = "escalation_raised"
+# How long a requisition with a late promise waits for its order to move the forecast.
+FORECAST_WAIT = timedelta(hours=1)
+
+
+def promise_violation(payload: p.Payload, today: date) -> str | None:
+    """A purchase order must promise a date after today."""
+    if isinstance(payload, p.PlacePo) and payload.promised_date <= today:
+        return f"promised_date must be after today ({today})"
+    return None
+
+
+class BuyingHost(Protocol):
+    """The workflow a requisition is bought in: it owns the tasks and runs the activities."""
+
+    book: TaskBook
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def wait_tasks(self, *tasks: TaskState) -> None: ...
+
+    @property
+    def escalate(self) -> EscalateFn: ...
+
+
+class Buying:
+    """One requisition's approval (where needed), purchase order and promised-date check,
+    run by the workflow `host` that owns its tasks."""
+
+    def __init__(
+        self, host: BuyingHost, requisition: RequisitionSummary, order_no: str | None
+    ) -> None:
+        self.host = host
+        self.requisition = requisition
+        self.order_no = order_no
+        self.state = "open"
+        self.placed: PoPlaced | None = None
+        self.promised: date | None = None
+
+    def outcome(self, *, late: bool = False) -> RequisitionSettled:
+        """Where the requisition stands, as its order hears it."""
+        return RequisitionSettled(
+            key=self.requisition.key,
+            state=self.state,
+            po_no=self.placed.po_no if self.placed else None,
+            promised_date=self.promised,
+            late=late,
+        )
+
+    async def run(self, required: Callable[[], date | None]) -> RequisitionSettled:
+        """Approve where needed, then buy; `required` is read when the PO task opens."""
+        r = self.requisition
+        needs_approval = self.order_no is None or r.special or r.reason == "safety_stock"
+        if needs_approval and not await self.approved():
+            return self.outcome()
+        return await self.place(required())
+
+    def _for(self) -> str:
+        return f"for {self.order_no}" if self.order_no else "for safety stock"
+
+    async def approved(self) -> bool:
+        """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
+        host, r = self.host, self.requisition
+        special = r.special and self.order_no is not None
+        kind = "procurement.special_approval" if special else "procurement.stock_approval"
+        task = await host.book.open(
+            kind, f"Approve buying {r.qty} {r.item} {self._for()}", r.model_dump(mode="json")
+        )
+        await host.wait_tasks(task)
+        decision = p.Approval.parse(task.payload)
+        self.state = "approved" if decision.approved else "rejected"
+        what = "requisition" if self.order_no else "safety-stock requisition"
+        await host.activity(
+            ProcurementActivities.decide_requisition,
+            RequisitionDecision(
+                requisition_key=r.key,
+                state=self.state,
+                by=task.completed_by or "procurement",
+                comment=decision.comment,
+                at=workflow.now(),
+            ),
+            f"{what} {r.item} {self.state}",
+        )
+        return decision.approved
+
+    async def place(self, required: date | None) -> RequisitionSettled:
+        """The buyer's purchase order; a promise after `required` warns the planner."""
+        host, r = self.host, self.requisition
+        task = await host.book.open(
+            "procurement.place_po",
+            f"Order {r.qty} {r.item} {self._for()}",
+            {
+                **r.model_dump(mode="json"),
+                "required_date": required.isoformat() if required else None,
+            },
+        )
+        await host.wait_tasks(task)
+        answer = p.PlacePo.parse(task.payload)
+        po = "PO" if self.order_no else "stock PO"
+        self.placed = await host.activity(
+            ProcurementActivities.place_po,
+            PlacePoInput(
+                order_no=self.order_no,
+                requisition_key=r.key,
+                po_no=answer.po_no,
+                supplier=answer.supplier,
+                promised_date=answer.promised_date,
+                by=task.completed_by or "procurement",
+                at=workflow.now(),
+                unit_price=answer.unit_price,
+            ),
+            f"place {po} for {r.qty} {r.item} with {answer.supplier}",
+        )
+        self.state, self.promised = "ordered", answer.promised_date
+        late = required is not None and answer.promised_date > required
+        if late and required is not None:
+            await self._late_supply(answer.promised_date, required)
+        return self.outcome(late=late)
+
+    async def _late_supply(self, promised: date, required: date) -> None:
+        """A promise after the required date warns the planner at once (§4.8-4.9)."""
+        assert self.placed is not None
+        await self.host.escalate(
+            key=f"{self.requisition.key}:late_supply",
+            kind="late_supply",
+            level=1,
+            department="planning",
+            role="planning",
+            due_at=end_of_day(required),
+            message=f"{self.placed.po_no}: {self.requisition.item} promised {promised}, "
+            f"{(promised - required).days} day(s) after it is required ({required})",
+        )
+
+
+@workflow.defn
+class RequisitionWorkflow(TaskWorkflow):
+    """Approve, buy and check the promise of one requisition; returns what it came to."""
+
+    @workflow.init
+    def __init__(self, inp: RequisitionInput) -> None:
+        self.inp = inp
+        self._init_tasks(inp.order_no or NO_ORDER, inp.queue_prefix)
+        self.buying = Buying(self, inp.requisition, inp.order_no)
+        self._told_escalated = False
+        self._forecast_moved = False
+        self._telling: list[asyncio.Task[bool]] = []
+
+    @workflow.run
+    async def run(self, inp: RequisitionInput) -> RequisitionSettled:
+        try:
+            settled = await self.buying.run(lambda: inp.required_date)
+        except asyncio.CancelledError:
+            # The order was cancelled: nothing is bought, and no inbox keeps asking for it.
+            withdrawn = [task.task_id for task in self.book.open_tasks()]
+            await self.book.withdraw_all()
+            self.buying.state = "cancelled"
+            await self._end(self.buying.outcome().model_copy(update={"withdrawn": withdrawn}))
+            raise
+        await self._end(settled)
+        return settled
+
+    async def _end(self, settled: RequisitionSettled) -> None:
+        self.describe(f"requisition {settled.state}")
+        await asyncio.gather(*self._telling)
+        told = await self._tell_order(REQUISITION_SETTLED, settled)
+        if told and settled.late:
+            # The buyer's completion answers once the order's forecast has moved, as it did
+            # when the order placed the PO itself; the order's answer cannot be lost, the
+            # timer only keeps a stuck order from holding this one.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._forecast_moved,
+                    timeout=FORECAST_WAIT,
+                    timeout_summary=f"the order moves its forecast to {settled.promised_date}",
+                )
+        self._finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.signal
+    def forecast_moved(self) -> None:
+        """The order has taken a late promise into its forecast."""
+        self._forecast_moved = True
+
+    @workflow.query
+    def status(self) -> dict[str, object]:
+        """Where the requisition stands (for operations and tests)."""
+        return {
+            "requisition": self.inp.requisition.key,
+            "order_no": self.inp.order_no,
+            "state": self.buying.state,
+            "po_no": self.buying.placed.po_no if self.buying.placed else None,
+            "open_tasks": [t.model_dump(mode="json") for t in self.book.open_tasks()],
+        }
+
+    def headline(self) -> str:
+        r = self.inp.requisition
+        owner = self.inp.order_no or "safety stock"
+        return f"**{owner}** · requisition {r.qty} {r.item} · `{r.key}`"
+
+    def stage_of_update(self) -> str:
+        return self.buying.state
+
+    def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
+        return promise_violation(payload, self.today())
+
+    def _on_escalated(self, esc: RaiseEscalation) -> None:
+        # The order is marked Escalated as when it raised the escalation itself; once is enough.
+        if self.inp.order_no and not self._told_escalated:
+            self._told_escalated = True
+            self._telling.append(asyncio.create_task(self._tell_order(ESCALATION_RAISED, esc)))
+
+    async def _tell_order(self, signal: str, arg: Any) -> bool:
+        """Signal the order; False when there is none, or it has ended."""
+        if not self.inp.order_no:
+            return False
+        handle = workflow.get_external_workflow_handle(order_workflow_id(self.inp.order_no))
+        try:
+            await handle.signal(signal, arg)
+        except FailureError:  # the order has ended (closed, cancelled): nothing waits for this
+            workflow.logger.info("order-%s not told %s: it has ended", self.inp.order_no, signal)
+            return False
+        return True
