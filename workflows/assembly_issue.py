@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
@@ -32,24 +32,10 @@ with workflow.unsafe.imports_passed_through():
         ReportIssue,
         SheetMetalOrder,
     )
-    from shared.task_state import TaskState
     from shared.types import RaiseEscalation
     from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
-    from workflows.tasks import EscalateFn, TaskBook
-
-
-class IssueHost(Protocol):
-    """The workflow whose tasks an issue's steps open: the issue's own, or an older order."""
-
-    book: TaskBook
-
-    async def activity(self, method: Any, arg: Any, summary: str) -> Any: ...
-
-    async def wait_tasks(self, *tasks: TaskState) -> None: ...
-
-    @property
-    def escalate(self) -> EscalateFn: ...
+    from workflows.tasks import TaskHost
 
 
 # A missing part whose cause is engineering: the order runs the design change.
@@ -59,7 +45,7 @@ class NeedsDesignChange:
 
 
 async def judge_nonconforming(
-    host: IssueHost, order_no: str, issue_no: str, cmd: ReportIssue
+    host: TaskHost, order_no: str, issue_no: str, cmd: ReportIssue
 ) -> str:
     """Quality judges nonconforming material found in assembly; serious goes to the division."""
     if cmd.severity == "serious":
@@ -92,7 +78,7 @@ async def judge_nonconforming(
 
 
 async def analyse_missing_part(
-    host: IssueHost, order_no: str, issue_no: str, cmd: ReportIssue
+    host: TaskHost, order_no: str, issue_no: str, cmd: ReportIssue
 ) -> str | NeedsDesignChange:
     """The planner's analysis of a missing part, and what follows from its cause."""
     analysis = await host.book.open(
@@ -135,7 +121,7 @@ async def analyse_missing_part(
 
 
 async def record_issue(
-    host: IssueHost,
+    host: TaskHost,
     order_no: str,
     issue_no: str,
     cmd: ReportIssue,

@@ -9,46 +9,34 @@ a material re-check — it asks for here, and `OrderWorkflow` carries it out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
-    from shared.task_state import TaskState
     from shared.types import OrderInput, RequisitionSummary
-    from workflows.tasks import EscalateFn, TaskBook
+    from workflows.tasks import TaskHost
 
 A = TypeVar("A")
 R = TypeVar("R")
 
 
-class OrderContext(Protocol):
+class OrderContext(TaskHost, Protocol):
     """The order's workflow, as its phases see it."""
 
     inp: OrderInput
     state: OrderState
-    book: TaskBook
     # Held while a customer change is taken in or takes effect: the BOM release's MRP run and
     # a cancellation wait for it.
     change_lock: asyncio.Lock
     # Held while MRP runs on the released BOM: a change waits for it before it reads material.
     material_lock: asyncio.Lock
 
-    # -- running work -------------------------------------------------------------------------
-    @overload
-    async def activity(
-        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
-    ) -> R: ...
-
-    @overload
-    async def activity(
-        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
-    ) -> R: ...
-
+    # -- running work (beside TaskHost's activities and tasks) ---------------------------------
     async def until(
         self,
         condition: Callable[[], bool],
@@ -59,8 +47,6 @@ class OrderContext(Protocol):
     ) -> bool: ...
 
     async def sleep_until(self, deadline: datetime, waiting_for: str) -> None: ...
-
-    async def wait_tasks(self, *tasks: TaskState) -> None: ...
 
     def branch(self, work: Coroutine[Any, Any, None]) -> None: ...
 
@@ -82,9 +68,6 @@ class OrderContext(Protocol):
     ) -> None: ...
 
     async def record_actual(self, milestone: str, day: date | None = None) -> None: ...
-
-    @property
-    def escalate(self) -> EscalateFn: ...
 
     # -- what a phase asks of another ---------------------------------------------------------
     def agree_due_date(self, day: date) -> None: ...

@@ -2,12 +2,12 @@
 
 This file holds the workflow, owner of the order's one serializable `OrderState`: its updates,
 signals and query (`state`), the run that strings the phases together (and continues as new
-when the history grows long), and the `OrderContext` the phases ask it through; the phases
-live beside it (`review.py` P1, `plan.py` P2-P3,
-`purchasing.py` P4, `materials.py` and `picking.py` P5-P7, `production.py` P8, `closing.py`
-P9-P10, `cancellation.py` for a cancellation at any stage).
+when the history grows long), and the `OrderContext` the phases ask it through. What the order
+writes down (timeline, stage, actuals) is in `order_records.py`; the phases live beside it
+(`review.py` P1, `plan.py` P2-P3, `purchasing.py` P4 with `requisition.py`, `materials.py` and
+`picking.py` P5-P7, `production.py` P8 with `assembly_issue.py`, `closing.py` P9-P10,
+`changes.py` for customer changes, `cancellation.py` for a cancellation at any stage).
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -16,12 +16,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from services.engineering.bom import validate_bom
     from services.planning.activities import PlanningActivities
-    from services.sales.activities import SalesActivities
     from shared import payloads as p
     from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
@@ -34,22 +32,17 @@ with workflow.unsafe.imports_passed_through():
         ReportIssue,
     )
     from shared.rejections import Rejection
-    from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
-        MilestoneActual,
         OrderInput,
         RaiseEscalation,
         RequisitionSettled,
         RequisitionSummary,
-        StageChange,
-        TimelineEvent,
     )
-    from workflows.base import TaskWorkflow
     from workflows.cancellation import NOT_CANCELLABLE, cancel_order
     from workflows.changes import CHANGE_REFUSED, ChangesPhase
     from workflows.closing import ClosingPhase
-    from workflows.common import end_of_day
     from workflows.materials import MaterialsPhase
+    from workflows.order_records import OrderRecords
     from workflows.plan import PlanPhase
     from workflows.production import ProductionPhase
     from workflows.purchasing import PurchasingPhase
@@ -58,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn
-class OrderWorkflow(TaskWorkflow):
+class OrderWorkflow(OrderRecords):
     """The life of one order, from intake to close; every human step is a task with a due time."""
 
     @workflow.init
@@ -310,70 +303,6 @@ class OrderWorkflow(TaskWorkflow):
             or self.changes.rule_violation(task, payload)
         )
 
-    # -- helpers the phases share --------------------------------------------------------
-
-    def headline(self) -> str:
-        due = f" · due {self.state.due_date}" if self.state.due_date else ""
-        return f"**{self.inp.order_no}** · stage **{self.state.stage}**{due}"
-
-    def stage_of_update(self) -> str:
-        return self.state.stage
-
-    async def event(
-        self, kind: str, actor: str, summary: str, detail: dict[str, Any] | None = None
-    ) -> None:
-        now = workflow.now()
-        await self.activity(
-            PlanningActivities.record_event,
-            TimelineEvent(
-                key=f"{self.workflow_id}:{kind}:{now.isoformat()}:{summary[:40]}",
-                order_no=self.inp.order_no,
-                at=now,
-                kind=kind,
-                actor=actor,
-                summary=summary,
-                detail=detail or {},
-            ),
-            f"timeline: {summary}",
-        )
-
-    async def set_stage(
-        self, stage: str, status: str = "active", reason: str | None = None
-    ) -> None:
-        self.state.stage, self.state.status = stage, status
-        attributes: list[SearchAttributeUpdate[Any]] = [STAGE.value_set(stage)]
-        if self.state.due_date:
-            attributes.append(DUE_DATE.value_set(end_of_day(self.state.due_date)))
-        workflow.upsert_search_attributes(attributes)
-        self.describe(reason or f"entered stage {stage}")
-        await self.activity(
-            SalesActivities.record_stage,
-            StageChange(
-                order_no=self.inp.order_no,
-                stage=stage,
-                status=status,
-                reason=reason,
-                due_date=self.state.due_date,
-                at=workflow.now(),
-            ),
-            f"order stage → {stage}" + (f" ({status})" if status != "active" else ""),
-        )
-
-    async def record_actual(self, milestone: str, day: date | None = None) -> None:
-        if milestone in self.state.actuals:
-            return
-        self.state.actuals[milestone] = day or self.today()
-        await self.activity(
-            PlanningActivities.record_actual,
-            MilestoneActual(
-                order_no=self.inp.order_no,
-                milestone=milestone,
-                actual=self.state.actuals[milestone],
-                at=workflow.now(),
-            ),
-            f"milestone {milestone} actual {self.state.actuals[milestone]}",
-        )
-
     # -- what the phases ask of the order (OrderContext) -----------------------------------------
 
     def watch(self, work: Coroutine[Any, Any, None]) -> None:
@@ -410,12 +339,3 @@ class OrderWorkflow(TaskWorkflow):
         assert self.state.policy is not None
         day = self.state.plan.milestones["production_start"]
         return datetime.combine(day, time(hour=self.state.policy.shift_start_hour), tzinfo=UTC)
-
-    async def close_declined(self, reason: str) -> None:
-        await self.book.withdraw_all()
-        await self.set_stage("declined", "declined", reason)
-
-    def _on_escalated(self, esc: RaiseEscalation) -> None:
-        if not self.state.escalated:
-            self.state.escalated = True
-            workflow.upsert_search_attributes([ESCALATED.value_set(True)])

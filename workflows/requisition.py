@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
-    from workflows.tasks import EscalateFn, TaskBook, TaskState
+    from workflows.tasks import TaskHost, TaskState
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -56,33 +56,12 @@ def promise_violation(payload: p.Payload, today: date) -> str | None:
     return None
 
 
-class BuyingHost(Protocol):
-    """The workflow a requisition is bought in: it owns the tasks and runs the activities."""
-
-    book: TaskBook
-
-    @overload
-    async def activity(
-        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
-    ) -> R: ...
-
-    @overload
-    async def activity(
-        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
-    ) -> R: ...
-
-    async def wait_tasks(self, *tasks: TaskState) -> None: ...
-
-    @property
-    def escalate(self) -> EscalateFn: ...
-
-
 class Buying:
     """One requisition's approval (where needed), purchase order and promised-date check,
     run by the workflow `host` that owns its tasks."""
 
     def __init__(
-        self, host: BuyingHost, requisition: RequisitionSummary, order_no: str | None
+        self, host: TaskHost, requisition: RequisitionSummary, order_no: str | None
     ) -> None:
         self.host = host
         self.requisition = requisition

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -44,6 +44,10 @@ FORBIDDEN = Rejection.FORBIDDEN
 INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
 
 
+A = TypeVar("A")
+R = TypeVar("R")
+
+
 class EscalateFn(Protocol):
     """Raise an escalation of the workflow's order, breached now (`Escalator.escalate`)."""
 
@@ -59,6 +63,28 @@ class EscalateFn(Protocol):
         due_at: datetime | None = None,
         task_id: str | None = None,
     ) -> None: ...
+
+
+class TaskHost(Protocol):
+    """A workflow with a task book, as the steps it runs see it (an order and its phases, an
+    issue's or a requisition's own workflow): tasks, activities, escalations."""
+
+    book: TaskBook
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any], Awaitable[R]], arg: None, summary: str
+    ) -> R: ...
+
+    @overload
+    async def activity(
+        self, method: Callable[[Any, A], Awaitable[R]], arg: A, summary: str
+    ) -> R: ...
+
+    async def wait_tasks(self, *tasks: TaskState) -> None: ...
+
+    @property
+    def escalate(self) -> EscalateFn: ...
 
 
 def reject(error_type: str, message: str, **details: Any) -> ApplicationError:
