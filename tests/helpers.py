@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -244,3 +246,16 @@ async def wait_escalation(
             listed = await escalations(stack, order_no)
             raise AssertionError(f"no matching escalation for {order_no} in {listed}")
         await asyncio.sleep(0.1)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def recorded_histories() -> list[WorkflowHistory]:
+    """Histories recorded by earlier versions (tests/histories/), named by workflow id, which
+    task ids derive from; the runs of an order that continued as new are
+    `<workflow id>~run<n>.json`."""
+    return [
+        WorkflowHistory.from_json(path.stem.split("~")[0], path.read_text())
+        for path in sorted(HISTORIES.glob("*.json"))
+    ]

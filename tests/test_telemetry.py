@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -22,11 +21,10 @@ from app.worker import WORKFLOWS
 from shared.settings import Settings
 from shared.telemetry import setup_tracing, tracing_interceptor
 from tests.conftest import Stack, run_stack, settings_for
-from tests.helpers import create_order, wait_task
+from tests.helpers import create_order, recorded_histories, wait_task
 
 REVIEW = "engineering.contract_review"
 COMPLETE_ROUTE = "POST /engineering/tasks/{task_id}/complete"
-HISTORIES = Path(__file__).parent / "histories"
 
 
 @pytest.fixture
@@ -119,10 +117,7 @@ async def test_the_order_workflow_replays_with_tracing_headers_in_its_history(
         for event in history.events
         if event.HasField("workflow_execution_started_event_attributes")
     )
-    recorded = [
-        WorkflowHistory.from_json(path.stem, path.read_text())
-        for path in sorted(HISTORIES.glob("*.json"))
-    ]
+    recorded = recorded_histories()
     replayer = Replayer(
         workflows=WORKFLOWS,
         interceptors=[tracing_interceptor()],

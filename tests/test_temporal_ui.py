@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -19,9 +18,7 @@ from app.worker import WORKFLOWS
 from shared.settings import Settings
 from shared.temporal import ESCALATED, ORDER_NO, SEARCH_ATTRIBUTES, STAGE
 from tests.conftest import Stack, run_stack, settings_for
-from tests.helpers import complete_ok, create_order, wait_task
-
-HISTORIES = Path(__file__).parent / "histories"
+from tests.helpers import complete_ok, create_order, recorded_histories, wait_task
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +103,7 @@ async def test_current_details_say_where_the_order_stands(dev_stack: Stack) -> N
 async def test_recorded_histories_replay_with_the_current_code(dev_stack: Stack) -> None:
     order_no = await _to_engineering(dev_stack)
     fresh = await dev_stack.client.get_workflow_handle(f"order-{order_no}").fetch_history()
-    # Histories recorded by earlier versions, named by workflow id (task ids derive from it).
-    recorded = [
-        WorkflowHistory.from_json(path.stem, path.read_text())
-        for path in sorted(HISTORIES.glob("*.json"))
-    ]
+    recorded = recorded_histories()
     assert recorded, "tests/histories/ holds the recorded histories to replay"
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for history in [fresh, *recorded]:
