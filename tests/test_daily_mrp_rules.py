@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from services.procurement.daily import Projection, daily_key, project, safety_topup
+from services.procurement.mrp.daily import Projection, daily_key, project, safety_topup
 from shared.schedule_times import hour_minute
 from shared.settings import Settings
 from shared.types import RequisitionSummary

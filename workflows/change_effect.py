@@ -14,7 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.engineering.dcn import DcnIssue, DcnIssued
     from services.engineering.dcn_activities import DesignChangeActivities
-    from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
+    from services.procurement.mrp.changes import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from services.sales.changes import ChangeActivities
     from shared import payloads as p
     from shared.change_types import (

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services.procurement.delta import MrpDeltaResult
+    from services.procurement.mrp.changes import MrpDeltaResult
     from services.sales.changes import ChangeActivities
     from shared import payloads as p
     from shared.change_types import (

@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from services.procurement.daily import DailyMrpActivities, qty_text
+    from services.procurement.mrp.daily import DailyMrpActivities, qty_text
     from shared.material_types import (
         DailyMrpInput,
         DailyMrpResult,

@@ -19,7 +19,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.engineering.dcn import BomSnapshot, DcnIssue, DcnIssued
     from services.engineering.dcn_activities import DesignChangeActivities
-    from services.procurement.delta import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
+    from services.procurement.mrp.changes import DcnMrpActivities, MrpDeltaResult, MrpDeltaRun
     from shared import payloads as p
     from shared.production_types import DesignChangeRequest, DesignChangeResult
     from workflows.base import TaskWorkflow

@@ -8,6 +8,7 @@ writes down (timeline, stage, actuals) is in `order_records.py`; the phases live
 `picking.py` P5-P7, `production.py` P8 with `assembly_issue.py`, `closing.py` P9-P10,
 `changes.py` for customer changes, `cancellation.py` for a cancellation at any stage).
 """
+
 from __future__ import annotations
 
 import asyncio
