@@ -264,3 +264,30 @@ async def buy_and_pick(
     )
     assert view["stage"] == "production", view["stage"]
     return view
+
+
+async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[str, Any]:
+    """An order in assembly (its card open) through a one-operation card, a passed final
+    inspection, shipping, delivery, commissioning, settlement and evaluation; returns the
+    view the evaluation answers with."""
+    card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
+    await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
+    await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
+    await complete_ok(
+        stack, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
+    )
+    today = (await ts_env.get_current_time()).date().isoformat()
+    await complete_ok(stack, "sales.delivery_confirmed", order_no, {"received_on": today})
+    await complete_ok(
+        stack,
+        "aftersales.commissioning",
+        order_no,
+        {"installed": True, "trained": True, "power_on_ok": True, "notes": "accepted"},
+    )
+    await complete_ok(
+        stack, "sales.settlement", order_no, {"invoice_no": "INV-1", "amount_paid": 480000}
+    )
+    return await complete_ok(
+        stack, "sales.evaluation", order_no, {"satisfaction": 5, "lessons": "none"}
+    )

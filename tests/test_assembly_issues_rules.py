@@ -12,7 +12,6 @@ from shared.order_state import OrderState
 from shared.production_types import CancelOrder, ReportIssue
 from tests.conftest import Stack
 from tests.helpers import (
-    complete_ok,
     create_order,
 )
 from tests.issue_drivers import (
@@ -22,7 +21,7 @@ from tests.issue_drivers import (
     _report_ok,
     _task_of_issue,
 )
-from tests.material_drivers import order_view, wait_view
+from tests.material_drivers import assemble_and_close, order_view, wait_view
 from workflows.production import ProductionPhase
 
 
@@ -83,27 +82,7 @@ async def test_an_order_does_not_close_while_an_issue_is_open(
             "items": [{"item": f"FRAME-{suffix}", "qty": 1}],
         },
     )
-    card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
-    await complete_ok(flow, "production.assembly", order_no, card)
-    await complete_ok(flow, "production.submit_inspection", order_no, {"missing_parts": []})
-    await complete_ok(flow, "quality.final_inspection", order_no, {"passed": True})
-    await complete_ok(
-        flow, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
-    )
-    today = (await ts_env.get_current_time()).date().isoformat()
-    await complete_ok(flow, "sales.delivery_confirmed", order_no, {"received_on": today})
-    await complete_ok(
-        flow,
-        "aftersales.commissioning",
-        order_no,
-        {"installed": True, "trained": True, "power_on_ok": True, "notes": "accepted"},
-    )
-    await complete_ok(
-        flow, "sales.settlement", order_no, {"invoice_no": "INV-1", "amount_paid": 480000}
-    )
-    view = await complete_ok(
-        flow, "sales.evaluation", order_no, {"satisfaction": 5, "lessons": "paint supplier"}
-    )
+    view = await assemble_and_close(flow, ts_env, order_no)
     # Settled and evaluated, but the NCR of its issue is still open: the order waits.
     assert (view["stage"], view["status"]) == ("closing", "active")
     assert [t["kind"] for t in view["open_tasks"]] == ["quality.ncr_judgement"]

@@ -14,8 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from shared.settings import Settings
 from tests.conftest import Stack, run_stack, settings_for
-from tests.helpers import MARGIN, advance_to, complete_ok
-from tests.material_drivers import order_view, production_start, to_production
+from tests.helpers import MARGIN, advance_to
+from tests.material_drivers import (
+    assemble_and_close,
+    order_view,
+    production_start,
+    to_production,
+)
 
 
 @pytest.fixture
@@ -58,32 +63,7 @@ async def test_an_order_closes_across_several_runs_carrying_its_state(
     flow, suffix = short_history, uuid.uuid4().hex[:6]
     order_no, view = await to_production(flow, ts_env, suffix)
     await advance_to(ts_env, production_start(view) + MARGIN)
-    await complete_ok(
-        flow,
-        "production.assembly",
-        order_no,
-        {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]},
-    )
-    await complete_ok(flow, "production.submit_inspection", order_no, {"missing_parts": []})
-    view = await complete_ok(flow, "quality.final_inspection", order_no, {"passed": True})
-    assert view["stage"] == "delivery"
-    await complete_ok(
-        flow, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
-    )
-    today = (await ts_env.get_current_time()).date().isoformat()
-    await complete_ok(flow, "sales.delivery_confirmed", order_no, {"received_on": today})
-    await complete_ok(
-        flow,
-        "aftersales.commissioning",
-        order_no,
-        {"installed": True, "trained": True, "power_on_ok": True, "notes": "accepted"},
-    )
-    await complete_ok(
-        flow, "sales.settlement", order_no, {"invoice_no": "INV-1", "amount_paid": 480000}
-    )
-    view = await complete_ok(
-        flow, "sales.evaluation", order_no, {"satisfaction": 5, "lessons": "none"}
-    )
+    view = await assemble_and_close(flow, ts_env, order_no)
     assert (view["stage"], view["status"]) == ("closed", "closed")
 
     # Every stage entered with nothing running beside the main line was a safe point.
