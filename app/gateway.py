@@ -20,6 +20,7 @@ from temporalio.client import Client
 from services.escalations.api import router as escalations_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
+from shared.actor import signing_client
 from shared.auth import TokenVerifier
 from shared.db import create_engine
 from shared.errors import install_error_handlers
@@ -46,7 +47,10 @@ def create_app(
         if not settings.database_url:
             raise RuntimeError("ORDERFLOW_DATABASE_URL is not set: start the API with make run")
         app.state.engine = create_engine(settings.database_url)
-        app.state.temporal = temporal or await connect(settings)
+        # Every update the gateway sends carries its signed actor assertion (shared/actor.py).
+        app.state.temporal = signing_client(
+            temporal or await connect(settings), settings.actor_signing_key()
+        )
         try:
             yield
         finally:

@@ -121,6 +121,7 @@ async def _start(stack: Stack) -> None:
     # Create the dev secrets before the children start: two processes creating them at
     # once could each write a different key, and tokens would then fail in one of them.
     settings.signing_key()
+    settings.actor_signing_key()
     settings.webhook_signing_secret()
 
     if settings.embedded_temporal:

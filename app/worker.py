@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from app.schedules import ensure_schedules
+from shared.actor import ActorKeys
 from shared.db import create_engine
 from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
@@ -86,7 +87,8 @@ def build_workers(
                 client,
                 task_queue=workflow_queue(prefix),
                 workflows=WORKFLOWS,
-                interceptors=tracing,
+                # The update validators check actor assertions with this worker's key.
+                interceptors=[*tracing, ActorKeys(settings.actor_signing_key())],
             )
         )
     for dept in DEPARTMENTS:

@@ -40,6 +40,8 @@ class CustomerChange(BaseModel):
     # A hash of the HTTP request (with its Idempotency-Key): a key reused for another body is
     # told apart from a retry.
     request_hash: str | None = None
+    # The gateway's signed assertion of `by` (and roles) for this update (shared/actor.py).
+    assertion: str | None = None
 
 
 # What a change means for the order, worked out before anything of it takes effect.

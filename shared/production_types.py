@@ -26,6 +26,8 @@ class ReportIssue(BaseModel):
     items: list[dict[str, Any]] = Field(default_factory=list)
     severity: Literal["normal", "serious"] = "normal"
     by: str
+    # The gateway's signed assertion of `by` (and roles) for this update (shared/actor.py).
+    assertion: str | None = None
 
 
 class IssueReported(BaseModel):
@@ -110,6 +112,8 @@ class FinishedGoods(BaseModel):
 class CancelOrder(BaseModel):
     reason: str
     by: str
+    # The gateway's signed assertion of `by` (and roles) for this update (shared/actor.py).
+    assertion: str | None = None
 
 
 # What cancelling an order cost and unwound (returned to the caller, kept on the order).

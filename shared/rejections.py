@@ -24,3 +24,6 @@ class Rejection(StrEnum):
     NOT_CANCELLABLE = "OrderNotCancellable"
     # report_issue: the order takes no issue now (409)
     ISSUE_REFUSED = "IssueRefused"
+    # any update carrying `by`/`roles`: no valid actor assertion from the gateway (a bare
+    # Temporal client, a tampered, expired or misdirected assertion; 403, shared/actor.py)
+    UNAUTHENTICATED = "Unauthenticated"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import isodate
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEPARTMENTS: tuple[str, ...] = (
@@ -79,7 +79,16 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
+    # A private CA bundle (PEM file) the Temporal frontend's certificate is checked against;
+    # turns TLS on. Without it the system's trust store is used.
+    temporal_tls_ca: Path | None = None
     database_url: str = ""
+    # The schema owner's URL, for migrations only (DDL); the runtime uses `database_url`, a
+    # role with DML only. Empty: migrations use `database_url` too.
+    migration_database_url: str = ""
+    # The key the gateway signs each update's actor with and the workflow worker checks
+    # (shared/actor.py), 32+ bytes; required in prod, else kept in ORDERFLOW_HOME/actor.key.
+    actor_key: SecretStr | None = None
     task_queue_prefix: str = "orderflow"
 
     jwt_key: str = ""
@@ -198,6 +207,14 @@ class Settings(BaseSettings):
                 raise ValueError("prod needs ORDERFLOW_TEMPORAL_ADDRESS and ORDERFLOW_DATABASE_URL")
         return self
 
+    @model_validator(mode="after")
+    def _actor_key_rules(self) -> Settings:
+        if self.actor_key is not None and len(self.actor_key.get_secret_value().encode()) < 32:
+            raise ValueError("ORDERFLOW_ACTOR_KEY must be at least 32 bytes")
+        if self.env == "prod" and self.actor_key is None:
+            raise ValueError("ORDERFLOW_ACTOR_KEY (32+ bytes) is required in prod")
+        return self
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address
@@ -225,6 +242,12 @@ class Settings(BaseSettings):
         if self.jwt_key:
             return self.jwt_key
         return _home_secret(self.home, "jwt.key")
+
+    def actor_signing_key(self) -> bytes:
+        """The key of signed actor assertions: configured, or the dev key in ORDERFLOW_HOME."""
+        if self.actor_key is not None:
+            return self.actor_key.get_secret_value().encode()
+        return _home_secret(self.home, "actor.key").encode()
 
     def webhook_signing_secret(self) -> str:
         """The webhook HMAC secret: configured, or the dev secret kept in ORDERFLOW_HOME."""

@@ -65,13 +65,18 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
 
 
 def tls_config(settings: Settings) -> bool | TLSConfig:
-    """TLS towards Temporal: mTLS with the configured client certificate, plain TLS with an
+    """TLS towards Temporal: mTLS with the configured client certificate, the frontend checked
+    against the private CA when one is given (else the system's trust store), plain TLS with an
     API key (Temporal Cloud) or when asked for, none for a local server."""
+    ca = settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca is not None else None
     if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
         return TLSConfig(
+            server_root_ca_cert=ca,
             client_cert=settings.temporal_tls_cert.read_bytes(),
             client_private_key=settings.temporal_tls_key.read_bytes(),
         )
+    if ca is not None:
+        return TLSConfig(server_root_ca_cert=ca)
     return bool(settings.temporal_api_key) or settings.temporal_tls
 
 

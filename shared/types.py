@@ -105,6 +105,8 @@ class CompleteTask(BaseModel):
     payload: dict[str, Any]
     by: str
     roles: list[str] = Field(default_factory=list)
+    # The gateway's signed assertion of `by` (and roles) for this update (shared/actor.py).
+    assertion: str | None = None
 
 
 class TaskCompleted(BaseModel):

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from shared.actor import signing_client
 from tests.conftest import Stack
 
 # What API.md promises every order view carries.
@@ -259,3 +260,9 @@ def recorded_histories() -> list[WorkflowHistory]:
         WorkflowHistory.from_json(path.stem.split("~")[0], path.read_text())
         for path in sorted(HISTORIES.glob("*.json"))
     ]
+
+
+def signed_client(stack: Stack) -> Client:
+    """The stack's Temporal client signing updates as the gateway does (shared/actor.py): for
+    tests that send an update straight to a workflow instead of through the API."""
+    return signing_client(stack.client, stack.settings.actor_signing_key())

@@ -16,6 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
+    from shared.actor import verify_actor
     from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
     from workflows.activity_calls import run_activity
@@ -75,6 +76,12 @@ class TaskWorkflow:
         )
 
     @complete_task.validator
+    def _validate_complete_task(self, cmd: CompleteTask) -> None:
+        # The actor check only here: the validator runs when Temporal first delivers the
+        # update, never on replay, where the assertion may since have expired.
+        verify_actor(cmd, "complete_task")
+        self._validate_completion(cmd)
+
     def _validate_completion(self, cmd: CompleteTask) -> None:
         task, payload = self.book.check(cmd)
         problem = self.rule_violation(task, payload)

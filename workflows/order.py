@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from services.engineering.bom import validate_bom
     from services.planning.activities import PlanningActivities
     from shared import payloads as p
+    from shared.actor import verify_actor
     from shared.change_types import ChangeAccepted, CustomerChange
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
@@ -233,6 +234,7 @@ class OrderWorkflow(OrderRecords):
 
     @report_issue.validator
     def _validate_issue(self, cmd: ReportIssue) -> None:
+        verify_actor(cmd, "report_issue")
         refusal = self.production.issue_refusal()
         if refusal:
             raise reject(Rejection.ISSUE_REFUSED, refusal)
@@ -248,6 +250,7 @@ class OrderWorkflow(OrderRecords):
 
     @change.validator
     def _validate_change(self, cmd: CustomerChange) -> None:
+        verify_actor(cmd, "change")
         problem = self.changes.violation(cmd)
         if problem:
             raise reject(INVALID_PAYLOAD, problem)
@@ -263,6 +266,7 @@ class OrderWorkflow(OrderRecords):
 
     @cancel.validator
     def _validate_cancel(self, cmd: CancelOrder) -> None:
+        verify_actor(cmd, "cancel")
         if self.state.status != "active" or self.state.cancellation is not None:
             state = "being cancelled" if self.state.cancellation else self.state.status
             raise reject(NOT_CANCELLABLE, f"{self.inp.order_no} is {state}; nothing to cancel")
