@@ -119,13 +119,15 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
-    """`orderflow migrate`: bring ORDERFLOW_DATABASE_URL to the newest schema."""
-    from app.migrate import upgrade
+    """`orderflow migrate`: bring the database to the newest schema, as the owner of
+    ORDERFLOW_MIGRATION_DATABASE_URL when set (then ORDERFLOW_DATABASE_URL's user gets DML)."""
+    from app.migrate import runtime_role_of, upgrade
 
     if not settings.database_url:
         error("set ORDERFLOW_DATABASE_URL (orderflow run migrates its embedded database itself)")
         return USAGE_ERROR
-    upgrade(settings.database_url)
+    owner_url = settings.migration_database_url or settings.database_url
+    upgrade(owner_url, runtime_role=runtime_role_of(settings.database_url, owner_url))
     print("migrations applied")
     return 0
 

@@ -19,6 +19,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,7 @@ from app.processes import (
     terminate,
     wait_for_first_exit,
 )
-from shared.db import start_embedded_postgres
+from shared.db import RUNTIME_ROLE, ensure_login_role, start_embedded_postgres, with_user
 from shared.settings import Settings, get_settings
 from shared.temporal import SEARCH_ATTRIBUTE_ARGS, connect
 
@@ -140,9 +141,22 @@ async def _start(stack: Stack) -> None:
             ) from exc
         # Only a server this run holds is stopped by it (see _stop_postgres).
         stack.postgres_data = pgdata
+    # Migrations run as the schemas' owner; the gateway and the worker get a role with DML
+    # only (on the embedded server: RUNTIME_ROLE, its password kept under ORDERFLOW_HOME).
+    owner_url = settings.migration_database_url or database_url
+    if settings.embedded_database:
+        owner_url, password = database_url, settings.database_runtime_password()
+        await ensure_login_role(owner_url, RUNTIME_ROLE, password)
+        database_url = with_user(database_url, RUNTIME_ROLE, password)
     say("applying database migrations")
     # Alembic's env runs its own event loop, so it cannot run on this one.
-    await asyncio.to_thread(migrate.upgrade, database_url)
+    await asyncio.to_thread(
+        partial(
+            migrate.upgrade,
+            owner_url,
+            runtime_role=migrate.runtime_role_of(database_url, owner_url),
+        )
+    )
     await _wait_for_temporal(stack)
 
     stack.settings = settings.model_copy(update={"database_url": database_url})
@@ -264,6 +278,8 @@ def _forget_dead_postgres_handles(pgdata: Path) -> None:
 def _child_env(settings: Settings) -> dict[str, str]:
     """The environment of the gateway and the worker: the servers this run started."""
     env = dict(os.environ)
+    # The owner's (DDL) URL is for migrations, which this run applied itself.
+    env.pop("ORDERFLOW_MIGRATION_DATABASE_URL", None)
     env.update(
         ORDERFLOW_HOME=str(settings.home),
         ORDERFLOW_DATABASE_URL=settings.database_url,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +30,53 @@ def async_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError(f"ORDERFLOW_DATABASE_URL must be a postgresql:// URL, not {url.split(':')[0]}")
+
+
+# The role gateways and workers use on the embedded PostgreSQL: DML on orderflow's schemas
+# only; migrations run as the server's owner (app/migrate.py grants it its rights).
+RUNTIME_ROLE = "orderflow_app"
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def user_of(url: str) -> str | None:
+    """The user name in a database URL (None when it names none)."""
+    return urlsplit(sync_url(url)).username or None
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    """`url` logging in as `user` with `password` (URL-safe) instead of its own user."""
+    parts = urlsplit(url)
+    where = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{where}"))
+
+
+def role_name(name: str) -> str:
+    """`name` quoted as a PostgreSQL role; refuses anything but a plain lower-case name."""
+    if not _ROLE_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a plain PostgreSQL role name")
+    return f'"{name}"'
+
+
+async def ensure_login_role(admin_url: str, role: str, password: str) -> None:
+    """Create the login role `role` (no superuser, no CREATEDB/CREATEROLE) or reset its
+    password; `admin_url` must be allowed to create roles."""
+    if not password.replace("-", "").replace("_", "").isalnum():
+        raise ValueError("the role's password must be URL-safe (secrets.token_urlsafe)")
+    engine = create_engine(admin_url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+            )
+            verb = "ALTER" if exists else "CREATE"
+            await connection.execute(
+                text(
+                    f"{verb} ROLE {role_name(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                    f"PASSWORD '{password}'"
+                )
+            )
+    finally:
+        await engine.dispose()
 
 
 def sync_url(url: str) -> str:

@@ -249,6 +249,10 @@ class Settings(BaseSettings):
             return self.actor_key.get_secret_value().encode()
         return _home_secret(self.home, "actor.key").encode()
 
+    def database_runtime_password(self) -> str:
+        """The password of the embedded PostgreSQL's runtime role, kept in ORDERFLOW_HOME."""
+        return _home_secret(self.home, "database-runtime.password")
+
     def webhook_signing_secret(self) -> str:
         """The webhook HMAC secret: configured, or the dev secret kept in ORDERFLOW_HOME."""
         if self.webhook_secret:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -33,11 +34,20 @@ from app.migrate import upgrade
 from app.worker import build_workers
 from shared.actor import signing_clock
 from shared.auth import mint_token
-from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres
+from shared.db import (
+    RUNTIME_ROLE,
+    create_engine,
+    ensure_login_role,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+    with_user,
+)
 from shared.settings import Settings
 from shared.temporal import ensure_search_attributes
 
 BIN = Path(sys.executable).parent
+# The runtime role's password on the test server (which trusts local logins anyway).
+RUNTIME_PASSWORD = "runtime-test-password"
 
 
 def free_port() -> int:
@@ -116,8 +126,11 @@ async def databases(home: Path) -> AsyncIterator[Databases]:
     """The embedded PostgreSQL, tuned for tests, with a template database migrated once."""
     template = "orderflow_template"
     template_url = start_embedded_postgres(home, database=template)
+    # The runtime role as `orderflow run` makes it: DML only, granted by the migration; every
+    # copy of the template inherits the grants (tests/test_database_roles.py).
+    await ensure_login_role(template_url, RUNTIME_ROLE, RUNTIME_PASSWORD)
     # Alembic runs its own event loop, so it cannot run on this one.
-    await asyncio.to_thread(upgrade, template_url)
+    await asyncio.to_thread(partial(upgrade, template_url, runtime_role=RUNTIME_ROLE))
     admin_url = template_url.replace(f"/{template}?", "/postgres?", 1)
     connection = await asyncpg.connect(admin_url)
     try:
@@ -144,6 +157,12 @@ async def database_url(databases: Databases) -> AsyncIterator[str]:
     name = await databases.take()
     yield databases.url(name)
     databases.drop(name)
+
+
+@pytest.fixture
+def runtime_database_url(database_url: str) -> str:
+    """This test's database as the runtime role (DML only) logs in to it."""
+    return with_user(database_url, RUNTIME_ROLE, RUNTIME_PASSWORD)
 
 
 @pytest.fixture
