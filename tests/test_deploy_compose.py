@@ -36,6 +36,10 @@ ORDERFLOW_SERVICES = ("migrate", "gateway", "worker")
 # What the test supplies for the secrets .env.example leaves blank.
 TEST_SECRETS = {
     "POSTGRES_PASSWORD": "pg-password-for-the-test",
+    "POSTGRES_OWNER_PASSWORD": "owner-password-for-the-test",
+    "POSTGRES_APP_PASSWORD": "app-password-for-the-test",
+    "POSTGRES_TEMPORAL_PASSWORD": "temporal-password-for-the-test",
+    "ORDERFLOW_ACTOR_KEY": "actor-key-for-the-test-0123456789abcdef",
     "ORDERFLOW_WEBHOOK_SECRET": "webhook-secret-for-the-test",
     "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789",
 }
@@ -156,7 +160,14 @@ def test_every_interpolated_variable_is_in_env_example(raw: dict[str, Any]) -> N
 
 def test_the_secrets_are_required_not_defaulted(raw: dict[str, Any]) -> None:
     example = env_file(ENV_EXAMPLE)
-    for secret in ("POSTGRES_PASSWORD", "ORDERFLOW_WEBHOOK_SECRET"):
+    for secret in (
+        "POSTGRES_PASSWORD",
+        "POSTGRES_OWNER_PASSWORD",
+        "POSTGRES_APP_PASSWORD",
+        "POSTGRES_TEMPORAL_PASSWORD",
+        "ORDERFLOW_WEBHOOK_SECRET",
+        "ORDERFLOW_ACTOR_KEY",
+    ):
         assert example[secret] == "", f".env.example must not ship a value for {secret}"
         with pytest.raises(MissingVariable, match=secret):
             interpolate(raw, {**example, **TEST_SECRETS, secret: ""})
@@ -241,14 +252,15 @@ def test_services_wait_for_what_they_need(compose: dict[str, Any]) -> None:
     assert any(v.startswith("pgdata:") for v in services["postgres"]["volumes"])
 
 
-def test_temporal_runs_on_the_same_postgres(compose: dict[str, Any]) -> None:
+def test_temporal_runs_on_the_same_postgres_with_its_own_role(compose: dict[str, Any]) -> None:
     services = compose["services"]
     temporal = environment(services["temporal"])
     postgres = environment(services["postgres"])
     assert temporal["DB"] == "postgres12"
     assert temporal["POSTGRES_SEEDS"] == "postgres"
-    assert temporal["POSTGRES_USER"] == postgres["POSTGRES_USER"]
-    assert temporal["POSTGRES_PWD"] == postgres["POSTGRES_PASSWORD"]
+    assert temporal["POSTGRES_USER"] == "temporal" != postgres["POSTGRES_USER"]
+    assert temporal["POSTGRES_PWD"] == postgres["POSTGRES_TEMPORAL_PASSWORD"]
+    assert temporal["POSTGRES_PWD"] != postgres["POSTGRES_PASSWORD"]
     gateway = environment(services["gateway"])
     assert temporal["DEFAULT_NAMESPACE"] == gateway["ORDERFLOW_TEMPORAL_NAMESPACE"]
     assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == "temporal:7233"
@@ -312,3 +324,50 @@ def test_dockerignore_keeps_what_the_dockerfile_copies_and_nothing_else() -> Non
     assert copied <= allowed, f"COPY of files .dockerignore leaves out: {copied - allowed}"
     for path in copied:
         assert (ROOT / path).exists(), path
+
+
+def test_migrations_run_as_the_owner_and_the_runtime_as_a_dml_role(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    postgres = environment(services["postgres"])
+    script = ROOT / "deploy" / "postgres" / "init-roles.sh"
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services["postgres"]["volumes"]}
+    assert mounts["/docker-entrypoint-initdb.d/10-orderflow-roles.sh"] == (
+        "./" + str(script.relative_to(ROOT))
+    )
+    text = script.read_text()
+    for role in ("orderflow_owner", "orderflow_app", "temporal"):
+        assert f"CREATE ROLE {role} LOGIN NOSUPERUSER" in text
+    assert 'ALTER DATABASE :"db" OWNER TO orderflow_owner' in text
+    assert "REVOKE ALL ON DATABASE" in text
+    migrate = environment(services["migrate"])
+    owner = urlsplit(migrate["ORDERFLOW_MIGRATION_DATABASE_URL"])
+    assert (owner.username, owner.password) == (
+        "orderflow_owner",
+        postgres["POSTGRES_OWNER_PASSWORD"],
+    )
+    for name in ORDERFLOW_SERVICES:
+        env = environment(services[name])
+        runtime = urlsplit(env["ORDERFLOW_DATABASE_URL"])
+        assert (runtime.username, runtime.password) == (
+            "orderflow_app",
+            postgres["POSTGRES_APP_PASSWORD"],
+        )
+        if name != "migrate":
+            assert "ORDERFLOW_MIGRATION_DATABASE_URL" not in env
+    superuser = postgres["POSTGRES_USER"]
+    for service in services.values():
+        for value in environment(service).values():
+            assert f"//{superuser}:" not in value, "nothing but the init script is superuser"
+
+
+def test_the_temporal_ui_is_read_only(compose: dict[str, Any]) -> None:
+    ui = environment(compose["services"]["temporal-ui"])
+    assert ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+
+
+def test_every_orderflow_process_holds_the_actor_key(compose: dict[str, Any]) -> None:
+    for name in ORDERFLOW_SERVICES:
+        key = environment(compose["services"][name])["ORDERFLOW_ACTOR_KEY"]
+        assert key == TEST_SECRETS["ORDERFLOW_ACTOR_KEY"]
