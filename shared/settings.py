@@ -46,7 +46,8 @@ JWKS_ALGORITHMS: tuple[str, ...] = (
     "ES512",
     "EdDSA",
 )
-MIN_HMAC_KEY_BYTES = 32
+# A shared key at least as long as the hash (RFC 7518 §3.2): 32 bytes for HS256.
+MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
 def parse_duration(value: object) -> timedelta:
@@ -263,9 +264,11 @@ class Settings(BaseSettings):
                     "ORDERFLOW_JWT_AUDIENCE and ORDERFLOW_JWT_ISSUER are required with "
                     "ORDERFLOW_JWKS_URL in prod (the identity provider's client id and issuer URL)"
                 )
-            if not self.jwks_url and len(jwt_key.encode()) < MIN_HMAC_KEY_BYTES:
+            least = MIN_HMAC_KEY_BYTES[self.jwt_algorithm]
+            if not self.jwks_url and len(jwt_key.encode()) < least:
                 raise ValueError(
-                    f"ORDERFLOW_JWT_KEY must be at least {MIN_HMAC_KEY_BYTES} bytes in prod"
+                    f"ORDERFLOW_JWT_KEY must be at least {least} bytes for "
+                    f"{self.jwt_algorithm} in prod"
                 )
             if len(self.webhook_secret.get_secret_value()) < 16:
                 raise ValueError("ORDERFLOW_WEBHOOK_SECRET of 16+ characters is required in prod")

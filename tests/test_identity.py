@@ -309,6 +309,7 @@ def prod(**changes: Any) -> dict[str, Any]:
 
 def test_production_settings_are_accepted() -> None:
     assert Settings(**prod()).env == "prod"
+    assert Settings(**prod(jwt_key="k" * 64, jwt_algorithm="HS512")).jwt_algorithm == "HS512"
     with_idp = prod(
         jwt_key="", jwks_url="https://idp/certs", jwt_audience=AUDIENCE, jwt_issuer=ISSUER
     )
@@ -320,6 +321,8 @@ def test_production_settings_are_accepted() -> None:
     [
         ({"jwt_key": "k"}, "ORDERFLOW_JWT_KEY"),
         ({"jwt_key": "k" * 31}, "ORDERFLOW_JWT_KEY"),
+        ({"jwt_key": "k" * 47, "jwt_algorithm": "HS384"}, "ORDERFLOW_JWT_KEY"),
+        ({"jwt_key": "k" * 63, "jwt_algorithm": "HS512"}, "ORDERFLOW_JWT_KEY"),
         ({"jwt_key": "", "jwks_url": "https://idp/certs"}, "ORDERFLOW_JWT_AUDIENCE"),
         (
             {"jwt_key": "", "jwks_url": "https://idp/certs", "jwt_audience": AUDIENCE},
@@ -381,6 +384,27 @@ def test_an_invalid_setting_never_echoes_a_secret(monkeypatch: pytest.MonkeyPatc
     assert settings.jwt_key.get_secret_value() == secrets["ORDERFLOW_JWT_KEY"]
     assert settings.signing_key() == secrets["ORDERFLOW_JWT_KEY"]
     assert settings.webhook_signing_secret() == secrets["ORDERFLOW_WEBHOOK_SECRET"]
+
+
+def test_the_cli_names_the_bad_setting_but_not_the_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    for key in [k for k in os.environ if k.startswith("ORDERFLOW_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ORDERFLOW_ENV", "prod")
+    monkeypatch.setenv("ORDERFLOW_JWT_KEY", "k" * 40)
+    monkeypatch.setenv("ORDERFLOW_WEBHOOK_SECRET", "hook-0xC0FFEE")  # 13 characters: too short
+    settings_module.get_settings.cache_clear()
+    try:
+        assert main(["token", "--sub", "alice", "--roles", "sales"]) == 2
+    finally:
+        settings_module.get_settings.cache_clear()
+    printed = capsys.readouterr()
+    assert "ORDERFLOW_WEBHOOK_SECRET" in printed.err
+    assert "hook-0xC0FFEE" not in printed.err + printed.out
+    assert "k" * 40 not in printed.err + printed.out
 
 
 def test_dev_key_files_are_created_0600_from_the_start(
