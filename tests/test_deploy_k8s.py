@@ -36,7 +36,7 @@ SHARED_PATHS_GATEWAY = "gateway-planning"
 SHARED_PATHS = ("/orders", "/escalations", "/kpis")
 TEST_SECRETS = {
     "ORDERFLOW_DATABASE_URL": "postgresql://orderflow:pw@postgres.example.com:5432/orderflow",
-    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789",
+    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789-abcdef",
     "ORDERFLOW_WEBHOOK_SECRET": "webhook-secret-for-the-test",
 }
 
