@@ -1,4 +1,4 @@
-"""Who may call: JWT bearer tokens with `sub` and `roles`, checked on every route."""
+"""Who may call: JWT bearer tokens with a subject and roles, checked on every route."""
 
 from __future__ import annotations
 
@@ -36,14 +36,25 @@ class Principal:
 
 
 class TokenVerifier:
-    """Checks bearer tokens: HS256 with the configured or dev key, or RS256 from a JWKS URL."""
+    """Checks bearer tokens: HS256/384/512 with the configured or dev key, or the asymmetric
+    `jwks_algorithms` with an identity provider's keys from `jwks_url`; `exp` always, `aud` and
+    `iss` when configured."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     @cached_property
     def _jwks(self) -> jwt.PyJWKClient:
-        return jwt.PyJWKClient(self._settings.jwks_url, cache_keys=True)
+        # The key set is cached for `jwks_cache_seconds`; a token naming an unknown `kid` (a
+        # rotated key) refetches it, at most once per `jwks_refetch_seconds` so that tokens
+        # with made-up kids cannot make every request a fetch.
+        return jwt.PyJWKClient(
+            self._settings.jwks_url,
+            cache_jwk_set=True,
+            lifespan=self._settings.jwks_cache_seconds,
+            cooldown_duration=self._settings.jwks_refetch_seconds,
+            timeout=5,
+        )
 
     @cached_property
     def _key(self) -> str:
@@ -62,23 +73,60 @@ class TokenVerifier:
             raise unauthorized("the token has expired; mint a new one") from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise unauthorized(f"the token is not valid here: {exc}") from exc
-        sub, roles = claims.get("sub"), claims.get("roles", [])
+        subject_claim = self._settings.jwt_subject_claim
+        sub = claims.get(subject_claim)
         if not isinstance(sub, str) or not sub:
-            raise unauthorized("the token has no 'sub' claim")
+            raise unauthorized(f"the token has no '{subject_claim}' claim")
+        roles_claim = self._settings.jwt_roles_claim
+        roles = _claim_at(claims, roles_claim)
+        if roles is None:
+            roles = []
         if isinstance(roles, str):
             roles = [r for r in roles.split(",") if r]
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise unauthorized("the token's 'roles' claim must be a list of role names")
+            raise unauthorized(f"the token's '{roles_claim}' claim must be a list of role names")
         return Principal(sub=sub, roles=frozenset(roles))
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options: jwt.types.Options = {"require": ["sub"]}
-        if self._settings.jwks_url:
-            key = self._jwks.get_signing_key_from_jwt(token).key
-            return jwt.decode(token, key, algorithms=["RS256", "ES256"], options=options)
-        return jwt.decode(
-            token, self._key, algorithms=[self._settings.jwt_algorithm], options=options
+        settings = self._settings
+        options: jwt.types.Options = {"require": ["exp"]}
+        checks: dict[str, Any] = {
+            "options": options,
+            "leeway": settings.jwt_leeway_seconds,
+            "audience": settings.jwt_audience or None,
+            "issuer": settings.jwt_issuer or None,
+        }
+        if settings.jwks_url:
+            # The PyJWK carries its own algorithm: a token whose header names another one
+            # (HS256 with the public key as secret) is refused by PyJWT before any check.
+            key = self._jwks.get_signing_key_from_jwt(token)
+            return jwt.decode(token, key, algorithms=settings.jwks_algorithms, **checks)
+        return jwt.decode(token, self._key, algorithms=[settings.jwt_algorithm], **checks)
+
+
+def _claim_at(claims: dict[str, Any], path: str) -> object:
+    """The claim named `path` itself, else the value at its dotted path (`realm_access.roles`);
+    None when there is none."""
+    if path in claims:
+        return claims[path]
+    value: object = claims
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def known_roles_required(principal: Principal) -> Principal:
+    """Refuse with 403 a caller none of whose roles orderflow knows (`roles: []`, or only an
+    identity provider's other roles): every route needs at least one known role."""
+    if not principal.roles & KNOWN_ROLES:
+        held = ", ".join(sorted(principal.roles)) or "none"
+        raise forbidden(
+            "orderflow needs at least one of its roles: "
+            f"{', '.join(sorted(KNOWN_ROLES))}; the token has {held}"
         )
+    return principal
 
 
 def mint_token(
@@ -89,5 +137,17 @@ def mint_token(
     if unknown:
         raise ValueError(f"unknown role(s) {', '.join(unknown)}; known: {sorted(KNOWN_ROLES)}")
     now = int(time.time())
-    claims = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
+    claims: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + ttl_seconds}
+    # Where the API reads them (`jwt_subject_claim`, `jwt_roles_claim` as a dotted path).
+    claims[settings.jwt_subject_claim] = sub
+    *parents, leaf = settings.jwt_roles_claim.split(".")
+    holder = claims
+    for part in parents:
+        holder = holder.setdefault(part, {})
+    holder[leaf] = roles
+    # Minted tokens pass the API's own checks: its audience and issuer when it has them.
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.signing_key(), algorithm=settings.jwt_algorithm)

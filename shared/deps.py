@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
-from shared.auth import Principal, TokenVerifier
+from shared.auth import Principal, TokenVerifier, known_roles_required
 from shared.db import session_factory
 from shared.errors import invalid
 from shared.periods import InvalidPeriod, Period, PeriodKind, parse_period
@@ -33,11 +34,18 @@ async def _session(engine: Annotated[AsyncEngine, Depends(_engine)]) -> AsyncIte
         yield session
 
 
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs); it does
+# not refuse by itself, so a missing or malformed header gets the verifier's own 401 sentence.
+_bearer = HTTPBearer(auto_error=False, description="a JWT: `orderflow token` or the IdP's")
+
+
 def _principal(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.verify(authorization)
+    principal = verifier.verify(request.headers.get("authorization"))
+    return known_roles_required(principal)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

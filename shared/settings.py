@@ -5,6 +5,7 @@ Read it once at start (`get_settings()`), never at import: tests build their own
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -28,6 +29,25 @@ DEPARTMENTS: tuple[str, ...] = (
     "production",
     "aftersales",
 )
+
+
+# Token algorithms: a shared key signs only with HMAC, an identity provider's JWKS only with
+# asymmetric keys; `none` is in neither.
+HMAC_ALGORITHMS: tuple[str, ...] = ("HS256", "HS384", "HS512")
+JWKS_ALGORITHMS: tuple[str, ...] = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+# A shared key at least as long as the hash (RFC 7518 §3.2): 32 bytes for HS256.
+MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
 def parse_duration(value: object) -> timedelta:
@@ -60,7 +80,10 @@ def _split_csv(value: object) -> object:
 # Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
 # `ORDERFLOW_SLA_TASK_<KIND>`, read by `Settings.task_sla`.
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")
+    # `hide_input_in_errors`: a validation error must not echo what it was given (secrets).
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERFLOW_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["dev", "test", "prod"] = "dev"
     home: Path = Path(".orderflow")
@@ -75,7 +98,7 @@ class Settings(BaseSettings):
     # Temporal Cloud (or any server behind TLS): an API key turns TLS on; a client certificate
     # and key (PEM file paths) authenticate by mTLS instead; `temporal_tls` forces TLS with
     # neither (a server with a public certificate).
-    temporal_api_key: str = ""
+    temporal_api_key: SecretStr = SecretStr("")
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
@@ -88,13 +111,33 @@ class Settings(BaseSettings):
     migration_database_url: str = ""
     # The key the gateway signs each update's actor with and the workflow worker checks
     # (shared/actor.py), 32+ bytes; required in prod, else kept in ORDERFLOW_HOME/actor.key.
-    actor_key: SecretStr | None = None
+    actor_key: SecretStr = SecretStr("")
     task_queue_prefix: str = "orderflow"
 
-    jwt_key: str = ""
+    # Tokens: HS256/384/512 with `jwt_key` (else the dev key in ORDERFLOW_HOME), or the
+    # asymmetric `jwks_algorithms` with keys from `jwks_url` (an identity provider).
+    jwt_key: SecretStr = SecretStr("")
     jwks_url: str = ""
     jwt_algorithm: str = "HS256"
-    webhook_secret: str = ""
+    jwks_algorithms: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=lambda: ["RS256", "ES256"]
+    )
+    # The `aud` and `iss` a token must carry (empty: not checked; required with a JWKS in prod).
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    # Where the roles and the caller's name are in the claims: a dotted path for the roles
+    # (Keycloak: `realm_access.roles`; a claim whose own name has dots, e.g. Auth0's
+    # `https://example.com/roles`, is found whole first), a claim name for the subject
+    # (`preferred_username`).
+    jwt_roles_claim: str = Field(default="roles", min_length=1)
+    jwt_subject_claim: str = Field(default="sub", min_length=1)
+    # Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # At most one forced JWKS refetch (an unknown `kid`, e.g. after a key rotation) per this
+    # many seconds; the key set is refetched anyway every `jwks_cache_seconds`.
+    jwks_refetch_seconds: float = Field(default=30, ge=1, le=3600)
+    jwks_cache_seconds: float = Field(default=300, ge=10, le=86400)
+    webhook_secret: SecretStr = SecretStr("")
     escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list
     )
@@ -196,12 +239,47 @@ class Settings(BaseSettings):
         }
         return {**data, "task_slas": found} if found else data
 
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _hmac_algorithm(cls, value: str) -> str:
+        # A key is a shared secret: only HMAC, so an asymmetric public key can never be used
+        # as one (HS/RS confusion), and never `none`.
+        if value not in HMAC_ALGORITHMS:
+            raise ValueError(
+                f"ORDERFLOW_JWT_ALGORITHM must be one of {', '.join(HMAC_ALGORITHMS)} "
+                "(identity providers' keys come through ORDERFLOW_JWKS_URL)"
+            )
+        return value
+
+    @field_validator("jwks_algorithms")
+    @classmethod
+    def _asymmetric_algorithms(cls, value: list[str]) -> list[str]:
+        wrong = sorted(set(value) - set(JWKS_ALGORITHMS))
+        if wrong or not value:
+            raise ValueError(
+                f"ORDERFLOW_JWKS_ALGORITHMS takes only asymmetric algorithms "
+                f"({', '.join(JWKS_ALGORITHMS)}); not {', '.join(wrong) or 'an empty list'}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> Settings:
         if self.env == "prod":
-            if not (self.jwt_key or self.jwks_url):
+            jwt_key = self.jwt_key.get_secret_value()
+            if not (jwt_key or self.jwks_url):
                 raise ValueError("ORDERFLOW_JWT_KEY or ORDERFLOW_JWKS_URL is required in prod")
-            if len(self.webhook_secret) < 16:
+            if self.jwks_url and not (self.jwt_audience and self.jwt_issuer):
+                raise ValueError(
+                    "ORDERFLOW_JWT_AUDIENCE and ORDERFLOW_JWT_ISSUER are required with "
+                    "ORDERFLOW_JWKS_URL in prod (the identity provider's client id and issuer URL)"
+                )
+            least = MIN_HMAC_KEY_BYTES[self.jwt_algorithm]
+            if not self.jwks_url and len(jwt_key.encode()) < least:
+                raise ValueError(
+                    f"ORDERFLOW_JWT_KEY must be at least {least} bytes for "
+                    f"{self.jwt_algorithm} in prod"
+                )
+            if len(self.webhook_secret.get_secret_value()) < 16:
                 raise ValueError("ORDERFLOW_WEBHOOK_SECRET of 16+ characters is required in prod")
             if not (self.temporal_address and self.database_url):
                 raise ValueError("prod needs ORDERFLOW_TEMPORAL_ADDRESS and ORDERFLOW_DATABASE_URL")
@@ -209,9 +287,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _actor_key_rules(self) -> Settings:
-        if self.actor_key is not None and len(self.actor_key.get_secret_value().encode()) < 32:
+        key = self.actor_key.get_secret_value()
+        if key and len(key.encode()) < 32:
             raise ValueError("ORDERFLOW_ACTOR_KEY must be at least 32 bytes")
-        if self.env == "prod" and self.actor_key is None:
+        if self.env == "prod" and not key:
             raise ValueError("ORDERFLOW_ACTOR_KEY (32+ bytes) is required in prod")
         return self
 
@@ -239,14 +318,14 @@ class Settings(BaseSettings):
 
     def signing_key(self) -> str:
         """The HS256 key for tokens: configured, or the dev key kept in ORDERFLOW_HOME."""
-        if self.jwt_key:
-            return self.jwt_key
+        if key := self.jwt_key.get_secret_value():
+            return key
         return _home_secret(self.home, "jwt.key")
 
     def actor_signing_key(self) -> bytes:
         """The key of signed actor assertions: configured, or the dev key in ORDERFLOW_HOME."""
-        if self.actor_key is not None:
-            return self.actor_key.get_secret_value().encode()
+        if key := self.actor_key.get_secret_value():
+            return key.encode()
         return _home_secret(self.home, "actor.key").encode()
 
     def database_runtime_password(self) -> str:
@@ -255,8 +334,8 @@ class Settings(BaseSettings):
 
     def webhook_signing_secret(self) -> str:
         """The webhook HMAC secret: configured, or the dev secret kept in ORDERFLOW_HOME."""
-        if self.webhook_secret:
-            return self.webhook_secret
+        if secret := self.webhook_secret.get_secret_value():
+            return secret
         return _home_secret(self.home, "webhook.secret")
 
 
@@ -264,8 +343,18 @@ def _home_secret(home: Path, name: str) -> str:
     path = home / name
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written to a file created 0600 (never readable by others, not even for a moment),
+        # then linked into place: the first process to link wins and a concurrent reader
+        # never sees a half-written key.
+        draft = home / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):  # another process's key is as good
+                os.link(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
     return path.read_text().strip()
 
 

@@ -56,7 +56,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        api_key=settings.temporal_api_key or None,
+        api_key=settings.temporal_api_key.get_secret_value() or None,
         tls=tls_config(settings),
         data_converter=pydantic_data_converter,
         interceptors=[tracing_interceptor()],
@@ -77,7 +77,7 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
         )
     if ca is not None:
         return TLSConfig(server_root_ca_cert=ca)
-    return bool(settings.temporal_api_key) or settings.temporal_tls
+    return bool(settings.temporal_api_key.get_secret_value()) or settings.temporal_tls
 
 
 _INDEXED_TYPES = {

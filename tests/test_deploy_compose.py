@@ -41,7 +41,7 @@ TEST_SECRETS = {
     "POSTGRES_TEMPORAL_PASSWORD": "temporal-password-for-the-test",
     "ORDERFLOW_ACTOR_KEY": "actor-key-for-the-test-0123456789abcdef",
     "ORDERFLOW_WEBHOOK_SECRET": "webhook-secret-for-the-test",
-    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789",
+    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789-abcdef",
 }
 
 
@@ -188,8 +188,8 @@ def test_example_environment_gives_settings_production_accepts(
     assert settings.env == "prod"
     assert settings.temporal_address == "temporal:7233"
     assert urlsplit(settings.database_url).hostname == "postgres"
-    assert settings.jwt_key or settings.jwks_url
-    assert len(settings.webhook_secret) >= 16
+    assert settings.jwt_key.get_secret_value() or settings.jwks_url
+    assert len(settings.webhook_secret.get_secret_value()) >= 16
     assert urlsplit(settings.otlp_endpoint).hostname == "otel-collector"
 
 

@@ -41,7 +41,7 @@ TEST_SECRETS = {
         "postgresql://orderflow_owner:pw2@postgres.example.com:5432/orderflow"
     ),
     "ORDERFLOW_ACTOR_KEY": "actor-key-for-the-test-0123456789abcdef",
-    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789",
+    "ORDERFLOW_JWT_KEY": "jwt-key-for-the-test-0123456789-abcdef",
     "ORDERFLOW_WEBHOOK_SECRET": "webhook-secret-for-the-test",
 }
 

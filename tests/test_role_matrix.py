@@ -1,0 +1,279 @@
+"""Who may call what (issue 11, item 6): every route of the app by every known role, no token and
+an unknown role, against ONE table of the roles each route lets in.
+
+Only the authorization layer is asserted: a role the table lets in gets anything but 401/403
+(200, 404 for the made-up order, 422 for the empty task payload are all "let in"); any other
+role gets 403; no token gets 401; a role orderflow does not know gets 403 everywhere. A route
+the app serves and the table does not name fails the test with its name.
+
+The requests are shaped so that a role is judged before anything else can answer: bodies
+validate (FastAPI checks a declared body model before the route's own role check, so an
+invalid body would answer 422 to every role), the task and escalation named in paths exist
+(their routes look them up before checking the kind's or the escalation's role), and task
+payloads are empty (refused with 422 after the role check, so nothing reaches Temporal). The
+one route that does real work for a role let in is the order intake: sales and admin each
+take in an order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.gateway import create_app
+from shared.auth import KNOWN_ROLES
+from shared.escalations.models import Escalation
+from shared.settings import DEPARTMENTS
+from shared.tasks.models import OPEN, inbox
+from tests.conftest import Stack
+from tests.helpers import order_body
+
+PUBLIC = "public"  # no token needed
+ANY_ROLE = "any known role"
+
+HEADS = {f"head:{d}" for d in DEPARTMENTS}
+
+
+def inbox_readers(dept: str, *more: str) -> set[str]:
+    """API.md: a department's inbox is read by its people, its head, ops, admin and whoever
+    completes one of its kinds (division: sales' management and procurement's special
+    approvals)."""
+    completers = {"division"} if dept in ("sales", "procurement") else set()
+    return {dept, f"head:{dept}", "ops", "admin", *completers, *more}
+
+
+# The task seeded in each inbox, and who may complete it (its kind's roles, admin always).
+SEEDED_TASKS: dict[str, tuple[str, set[str]]] = {
+    "sales": ("sales.management_approval", {"head:sales", "division", "admin"}),
+    "planning": ("planning.delivery_review", {"planning", "admin"}),
+    "engineering": ("engineering.contract_review", {"engineering", "admin"}),
+    "procurement": ("procurement.stock_approval", {"head:procurement", "admin"}),
+    "warehouse": ("warehouse.picking", {"warehouse", "admin"}),
+    "quality": ("quality.incoming_inspection", {"quality", "admin"}),
+    "production": ("production.assembly", {"production", "admin"}),
+    "aftersales": ("aftersales.commissioning", {"aftersales", "admin"}),
+}
+# The role the seeded escalation was raised to: only it (and admin) may acknowledge it.
+ESCALATED_TO = "head:quality"
+
+# THE table: (method, route template) → the roles it lets in.
+ALLOWED: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    # Reads every known role may do.
+    ("GET", "/orders"): ANY_ROLE,
+    ("GET", "/orders/{order_no}"): ANY_ROLE,
+    ("GET", "/planning/orders/{order_no}/plan"): ANY_ROLE,
+    ("GET", "/warehouse/stock"): ANY_ROLE,
+    ("GET", "/escalations"): ANY_ROLE,
+    ("POST", "/escalations/{escalation_id}/ack"): {ESCALATED_TO, "admin"},
+    ("GET", "/orders/{order_no}/trace"): {"quality", "ops", "admin"},
+    ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},
+    ("GET", "/kpis"): {"planning", "ops", "division", "admin"},
+    ("GET", "/planning/reports"): {"planning", "ops", "division", "admin", *HEADS},
+    # Sales.
+    ("POST", "/sales/orders"): {"sales", "admin"},
+    ("POST", "/sales/orders/{order_no}/cancel"): {"sales", "admin"},
+    ("POST", "/sales/orders/{order_no}/changes"): {"sales", "admin"},
+    # Procurement's lists.
+    ("GET", "/procurement/requisitions"): inbox_readers("procurement"),
+    ("GET", "/procurement/work-orders"): inbox_readers("procurement", "production"),
+    ("GET", "/procurement/purchase-orders"): {"procurement", "warehouse", "ops", "admin"},
+    # Warehouse.
+    ("POST", "/warehouse/receipts"): {"warehouse", "admin"},
+    ("POST", "/warehouse/returns"): {"warehouse", "admin"},
+    # Quality and production.
+    ("GET", "/quality/orders/{order_no}/inspection-basis"): inbox_readers("quality"),
+    ("POST", "/production/orders/{order_no}/issues"): {"production", "admin"},
+    # Released BOMs and drawings: the departments that receive them, as their inbox readers.
+    **{
+        ("GET", f"/{d}/orders/{{order_no}}/bom"): inbox_readers(d)
+        for d in ("engineering", "procurement", "warehouse", "quality", "production")
+    },
+    **{
+        ("GET", f"/{d}/orders/{{order_no}}/drawings"): inbox_readers(d)
+        for d in ("engineering", "warehouse", "quality", "production", "aftersales")
+    },
+    # Every department's inbox, read by its readers; a task completed by its kind's roles.
+    **{("GET", f"/{d}/tasks"): inbox_readers(d) for d in DEPARTMENTS},
+    **{("GET", f"/{d}/tasks/{{task_id}}"): inbox_readers(d) for d in DEPARTMENTS},
+    **{("POST", f"/{d}/tasks/{{task_id}}/complete"): SEEDED_TASKS[d][1] for d in DEPARTMENTS},
+}
+
+
+def body_for(method: str, template: str) -> Any:
+    """A body that passes the route's declared model (see the module docstring)."""
+    if method != "POST":
+        return None
+    if template == "/sales/orders":
+        return order_body()
+    bodies: dict[str, Any] = {
+        "/sales/orders/{order_no}/cancel": {"reason": "matrix"},
+        "/sales/orders/{order_no}/changes": {
+            "kind": "qty",
+            "detail": "matrix",
+            "customer_confirmation_ref": "R-1",
+            "qty": 1,
+        },
+        "/production/orders/{order_no}/issues": {"kind": "design_problem", "description": "x"},
+        "/warehouse/receipts": {
+            "po_no": "PO-NO-SUCH",
+            "delivery_note_no": f"DN-{uuid.uuid4().hex[:8]}",
+            "supplier": "matrix",
+            "lines": [{"item": "NO-SUCH-ITEM", "qty_noted": 1, "qty_counted": 1}],
+        },
+        "/warehouse/returns": {
+            "kind": "leftover",
+            "order_no": "NO-SUCH-ORDER",
+            "reason": "matrix",
+            "lines": [{"item": "NO-SUCH-ITEM", "qty": 1}],
+        },
+        "/escalations/{escalation_id}/ack": None,
+    }
+    if template.endswith("/tasks/{task_id}/complete"):
+        return {}
+    return bodies[template]
+
+
+def app_routes(stack: Stack) -> set[tuple[str, str]]:
+    """Every (method, route template) the whole app serves."""
+    app = create_app(stack.settings, temporal=stack.client)
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            found |= {(method, context.path) for method in context.methods or ()}
+    return found
+
+
+async def seed(engine: AsyncEngine) -> dict[str, str]:
+    """A task in every inbox and an escalation to `ESCALATED_TO`; their path parameters."""
+    now = datetime.now(UTC)
+    params: dict[str, str] = {}
+    async with engine.begin() as conn:
+        for dept, (kind, _) in SEEDED_TASKS.items():
+            task_id = f"matrix-{dept}-{uuid.uuid4().hex[:6]}"
+            await conn.execute(
+                inbox(dept)
+                .insert()
+                .values(
+                    task_id=task_id,
+                    kind=kind,
+                    order_no="NO-SUCH-ORDER",
+                    workflow_id="no-such-workflow",
+                    title="seeded by the role matrix",
+                    state=OPEN,
+                    context={},
+                    created_at=now,
+                    due_at=now + timedelta(days=1),
+                    escalation_level=0,
+                )
+            )
+            params[f"{dept}:task_id"] = task_id
+        table = Escalation.__table__  # type: ignore[attr-defined]
+        escalation_id = (
+            await conn.execute(
+                table.insert()
+                .values(
+                    key=f"matrix-{uuid.uuid4().hex}",
+                    kind="task_overdue",
+                    level=1,
+                    order_no="NO-SUCH-ORDER",
+                    department="quality",
+                    role=ESCALATED_TO,
+                    breached_at=now,
+                    message="seeded by the role matrix",
+                    state="open",
+                    created_at=now,
+                )
+                .returning(table.c.id)
+            )
+        ).scalar_one()
+        params["escalation_id"] = str(escalation_id)
+    return params
+
+
+def concrete(template: str, params: dict[str, str]) -> str:
+    dept = template.split("/")[1]
+    return re.sub(
+        r"\{([^}]+)\}",
+        lambda m: {
+            "order_no": "NO-SUCH-ORDER",
+            "task_id": params.get(f"{dept}:task_id", "no-such-task"),
+            "escalation_id": params["escalation_id"],
+        }[m.group(1)],
+        template,
+    )
+
+
+def bearer(stack: Stack, roles: list[str]) -> dict[str, str]:
+    """A token for `roles`, signed with the API's key (unknown roles included)."""
+    claims = {"sub": "matrix", "roles": roles, "exp": int(time.time()) + 600}
+    token = jwt.encode(claims, stack.settings.signing_key(), algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def expected(allowed: set[str] | str, caller: str) -> str:
+    """`in`, 401 or 403 for `caller` (a role, "no token" or "unknown role")."""
+    if allowed == PUBLIC:
+        return "in"
+    if caller == "no token":
+        return "401"
+    if caller == "unknown role":
+        return "403"
+    if allowed == ANY_ROLE:
+        return "in"
+    assert isinstance(allowed, set)
+    return "in" if caller in allowed else "403"
+
+
+async def test_every_route_lets_in_exactly_the_roles_the_table_names(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    routes = app_routes(stack)
+    missing = sorted(routes - ALLOWED.keys())
+    assert not missing, f"routes with no entry in ALLOWED: {missing}"
+    stale = sorted(ALLOWED.keys() - routes)
+    assert not stale, f"ALLOWED names routes the app does not serve: {stale}"
+    for entry in ALLOWED.values():
+        assert entry in (PUBLIC, ANY_ROLE) or (isinstance(entry, set) and entry <= KNOWN_ROLES)
+
+    params = await seed(engine)
+    callers: dict[str, dict[str, str]] = {
+        **{role: bearer(stack, [role]) for role in sorted(KNOWN_ROLES)},
+        "no token": {},
+        "unknown role": bearer(stack, ["offline_access"]),
+    }
+    # The ack checks the role before the escalation's state, so whoever acks first does not
+    # change what the others get.
+    gate = asyncio.Semaphore(8)
+
+    async def outcome(method: str, template: str, caller: str) -> tuple[str, str, str, str]:
+        path = concrete(template, params)
+        async with gate:
+            response = await stack.http.request(
+                method, path, headers=callers[caller], json=body_for(method, template)
+            )
+        got = str(response.status_code) if response.status_code in (401, 403) else "in"
+        want = expected(ALLOWED[(method, template)], caller)
+        return f"{method} {template}", caller, want, f"{got} ({response.text[:160]})"
+
+    results = await asyncio.gather(
+        *(
+            outcome(method, template, caller)
+            for method, template in sorted(routes)
+            for caller in callers
+        )
+    )
+    wrong = [r for r in results if not r[3].startswith(r[2])]
+    assert not wrong, "\n".join(
+        f"{route} as {who}: want {want}, got {got}" for route, who, want, got in wrong
+    )
+    assert len(results) == len(routes) * len(callers)
