@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         OpenTask,
         RaiseEscalation,
     )
+    from workflows.activity_calls import bad_data_cause
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
@@ -42,6 +43,9 @@ TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
 TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
 FORBIDDEN = Rejection.FORBIDDEN
 INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
+
+# A patch (replay safety): a close that failed on bad data failed the update before it.
+CLOSE_WITHOUT_BAD_PAYLOAD = "close-without-bad-payload"
 
 
 A = TypeVar("A")
@@ -288,16 +292,38 @@ class TaskBook:
         await self._close(task)
 
     async def _close(self, task: TaskState) -> None:
-        await workflow.execute_activity_method(
-            TaskActivities.close_task,
-            CloseTask(
+        close = CloseTask(
+            task_id=task.task_id,
+            department=task.department,
+            state=task.state,
+            payload=task.payload,
+            by=task.completed_by,
+            at=task.completed_at or workflow.now(),
+        )
+        try:
+            await self._store_close(task, close)
+        except ActivityError as err:
+            cause = bad_data_cause(err)
+            if cause is None or not workflow.patched(CLOSE_WITHOUT_BAD_PAYLOAD):
+                raise
+            # The workflow holds the payload already; the inbox row closes without it, so the
+            # row and the workflow agree, and ops hears what could not be stored.
+            await self.escalator.escalate(
+                key=f"{task.task_id}:bad_data",
+                kind="bad_data",
+                level=1,
                 task_id=task.task_id,
                 department=task.department,
-                state=task.state,
-                payload=task.payload,
-                by=task.completed_by,
-                at=task.completed_at or workflow.now(),
-            ),
+                role="ops",
+                message=f"{task.title} ({task.kind}) closed without its payload, which the "
+                f"inbox cannot store: {cause}"[:1000],
+            )
+            await self._store_close(task, close.model_copy(update={"payload": None}))
+
+    async def _store_close(self, task: TaskState, close: CloseTask) -> None:
+        await workflow.execute_activity_method(
+            TaskActivities.close_task,
+            close,
             task_queue=department_queue(self._prefix, task.department),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
