@@ -32,6 +32,7 @@ from app.worker import activities_for
 from shared.activities import DbActivities
 from shared.activity_errors import BAD_DATA, MAX_MESSAGE, ActivityErrors, boundary_failure
 from shared.settings import Settings
+from shared.task_state import DONE
 from shared.temporal import DUE_DATE, department_queue, workflow_queue
 from workflows.base import TaskWorkflow
 from workflows.common import end_of_day
@@ -82,6 +83,12 @@ class ProbeWorkflow(TaskWorkflow):
                 return await self.activity(ProbeActivities.read_probe, probe.order_no, "read it")
             if probe.mode == "huge":
                 await self.activity(ProbeActivities.huge_failure, 3_000_000, "fail big")
+            if probe.mode == "nul":
+                # A completion the inbox cannot store (the API refuses NULs before this).
+                task = await self.book.open("planning.delivery_review", "NUL inside")
+                task.state, task.payload = DONE, {"note": "a\x00b"}
+                await self.book._close(task)
+                return "closed"
             if probe.mode == "branch":
                 self.branch(self._explode())
                 await workflow.wait_condition(lambda: self._branches == 1)
@@ -325,3 +332,26 @@ def test_database_errors_are_told_apart() -> None:
     lost = boundary_failure(ConnectionResetError("gone"))
     assert isinstance(rule, ApplicationError) and rule.type == BAD_DATA
     assert isinstance(lost, ApplicationError) and lost.type == "ConnectionResetError"
+
+
+async def test_a_completion_the_inbox_cannot_store_closes_without_its_payload(
+    ts_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    base_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with probe_workers(ts_env.client, engine, base_settings, monkeypatch) as prefix:
+        handle = await start(ts_env.client, prefix, "nul")
+        assert await handle.result() == "closed"
+        order_no = handle.id.removeprefix("probe-")
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT state, payload FROM planning.tasks WHERE order_no = :o"),
+                    {"o": order_no},
+                )
+            ).one()
+        assert (row.state, row.payload) == ("done", None)
+        [(kind, _, role, department, message)] = await escalations(engine, order_no)
+        assert (kind, role, department) == ("bad_data", "ops", DEPARTMENT)
+        assert "NUL inside" in message and "closed without its payload" in message
