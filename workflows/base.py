@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar, overload
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
@@ -158,9 +158,11 @@ class TaskWorkflow:
         async def run() -> None:
             try:
                 await work
-            except asyncio.CancelledError:
-                raise  # a cancellation ends branches on purpose
             except Exception as exc:
+                # A cancellation ends branches on purpose (an activity or child it awaited
+                # then fails with a cancelled cause): that is no failure.
+                if is_cancelled_exception(exc):
+                    raise
                 await self._branch_failed(exc)
             finally:
                 self._branches -= 1
