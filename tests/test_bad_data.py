@@ -35,7 +35,7 @@ from shared.settings import Settings
 from shared.task_state import DONE
 from shared.temporal import DUE_DATE, department_queue, workflow_queue
 from workflows.base import TaskWorkflow
-from workflows.common import end_of_day
+from workflows.common import days_after, end_of_day
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.tasks import wait_for
 
@@ -355,3 +355,11 @@ async def test_a_completion_the_inbox_cannot_store_closes_without_its_payload(
         [(kind, _, role, department, message)] = await escalations(engine, order_no)
         assert (kind, role, department) == ("bad_data", "ops", DEPARTMENT)
         assert "NUL inside" in message and "closed without its payload" in message
+
+
+def test_date_arithmetic_stops_at_the_last_day_there_is() -> None:
+    assert end_of_day(date(2026, 3, 1)).isoformat() == "2026-03-02T00:00:00+00:00"
+    assert end_of_day(date.max).date() == date.max
+    assert days_after(date(2026, 3, 1), 3) == date(2026, 3, 4)
+    assert days_after(date(9999, 12, 30), 1) == date.max
+    assert days_after(date(9999, 12, 1), 10**6) == date.max

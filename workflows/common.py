@@ -41,6 +41,11 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+def days_after(day: date, days: int) -> date:
+    """`day` moved `days` later, at most to the last day there is (no OverflowError)."""
+    return day + timedelta(days=days) if days < (date.max - day).days else date.max
+
+
 async def notify_reserved(
     reserved: Mapping[str, Mapping[str, Decimal]], how: str | None = None
 ) -> None:
