@@ -14,11 +14,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import column as column_
+from sqlalchemy import insert, table, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity, workflow
@@ -363,3 +366,29 @@ def test_date_arithmetic_stops_at_the_last_day_there_is() -> None:
     assert days_after(date(2026, 3, 1), 3) == date(2026, 3, 4)
     assert days_after(date(9999, 12, 30), 1) == date.max
     assert days_after(date(9999, 12, 1), 10**6) == date.max
+
+
+async def test_real_driver_errors_of_bad_values_are_bad_data(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE probe_row (s varchar(4), n numeric(18,4), t text, j jsonb, i int)")
+        )
+    values: list[tuple[str, Any, str]] = [
+        ("n", Decimal("1e15"), "numeric field overflow"),  # 22003
+        ("s", "too long", "value too long"),  # 22001
+        ("t", "a\x00b", "0x00"),  # 22021
+        ("j", {"a": "\x00"}, "unsupported Unicode escape"),  # 22P05
+        ("i", 10**12, "out of int32 range"),  # asyncpg's own check, before the server
+    ]
+    for column, value, expected in values:
+        with pytest.raises(DBAPIError) as raised:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    insert(
+                        table("probe_row", column_(column, JSONB if column == "j" else None))
+                    ).values({column: value})
+                )
+        failure = boundary_failure(raised.value)
+        assert isinstance(failure, ApplicationError), column
+        assert failure.type == BAD_DATA and failure.non_retryable, (column, failure)
+        assert expected in failure.message, (column, failure.message)
