@@ -8,6 +8,7 @@ waiting for people (or for a timer), so the caller's 200 already shows the next 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
 from typing import Any, TypeVar, overload
@@ -177,7 +178,7 @@ class TaskWorkflow:
             return
         self._bad_data_seen += 1
         await self.escalate(
-            key=f"{self.workflow_id}:{workflow.info().run_id}:branch:{self._bad_data_seen}",
+            key=self._problem_key("branch", self._bad_data_seen),
             kind="branch_failed",
             level=1,
             department=self.ops_department,
@@ -188,6 +189,13 @@ class TaskWorkflow:
                 1000,
             ),
         )
+
+    def _problem_key(self, kind: str, number: int) -> str:
+        """An escalation key unique to this run's problem (within the column's 200)."""
+        owner = self.workflow_id
+        if len(owner) > 120:  # no real id is this long; a hash keeps keys apart if one is
+            owner = hashlib.sha256(owner.encode()).hexdigest()[:32]
+        return f"{owner}:{workflow.info().run_id}:{kind}:{number}"
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)
@@ -237,7 +245,7 @@ class TaskWorkflow:
             "%s: step %d (%s) failed on bad data: %s", self.workflow_id, step, summary, cause
         )
         await self.escalate(
-            key=f"{self.workflow_id}:{workflow.info().run_id}:bad_data:{step}",
+            key=self._problem_key("bad_data", step),
             kind="bad_data",
             level=1,
             department=department,

@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.activity_errors import clip
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
     from shared.rejections import Rejection
@@ -135,6 +136,8 @@ class Escalator:
         )
 
     async def raise_(self, esc: RaiseEscalation) -> None:
+        # A message quoting bad data (a NUL, megabytes) must not make the escalation bad data.
+        esc = esc.model_copy(update={"message": clip(esc.message)})
         raised = await workflow.execute_activity_method(
             EscalationActivities.raise_escalation,
             esc,
