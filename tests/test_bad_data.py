@@ -92,6 +92,11 @@ class ProbeWorkflow(TaskWorkflow):
                 task.state, task.payload = DONE, {"note": "a\x00b"}
                 await self.book._close(task)
                 return "closed"
+            if probe.mode == "bad_open":
+                context = {"customer": "Huadian\x00"}
+                task = await self.book.open("planning.delivery_review", "for \x00", context)
+                await self.book.withdraw(task)
+                return "withdrawn"
             if probe.mode == "branch":
                 self.branch(self._explode())
                 await workflow.wait_condition(lambda: self._branches == 1)
@@ -392,3 +397,25 @@ async def test_real_driver_errors_of_bad_values_are_bad_data(engine: AsyncEngine
         assert isinstance(failure, ApplicationError), column
         assert failure.type == BAD_DATA and failure.non_retryable, (column, failure)
         assert expected in failure.message, (column, failure.message)
+
+
+async def test_a_task_whose_context_the_inbox_cannot_store_opens_without_it(
+    ts_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    base_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with probe_workers(ts_env.client, engine, base_settings, monkeypatch) as prefix:
+        handle = await start(ts_env.client, prefix, "bad_open")
+        assert await handle.result() == "withdrawn"
+        order_no = handle.id.removeprefix("probe-")
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT title, context, state FROM planning.tasks WHERE order_no = :o"),
+                    {"o": order_no},
+                )
+            ).one()
+        assert (row.title, row.context, row.state) == ("for \\x00", {}, "withdrawn")
+        [(kind, _, role, _, message)] = await escalations(engine, order_no)
+        assert (kind, role) == ("bad_data", "ops") and "opened without its context" in message
