@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from app.schedules import ensure_schedules
+from shared.activity_errors import ActivityErrors
 from shared.actor import ActorKeys
 from shared.db import create_engine
 from shared.metrics import worker_runtime
@@ -96,7 +97,12 @@ def build_workers(
         if wanted is None or queue in wanted or dept in wanted:
             activities = activities_for(dept, engine, settings)
             workers.append(
-                Worker(client, task_queue=queue, activities=activities, interceptors=tracing)
+                Worker(
+                    client,
+                    task_queue=queue,
+                    activities=activities,
+                    interceptors=[*tracing, ActivityErrors()],
+                )
             )
     return workers
 

@@ -166,6 +166,7 @@ async def test_cancel_route_refuses_before_asking_the_workflow(
         ended = await cancel(order_no, {"reason": "customer withdrew"}, sales)
         assert ended.status_code == 409, ended.text
         assert ended.json() == {
+            "request_id": ended.headers["X-Request-ID"],
             "error": "order_not_cancellable",
             "detail": f"order {order_no} is already {status}; only an active order can be "
             "cancelled",

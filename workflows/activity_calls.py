@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.activity_errors import BAD_DATA
     from shared.escalations.activities import EscalationActivities
     from shared.settings import DEPARTMENTS
     from shared.tasks.activities import TaskActivities
@@ -77,3 +79,11 @@ async def run_activity(
         retry_policy=DB_RETRY,
         summary=summary[:200],
     )
+
+
+def bad_data_cause(err: ActivityError) -> str | None:
+    """The cause of an activity failure that came from bad data (`BadData`), else None."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == BAD_DATA:
+        return cause.message
+    return None

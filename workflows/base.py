@@ -8,18 +8,21 @@ waiting for people (or for a timer), so the caller's 200 already shows the next 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
 from typing import Any, TypeVar, overload
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
+    from shared.activity_errors import clip
     from shared.actor import verify_actor
     from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
-    from workflows.activity_calls import run_activity
+    from workflows.activity_calls import bad_data_cause, department_of, run_activity
     from workflows.tasks import (
         INVALID_PAYLOAD,
         EscalateFn,
@@ -33,6 +36,10 @@ with workflow.unsafe.imports_passed_through():
 A = TypeVar("A")
 R = TypeVar("R")
 
+# Patches (replay safety): histories from before these took the old paths.
+BAD_DATA_PARKS = "bad-data-parks-step"
+BRANCH_FAILURE_ESCALATES = "branch-failure-escalates"
+
 
 class TaskWorkflow:
     """Base of OrderWorkflow, IncomingInspectionWorkflow and the other workflows with tasks.
@@ -43,6 +50,8 @@ class TaskWorkflow:
 
     book: TaskBook
     queue_prefix: str
+    # Whose queue stores a failed branch's escalation (raised to ops, about no one task).
+    ops_department = "planning"
 
     def _init_tasks(
         self, order_no: str, queue_prefix: str, state: TaskBookState | None = None
@@ -52,6 +61,9 @@ class TaskWorkflow:
         self._parked: list[Callable[[], bool]] = []
         self._branches = 1  # the run itself
         self.branch_tasks: list[asyncio.Task[None]] = []
+        # Steps parked on bad data (number → summary) until ops sends `retry_step`.
+        self.parked_steps: dict[int, str] = {}
+        self._bad_data_seen = 0
         self._finished = False
         self.book = TaskBook(
             workflow_id=self.workflow_id,
@@ -87,6 +99,13 @@ class TaskWorkflow:
         problem = self.rule_violation(task, payload)
         if problem:
             raise reject(INVALID_PAYLOAD, problem)
+
+    @workflow.signal
+    def retry_step(self, step: int | None = None) -> None:
+        """Ops corrected the data a parked step failed on: run that step (all, for None)
+        again; a step that fails again parks again with a new escalation."""
+        for number in [step] if step is not None else list(self.parked_steps):
+            self.parked_steps.pop(number, None)
 
     def rule_violation(self, task: TaskState, payload: p.Payload) -> str | None:
         """A business rule a payload breaks, in a sentence; None when it keeps them all."""
@@ -147,10 +166,43 @@ class TaskWorkflow:
         async def run() -> None:
             try:
                 await work
+            except Exception as exc:
+                # A cancellation ends branches on purpose (an activity or child it awaited
+                # then fails with a cancelled cause): that is no failure.
+                if is_cancelled_exception(exc):
+                    raise
+                await self._branch_failed(exc)
             finally:
                 self._branches -= 1
 
         self.branch_tasks.append(asyncio.create_task(run()))
+
+    async def _branch_failed(self, exc: Exception) -> None:
+        """A branch raised: its work stops there (the rest of the order goes on, and no
+        completion waits for it), and ops hears of it with the cause."""
+        workflow.logger.exception("a branch of %s failed", self.workflow_id, exc_info=exc)
+        if not workflow.patched(BRANCH_FAILURE_ESCALATES):
+            return
+        self._bad_data_seen += 1
+        await self.escalate(
+            key=self._problem_key("branch", self._bad_data_seen),
+            kind="branch_failed",
+            level=1,
+            department=self.ops_department,
+            role="ops",
+            message=clip(
+                f"{self.workflow_id}: a parallel step stopped on {type(exc).__name__}: {exc}; "
+                "what it had left to do (a re-forecast, say) needs doing by hand",
+                1000,
+            ),
+        )
+
+    def _problem_key(self, kind: str, number: int) -> str:
+        """An escalation key unique to this run's problem (within the column's 200)."""
+        owner = self.workflow_id
+        if len(owner) > 120:  # no real id is this long; a hash keeps keys apart if one is
+            owner = hashlib.sha256(owner.encode()).hexdigest()[:32]
+        return f"{owner}:{workflow.info().run_id}:{kind}:{number}"
 
     async def wait_tasks(self, *tasks: TaskState) -> None:
         names = ", ".join(t.kind for t in tasks)
@@ -180,5 +232,38 @@ class TaskWorkflow:
 
     async def activity(self, method: Callable[..., Awaitable[Any]], arg: Any, summary: str) -> Any:
         """Run one department activity on its queue with the standard timeout and retries;
-        mypy checks `arg` against the method and types the result."""
-        return await run_activity(self.queue_prefix, method, arg, summary)
+        mypy checks `arg` against the method and types the result. A step that fails on bad
+        data parks: ops gets a `bad_data` escalation and the step runs again on `retry_step`."""
+        while True:
+            try:
+                return await run_activity(self.queue_prefix, method, arg, summary)
+            except ActivityError as err:
+                cause = bad_data_cause(err)
+                if cause is None or not workflow.patched(BAD_DATA_PARKS):
+                    raise
+            await self._park_step(department_of(method), summary, cause)
+
+    async def _park_step(self, department: str, summary: str, cause: str) -> None:
+        """Escalate a step that failed on bad data to ops, then wait for `retry_step`."""
+        self._bad_data_seen += 1
+        step = self._bad_data_seen
+        self.parked_steps[step] = summary
+        workflow.logger.error(
+            "%s: step %d (%s) failed on bad data: %s", self.workflow_id, step, summary, cause
+        )
+        await self.escalate(
+            key=self._problem_key("bad_data", step),
+            kind="bad_data",
+            level=1,
+            department=department,
+            role="ops",
+            message=clip(
+                f"{summary}: {cause}. Correct the data, then signal retry_step {step} to "
+                f"{self.workflow_id}",
+                1000,
+            ),
+        )
+        await self.until(
+            lambda: step not in self.parked_steps,
+            f"step {step} ({summary}) failed on bad data: waiting for ops (retry_step {step})",
+        )

@@ -34,8 +34,16 @@ WEBHOOK_RETRY = RetryPolicy(
 
 
 def end_of_day(day: date) -> datetime:
-    """The moment a date-bound deadline passes: midnight after `day`, UTC."""
+    """The moment a date-bound deadline passes: midnight after `day`, UTC (the last moment
+    there is, for the last day there is: 9999-12-31 must not fail the workflow task)."""
+    if day >= date.max:
+        return datetime.max.replace(tzinfo=UTC)
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def days_after(day: date, days: int) -> date:
+    """`day` moved `days` later, at most to the last day there is (no OverflowError)."""
+    return day + timedelta(days=days) if days < (date.max - day).days else date.max
 
 
 async def notify_reserved(

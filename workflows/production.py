@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         judge_nonconforming,
         record_issue,
     )
-    from workflows.common import end_of_day, notify_reserved
+    from workflows.common import days_after, end_of_day, notify_reserved
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
 
@@ -299,7 +299,7 @@ class ProductionPhase:
         took = workflow.now() - requested
         end = order.state.plan.forecast.get("production_end")
         if end and took > timedelta(hours=8):
-            await order.reforecast("production_end", end + timedelta(days=took.days + 1))
+            await order.reforecast("production_end", days_after(end, took.days + 1))
         return f"{result.dcn_no} issued: {result.summary} (BOM revision {result.bom_revision})"
 
     async def _close(self, issue_no: str, cmd: ReportIssue, resolution: str) -> None:

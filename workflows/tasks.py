@@ -17,9 +17,10 @@ from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.activity_errors import clip
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
     from shared.rejections import Rejection
@@ -32,7 +33,9 @@ with workflow.unsafe.imports_passed_through():
         CompleteTask,
         OpenTask,
         RaiseEscalation,
+        TaskOpened,
     )
+    from workflows.activity_calls import bad_data_cause
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
@@ -42,6 +45,11 @@ TASK_NOT_FOUND = Rejection.TASK_NOT_FOUND
 TASK_NOT_OPEN = Rejection.TASK_NOT_OPEN
 FORBIDDEN = Rejection.FORBIDDEN
 INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
+
+# Patches (replay safety): before them, an open or a close that failed on bad data failed
+# the workflow or the update.
+CLOSE_WITHOUT_BAD_PAYLOAD = "close-without-bad-payload"
+OPEN_WITHOUT_BAD_CONTEXT = "open-without-bad-context"
 
 
 A = TypeVar("A")
@@ -131,6 +139,8 @@ class Escalator:
         )
 
     async def raise_(self, esc: RaiseEscalation) -> None:
+        # A message quoting bad data (a NUL, megabytes) must not make the escalation bad data.
+        esc = esc.model_copy(update={"message": clip(esc.message)})
         raised = await workflow.execute_activity_method(
             EscalationActivities.raise_escalation,
             esc,
@@ -215,8 +225,7 @@ class TaskBook:
             second_level_at=due_at or created_at,
         )
         self.tasks[task_id] = task
-        opened = await workflow.execute_activity_method(
-            TaskActivities.open_task,
+        opened = await self._open_row(
             OpenTask(
                 task_id=task_id,
                 kind=kind,
@@ -227,15 +236,45 @@ class TaskBook:
                 context=context or {},
                 created_at=created_at,
                 due_at=due_at,
-            ),
-            task_queue=department_queue(self._prefix, spec.department),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=f"open {kind}: {title}"[:200],
+            )
         )
         task.due_at, task.second_level_at = opened.due_at, opened.second_level_at
         self.watchers.append(asyncio.create_task(self._watch(task)))
         return task
+
+    async def _open_row(self, row: OpenTask) -> TaskOpened:
+        try:
+            return await self._store_open(row)
+        except ActivityError as err:
+            cause = bad_data_cause(err)
+            if cause is None or not workflow.patched(OPEN_WITHOUT_BAD_CONTEXT):
+                raise
+        # The task is open in the workflow already: the inbox shows it with a plain title and
+        # no context rather than not at all, and ops hears what could not be stored.
+        opened = await self._store_open(
+            row.model_copy(update={"title": clip(row.title, 500), "context": {}})
+        )
+        await self.escalator.escalate(
+            key=f"{row.task_id}:bad_data_open",
+            kind="bad_data",
+            level=1,
+            task_id=row.task_id,
+            department=row.department,
+            role="ops",
+            message=f"{row.title} ({row.kind}) opened without its context, which the inbox "
+            f"cannot store: {cause}",
+        )
+        return opened
+
+    async def _store_open(self, row: OpenTask) -> TaskOpened:
+        return await workflow.execute_activity_method(
+            TaskActivities.open_task,
+            row,
+            task_queue=department_queue(self._prefix, row.department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"open {row.kind}: {row.title}"[:200],
+        )
 
     def check(self, cmd: CompleteTask) -> tuple[TaskState, Payload]:
         """Validate a completion without side effects; raise the rejection the API maps."""
@@ -288,16 +327,38 @@ class TaskBook:
         await self._close(task)
 
     async def _close(self, task: TaskState) -> None:
-        await workflow.execute_activity_method(
-            TaskActivities.close_task,
-            CloseTask(
+        close = CloseTask(
+            task_id=task.task_id,
+            department=task.department,
+            state=task.state,
+            payload=task.payload,
+            by=task.completed_by,
+            at=task.completed_at or workflow.now(),
+        )
+        try:
+            await self._store_close(task, close)
+        except ActivityError as err:
+            cause = bad_data_cause(err)
+            if cause is None or not workflow.patched(CLOSE_WITHOUT_BAD_PAYLOAD):
+                raise
+            # The workflow holds the payload already; the inbox row closes without it, so the
+            # row and the workflow agree, and ops hears what could not be stored.
+            await self.escalator.escalate(
+                key=f"{task.task_id}:bad_data",
+                kind="bad_data",
+                level=1,
                 task_id=task.task_id,
                 department=task.department,
-                state=task.state,
-                payload=task.payload,
-                by=task.completed_by,
-                at=task.completed_at or workflow.now(),
-            ),
+                role="ops",
+                message=f"{task.title} ({task.kind}) closed without its payload, which the "
+                f"inbox cannot store: {cause}"[:1000],
+            )
+            await self._store_close(task, close.model_copy(update={"payload": None}))
+
+    async def _store_close(self, task: TaskState, close: CloseTask) -> None:
+        await workflow.execute_activity_method(
+            TaskActivities.close_task,
+            close,
             task_queue=department_queue(self._prefix, task.department),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,

@@ -27,6 +27,7 @@ from services.sales.models import CustomerChange, Order, OrderLine
 from services.warehouse.service import material_status
 from shared.escalations.models import Escalation
 from shared.escalations.schemas import EscalationPublic
+from shared.like import LIKE_ESCAPE, escape_like
 from shared.payloads import MILESTONES
 from shared.settings import DEPARTMENTS
 from shared.tasks.models import OPEN, inbox
@@ -93,7 +94,9 @@ async def list_orders(
     if status:
         query = query.where(col(Order.status) == status)
     if customer:
-        query = query.where(col(Order.customer).ilike(f"%{customer}%"))
+        query = query.where(
+            col(Order.customer).ilike(f"%{escape_like(customer)}%", escape=LIKE_ESCAPE)
+        )
     if late is not None:
         query = query.where(late_col if late else ~late_col)
     rows = (await session.execute(query)).all()

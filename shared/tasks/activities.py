@@ -5,6 +5,8 @@ Every one is idempotent: keyed by the task id the workflow chose, so a retry cha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
@@ -26,7 +28,10 @@ class TaskActivities(DbActivities):
         sla = self._settings.task_sla(task.kind)
         due_at = task.due_at or task.created_at + sla
         factor = self._settings.sla_escalation_second_level
-        second_level_at = task.created_at + (due_at - task.created_at) * factor
+        try:
+            second_level_at = task.created_at + (due_at - task.created_at) * factor
+        except OverflowError:  # due at the end of time (9999-12-31): so is the second level
+            second_level_at = datetime.max.replace(tzinfo=UTC)
         table = inbox(task.department)
         async with session_scope(self._engine) as session:
             await session.execute(

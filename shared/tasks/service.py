@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.like import LIKE_ESCAPE, escape_like
 from shared.settings import DEPARTMENTS
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import INBOXES, OPEN, WITHDRAWN, inbox
@@ -132,7 +133,7 @@ async def detach_tasks(
         .where(
             table.c.order_no == order_no,
             table.c.state == OPEN,
-            table.c.workflow_id.like(f"{prefix}%"),
+            table.c.workflow_id.like(f"{escape_like(prefix)}%", escape=LIKE_ESCAPE),
         )
         .values(order_no="")
     )
