@@ -14,6 +14,7 @@ from shared.bounds import (
     ITEM_LEN,
     LINES_MAX,
     NAME_LEN,
+    ORDER_NO_LEN,
     REF_LEN,
     RequestDate,
     Text,
@@ -44,7 +45,7 @@ class OrderLineIn(BaseModel):
 # The order as sales takes it in (P1.1): everything is checked before anything is stored.
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    order_no: str = Field(pattern=ORDER_NO_PATTERN)
+    order_no: str = Field(max_length=ORDER_NO_LEN, pattern=ORDER_NO_PATTERN)
     customer: Text = Field(min_length=1, max_length=NAME_LEN)
     project_name: Text = Field(min_length=1, max_length=NAME_LEN)
     contract_no: Text = Field(min_length=1, max_length=CODE_LEN)
@@ -55,7 +56,7 @@ class OrderCreate(BaseModel):
     lines: list[OrderLineIn] = Field(min_length=1, max_length=LINES_MAX)
     requested_date: RequestDate
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
-    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(default="CNY", max_length=3, pattern=r"^[A-Z]{3}$")
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
 
     @field_validator("requested_date")
