@@ -71,8 +71,12 @@ def refuse_control_characters(value: str) -> str:
     return value
 
 
+# The check every text field carries. Where a length goes with it in one Annotated (an optional
+# field, a list's items), the length comes first, `Annotated[str, Field(max_length=n), NoControl]`,
+# so pydantic keeps its plain "String should have at most n characters".
+NoControl = AfterValidator(refuse_control_characters)
 # Every text field of every input model: no NUL or control characters (lengths per field).
-Text = Annotated[str, AfterValidator(refuse_control_characters)]
+Text = Annotated[str, NoControl]
 
 
 # The precision of the numeric column a number lands in; metadata the fit test reads.

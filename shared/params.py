@@ -10,14 +10,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import AfterValidator
 
-from shared.bounds import KIND_LEN, NAME_LEN, ORDER_NO_LEN, Text
+from shared.bounds import KIND_LEN, NAME_LEN, ORDER_NO_LEN, NoControl, refuse_control_characters
+
+
+def _clean_or_none(value: str | None) -> str | None:
+    return None if value is None else refuse_control_characters(value)
+
+
+_CleanOrNone = AfterValidator(_clean_or_none)
 
 # `/orders/{order_no}` and the like.
-OrderNoPath = Annotated[Text, Path(min_length=1, max_length=ORDER_NO_LEN)]
+OrderNoPath = Annotated[str, Path(min_length=1, max_length=ORDER_NO_LEN), NoControl]
 # `?order_no=`: one order's rows.
-OrderNoQuery = Annotated[Text | None, Query(min_length=1, max_length=ORDER_NO_LEN)]
+OrderNoQuery = Annotated[str | None, Query(min_length=1, max_length=ORDER_NO_LEN), _CleanOrNone]
 # `?kind=`: a task kind (`engineering.contract_review`).
-KindQuery = Annotated[Text | None, Query(min_length=1, max_length=KIND_LEN)]
+KindQuery = Annotated[str | None, Query(min_length=1, max_length=KIND_LEN), _CleanOrNone]
 # `?customer=`: a substring of the customer's name.
-CustomerQuery = Annotated[Text | None, Query(max_length=NAME_LEN)]
+CustomerQuery = Annotated[str | None, Query(max_length=NAME_LEN), _CleanOrNone]

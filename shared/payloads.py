@@ -36,6 +36,7 @@ from shared.bounds import (
     SUPPLIER_LEN,
     Amount,
     BoundedDate,
+    NoControl,
     Qty,
     Text,
     check_extra_fields,
@@ -110,7 +111,7 @@ class ItemQty(Part):
 class ContractReview(Payload):
     ok: bool
     design_days: int = Field(ge=0, le=3650)
-    issues: list[Annotated[Text, Field(max_length=FREE_TEXT_LEN)]] = Field(
+    issues: list[Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl]] = Field(
         default_factory=list, max_length=ISSUES_MAX
     )
 
@@ -124,7 +125,7 @@ class ContractReview(Payload):
 # procurement.lead_time_review: the longest material lead time and the items behind it.
 class LeadTimeReview(Payload):
     lead_days: int = Field(ge=0, le=3650)
-    critical_items: list[Annotated[Text, Field(max_length=NAME_LEN)]] = Field(
+    critical_items: list[Annotated[str, Field(max_length=NAME_LEN), NoControl]] = Field(
         default_factory=list, max_length=LINES_MAX
     )
 
@@ -145,7 +146,7 @@ class ConfirmDelivery(Payload):
     accepted: bool
     customer_date: BoundedDate | None = None
     decline: bool | None = None
-    reason: Text | None = Field(default=None, max_length=FREE_TEXT_LEN)
+    reason: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _one_answer(self) -> Self:
@@ -207,7 +208,7 @@ class MasterPlan(Payload):
     accept_proposal: bool = False
     milestones: PlanMilestones | None = None
     added_manpower: int | None = Field(default=None, ge=0, le=1000)
-    reason: Text | None = Field(default=None, max_length=FREE_TEXT_LEN)
+    reason: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _proposal_or_dates(self) -> Self:
@@ -224,7 +225,7 @@ class ChangeAgreement(Payload):
     comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
     agreed_date: BoundedDate | None = None
     amount: Amount | None = Field(default=None, gt=0)
-    customer_confirmation_ref: Text | None = Field(default=None, max_length=REF_LEN)
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _declined_needs_reason(self) -> Self:
@@ -236,19 +237,19 @@ class ChangeAgreement(Payload):
 # sales.renegotiate_delivery: the new date agreed with the customer.
 class RenegotiateDelivery(Payload):
     new_date: BoundedDate
-    customer_confirmation_ref: Text | None = Field(default=None, max_length=REF_LEN)
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
 
 
 class BomLine(Part):
     model_config = ConfigDict(extra="allow", strict=True)
     item: Text = Field(min_length=1, max_length=ITEM_LEN)
-    parent: Text | None = Field(default=None, max_length=ITEM_LEN)
+    parent: Annotated[str, Field(max_length=ITEM_LEN), NoControl] | None = None
     # Finite and within numeric(18,4); above 0 is the BOM check's rule (services/engineering/
     # bom.py), which names the line. More than 4 decimals is refused, so 1e-9 never rounds to 0.
     qty_per: Qty
     make_or_buy: Literal["make", "buy"]
     lead_days: int | None = Field(default=None, ge=0, le=3650)
-    supplier: Text | None = Field(default=None, max_length=SUPPLIER_LEN)
+    supplier: Annotated[str, Field(max_length=SUPPLIER_LEN), NoControl] | None = None
     special: bool | None = None
 
 
@@ -256,7 +257,7 @@ class BomLine(Part):
 class ReleaseBom(Payload):
     lines: list[BomLine] = Field(min_length=1, max_length=BOM_LINES_MAX)
     # Operations engineering identifies as special processes (§10): quality confirms them.
-    special_operations: list[Annotated[Text, Field(max_length=NAME_LEN)]] = Field(
+    special_operations: list[Annotated[str, Field(max_length=NAME_LEN), NoControl]] = Field(
         default_factory=list, max_length=LINES_MAX
     )
 
@@ -276,7 +277,7 @@ class ReleaseDrawings(Payload):
 class PlacePo(Payload):
     supplier: Text = Field(min_length=1, max_length=SUPPLIER_LEN)
     promised_date: BoundedDate
-    po_no: Text | None = Field(default=None, min_length=1, max_length=PO_NO_LEN)
+    po_no: Annotated[str, Field(min_length=1, max_length=PO_NO_LEN), NoControl] | None = None
     # The agreed price per unit; what a cancellation counts received and committed goods at.
     unit_price: Qty | None = Field(default=None, ge=0)
 
@@ -291,7 +292,7 @@ class InspectionLine(Part):
     item: Text = Field(min_length=1, max_length=ITEM_LEN)
     qualified_qty: Qty = Field(ge=0)
     rejected_qty: Qty = Field(ge=0)
-    defect: Text | None = Field(default=None, max_length=FREE_TEXT_LEN)
+    defect: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
 
 # quality.incoming_inspection: qualified and rejected quantity per line.
@@ -323,11 +324,11 @@ class Picking(Payload):
 
 class BomChange(Part):
     item: Text = Field(min_length=1, max_length=ITEM_LEN)
-    parent: Text | None = Field(default=None, max_length=ITEM_LEN)
+    parent: Annotated[str, Field(max_length=ITEM_LEN), NoControl] | None = None
     qty_per: Qty = Field(ge=0)
     make_or_buy: Literal["make", "buy"]
     # For a new bought item: where it comes from (else the item master's).
-    supplier: Text | None = Field(default=None, max_length=SUPPLIER_LEN)
+    supplier: Annotated[str, Field(max_length=SUPPLIER_LEN), NoControl] | None = None
     lead_days: int | None = Field(default=None, ge=0, le=3650)
     special: bool | None = None
 

@@ -16,6 +16,7 @@ from shared.bounds import (
     NAME_LEN,
     ORDER_NO_LEN,
     REF_LEN,
+    NoControl,
     RequestDate,
     Text,
     check_extra_fields,
@@ -49,8 +50,8 @@ class OrderCreate(BaseModel):
     customer: Text = Field(min_length=1, max_length=NAME_LEN)
     project_name: Text = Field(min_length=1, max_length=NAME_LEN)
     contract_no: Text = Field(min_length=1, max_length=CODE_LEN)
-    technical_agreement_ref: Text | None = Field(default=None, max_length=REF_LEN)
-    drawing_refs: list[Annotated[Text, Field(max_length=REF_LEN)]] = Field(
+    technical_agreement_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
+    drawing_refs: list[Annotated[str, Field(max_length=REF_LEN), NoControl]] = Field(
         default_factory=list, max_length=500
     )
     lines: list[OrderLineIn] = Field(min_length=1, max_length=LINES_MAX)
@@ -100,9 +101,9 @@ class CancelRequest(BaseModel):
 class ChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["qty", "date", "scope"]
-    detail: Annotated[Text, Field(max_length=FREE_TEXT_LEN)] | dict[str, Any]
-    customer_confirmation_ref: Text | None = Field(default=None, max_length=REF_LEN)
-    item: Text | None = Field(default=None, min_length=1, max_length=ITEM_LEN)
+    detail: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | dict[str, Any]
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
+    item: Annotated[str, Field(min_length=1, max_length=ITEM_LEN), NoControl] | None = None
     qty: Decimal | None = Field(
         default=None, gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False
     )
@@ -138,8 +139,8 @@ class ChangeRequest(BaseModel):
 # `detail` given as an object: the kind's fields inside it.
 class ChangeDetail(BaseModel):
     model_config = ConfigDict(extra="allow")
-    description: Text | None = Field(default=None, max_length=FREE_TEXT_LEN)
-    item: Text | None = Field(default=None, min_length=1, max_length=ITEM_LEN)
+    description: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
+    item: Annotated[str, Field(min_length=1, max_length=ITEM_LEN), NoControl] | None = None
     qty: Decimal | None = Field(
         default=None, gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False
     )

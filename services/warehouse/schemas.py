@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.bounds import ITEM_LEN, ORDER_NO_LEN, Text
+from shared.bounds import ITEM_LEN, ORDER_NO_LEN, NoControl, Text
 
 
 # API.md `GET /warehouse/stock`: on hand, pending inspection, reserved per order, free.
@@ -29,14 +29,14 @@ class ReturnLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     item: Text = Field(min_length=1, max_length=ITEM_LEN)
     qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
-    lot_no: Text | None = Field(default=None, min_length=1, max_length=32)
+    lot_no: Annotated[str, Field(min_length=1, max_length=32), NoControl] | None = None
 
 
 # P7.2 `POST /warehouse/returns`: engineering-change surplus, leftovers, after-sales returns.
 class ReturnCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: ReturnKind
-    order_no: Text | None = Field(default=None, min_length=1, max_length=ORDER_NO_LEN)
+    order_no: Annotated[str, Field(min_length=1, max_length=ORDER_NO_LEN), NoControl] | None = None
     reason: Reason
     lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
 
