@@ -161,7 +161,13 @@ def within_horizon_from_today(value: date) -> date:
 RequestDate = Annotated[date, AfterValidator(within_horizon_from_today)]
 
 
-def _check_json_value(path: str, value: Any) -> None:
+# How deep an extra field's JSON may nest (deeper is no business data, and walking it costs).
+EXTRA_DEPTH_MAX = 16
+
+
+def _check_json_value(path: str, value: Any, depth: int = 0) -> None:
+    if depth > EXTRA_DEPTH_MAX:
+        raise ValueError(f"{path} nests deeper than {EXTRA_DEPTH_MAX} levels")
     if isinstance(value, str):
         try:
             refuse_control_characters(value)
@@ -171,11 +177,11 @@ def _check_json_value(path: str, value: Any) -> None:
         raise ValueError(f"{path} must be a finite number")
     elif isinstance(value, dict):
         for key, inner in value.items():
-            _check_json_value(f"{path} key", str(key))
-            _check_json_value(f"{path}.{key}", inner)
+            _check_json_value(f"{path} key", str(key), depth + 1)
+            _check_json_value(f"{path}.{str(key)[:40]!r}", inner, depth + 1)
     elif isinstance(value, list):
         for index, inner in enumerate(value):
-            _check_json_value(f"{path}[{index}]", inner)
+            _check_json_value(f"{path}[{index}]", inner, depth + 1)
 
 
 def check_extra_fields(data: Any, known: set[str], *, where: str = "payload") -> None:

@@ -21,7 +21,9 @@ class StockPublic(BaseModel):
 
 
 ReturnKind = Literal["engineering_change", "leftover", "aftersales"]
-Reason = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoControl
+]
 
 
 # One line of a return: an item, how much, and optionally the lot it goes back into.
