@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
+from app.limits import install_input_limits
 from services.escalations.api import router as escalations_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
@@ -70,6 +71,8 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     install_error_handlers(app)
+    # Size, credential and clean parameters checked before any route reads the body.
+    install_input_limits(app, settings)
     # Telemetry: a span per request (Temporal and SQL spans nest under it), and /metrics.
     setup_tracing(settings)
     instrument_app(app)

@@ -2,16 +2,45 @@
 
 These models cross the workflow boundary: the API validates a completion with them before it
 sends the update, and the workflow's update validator checks them again. More fields than the
-minimum are allowed (`extra="allow"`) and kept with the task.
+minimum are allowed (`extra="allow"`) and kept with the task, within bounds (shared/bounds.py:
+at most 20 of them and 8 KiB of JSON, no control characters). Every field is bounded so that a
+payload that validates can always be stored: text by its column's length and without control
+characters, lists by size, numbers finite and within their numeric column, dates within the
+horizon (20 years from `today` when the API passes it, see `Payload.parse`).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared.bounds import (
+    BOM_LINES_MAX,
+    CODE_LEN,
+    DCN_NO_LEN,
+    DRAWING_NUMBER_LEN,
+    DRAWING_REV_LEN,
+    DRAWINGS_MAX,
+    FREE_TEXT_LEN,
+    ISSUES_MAX,
+    ITEM_LEN,
+    LINES_MAX,
+    NAME_LEN,
+    PERSON_LEN,
+    PO_NO_LEN,
+    REF_LEN,
+    SUPPLIER_LEN,
+    Amount,
+    BoundedDate,
+    NoControl,
+    Qty,
+    Text,
+    check_extra_fields,
+)
 
 
 # Part of a payload: strict, so `"10"` is no integer and `1` no boolean; dates come as ISO text.
@@ -24,21 +53,67 @@ class Payload(Part):
     model_config = ConfigDict(extra="allow", strict=True)
 
     @classmethod
-    def parse(cls, data: Any) -> Self:
-        """Validate JSON-shaped data as the API received it (strict, dates as ISO text)."""
-        return cls.model_validate_json(json.dumps(data, default=str))
+    def parse(cls, data: Any, *, today: date | None = None) -> Self:
+        """Validate JSON-shaped data as the API received it (strict, dates as ISO text).
+
+        With `today` (the API's date), dates are also held within 20 years of it; without it
+        (in the workflow, which must stay deterministic) only the fixed outer horizon applies.
+        """
+        problems = _extra_field_problems(cls, data, ())
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        context = {"today": today} if today is not None else None
+        return cls.model_validate_json(json.dumps(data, default=str), context=context)
+
+
+def _parts_in(annotation: Any) -> list[type[Part]]:
+    """The Part models a field's annotation holds (through Optional, list and Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, Part):
+        return [annotation]
+    return [part for arg in get_args(annotation) for part in _parts_in(arg)]
+
+
+def _extra_field_problems(
+    model: type[Part], data: Any, loc: tuple[str | int, ...]
+) -> list[InitErrorDetails]:
+    """Extra fields anywhere in `data` that break the bounds, as validation errors.
+
+    They are checked on the raw data because the raw payload is what travels to the workflow
+    and the task's JSONB column, extra fields of nested parts included (a model validator
+    cannot do it: in strict mode it would turn JSON dates into refused Python strings).
+    """
+    if not isinstance(data, dict):
+        return []
+    problems: list[InitErrorDetails] = []
+    try:
+        check_extra_fields(
+            data, set(model.model_fields), where=".".join(map(str, loc)) or "payload"
+        )
+    except ValueError as exc:
+        error = PydanticCustomError("extra_fields", "{detail}", {"detail": str(exc)})
+        problems.append(InitErrorDetails(type=error, loc=loc, input=sorted(map(str, data))))
+    for name, field in model.model_fields.items():
+        value = data.get(name)
+        for part in _parts_in(field.annotation):
+            items = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for index, item in items:
+                where = (*loc, name) if index is None else (*loc, name, index)
+                problems.extend(_extra_field_problems(part, item, where))
+    return problems
 
 
 class ItemQty(Part):
-    item: str = Field(min_length=1, max_length=64)
-    qty: float = Field(gt=0)
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    qty: Qty = Field(gt=0)
 
 
 # engineering.contract_review: the design review of the contract and its drawings.
 class ContractReview(Payload):
     ok: bool
     design_days: int = Field(ge=0, le=3650)
-    issues: list[str] = Field(default_factory=list)
+    issues: list[Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl]] = Field(
+        default_factory=list, max_length=ISSUES_MAX
+    )
 
     @model_validator(mode="after")
     def _issues_when_not_ok(self) -> Self:
@@ -50,26 +125,28 @@ class ContractReview(Payload):
 # procurement.lead_time_review: the longest material lead time and the items behind it.
 class LeadTimeReview(Payload):
     lead_days: int = Field(ge=0, le=3650)
-    critical_items: list[str] = Field(default_factory=list)
+    critical_items: list[Annotated[str, Field(max_length=NAME_LEN), NoControl]] = Field(
+        default_factory=list, max_length=LINES_MAX
+    )
 
 
 # planning.delivery_review: the delivery date planning can commit to.
 class DeliveryReview(Payload):
-    delivery_date: date
+    delivery_date: BoundedDate
 
 
 # sales.management_approval, procurement.special_approval, procurement.stock_approval.
 class Approval(Payload):
     approved: bool
-    comment: str = ""
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 # sales.confirm_delivery: the customer's answer to the proposed date.
 class ConfirmDelivery(Payload):
     accepted: bool
-    customer_date: date | None = None
+    customer_date: BoundedDate | None = None
     decline: bool | None = None
-    reason: str | None = None
+    reason: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _one_answer(self) -> Self:
@@ -96,14 +173,14 @@ MILESTONES: tuple[str, ...] = (
 
 # The eight dates of the master plan (项目主计划表), in process order.
 class PlanMilestones(Part):
-    design_done: date
-    bom_release: date
-    drawings_release: date
-    material_required: date
-    production_start: date
-    production_end: date
-    final_inspection: date
-    ship: date
+    design_done: BoundedDate
+    bom_release: BoundedDate
+    drawings_release: BoundedDate
+    material_required: BoundedDate
+    production_start: BoundedDate
+    production_end: BoundedDate
+    final_inspection: BoundedDate
+    ship: BoundedDate
 
     @model_validator(mode="after")
     def _in_process_order(self) -> Self:
@@ -131,7 +208,7 @@ class MasterPlan(Payload):
     accept_proposal: bool = False
     milestones: PlanMilestones | None = None
     added_manpower: int | None = Field(default=None, ge=0, le=1000)
-    reason: str | None = None
+    reason: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _proposal_or_dates(self) -> Self:
@@ -145,10 +222,10 @@ class MasterPlan(Payload):
 # date the plan can ship), `amount` the contract amount agreed anew, if it was.
 class ChangeAgreement(Payload):
     agreed: bool
-    comment: str = ""
-    agreed_date: date | None = None
-    amount: float | None = Field(default=None, gt=0)
-    customer_confirmation_ref: str | None = None
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
+    agreed_date: BoundedDate | None = None
+    amount: Amount | None = Field(default=None, gt=0)
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
 
     @model_validator(mode="after")
     def _declined_needs_reason(self) -> Self:
@@ -159,172 +236,176 @@ class ChangeAgreement(Payload):
 
 # sales.renegotiate_delivery: the new date agreed with the customer.
 class RenegotiateDelivery(Payload):
-    new_date: date
-    customer_confirmation_ref: str | None = None
+    new_date: BoundedDate
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
 
 
 class BomLine(Part):
     model_config = ConfigDict(extra="allow", strict=True)
-    item: str = Field(min_length=1, max_length=64)
-    parent: str | None = None
-    qty_per: float
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    parent: Annotated[str, Field(max_length=ITEM_LEN), NoControl] | None = None
+    # Finite and within numeric(18,4); above 0 is the BOM check's rule (services/engineering/
+    # bom.py), which names the line. More than 4 decimals is refused, so 1e-9 never rounds to 0.
+    qty_per: Qty
     make_or_buy: Literal["make", "buy"]
-    lead_days: int | None = Field(default=None, ge=0)
-    supplier: str | None = None
+    lead_days: int | None = Field(default=None, ge=0, le=3650)
+    supplier: Annotated[str, Field(max_length=SUPPLIER_LEN), NoControl] | None = None
     special: bool | None = None
 
 
 # engineering.release_bom: the multi-level BOM of the order.
 class ReleaseBom(Payload):
-    lines: list[BomLine] = Field(min_length=1)
+    lines: list[BomLine] = Field(min_length=1, max_length=BOM_LINES_MAX)
     # Operations engineering identifies as special processes (§10): quality confirms them.
-    special_operations: list[str] = Field(default_factory=list)
+    special_operations: list[Annotated[str, Field(max_length=NAME_LEN), NoControl]] = Field(
+        default_factory=list, max_length=LINES_MAX
+    )
 
 
 class Drawing(Part):
-    number: str = Field(min_length=1)
-    title: str = Field(min_length=1)
-    rev: str = Field(min_length=1)
+    number: Text = Field(min_length=1, max_length=DRAWING_NUMBER_LEN)
+    title: Text = Field(min_length=1, max_length=NAME_LEN)
+    rev: Text = Field(min_length=1, max_length=DRAWING_REV_LEN)
 
 
 # engineering.release_drawings: the released drawing set.
 class ReleaseDrawings(Payload):
-    drawings: list[Drawing] = Field(min_length=1)
+    drawings: list[Drawing] = Field(min_length=1, max_length=DRAWINGS_MAX)
 
 
 # procurement.place_po: the purchase order for a requisition.
 class PlacePo(Payload):
-    supplier: str = Field(min_length=1)
-    promised_date: date
-    po_no: str | None = None
+    supplier: Text = Field(min_length=1, max_length=SUPPLIER_LEN)
+    promised_date: BoundedDate
+    po_no: Annotated[str, Field(min_length=1, max_length=PO_NO_LEN), NoControl] | None = None
     # The agreed price per unit; what a cancellation counts received and committed goods at.
-    unit_price: float | None = Field(default=None, ge=0)
+    unit_price: Qty | None = Field(default=None, ge=0)
 
 
 # procurement.chase_supply: the buyer's answer after chasing a missing line (P5.1, §4.7).
 class ChaseSupply(Payload):
-    expected_date: date
-    comment: str = ""
+    expected_date: BoundedDate
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 class InspectionLine(Part):
-    item: str = Field(min_length=1)
-    qualified_qty: float = Field(ge=0)
-    rejected_qty: float = Field(ge=0)
-    defect: str | None = None
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    qualified_qty: Qty = Field(ge=0)
+    rejected_qty: Qty = Field(ge=0)
+    defect: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
 
 
 # quality.incoming_inspection: qualified and rejected quantity per line.
 class IncomingInspection(Payload):
-    lines: list[InspectionLine] = Field(min_length=1)
+    lines: list[InspectionLine] = Field(min_length=1, max_length=LINES_MAX)
 
 
 # quality.ncr_judgement: what happens to nonconforming material.
 class NcrJudgement(Payload):
     disposition: Literal["return", "repair", "concession", "scrap"]
-    comment: str = ""
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 # planning.ncr_disposition: how the order gets its material despite the NCR.
 class NcrDisposition(Payload):
     action: Literal["reuse_stock", "new_arrival", "concession"]
-    expected_date: date | None = None
+    expected_date: BoundedDate | None = None
 
 
 class PickLine(Part):
-    item: str = Field(min_length=1)
-    qty_picked: float = Field(ge=0)
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    qty_picked: Qty = Field(ge=0)
 
 
 # warehouse.picking: what was picked for the order.
 class Picking(Payload):
-    lines: list[PickLine] = Field(min_length=1)
+    lines: list[PickLine] = Field(min_length=1, max_length=LINES_MAX)
 
 
 class BomChange(Part):
-    item: str = Field(min_length=1)
-    parent: str | None = None
-    qty_per: float = Field(ge=0)
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    parent: Annotated[str, Field(max_length=ITEM_LEN), NoControl] | None = None
+    qty_per: Qty = Field(ge=0)
     make_or_buy: Literal["make", "buy"]
     # For a new bought item: where it comes from (else the item master's).
-    supplier: str | None = None
-    lead_days: int | None = Field(default=None, ge=0)
+    supplier: Annotated[str, Field(max_length=SUPPLIER_LEN), NoControl] | None = None
+    lead_days: int | None = Field(default=None, ge=0, le=3650)
     special: bool | None = None
 
 
 # engineering.design_change: the design change notice (DCN).
 class DesignChange(Payload):
-    dcn_no: str = Field(min_length=1)
-    summary: str = Field(min_length=1)
-    bom_changes: list[BomChange] = Field(default_factory=list)
+    dcn_no: Text = Field(min_length=1, max_length=DCN_NO_LEN)
+    summary: Text = Field(min_length=1, max_length=FREE_TEXT_LEN)
+    bom_changes: list[BomChange] = Field(default_factory=list, max_length=LINES_MAX)
 
 
 class Operation(Part):
-    name: str = Field(min_length=1)
-    signed_by: str = Field(min_length=1)
+    name: Text = Field(min_length=1, max_length=NAME_LEN)
+    signed_by: Text = Field(min_length=1, max_length=PERSON_LEN)
     # A key operation production identifies (§10): quality confirms it, as a special one.
     key: bool = False
 
 
 # production.assembly: the process card, every operation signed.
 class Assembly(Payload):
-    operations: list[Operation] = Field(min_length=1)
-    missing_parts: list[ItemQty] = Field(default_factory=list)
+    operations: list[Operation] = Field(min_length=1, max_length=LINES_MAX)
+    missing_parts: list[ItemQty] = Field(default_factory=list, max_length=LINES_MAX)
 
 
 # quality.process_confirmation: quality's sign-off on a special or key operation.
 class ProcessConfirmation(Payload):
-    operation: str = Field(min_length=1)
+    operation: Text = Field(min_length=1, max_length=NAME_LEN)
     confirmed: bool
 
 
 # production.confirm_issue: the workshop's process engineer confirms a reported design problem.
 class ConfirmIssue(Payload):
     confirmed: bool
-    comment: str = ""
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 # planning.missing_part_analysis: why a part is missing in assembly (§8.5c).
 class MissingPartAnalysis(Payload):
     cause: Literal["self_made", "purchased", "engineering"]
-    comment: str = ""
+    comment: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 # production.submit_inspection: the product inspection request.
 class SubmitInspection(Payload):
-    missing_parts: list[ItemQty] = Field(default_factory=list)
+    missing_parts: list[ItemQty] = Field(default_factory=list, max_length=LINES_MAX)
 
 
 class Defect(Part):
-    description: str = Field(min_length=1)
+    description: Text = Field(min_length=1, max_length=FREE_TEXT_LEN)
 
 
 # quality.final_inspection: pass, or the defects found.
 class FinalInspection(Payload):
     passed: bool
-    defects: list[Defect] = Field(default_factory=list)
+    defects: list[Defect] = Field(default_factory=list, max_length=ISSUES_MAX)
 
 
 class DefectSignOff(Part):
-    id: str = Field(min_length=1)
-    signed_by: str = Field(min_length=1)
+    id: Text = Field(min_length=1, max_length=CODE_LEN)
+    signed_by: Text = Field(min_length=1, max_length=PERSON_LEN)
 
 
 # production.correct_defects: each defect corrected and signed by the team leader.
 class CorrectDefects(Payload):
-    defects: list[DefectSignOff] = Field(min_length=1)
+    defects: list[DefectSignOff] = Field(min_length=1, max_length=ISSUES_MAX)
 
 
 # sales.ship: the shipment and its transport.
 class Ship(Payload):
-    carrier: str = Field(min_length=1)
+    carrier: Text = Field(min_length=1, max_length=NAME_LEN)
     mode: Literal["road", "sea", "air", "rail"]
-    tracking_no: str = Field(min_length=1)
+    tracking_no: Text = Field(min_length=1, max_length=REF_LEN)
 
 
 # sales.delivery_confirmed: the customer's receipt.
 class DeliveryConfirmed(Payload):
-    received_on: date
+    received_on: BoundedDate
 
 
 # aftersales.commissioning: installation, training and power-on check.
@@ -332,21 +413,21 @@ class Commissioning(Payload):
     installed: bool
     trained: bool
     power_on_ok: bool
-    notes: str = ""
+    notes: Text = Field(default="", max_length=FREE_TEXT_LEN)
 
 
 # sales.settlement: invoice and payment.
 class Settlement(Payload):
-    invoice_no: str = Field(min_length=1)
-    amount_paid: float = Field(ge=0)
+    invoice_no: Text = Field(min_length=1, max_length=CODE_LEN)
+    amount_paid: Amount = Field(ge=0)
 
 
 # sales.evaluation: customer satisfaction and lessons learned.
 class Evaluation(Payload):
     satisfaction: int = Field(ge=1, le=5)
-    lessons: str
+    lessons: Text = Field(max_length=FREE_TEXT_LEN)
 
 
 # sales.ship_date: the expected ship date of a stocked, unshipped order.
 class ShipDate(Payload):
-    expected_ship: date
+    expected_ship: BoundedDate

@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     otlp_endpoint: str = ""
     service_name: str = "orderflow"
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # The largest request body the API reads (bytes, `ORDERFLOW_MAX_BODY_BYTES`); a larger one
+    # gets 413 before it is read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     sla_incoming_inspection: Duration = timedelta(hours=8)
     sla_design_change: Duration = timedelta(hours=4)

@@ -18,6 +18,7 @@ from services.warehouse.trace_schemas import OrderTrace
 from shared.auth import KPI_READERS
 from shared.deps import CurrentUser, MonthQuery, SessionDep, WeekQuery, period_of
 from shared.errors import invalid, not_found
+from shared.params import CustomerQuery, OrderNoPath
 from shared.periods import month_of, week_of
 from shared.types import STAGES
 
@@ -31,7 +32,7 @@ async def get_orders(
     user: CurrentUser,
     stage: Annotated[str | None, Query(description=f"one of {', '.join(STAGES)}")] = None,
     status: Annotated[str | None, Query(pattern="^(active|closed|declined|cancelled)$")] = None,
-    customer: Annotated[str | None, Query(max_length=200)] = None,
+    customer: CustomerQuery = None,
     late: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -51,7 +52,7 @@ async def get_orders(
 
 
 @router.get("/orders/{order_no}", response_model=OrderView, tags=["orders"])
-async def get_order(order_no: str, session: SessionDep, user: CurrentUser) -> OrderView:
+async def get_order(order_no: OrderNoPath, session: SessionDep, user: CurrentUser) -> OrderView:
     """One order: stage, status, plan, milestones, open tasks, escalations and its timeline."""
     view = await order_view(session, order_no)
     if view is None:
@@ -60,7 +61,9 @@ async def get_order(order_no: str, session: SessionDep, user: CurrentUser) -> Or
 
 
 @router.get("/orders/{order_no}/trace", response_model=OrderTrace, tags=["orders"])
-async def get_order_trace(order_no: str, session: SessionDep, user: CurrentUser) -> OrderTrace:
+async def get_order_trace(
+    order_no: OrderNoPath, session: SessionDep, user: CurrentUser
+) -> OrderTrace:
     """Backwards from an order to the supplier lot of every quantity picked for it."""
     user.require(TRACE_READERS, "reading traceability")
     trace = await order_trace(session, order_no)

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.bounds import (
+    CODE_LEN,
+    FREE_TEXT_LEN,
+    ITEM_LEN,
+    LINES_MAX,
+    NAME_LEN,
+    ORDER_NO_LEN,
+    REF_LEN,
+    NoControl,
+    RequestDate,
+    Text,
+    check_extra_fields,
+)
 from shared.payloads import BomChange
 
 # Units a line may be ordered in; anything else is refused so quantities stay comparable.
@@ -17,10 +30,10 @@ ORDER_NO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=500)
-    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4)
-    unit: str
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    description: Text = Field(default="", max_length=500)
+    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
+    unit: str = Field(max_length=16)
 
     @field_validator("unit")
     @classmethod
@@ -33,16 +46,18 @@ class OrderLineIn(BaseModel):
 # The order as sales takes it in (P1.1): everything is checked before anything is stored.
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    order_no: str = Field(pattern=ORDER_NO_PATTERN)
-    customer: str = Field(min_length=1, max_length=200)
-    project_name: str = Field(min_length=1, max_length=200)
-    contract_no: str = Field(min_length=1, max_length=64)
-    technical_agreement_ref: str | None = Field(default=None, max_length=200)
-    drawing_refs: list[str] = Field(default_factory=list, max_length=500)
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
-    requested_date: date
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
-    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    order_no: str = Field(max_length=ORDER_NO_LEN, pattern=ORDER_NO_PATTERN)
+    customer: Text = Field(min_length=1, max_length=NAME_LEN)
+    project_name: Text = Field(min_length=1, max_length=NAME_LEN)
+    contract_no: Text = Field(min_length=1, max_length=CODE_LEN)
+    technical_agreement_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
+    drawing_refs: list[Annotated[str, Field(max_length=REF_LEN), NoControl]] = Field(
+        default_factory=list, max_length=500
+    )
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=LINES_MAX)
+    requested_date: RequestDate
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
+    currency: str = Field(default="CNY", max_length=3, pattern=r"^[A-Z]{3}$")
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
 
     @field_validator("requested_date")
@@ -70,7 +85,7 @@ class OrderCreated(BaseModel):
 # `POST /sales/orders/{order_no}/cancel`: why the customer's order is cancelled.
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
     @field_validator("reason")
     @classmethod
@@ -86,11 +101,13 @@ class CancelRequest(BaseModel):
 class ChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["qty", "date", "scope"]
-    detail: str | dict[str, Any]
-    customer_confirmation_ref: str | None = Field(default=None, max_length=200)
-    item: str | None = Field(default=None, min_length=1, max_length=64)
-    qty: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
-    new_date: date | None = None
+    detail: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | dict[str, Any]
+    customer_confirmation_ref: Annotated[str, Field(max_length=REF_LEN), NoControl] | None = None
+    item: Annotated[str, Field(min_length=1, max_length=ITEM_LEN), NoControl] | None = None
+    qty: Decimal | None = Field(
+        default=None, gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False
+    )
+    new_date: RequestDate | None = None
     bom_changes: list[BomChange] = Field(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
@@ -122,8 +139,17 @@ class ChangeRequest(BaseModel):
 # `detail` given as an object: the kind's fields inside it.
 class ChangeDetail(BaseModel):
     model_config = ConfigDict(extra="allow")
-    description: str | None = None
-    item: str | None = Field(default=None, min_length=1, max_length=64)
-    qty: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
-    new_date: date | None = None
+    description: Annotated[str, Field(max_length=FREE_TEXT_LEN), NoControl] | None = None
+    item: Annotated[str, Field(min_length=1, max_length=ITEM_LEN), NoControl] | None = None
+    qty: Decimal | None = Field(
+        default=None, gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False
+    )
+    new_date: RequestDate | None = None
     bom_changes: list[BomChange] = Field(default_factory=list, max_length=500)
+
+    # Its other fields are kept with the change's request (JSONB): bounded like payload extras.
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_extras(cls, data: Any) -> Any:
+        check_extra_fields(data, set(cls.model_fields), where="detail")
+        return data

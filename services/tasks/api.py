@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -18,6 +19,7 @@ from shared.errors import (
     invalid,
     not_found,
 )
+from shared.params import KindQuery, OrderNoQuery
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
 from shared.tasks.schemas import TaskDetail, TaskPublic
@@ -48,8 +50,8 @@ def task_router(department: str) -> APIRouter:
         session: SessionDep,
         user: CurrentUser,
         state: Literal["open", "done", "withdrawn"] | None = None,
-        order_no: str | None = None,
-        kind: str | None = None,
+        order_no: OrderNoQuery = None,
+        kind: KindQuery = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[TaskPublic]:
@@ -94,7 +96,8 @@ def task_router(department: str) -> APIRouter:
         if task.state != OPEN:
             raise conflict("task_not_open", f"task {task_id} is {task.state}, not open")
         try:
-            spec.payload.parse(payload)
+            # Dates are held within 20 years of today here; the workflow re-checks without it.
+            spec.payload.parse(payload, today=date.today())
         except ValidationError as exc:
             sentence, problems = describe_validation(list(exc.errors()))
             raise invalid("invalid_payload", sentence, problems=problems) from exc

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.bounds import ITEM_LEN, ORDER_NO_LEN, NoControl, Text
+
 
 # API.md `GET /warehouse/stock`: on hand, pending inspection, reserved per order, free.
 class StockPublic(BaseModel):
@@ -19,22 +21,24 @@ class StockPublic(BaseModel):
 
 
 ReturnKind = Literal["engineering_change", "leftover", "aftersales"]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoControl
+]
 
 
 # One line of a return: an item, how much, and optionally the lot it goes back into.
 class ReturnLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item: str = Field(min_length=1, max_length=64)
-    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4)
-    lot_no: str | None = Field(default=None, min_length=1, max_length=32)
+    item: Text = Field(min_length=1, max_length=ITEM_LEN)
+    qty: Decimal = Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
+    lot_no: Annotated[str, Field(min_length=1, max_length=32), NoControl] | None = None
 
 
 # P7.2 `POST /warehouse/returns`: engineering-change surplus, leftovers, after-sales returns.
 class ReturnCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: ReturnKind
-    order_no: str | None = Field(default=None, min_length=1, max_length=64)
+    order_no: Annotated[str, Field(min_length=1, max_length=ORDER_NO_LEN), NoControl] | None = None
     reason: Reason
     lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
 
