@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
+from app.openapi import install_openapi
 from services.escalations.api import router as escalations_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
@@ -63,6 +64,7 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     install_error_handlers(app)
+    install_openapi(app)
     # Telemetry: a span per request (Temporal and SQL spans nest under it), and /metrics.
     setup_tracing(settings)
     instrument_app(app)
