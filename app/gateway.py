@@ -19,6 +19,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from app.limits import install_input_limits
+from app.openapi import install_openapi
 from services.escalations.api import router as escalations_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
@@ -73,6 +74,7 @@ def create_app(
     install_error_handlers(app)
     # Size, credential and clean parameters checked before any route reads the body.
     install_input_limits(app, settings)
+    install_openapi(app)
     # Telemetry: a span per request (Temporal and SQL spans nest under it), and /metrics.
     setup_tracing(settings)
     instrument_app(app)
