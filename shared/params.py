@@ -29,3 +29,13 @@ OrderNoQuery = Annotated[str | None, Query(min_length=1, max_length=ORDER_NO_LEN
 KindQuery = Annotated[str | None, Query(min_length=1, max_length=KIND_LEN), _CleanOrNone]
 # `?customer=`: a substring of the customer's name.
 CustomerQuery = Annotated[str | None, Query(max_length=NAME_LEN), _CleanOrNone]
+
+# The largest value of a PostgreSQL `integer` column (ids, revisions): a bigger number in a
+# path or query could never match and would overflow the driver.
+MAX_INT4 = 2**31 - 1
+# `?offset=`: rows to skip in a paged list.
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_INT4)]
+# `/escalations/{escalation_id}` and the like: a row id.
+IdPath = Annotated[int, Path(ge=1, le=MAX_INT4)]
+# `?revision=`: a BOM revision.
+RevisionQuery = Annotated[int | None, Query(ge=1, le=MAX_INT4)]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from services.engineering.activities import BOM_RECIPIENTS, DRAWING_RECIPIENTS
 from services.engineering.schemas import BomPublic, DrawingPublic
@@ -12,6 +10,7 @@ from services.engineering.service import released_bom, released_drawings
 from services.tasks.api import inbox_readers, task_router
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import not_found
+from shared.params import RevisionQuery
 
 router = APIRouter(prefix="/engineering", tags=["engineering"])
 router.include_router(task_router("engineering"))
@@ -29,7 +28,7 @@ def release_router(department: str) -> APIRouter:
             order_no: str,
             session: SessionDep,
             user: CurrentUser,
-            revision: Annotated[int | None, Query(ge=1)] = None,
+            revision: RevisionQuery = None,
         ) -> BomPublic:
             """The order's released BOM: the newest revision, or the one asked for."""
             user.require(readers, f"reading {department}'s copy of the BOM")

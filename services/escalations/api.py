@@ -12,6 +12,7 @@ from shared.deps import CurrentUser, SessionDep
 from shared.errors import conflict, not_found
 from shared.escalations.models import ACKED, OPEN, Escalation
 from shared.escalations.schemas import EscalationPublic
+from shared.params import IdPath, OffsetQuery
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 
@@ -24,7 +25,7 @@ async def list_escalations(
     order_no: str | None = None,
     role: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[EscalationPublic]:
     """Escalation events, newest first; filter by state, order and escalated role."""
     query = select(Escalation).order_by(Escalation.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
@@ -40,7 +41,7 @@ async def list_escalations(
 
 @router.post("/{escalation_id}/ack", response_model=EscalationPublic)
 async def ack_escalation(
-    escalation_id: int, session: SessionDep, user: CurrentUser
+    escalation_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> EscalationPublic:
     """Acknowledge an escalation: only the role it was raised to (or admin) may."""
     escalation = await session.get(Escalation, escalation_id)

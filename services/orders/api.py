@@ -18,7 +18,7 @@ from services.warehouse.trace_schemas import OrderTrace
 from shared.auth import KPI_READERS
 from shared.deps import CurrentUser, MonthQuery, SessionDep, WeekQuery, period_of
 from shared.errors import invalid, not_found
-from shared.params import CustomerQuery, OrderNoPath
+from shared.params import CustomerQuery, OffsetQuery, OrderNoPath
 from shared.periods import month_of, week_of
 from shared.types import STAGES
 
@@ -35,7 +35,7 @@ async def get_orders(
     customer: CustomerQuery = None,
     late: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[OrderSummary]:
     """Orders, newest first; filter by stage, status, customer (substring) and lateness."""
     if stage is not None and stage not in STAGES:

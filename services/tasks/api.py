@@ -19,7 +19,7 @@ from shared.errors import (
     invalid,
     not_found,
 )
-from shared.params import KindQuery, OrderNoQuery
+from shared.params import KindQuery, OffsetQuery, OrderNoQuery
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
 from shared.tasks.schemas import TaskDetail, TaskPublic
@@ -53,7 +53,7 @@ def task_router(department: str) -> APIRouter:
         order_no: OrderNoQuery = None,
         kind: KindQuery = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: OffsetQuery = 0,
     ) -> list[TaskPublic]:
         """The department's inbox, earliest due first; filter by state, order or kind."""
         user.require(readers, f"reading the {department} inbox")
