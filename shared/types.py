@@ -48,6 +48,14 @@ class OrderInput(BaseModel):
     lines: list[OrderLine]
     received_by: str
     queue_prefix: str = "orderflow"
+    # What the first activity needs to write the order row if the gateway died after starting
+    # the workflow (intake starts the workflow first): the rest of the request, its
+    # Idempotency-Key with the request's hash, and when it was received.
+    technical_agreement_ref: str | None = None
+    drawing_refs: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    received_at: datetime | None = None
     # Set by continue-as-new: the state the previous run of this order ended with.
     resume: OrderState | None = None
 

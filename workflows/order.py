@@ -21,6 +21,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from services.engineering.bom import validate_bom
     from services.planning.activities import PlanningActivities
+    from services.sales.activities import SalesActivities
     from shared import payloads as p
     from shared.actor import verify_actor
     from shared.change_types import ChangeAccepted, CustomerChange
@@ -50,6 +51,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.purchasing import PurchasingPhase
     from workflows.review import ReviewPhase
     from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
+
+
+# The patch behind which a new order's first activity writes its row (orders started before it
+# replay without that activity: the gateway had written their row before starting them).
+INTAKE_RECORDS_ORDER = "intake-records-order"
 
 
 @workflow.defn
@@ -97,6 +103,10 @@ class OrderWorkflow(OrderRecords):
         if resumed:
             self._resume()
         else:
+            if workflow.patched(INTAKE_RECORDS_ORDER):
+                # Intake starts this workflow before the gateway writes the order row: if the
+                # gateway died in between, the row is written here (a no-op when it did not).
+                await self.activity(SalesActivities.record_order, self.inp, "record the order")
             self.state.policy = await self.activity(
                 PlanningActivities.load_policy, None, "read the order policy"
             )

@@ -8,17 +8,25 @@ from temporalio import activity
 from services.sales.cancellation import CancellationActivities
 from services.sales.changes import ChangeActivities
 from services.sales.models import Order
+from services.sales.service import record_order
 from services.sales.unshipped import UnshippedActivities
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
 from shared.tasks.activities import TaskActivities
 from shared.timeline import add_event
-from shared.types import StageChange
+from shared.types import OrderInput, StageChange
 
 
 class SalesActivities(DbActivities):
     """The sales service's automatic work; the worker registers the bound methods."""
+
+    @activity.defn
+    async def record_order(self, intake: OrderInput) -> None:
+        """Write the order row the workflow was started for, unless the gateway already did
+        (it starts the workflow first, then writes the row: it may have died in between)."""
+        async with session_scope(self._engine) as session:
+            await record_order(session, intake)
 
     @activity.defn
     async def record_stage(self, change: StageChange) -> None:

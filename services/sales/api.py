@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -14,20 +18,20 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from services.sales.models import Order
+from services.sales.models import IntakeRequest, Order
 from services.sales.schemas import CancelRequest, ChangeRequest, OrderCreate, OrderCreated
 from services.sales.service import (
     find_intake,
-    forget_order,
+    order_exists,
+    record_order,
     request_hash,
-    store_order,
 )
 from services.tasks.api import task_router
 from shared.change_types import ChangeAccepted, CustomerChange
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
-from shared.errors import conflict, invalid, not_found, unavailable
+from shared.errors import APIError, conflict, invalid, not_found, unavailable
 from shared.production_types import CancellationResult, CancelOrder
 from shared.settings import Settings
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
@@ -40,6 +44,11 @@ router = APIRouter(prefix="/sales", tags=["sales"])
 router.include_router(task_router("sales"))
 
 
+# How long a concurrent retry waits for the request that started its order to write it.
+RETRY_WAIT_SECONDS = 10.0
+RETRY_POLL_SECONDS = 0.05
+
+
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderCreated)
 async def create_order(
     body: OrderCreate,
@@ -50,39 +59,42 @@ async def create_order(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> OrderCreated:
-    """Take in a customer order and start its workflow; a retried Idempotency-Key returns it."""
+    """Take in a customer order and start its workflow; a retried Idempotency-Key returns it.
+
+    The workflow starts first (its id `order-<no>` is the lock: Temporal refuses a second
+    start), then the row is written; the workflow's first activity writes the row too, so a
+    gateway dying in between leaves a running order, never a row without a workflow."""
     user.require(("sales",), "taking in an order")
     created = OrderCreated(order_no=body.order_no, workflow_id=order_workflow_id(body.order_no))
+    intake = _intake(body, user.sub, settings, idempotency_key)
     if idempotency_key:
         earlier = await find_intake(session, key=idempotency_key, subject=user.sub)
         if earlier is not None:
-            if earlier.request_hash != request_hash(body):
-                raise invalid(
-                    "idempotency_key_reused",
-                    f"Idempotency-Key {idempotency_key!r} was used for order {earlier.order_no} "
-                    "with a different body; use a new key for a new request",
-                )
-            await _start(temporal, settings, body, user.sub, already_stored=True)
-            return OrderCreated(order_no=earlier.order_no, workflow_id=created.workflow_id)
-    stored = await store_order(
-        session, body=body, created_by=user.sub, idempotency_key=idempotency_key
-    )
-    if stored is None:
+            _same_request(earlier, intake)
+            # An order stored before intake started workflows first may lack its workflow.
+            await _start(temporal, settings, intake)
+            response.headers["Location"] = f"/orders/{earlier.order_no}"
+            return OrderCreated(
+                order_no=earlier.order_no, workflow_id=order_workflow_id(earlier.order_no)
+            )
+    if await order_exists(session, body.order_no):
         raise conflict("duplicate_order", f"order {body.order_no} already exists")
-    try:
-        await _start(temporal, settings, body, user.sub, already_stored=False)
-    except Exception:
-        await forget_order(session, body.order_no)
-        raise
+    await session.rollback()  # hold no connection while Temporal starts the workflow
+    if not await _start(temporal, settings, intake):
+        # Another request started this order's workflow: ours when it carried our key.
+        await _await_first(session, intake)
+    else:
+        await record_order(session, intake)
+        await session.commit()
     response.headers["Location"] = f"/orders/{body.order_no}"
     return created
 
 
-async def _start(
-    temporal: Client, settings: Settings, body: OrderCreate, by: str, *, already_stored: bool
-) -> None:
-    """Start the order's workflow; a retry finds it running and changes nothing."""
-    workflow_input = OrderInput(
+def _intake(
+    body: OrderCreate, by: str, settings: Settings, idempotency_key: str | None
+) -> OrderInput:
+    """The workflow's input: everything the request said, and its key with its hash."""
+    return OrderInput(
         order_no=body.order_no,
         customer=body.customer,
         project_name=body.project_name,
@@ -94,30 +106,76 @@ async def _start(
         lines=[OrderLine(**line.model_dump()) for line in body.lines],
         received_by=by,
         queue_prefix=settings.task_queue_prefix,
+        technical_agreement_ref=body.technical_agreement_ref,
+        drawing_refs=list(body.drawing_refs),
+        idempotency_key=idempotency_key or None,
+        request_hash=request_hash(body) if idempotency_key else None,
+        received_at=datetime.now(UTC),
     )
+
+
+def _same_request(earlier: IntakeRequest, intake: OrderInput) -> None:
+    """422 when the key came with another body the first time."""
+    if earlier.request_hash != intake.request_hash:
+        raise invalid(
+            "idempotency_key_reused",
+            f"Idempotency-Key {intake.idempotency_key!r} was used for order {earlier.order_no} "
+            "with a different body; use a new key for a new request",
+        )
+
+
+async def _await_first(session: AsyncSession, intake: OrderInput) -> None:
+    """The order's workflow was started by another request: when that one carried the same
+    key and body (a concurrent retry), wait until it has written the order and answer as it
+    does; otherwise the order is a duplicate (409), or the key was reused (422)."""
+    duplicate = conflict(
+        "duplicate_order", f"a workflow for order {intake.order_no} already exists"
+    )
+    if not intake.idempotency_key:
+        raise duplicate
+    deadline = time.monotonic() + RETRY_WAIT_SECONDS
+    while True:
+        # The order first: it commits with its key, so a key looked for after it is seen.
+        stored = await order_exists(session, intake.order_no)
+        earlier = await find_intake(session, key=intake.idempotency_key, subject=intake.received_by)
+        if earlier is not None:
+            _same_request(earlier, intake)  # the same body: the same order number
+            return
+        await session.rollback()  # the next look sees what committed since
+        if stored:
+            raise duplicate
+        if time.monotonic() >= deadline:
+            raise unavailable(
+                f"order {intake.order_no} is being taken in by another request that has not "
+                "finished; retry with the same Idempotency-Key"
+            )
+        await asyncio.sleep(RETRY_POLL_SECONDS)
+
+
+async def _start(temporal: Client, settings: Settings, intake: OrderInput) -> bool:
+    """Start the order's workflow; False when it exists already (or did and has ended)."""
     try:
         await temporal.start_workflow(
             OrderWorkflow.run,
-            workflow_input,
-            id=order_workflow_id(body.order_no),
+            intake,
+            id=order_workflow_id(intake.order_no),
             task_queue=workflow_queue(settings.task_queue_prefix),
+            # A finished order's id is never reused: a second start is refused.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(ORDER_NO, body.order_no),
-                    SearchAttributePair(CUSTOMER, body.customer),
+                    SearchAttributePair(ORDER_NO, intake.order_no),
+                    SearchAttributePair(CUSTOMER, intake.customer),
                     SearchAttributePair(STAGE, "review"),
                 ]
             ),
-            static_summary=f"{body.order_no} · {body.customer} · {body.project_name}"[:200],
+            static_summary=f"{intake.order_no} · {intake.customer} · {intake.project_name}"[:200],
         )
-    except WorkflowAlreadyStartedError as exc:
-        if not already_stored:
-            raise conflict(
-                "duplicate_order", f"a workflow for order {body.order_no} already exists"
-            ) from exc
+    except WorkflowAlreadyStartedError:
+        return False
     except RPCError as exc:
         raise unavailable(f"Temporal did not start the order's workflow: {exc.message}") from exc
+    return True
 
 
 # Statuses in which an order has nothing left to cancel.
@@ -145,7 +203,29 @@ async def cancel_order(
             f"order {order_no} is already {order.status}; only an active order can be cancelled",
         )
     await session.rollback()  # hold no connection while the workflow unwinds the order
-    return await _send_cancel(temporal, order_no, CancelOrder(reason=body.reason, by=user.sub))
+    try:
+        return await _send_cancel(temporal, order_no, CancelOrder(reason=body.reason, by=user.sub))
+    except APIError as exc:
+        if exc.error == "workflow_closed" and not await _workflow_exists(temporal, order_no):
+            raise conflict(
+                "workflow_missing",
+                f"order {order_no} has a record but no workflow: an intake before this version "
+                "stored it and was interrupted before starting its workflow, so nothing runs "
+                "for it and there is nothing to cancel; ask ops to remove the record "
+                "(sales.orders) and take the order in again if it is still wanted",
+            ) from exc
+        raise
+
+
+async def _workflow_exists(temporal: Client, order_no: str) -> bool:
+    """Whether Temporal knows the order's workflow, running or ended."""
+    try:
+        await order_handle(temporal, order_no).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise unavailable(f"Temporal did not answer about order {order_no}: {exc.message}") from exc
+    return True
 
 
 async def _send_cancel(temporal: Client, order_no: str, command: CancelOrder) -> CancellationResult:

@@ -8,13 +8,14 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
 from services.sales.schemas import OrderCreate
+from shared.types import OrderInput
 from shared.workflow_ids import order_workflow_id
 
 
@@ -28,66 +29,58 @@ async def find_intake(session: AsyncSession, *, key: str, subject: str) -> Intak
     return await session.get(IntakeRequest, (key, subject))
 
 
-async def store_order(
-    session: AsyncSession,
-    *,
-    body: OrderCreate,
-    created_by: str,
-    idempotency_key: str | None,
-) -> Order | None:
-    """Store the order, its lines and the idempotency key in one transaction.
+async def record_order(session: AsyncSession, intake: OrderInput) -> bool:
+    """Write the order, its lines and its Idempotency-Key, once (the caller commits).
 
-    Returns None when an order with that number already exists.
+    Intake starts the order's workflow first; then the gateway writes the row before it answers
+    201, and the workflow's first activity writes it too, in case the gateway died in between.
+    Whichever comes second changes nothing. Returns whether this call wrote the order.
     """
-    now = datetime.now(UTC)
+    now = intake.received_at or datetime.now(UTC)
     order = Order(
-        order_no=body.order_no,
-        workflow_id=order_workflow_id(body.order_no),
-        customer=body.customer,
-        project_name=body.project_name,
-        contract_no=body.contract_no,
-        technical_agreement_ref=body.technical_agreement_ref,
-        drawing_refs=list(body.drawing_refs),
-        requested_date=body.requested_date,
-        amount=body.amount,
-        currency=body.currency,
-        priority=body.priority,
-        created_by=created_by,
+        order_no=intake.order_no,
+        workflow_id=order_workflow_id(intake.order_no),
+        customer=intake.customer,
+        project_name=intake.project_name,
+        contract_no=intake.contract_no,
+        technical_agreement_ref=intake.technical_agreement_ref,
+        drawing_refs=list(intake.drawing_refs),
+        requested_date=intake.requested_date,
+        amount=intake.amount,
+        currency=intake.currency,
+        priority=intake.priority,
+        created_by=intake.received_by,
         created_at=now,
         updated_at=now,
     )
-    session.add(order)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        return None
-    for number, line in enumerate(body.lines, start=1):
-        session.add(OrderLine(order_no=body.order_no, line_no=number, **line.model_dump()))
-    if idempotency_key:
-        session.add(
-            IntakeRequest(
-                idempotency_key=idempotency_key,
-                subject=created_by,
-                request_hash=request_hash(body),
-                order_no=body.order_no,
+    # ON CONFLICT DO NOTHING: a concurrent writer of the same order waits for the other's
+    # commit and then writes nothing, instead of failing.
+    inserted = await session.execute(
+        pg_insert(Order)
+        .values(**order.model_dump())
+        .on_conflict_do_nothing(index_elements=["order_no"])
+        .returning(col(Order.order_no))
+    )
+    if inserted.first() is None:
+        return False
+    for number, line in enumerate(intake.lines, start=1):
+        session.add(OrderLine(order_no=intake.order_no, line_no=number, **line.model_dump()))
+    if intake.idempotency_key and intake.request_hash:
+        # A key already taken by another order (the same key sent concurrently with two
+        # different bodies) keeps pointing at that order; this order is taken in all the same.
+        await session.execute(
+            pg_insert(IntakeRequest)
+            .values(
+                idempotency_key=intake.idempotency_key,
+                subject=intake.received_by,
+                request_hash=intake.request_hash,
+                order_no=intake.order_no,
                 created_at=now,
             )
+            .on_conflict_do_nothing()
         )
-    try:
-        await session.commit()
-    except IntegrityError:  # the same key raced us: the caller retries and finds it
-        await session.rollback()
-        return None
-    return order
-
-
-async def forget_order(session: AsyncSession, order_no: str) -> None:
-    """Undo `store_order` when the workflow could not be started, so a retry starts clean."""
-    await session.execute(delete(IntakeRequest).where(IntakeRequest.order_no == order_no))  # type: ignore[arg-type]
-    await session.execute(delete(OrderLine).where(OrderLine.order_no == order_no))  # type: ignore[arg-type]
-    await session.execute(delete(Order).where(Order.order_no == order_no))  # type: ignore[arg-type]
-    await session.commit()
+    await session.flush()
+    return True
 
 
 async def order_exists(session: AsyncSession, order_no: str) -> bool:
