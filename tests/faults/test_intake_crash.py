@@ -1,0 +1,199 @@
+"""Drill: the gateway is killed (SIGKILL) in the middle of taking an order in.
+
+Intake starts the order's workflow, then writes the order row. The drill holds a lock on
+`sales.orders` so the gateway (a real `uvicorn app.gateway:create_app` process, as
+`orderflow run` starts it) stops exactly between the two steps: the workflow exists, the row
+does not. It kills the gateway there, lets the lock go, starts the workers and a new gateway,
+and finds the order running (its row written by the workflow's first activity, its contract
+review open); the client's retry with the same Idempotency-Key answers the same 201.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from app.worker import build_workers
+from shared.auth import mint_token
+from shared.settings import Settings
+from tests.conftest import Stack, free_port, settings_for
+from tests.helpers import order_body, wait_task
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
+STEP_TIMEOUT = 20.0
+# The gateway as `orderflow run` starts it (app/runner.py).
+GATEWAY = [sys.executable, "-m", "uvicorn", "app.gateway:create_app", "--factory"]
+
+
+class Gateway:
+    """A gateway process of its own on the drill's database, Temporal server and queues."""
+
+    def __init__(self, settings: Settings, temporal_target: str, logs: Path) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.logs = logs
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFLOW_")}
+        self.env.update(
+            ORDERFLOW_ENV=settings.env,
+            ORDERFLOW_HOME=str(settings.home),
+            ORDERFLOW_DATABASE_URL=settings.database_url,
+            ORDERFLOW_TEMPORAL_ADDRESS=temporal_target,
+            ORDERFLOW_TASK_QUEUE_PREFIX=settings.task_queue_prefix,
+            ORDERFLOW_JWT_KEY=settings.jwt_key.get_secret_value(),
+            ORDERFLOW_WEBHOOK_SECRET=settings.webhook_secret.get_secret_value(),
+            ORDERFLOW_METRICS_PORT="0",
+            PYTHONPATH=str(REPO),
+            PYTHONUNBUFFERED="1",
+        )
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """Start a gateway process and wait until /healthz answers 200."""
+        log = self.logs / f"gateway-{len(self.processes) + 1}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*GATEWAY, "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes.append(process)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the gateway exited with {process.returncode}:\n{log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return process
+            time.sleep(0.2)
+        pytest.fail(f"the gateway did not answer in {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def gateway(
+    base_settings: Settings, ts_env: WorkflowEnvironment, tmp_path: Path
+) -> Iterator[Gateway]:
+    """Gateway processes on this test's queues; every one killed at teardown."""
+    target = ts_env.client.service_client.config.target_host
+    made = Gateway(settings_for(base_settings), target, tmp_path)
+    try:
+        yield made
+    finally:
+        made.kill_all()
+
+
+@contextlib.asynccontextmanager
+async def orders_locked(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold writes to `sales.orders` (reads go on) until the block ends."""
+    async with engine.connect() as connection, connection.begin():
+        await connection.execute(text("LOCK TABLE sales.orders IN EXCLUSIVE MODE"))
+        yield
+
+
+async def order_rows(engine: AsyncEngine, order_no: str) -> int:
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT count(*) FROM sales.orders WHERE order_no = :no"), {"no": order_no}
+        )
+    return int(found or 0)
+
+
+async def workflow_running(env: WorkflowEnvironment, order_no: str) -> bool:
+    """Whether the order's workflow exists and runs."""
+    try:
+        described = await env.client.get_workflow_handle(f"order-{order_no}").describe()
+    except RPCError:
+        return False
+    return described.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_gateway_killed_between_start_and_row_leaves_a_running_order(
+    gateway: Gateway, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    settings = gateway.settings
+    body = order_body(customer=f"Drill Works {uuid.uuid4().hex[:8]}")
+    order_no = body["order_no"]
+    key = f"drill-{uuid.uuid4()}"
+    sales = {"Authorization": f"Bearer {mint_token(settings, sub='sam', roles=['sales'])}"}
+    headers = {**sales, "Idempotency-Key": key}
+
+    first = gateway.start()
+    print(f"drill: gateway 1 up (pid {first.pid}); no worker yet; sales.orders locked")
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        async with orders_locked(engine):
+            intake = asyncio.create_task(http.post("/sales/orders", json=body, headers=headers))
+            deadline = time.monotonic() + STEP_TIMEOUT
+            while not await workflow_running(ts_env, order_no):
+                assert not intake.done(), f"intake answered before it was killed: {intake}"
+                assert time.monotonic() < deadline, "the workflow did not start"
+                await asyncio.sleep(0.02)
+            # The workflow exists; the gateway waits on the lock to write the row.
+            assert await order_rows(engine, order_no) == 0
+            os.kill(first.pid, signal.SIGKILL)
+            print(f"drill: workflow order-{order_no} started, row not written: SIGKILL gateway 1")
+            assert first.wait(timeout=10) == -signal.SIGKILL
+            with pytest.raises(httpx.HTTPError):
+                await intake
+        print(f"drill: the client saw its request fail; rows: {await order_rows(engine, order_no)}")
+
+    second = gateway.start()
+    print(f"drill: gateway 2 up (pid {second.pid}); workers started")
+    workers = build_workers(ts_env.client, engine, settings)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            stack = Stack(settings=settings, client=ts_env.client, http=http)
+            review = await wait_task(stack, "engineering.contract_review", order_no, timeout=30)
+            assert await workflow_running(ts_env, order_no)
+            print(f"drill: order running again, first task open: {review['kind']}")
+            retry = await http.post("/sales/orders", json=body, headers=headers)
+            assert retry.status_code == 201, retry.text
+            assert retry.json() == {"order_no": order_no, "workflow_id": f"order-{order_no}"}
+            view = await http.get(f"/orders/{order_no}", headers=stack.token("o", "ops"))
+            assert view.status_code == 200, view.text
+            assert (view.json()["status"], view.json()["stage"]) == ("active", "review")
+            again = await http.post("/sales/orders", json=body, headers=stack.token("s", "sales"))
+            assert again.status_code == 409, again.text
+            reviews = await http.get(
+                "/engineering/tasks",
+                params={"state": "open", "order_no": order_no},
+                headers=stack.token("e", "engineering"),
+            )
+            counts = (await order_rows(engine, order_no), len(reviews.json()))
+            assert counts == (1, 1), counts
+            print(
+                "drill: retry with the same key 201 with the same order; without it 409; "
+                f"kills 1, gateway starts 2, order rows {counts[0]}, open reviews {counts[1]}"
+            )
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*runs, return_exceptions=True)
