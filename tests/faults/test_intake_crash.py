@@ -6,6 +6,7 @@ Intake starts the order's workflow, then writes the order row. The drill holds a
 does not. It kills the gateway there, lets the lock go, starts the workers and a new gateway,
 and finds the order running (its row written by the workflow's first activity, its contract
 review open); the client's retry with the same Idempotency-Key answers the same 201.
+A row the intake before this one left without a workflow answers a cancel with a clear 409.
 """
 
 from __future__ import annotations
@@ -197,3 +198,30 @@ async def test_gateway_killed_between_start_and_row_leaves_a_running_order(
     finally:
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*runs, return_exceptions=True)
+
+
+async def test_cancelling_a_row_left_without_a_workflow_says_so(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    # What the intake before this one left when killed between its two steps: the row alone.
+    body = order_body()
+    order_no = str(body["order_no"])
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO sales.orders (order_no, workflow_id, customer, project_name, "
+                "contract_no, drawing_refs, requested_date, amount, currency, priority, stage, "
+                "status, created_by, created_at, updated_at) VALUES (:no, :wf, 'Old Works', "
+                "'p', 'c', '[]', current_date + 100, 1, 'CNY', 'normal', 'review', 'active', "
+                "'sam', now(), now())"
+            ),
+            {"no": order_no, "wf": f"order-{order_no}"},
+        )
+    response = await stack.http.post(
+        f"/sales/orders/{order_no}/cancel",
+        json={"reason": "customer withdrew"},
+        headers=stack.token("sam", "sales"),
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "workflow_missing", response.text
+    assert "no workflow" in response.json()["detail"]
