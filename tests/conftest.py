@@ -215,11 +215,14 @@ class Stack:
 
 
 @asynccontextmanager
-async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
-    """Workers on the settings' queues and the gateway on a free port, for one test."""
+async def run_stack(
+    settings: Settings, client: Client, *, workers: bool = True
+) -> AsyncIterator[Stack]:
+    """Workers on the settings' queues (unless the test runs its own) and the gateway on a
+    free port, for one test."""
     engine = create_engine(settings.database_url)
-    workers = build_workers(client, engine, settings)
-    runs = [asyncio.create_task(w.run()) for w in workers]
+    started = build_workers(client, engine, settings) if workers else []
+    runs = [asyncio.create_task(w.run()) for w in started]
     port = free_port()
     app = create_app(settings, temporal=client)
     server = uvicorn.Server(
@@ -234,7 +237,7 @@ async def run_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
     finally:
         server.should_exit = True
         await serving
-        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*(w.shutdown() for w in started))
         await asyncio.gather(*runs, return_exceptions=True)
         await engine.dispose()
 

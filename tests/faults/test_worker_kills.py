@@ -1,0 +1,217 @@
+"""Drill: `kill -9` the worker at random moments while orders move from intake through review,
+the master plan, the BOM release (MRP and its requisitions), purchase orders, receipts and
+incoming inspection; start it again each time. Every order must end with exactly the rows an
+undisturbed order has: requisitions, purchase orders, receipts, lots, ledger movements,
+inspections, inbox tasks and escalations, none lost and none doubled.
+
+The worker runs as its own process (`python -m app.worker`, as `make run` starts it) against
+the Temporal dev server and this test's database; the gateway runs in the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from shared.settings import DEPARTMENTS, Settings
+from shared.temporal import SEARCH_ATTRIBUTES
+from tests.conftest import Stack, run_stack, settings_for
+from tests.helpers import wait_task
+from tests.material_drivers import milestones, order_view, place_orders, receive_in_full
+from tests.material_drivers import to_materials as walk_to_materials
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ORDERS = 2  # driven side by side while the worker is killed
+KILLS = 4
+SEED = 20261204
+# A worker killed inside an activity is retried only when its start-to-close timeout (30 s)
+# runs out; waits for the next task allow for that.
+PATIENCE = 120.0
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+class Worker:
+    """`python -m app.worker` on the test's settings; killed and started again by the drill."""
+
+    def __init__(self, settings: Settings, target: str, log: Path) -> None:
+        self.log = log
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ORDERFLOW_")},
+            "ORDERFLOW_ENV": "test",
+            "ORDERFLOW_HOME": str(settings.home),
+            "ORDERFLOW_DATABASE_URL": settings.database_url,
+            "ORDERFLOW_TEMPORAL_ADDRESS": target,
+            "ORDERFLOW_TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+            "ORDERFLOW_JWT_KEY": settings.jwt_key.get_secret_value(),
+            "ORDERFLOW_WEBHOOK_SECRET": settings.webhook_secret.get_secret_value(),
+            "ORDERFLOW_METRICS_PORT": "0",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = self.kills = 0
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.worker"],
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+
+@pytest.fixture
+def drill_settings(base_settings: Settings) -> Settings:
+    return settings_for(base_settings)
+
+
+@pytest.fixture
+def worker(
+    drill_settings: Settings, dev_env: WorkflowEnvironment, tmp_path: Path
+) -> Iterator[Worker]:
+    target = dev_env.client.service_client.config.target_host
+    running = Worker(drill_settings, target, tmp_path / "worker.log")
+    yield running
+    running.stop()
+
+
+async def _walk(stack: Stack, suffix: str) -> str:
+    """One order from intake to both lots inspected and passed; returns its number."""
+    order_no, view = await walk_to_materials(stack, suffix)
+    required = milestones(view)["material_required"]
+    bolts_po, breakers_po = await place_orders(stack, order_no, suffix, breaker_promised=required)
+    await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
+    return order_no
+
+
+async def _fingerprint(engine: AsyncEngine, order_no: str, suffix: str) -> Counter[str]:
+    """What the order left in every department's tables, counted (item names carry `suffix`,
+    which differs per order and is taken out)."""
+    queries = {
+        "requisition": "SELECT item, qty, reason, state FROM procurement.requisitions "
+        "WHERE order_no = :o",
+        "work_order": "SELECT item, qty, state FROM procurement.work_orders WHERE order_no = :o",
+        "po": "SELECT state, supplier FROM procurement.purchase_orders WHERE order_no = :o",
+        "po_line": "SELECT l.item, l.qty, l.qty_received FROM procurement.po_lines l JOIN "
+        "procurement.purchase_orders p USING (po_no) WHERE p.order_no = :o",
+        "receipt": "SELECT po_no IS NOT NULL, lot_no IS NOT NULL FROM warehouse.receipts "
+        "WHERE order_no = :o",
+        "lot": "SELECT item, source, qty_in, qty_left FROM warehouse.stock_lots WHERE item LIKE :s",
+        "movement": "SELECT item, kind, qty FROM warehouse.movements WHERE item LIKE :s",
+        "reservation": "SELECT item, qty FROM warehouse.reservations WHERE order_no = :o",
+        "inspection": "SELECT state FROM quality.inspections WHERE order_no = :o",
+        "escalation": "SELECT kind, level FROM escalation.escalations WHERE order_no = :o",
+        **{
+            f"task:{dept}": f"SELECT kind, state FROM {dept}.tasks WHERE order_no = :o"
+            for dept in DEPARTMENTS
+        },
+    }
+    counted: Counter[str] = Counter()
+    async with engine.connect() as connection:
+        for name, sql in queries.items():
+            rows = await connection.execute(text(sql), {"o": order_no, "s": f"%-{suffix}"})
+            for row in rows:
+                values = [str(v).replace(suffix, "*") for v in row]
+                counted[f"{name}({', '.join(values)})"] += 1
+    return counted
+
+
+async def _killer(worker: Worker, done: asyncio.Event, rng: random.Random) -> list[float]:
+    """Kill the worker `KILLS` times at random moments, starting it again at once."""
+    moments: list[float] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while len(moments) < KILLS and not done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=rng.uniform(1.0, 4.0))
+        if done.is_set():
+            break
+        worker.kill()
+        moments.append(round(loop.time() - started, 1))
+        worker.start()
+    return moments
+
+
+async def test_killing_the_worker_loses_and_doubles_nothing(
+    drill_settings: Settings,
+    dev_env: WorkflowEnvironment,
+    worker: Worker,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The drivers wait 15 s for a task; a killed worker's activity is retried only after its
+    # 30 s start-to-close timeout.
+    monkeypatch.setattr(wait_task, "__kwdefaults__", {"timeout": PATIENCE})
+    worker.start()
+    async with run_stack(drill_settings, dev_env.client, workers=False) as stack:
+        # A completion whose workflow's worker was just killed answers once the task is retried.
+        stack.http.timeout = httpx.Timeout(PATIENCE)
+        # An order no kill touches: what every order must end with.
+        reference_suffix = uuid.uuid4().hex[:6]
+        reference = await _walk(stack, reference_suffix)
+        expected = await _fingerprint(engine, reference, reference_suffix)
+        assert expected, "the undisturbed order left rows to compare with"
+
+        rng, done = random.Random(SEED), asyncio.Event()
+        killing = asyncio.create_task(_killer(worker, done, rng))
+        suffixes = [uuid.uuid4().hex[:6] for _ in range(ORDERS)]
+        try:
+            orders = await asyncio.wait_for(
+                asyncio.gather(*(_walk(stack, s) for s in suffixes)), timeout=6 * PATIENCE
+            )
+        finally:
+            done.set()
+            moments = await killing
+        print(
+            f"worker drill: {ORDERS} orders, worker killed at {moments} s "
+            f"({worker.kills} kills, {worker.starts} starts)"
+        )
+        for order_no, suffix in zip(orders, suffixes, strict=True):
+            view = await order_view(stack, order_no)
+            assert view["stage"] == "materials", (order_no, view["stage"])
+            found = await _fingerprint(engine, order_no, suffix)
+            missing, extra = expected - found, found - expected
+            print(f"  {order_no}: {sum(found.values())} rows; missing {dict(missing)}")
+            print(f"  {order_no}: extra {dict(extra)}")
+            assert (missing, extra) == (Counter(), Counter()), order_no
+        assert worker.kills >= 1, "the drill killed nothing: the orders moved too fast"
