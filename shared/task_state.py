@@ -36,3 +36,14 @@ class TaskState(BaseModel):
 class TaskBookState(BaseModel):
     tasks: dict[str, TaskState] = Field(default_factory=dict)
     seq: int = 0
+
+
+def not_open_message(
+    task_id: str, state: str, completed_by: str | None, completed_at: datetime | None
+) -> str:
+    """Why a task takes no completion, naming who completed it and when: a client whose answer
+    was lost learns that its own completion (or a colleague's) went through."""
+    if state != DONE:
+        return f"task {task_id} is {state}, not open"
+    when = f" at {completed_at:%Y-%m-%d %H:%M:%S}Z" if completed_at else ""
+    return f"task {task_id} is already done: {completed_by or 'someone'} completed it{when}"

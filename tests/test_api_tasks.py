@@ -123,6 +123,21 @@ async def test_second_completion_of_a_task_is_409_task_not_open(stack: Stack) ->
     assert (await _show(stack, task["task_id"]))["payload"]["design_days"] == 4
 
 
+async def test_a_retry_whose_answer_was_lost_is_told_who_completed_the_task(stack: Stack) -> None:
+    """A client that completed a task but never got the answer retries the same completion:
+    409 names who completed it and when, so it knows its completion went through."""
+    order_no = await create_order(stack)
+    task = await wait_task(stack, REVIEW, order_no)
+    payload = {"ok": True, "design_days": 4}
+    first = await _post_complete(stack, task["task_id"], payload, sub="erin")
+    assert first.status_code == 200, first.text
+    retry = await _post_complete(stack, task["task_id"], payload, sub="erin")
+    assert retry.status_code == 409, retry.text
+    detail = retry.json()["detail"]
+    assert retry.json()["error"] == "task_not_open"
+    assert f"task {task['task_id']} is already done: erin completed it at " in detail, detail
+
+
 async def test_concurrent_completions_one_wins_and_the_order_moves_on_once(stack: Stack) -> None:
     order_no = await create_order(stack)
     task = await wait_task(stack, REVIEW, order_no)

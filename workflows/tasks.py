@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.payloads import Payload
     from shared.rejections import Rejection
-    from shared.task_state import DONE, WITHDRAWN, TaskBookState, TaskState
+    from shared.task_state import DONE, WITHDRAWN, TaskBookState, TaskState, not_open_message
     from shared.tasks.activities import TaskActivities
     from shared.tasks.kinds import TASK_KINDS
     from shared.temporal import department_queue, workflow_queue
@@ -282,7 +282,10 @@ class TaskBook:
         if task is None:
             raise reject(TASK_NOT_FOUND, f"task {cmd.task_id} is not a task of this order")
         if not task.is_open:
-            raise reject(TASK_NOT_OPEN, f"task {cmd.task_id} is {task.state}, not open")
+            raise reject(
+                TASK_NOT_OPEN,
+                not_open_message(task.task_id, task.state, task.completed_by, task.completed_at),
+            )
         allowed = TASK_KINDS[task.kind].completer_roles
         if not set(cmd.roles) & set(allowed):
             raise reject(FORBIDDEN, f"{task.kind} may be completed by {', '.join(allowed)}")

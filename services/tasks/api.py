@@ -20,6 +20,7 @@ from shared.errors import (
     not_found,
 )
 from shared.params import KindQuery, OffsetQuery, OrderNoQuery
+from shared.task_state import not_open_message
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
 from shared.tasks.schemas import TaskDetail, TaskPublic
@@ -94,7 +95,10 @@ def task_router(department: str) -> APIRouter:
         spec = TASK_KINDS[task.kind]
         user.require(spec.completer_roles, f"completing {task.kind}")
         if task.state != OPEN:
-            raise conflict("task_not_open", f"task {task_id} is {task.state}, not open")
+            raise conflict(
+                "task_not_open",
+                not_open_message(task_id, task.state, task.completed_by, task.completed_at),
+            )
         try:
             # Dates are held within 20 years of today here; the workflow re-checks without it.
             spec.payload.parse(payload, today=date.today())
