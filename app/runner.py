@@ -447,9 +447,10 @@ async def _stop(stack: Stack) -> None:
         _release_home(stack)
         return
     worker_timeout = _worker_stop_timeout(stack.settings)
+    worker = stack.recorded.get("worker")
     await asyncio.gather(
         *(
-            terminate(child, worker_timeout if child.name == "the worker" else STOP_TIMEOUT)
+            terminate(child, worker_timeout if child is worker else STOP_TIMEOUT)
             for child in stack.children
         )
     )
