@@ -9,13 +9,18 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import signal
 import socket
 import sys
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 # linux/prctl.h: ask for a signal when the parent process dies.
 PR_SET_PDEATHSIG = 1
@@ -147,6 +152,98 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# Start times read twice from /proc agree to the clock tick; anything further apart is another
+# process that was given the same pid.
+_SAME_START = 0.05
+
+
+def record_pid(directory: Path, name: str, pid: int) -> None:
+    """Write `<directory>/<name>.pid`: the pid, start time and command line of a live process.
+
+    A later run reads it back (`recorded_process`) to find a process an earlier run left, and
+    the start time and command line tell it apart from an unrelated process with the same pid.
+    """
+    process = psutil.Process(pid)
+    record = {"pid": pid, "started": process.create_time(), "command": process.cmdline()}
+    directory.mkdir(parents=True, exist_ok=True)
+    draft = directory / f".{name}.pid.{os.getpid()}"
+    draft.write_text(json.dumps(record))
+    draft.replace(directory / f"{name}.pid")
+
+
+def forget_pid(directory: Path, name: str) -> None:
+    """Remove `<directory>/<name>.pid` (the process it names has been stopped)."""
+    (directory / f"{name}.pid").unlink(missing_ok=True)
+
+
+def recorded_process(directory: Path, name: str) -> psutil.Process | None:
+    """The live process `<directory>/<name>.pid` names, if it is still that very process.
+
+    None when there is no file, it cannot be read, the pid is gone, or the pid now belongs to
+    a process with another start time or command line (pids are reused).
+    """
+    try:
+        record = json.loads((directory / f"{name}.pid").read_text())
+        pid, started, command = int(record["pid"]), float(record["started"]), record["command"]
+        process = psutil.Process(pid)
+        if abs(process.create_time() - started) > _SAME_START or process.cmdline() != command:
+            return None
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process
+    except (OSError, ValueError, TypeError, KeyError, psutil.Error):
+        return None
+
+
+async def stop_recorded(directory: Path, stages: Sequence[Mapping[str, float]]) -> list[str]:
+    """Stop the processes an earlier run recorded in `directory`, and remove its pid files.
+
+    `stages` are stopped one after the other; the processes of one stage together, each with
+    SIGTERM and, if it has not exited after its grace (seconds, by name), SIGKILL. Only a
+    process that is still the one recorded is signalled (`recorded_process`). Returns
+    "name (pid N)" for each process stopped.
+    """
+    stopped: list[str] = []
+    for stage in stages:
+        found = {name: recorded_process(directory, name) for name in stage}
+        live = {name: process for name, process in found.items() if process is not None}
+        await asyncio.gather(
+            *(asyncio.to_thread(_stop_process, p, stage[name]) for name, p in live.items())
+        )
+        stopped += [f"{name} (pid {process.pid})" for name, process in live.items()]
+        for name in stage:
+            forget_pid(directory, name)
+    return stopped
+
+
+def _stop_process(process: psutil.Process, grace: float) -> None:
+    with contextlib.suppress(psutil.Error):
+        process.terminate()
+        # A stopped process (SIGSTOP, a debugger let go) would hold SIGTERM until continued.
+        process.resume()
+    if _wait_gone(process, grace):
+        return
+    with contextlib.suppress(psutil.Error):
+        say(f"{process.name()} (pid {process.pid}) did not stop within {grace:.0f} s; killing it")
+        process.kill()
+    _wait_gone(process, grace)
+
+
+def _wait_gone(process: psutil.Process, timeout: float) -> bool:
+    """Whether `process` exits within `timeout` (polled: psutil's wait would reap a child)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # Not our child: nobody may reap it soon, so a zombie counts as exited.
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def say(message: str) -> None:

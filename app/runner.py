@@ -5,6 +5,10 @@ no real server is configured), the schema migrations, then the gateway and one w
 processes that reach both through their environment. It prints the URLs once `/healthz`
 answers, stops everything on SIGINT/SIGTERM, and stops everything with an error naming the
 culprit if any process dies on its own. State stays under ORDERFLOW_HOME between runs.
+
+Each child's pid (with its start time and command line) is kept in ORDERFLOW_HOME/run, so a
+run that starts after a crash stops what the crashed run left holding the ports, and never a
+process that merely reuses one of those pids.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ from app import migrate
 from app.processes import (
     CannotBind,
     Child,
+    forget_pid,
     pid_alive,
     port_free,
+    record_pid,
+    recorded_process,
     say,
     spawn,
+    stop_recorded,
     tail,
     terminate,
     wait_for_first_exit,
@@ -45,6 +53,9 @@ TEMPORAL_START_TIMEOUT = 60.0
 GATEWAY_START_TIMEOUT = 90.0
 # How long a process may take to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 10.0
+# The worker gets its own drain time (ORDERFLOW_WORKER_SHUTDOWN_SECONDS) and exits by itself
+# 5 s after it (app.worker.HARD_STOP_MARGIN); it is killed if still there this long after that.
+WORKER_STOP_MARGIN = 10.0
 POLL_INTERVAL = 0.25
 
 
@@ -61,10 +72,25 @@ class Stack:
     temporal: Child | None = None
     postgres_data: Path | None = None
     children: list[Child] = field(default_factory=list)
+    # The pid-file name of each child this run started and has not stopped yet.
+    recorded: dict[str, Child] = field(default_factory=dict)
+    # Whether this run wrote run/runner.pid (a run refused for a live one must not remove it).
+    holds_home: bool = False
 
     @property
     def processes(self) -> list[Child]:
         return [c for c in (self.temporal, *self.children) if c is not None]
+
+    @property
+    def pid_dir(self) -> Path:
+        """Where the pid files of this run and its children are (see `app.processes`)."""
+        return self.home / "run"
+
+    def record(self, name: str, child: Child) -> Child:
+        """Write `child`'s pid file, so that a run after a crash of this one can stop it."""
+        record_pid(self.pid_dir, name, child.process.pid)
+        self.recorded[name] = child
+        return child
 
 
 def run(settings: Settings | None = None) -> int:
@@ -86,7 +112,13 @@ async def _run(settings: Settings) -> int:
     def request_stop(signum: int) -> None:
         nonlocal stop_requested
         if stop_requested:
-            say("already stopping; waiting for the processes to exit")
+            # A second Ctrl-C: the worker stops draining its activities (Temporal retries
+            # them on the next start), and every process is asked again to exit now.
+            say(f"{signal.Signals(signum).name} again: telling every process to exit at once")
+            for child in stack.processes:
+                if not child.exited:
+                    with contextlib.suppress(ProcessLookupError):
+                        child.process.send_signal(signal.SIGTERM)
             return
         stop_requested = True
         say(f"{signal.Signals(signum).name} received: stopping")
@@ -118,6 +150,7 @@ async def _run(settings: Settings) -> int:
 async def _start(stack: Stack) -> None:
     settings, home = stack.settings, stack.home
     home.mkdir(parents=True, exist_ok=True)
+    await _stop_stale(stack)
     _check_ports(settings)
     # Create the dev secrets before the children start: two processes creating them at
     # once could each write a different key, and tokens would then fail in one of them.
@@ -126,7 +159,7 @@ async def _start(stack: Stack) -> None:
     settings.webhook_signing_secret()
 
     if settings.embedded_temporal:
-        stack.temporal = await _spawn_temporal(settings, home)
+        stack.temporal = stack.record("temporal", await _spawn_temporal(settings, home))
     database_url = settings.database_url
     if settings.embedded_database:
         # PostgreSQL boots while the Temporal server does; both take a few seconds.
@@ -161,10 +194,39 @@ async def _start(stack: Stack) -> None:
 
     stack.settings = settings.model_copy(update={"database_url": database_url})
     env = _child_env(stack.settings)
-    stack.children.append(await _spawn("gateway", _gateway_command(stack.settings), env))
-    stack.children.append(await _spawn("worker", [sys.executable, "-m", "app.worker"], env))
+    gateway = await _spawn("gateway", _gateway_command(stack.settings), env)
+    stack.children.append(stack.record("gateway", gateway))
+    worker = await _spawn("worker", [sys.executable, "-m", "app.worker"], env)
+    stack.children.append(stack.record("worker", worker))
     await _wait_for_gateway(stack)
     _print_banner(stack)
+
+
+def _worker_stop_timeout(settings: Settings) -> float:
+    return settings.worker_shutdown_seconds + WORKER_STOP_MARGIN
+
+
+async def _stop_stale(stack: Stack) -> None:
+    """Stop the children a crashed run in this ORDERFLOW_HOME left, then claim the home.
+
+    A run still alive in this home is not touched: this start fails instead.
+    """
+    other = recorded_process(stack.pid_dir, "runner")
+    if other is not None and other.pid != os.getpid():
+        raise StartupError(
+            f"another `orderflow run` (pid {other.pid}) is running in {stack.home}; "
+            "stop it (Ctrl-C) or set ORDERFLOW_HOME to another directory"
+        )
+    # The services before the Temporal server they use, as a normal stop does.
+    stages = [
+        {"gateway": STOP_TIMEOUT, "worker": _worker_stop_timeout(stack.settings)},
+        {"temporal": STOP_TIMEOUT},
+    ]
+    stopped = await stop_recorded(stack.pid_dir, stages)
+    if stopped:
+        say("stopped what an earlier run left running: " + ", ".join(stopped))
+    record_pid(stack.pid_dir, "runner", os.getpid())
+    stack.holds_home = True
 
 
 def _check_ports(settings: Settings) -> None:
@@ -219,11 +281,12 @@ def temporal_command(settings: Settings, home: Path) -> list[str]:
         settings.temporal_namespace,
         "--log-level",
         "warn",
-        # A WAL file with normal sync is ~1.5x the throughput of the default (DESIGN.md).
+        # A WAL file; `synchronous=full` (the default) syncs every commit, so a power loss
+        # keeps what Temporal acknowledged; `normal` is faster but may lose the last commits.
         "--sqlite-pragma",
         "journal_mode=wal",
         "--sqlite-pragma",
-        "synchronous=normal",
+        f"synchronous={settings.temporal_sqlite_sync}",
     ]
     for attribute in SEARCH_ATTRIBUTE_ARGS:
         command += ["--search-attribute", attribute]
@@ -381,14 +444,32 @@ def _print_banner(stack: Stack) -> None:
 async def _stop(stack: Stack) -> None:
     """Stop the services first, then the servers they use: Temporal, then PostgreSQL."""
     if not stack.processes and stack.postgres_data is None:
+        _release_home(stack)
         return
-    await asyncio.gather(*(terminate(child, STOP_TIMEOUT) for child in stack.children))
+    worker_timeout = _worker_stop_timeout(stack.settings)
+    worker = stack.recorded.get("worker")
+    await asyncio.gather(
+        *(
+            terminate(child, worker_timeout if child is worker else STOP_TIMEOUT)
+            for child in stack.children
+        )
+    )
     if stack.temporal is not None:
         await terminate(stack.temporal, STOP_TIMEOUT)
+    for name in list(stack.recorded):
+        forget_pid(stack.pid_dir, name)
+        del stack.recorded[name]
     if stack.postgres_data is not None:
         say("stopping embedded PostgreSQL")
         await asyncio.to_thread(_stop_postgres, stack.postgres_data)
+    _release_home(stack)
     say("stopped")
+
+
+def _release_home(stack: Stack) -> None:
+    if stack.holds_home:
+        forget_pid(stack.pid_dir, "runner")
+        stack.holds_home = False
 
 
 def _stop_postgres(pgdata: Path) -> None:

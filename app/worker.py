@@ -13,7 +13,10 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +43,11 @@ from workflows.requisition import RequisitionWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
+
+# After the graceful shutdown timeout the SDK cancels the running activities and waits for
+# them; one that ignores its cancellation would hold the process (and its metrics port) for
+# ever, so the process exits this many seconds later whatever is still running.
+HARD_STOP_MARGIN = 5.0
 
 WORKFLOWS: list[type] = [
     OrderWorkflow,
@@ -76,8 +84,12 @@ def build_workers(
     settings: Settings,
     *,
     queues: Sequence[str] | None = None,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> list[Worker]:
-    """One Worker per task queue (all of them unless `queues` names some), each traced."""
+    """One Worker per task queue (all of them unless `queues` names some), each traced.
+
+    On shutdown each lets running activities finish for `graceful_shutdown`, then cancels them.
+    """
     prefix = settings.task_queue_prefix
     wanted = set(queues) if queues else None
     tracing = worker_interceptors(client)
@@ -90,6 +102,7 @@ def build_workers(
                 workflows=WORKFLOWS,
                 # The update validators check actor assertions with this worker's key.
                 interceptors=[*tracing, ActorKeys(settings.actor_signing_key())],
+                graceful_shutdown_timeout=graceful_shutdown,
             )
         )
     for dept in DEPARTMENTS:
@@ -102,6 +115,7 @@ def build_workers(
                     task_queue=queue,
                     activities=activities,
                     interceptors=[*tracing, ActivityErrors()],
+                    graceful_shutdown_timeout=graceful_shutdown,
                 )
             )
     return workers
@@ -121,20 +135,69 @@ async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None
         log.info("Temporal metrics on http://0.0.0.0:%d/metrics", settings.metrics_port)
     client = await connect(settings, runtime=runtime)
     engine = create_engine(settings.database_url)
-    workers = build_workers(client, engine, settings, queues=queues)
+    grace = settings.worker_shutdown_seconds
+    workers = build_workers(
+        client, engine, settings, queues=queues, graceful_shutdown=timedelta(seconds=grace)
+    )
     if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
         await ensure_schedules(client, settings)  # the daily MRP run (P4.2)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runs = [asyncio.create_task(w.run()) for w in workers]
-    log.info("serving %s", ", ".join(w.task_queue for w in workers))
-    await stop.wait()
-    await asyncio.gather(*(w.shutdown() for w in workers))
-    await asyncio.gather(*runs, return_exceptions=True)
+    await run_until_stopped(workers, grace)
     await engine.dispose()
     flush_tracing()  # main() leaves with os._exit, which would drop the last batch
+
+
+async def run_until_stopped(workers: Sequence[Worker], grace: float) -> None:
+    """Run `workers` until SIGINT or SIGTERM, then drain them for at most `grace` seconds.
+
+    The workers are built with `graceful_shutdown_timeout=grace`. A second signal exits the
+    process at once, and so does the hard deadline `HARD_STOP_MARGIN` seconds after `grace`
+    when an activity still holds on after its cancellation (both with code 1).
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    stopping = threading.Event()
+    deadline: list[threading.Timer] = []
+
+    # Plain signal handlers rather than the loop's: they run even when an activity blocks the
+    # event loop, and the hard deadline is a thread for the same reason.
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if stopping.is_set():
+            _exit_now(f"{name} again: exiting without waiting for running activities")
+        stopping.set()
+        limit = grace + HARD_STOP_MARGIN
+        timer = threading.Timer(
+            limit, _exit_now, args=(f"activities still running {limit:.0f} s after {name}",)
+        )
+        timer.daemon = True
+        timer.start()
+        deadline.append(timer)
+        print(
+            f"orderflow worker: {name} received: finishing running activities "
+            f"(at most {grace:.0f} s; a second {name} exits at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        loop.call_soon_threadsafe(stop.set)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    log.info("serving %s", ", ".join(w.task_queue for w in workers))
+    try:
+        await stop.wait()
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*runs, return_exceptions=True)
+    finally:
+        for timer in deadline:
+            timer.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_now(reason: str) -> None:
+    # No logging.shutdown(): this may run in a signal handler that interrupted a log call.
+    print(f"orderflow worker: {reason}", file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     otlp_endpoint: str = ""
     service_name: str = "orderflow"
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # How long a stopping worker lets running activities finish (Temporal's graceful shutdown
+    # timeout) before it cancels them; a few seconds after that it exits whatever they do.
+    worker_shutdown_seconds: float = Field(default=20, ge=0, le=3600)
+    # The embedded Temporal dev server's SQLite `synchronous` pragma: `full` keeps the last
+    # commits through a power loss or an OS crash, `normal` (faster) only through process kills.
+    temporal_sqlite_sync: Literal["full", "normal"] = "full"
     # The largest request body the API reads (bytes, `ORDERFLOW_MAX_BODY_BYTES`); a larger one
     # gets 413 before it is read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -1,0 +1,124 @@
+"""Benchmark: what `synchronous=full` costs the embedded Temporal server against `normal`.
+
+`orderflow run` starts the dev server with `--sqlite-pragma synchronous=full` (every commit
+synced, so a power loss keeps what Temporal acknowledged); ORDERFLOW_TEMPORAL_SQLITE_SYNC=normal
+relaxes it. This starts the same `temporal` binary once per mode and round, each on a fresh
+WAL database file, and runs `--workflows` bare workflows (one no-op activity each),
+`--concurrency` at a time. Rounds alternate the modes so a drift in the machine's load hits
+both; it prints each round, the median throughput per mode and full/normal ratios. `--dir`
+should be on the disk ORDERFLOW_HOME lives on: on a tmpfs a sync costs nothing.
+
+    .venv/bin/python bench/bench_sqlite_sync.py --workflows 200 --concurrency 16 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.runner import temporal_binary  # noqa: E402
+
+MODES = ("normal", "full")
+
+
+@activity.defn
+async def noop() -> None:
+    """Nothing: the cost measured is Temporal's own writes."""
+
+
+@workflow.defn
+class BareWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=30))
+
+
+async def one_round(home: Path, mode: str, workflows: int, concurrency: int) -> float:
+    """Workflows per second on a fresh dev server whose SQLite runs with `synchronous=mode`."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_extra_args=[
+            "--db-filename",
+            str(home / f"temporal-{mode}-{uuid.uuid4().hex[:6]}.db"),
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            f"synchronous={mode}",
+        ],
+        dev_server_log_level="error",
+    )
+    queue = f"bench-{mode}"
+    worker = Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[BareWorkflow],
+        activities=[noop],
+        # The workflow lives in __main__, which the sandbox cannot re-import.
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await env.client.execute_workflow(
+                BareWorkflow.run, id=f"bare-{uuid.uuid4().hex}", task_queue=queue
+            )
+
+    async with worker:
+        await asyncio.gather(*(one() for _ in range(concurrency)))  # warm up
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(workflows)))
+        elapsed = time.perf_counter() - started
+    await env.shutdown()
+    return workflows / elapsed
+
+
+async def main(workflows: int, concurrency: int, rounds: int, where: Path | None) -> None:
+    home = Path(tempfile.mkdtemp(prefix="orderflow-bench-sync-", dir=where))
+    try:
+        await _rounds(home, workflows, concurrency, rounds)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def _rounds(home: Path, workflows: int, concurrency: int, rounds: int) -> None:
+    print(f"temporal binary {temporal_binary()}, databases in {home}")
+    results: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for number in range(rounds):
+        # Alternate which mode goes first, so neither always runs on a warmer machine.
+        for mode in MODES if number % 2 == 0 else tuple(reversed(MODES)):
+            rate = await one_round(home, mode, workflows, concurrency)
+            results[mode].append(rate)
+            print(f"round {number + 1} synchronous={mode:6} {rate:7.1f} workflows/s")
+    medians = {mode: statistics.median(rates) for mode, rates in results.items()}
+    for mode, rate in medians.items():
+        print(f"median synchronous={mode:6} {rate:7.1f} workflows/s")
+    ratio = medians["full"] / medians["normal"]
+    pairs = zip(results["full"], results["normal"], strict=True)
+    per_round = ", ".join(f"{full / normal:.2f}" for full, normal in pairs)
+    print(f"full/normal throughput: {ratio:.2f} (per round: {per_round})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workflows", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dir", type=Path, help="where the databases go (default: temp dir)")
+    args = parser.parse_args()
+    asyncio.run(main(args.workflows, args.concurrency, args.rounds, args.dir))
