@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from app.schedules import ensure_schedules
 from shared.activity_errors import ActivityErrors
@@ -85,10 +85,12 @@ def build_workers(
     *,
     queues: Sequence[str] | None = None,
     graceful_shutdown: timedelta = timedelta(0),
+    activity_interceptors: Sequence[Interceptor] = (),
 ) -> list[Worker]:
     """One Worker per task queue (all of them unless `queues` names some), each traced.
 
     On shutdown each lets running activities finish for `graceful_shutdown`, then cancels them.
+    `activity_interceptors` wrap every activity after the standard ones (the fault drills').
     """
     prefix = settings.task_queue_prefix
     wanted = set(queues) if queues else None
@@ -114,7 +116,7 @@ def build_workers(
                     client,
                     task_queue=queue,
                     activities=activities,
-                    interceptors=[*tracing, ActivityErrors()],
+                    interceptors=[*tracing, ActivityErrors(), *activity_interceptors],
                     graceful_shutdown_timeout=graceful_shutdown,
                 )
             )

@@ -11,7 +11,7 @@ import socket
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +28,7 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Interceptor
 
 from app.gateway import create_app
 from app.migrate import upgrade
@@ -216,12 +217,20 @@ class Stack:
 
 @asynccontextmanager
 async def run_stack(
-    settings: Settings, client: Client, *, workers: bool = True
+    settings: Settings,
+    client: Client,
+    *,
+    workers: bool = True,
+    activity_interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[Stack]:
-    """Workers on the settings' queues (unless the test runs its own) and the gateway on a
-    free port, for one test."""
+    """Workers on the settings' queues (unless the test runs its own; their activities wrapped
+    by `activity_interceptors`) and the gateway on a free port, for one test."""
     engine = create_engine(settings.database_url)
-    started = build_workers(client, engine, settings) if workers else []
+    started = (
+        build_workers(client, engine, settings, activity_interceptors=activity_interceptors)
+        if workers
+        else []
+    )
     runs = [asyncio.create_task(w.run()) for w in started]
     port = free_port()
     app = create_app(settings, temporal=client)

@@ -24,17 +24,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from shared.settings import DEPARTMENTS, Settings
+from shared.settings import Settings
 from shared.temporal import SEARCH_ATTRIBUTES
-from tests.conftest import Stack, run_stack, settings_for
+from tests.conftest import run_stack, settings_for
+from tests.faults.orders import fingerprint, walk
 from tests.helpers import wait_task
-from tests.material_drivers import milestones, order_view, place_orders, receive_in_full
-from tests.material_drivers import to_materials as walk_to_materials
+from tests.material_drivers import order_view
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -115,47 +114,6 @@ def worker(
     running.stop()
 
 
-async def _walk(stack: Stack, suffix: str) -> str:
-    """One order from intake to both lots inspected and passed; returns its number."""
-    order_no, view = await walk_to_materials(stack, suffix)
-    required = milestones(view)["material_required"]
-    bolts_po, breakers_po = await place_orders(stack, order_no, suffix, breaker_promised=required)
-    await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
-    return order_no
-
-
-async def _fingerprint(engine: AsyncEngine, order_no: str, suffix: str) -> Counter[str]:
-    """What the order left in every department's tables, counted (item names carry `suffix`,
-    which differs per order and is taken out)."""
-    queries = {
-        "requisition": "SELECT item, qty, reason, state FROM procurement.requisitions "
-        "WHERE order_no = :o",
-        "work_order": "SELECT item, qty, state FROM procurement.work_orders WHERE order_no = :o",
-        "po": "SELECT state, supplier FROM procurement.purchase_orders WHERE order_no = :o",
-        "po_line": "SELECT l.item, l.qty, l.qty_received FROM procurement.po_lines l JOIN "
-        "procurement.purchase_orders p USING (po_no) WHERE p.order_no = :o",
-        "receipt": "SELECT po_no IS NOT NULL, lot_no IS NOT NULL FROM warehouse.receipts "
-        "WHERE order_no = :o",
-        "lot": "SELECT item, source, qty_in, qty_left FROM warehouse.stock_lots WHERE item LIKE :s",
-        "movement": "SELECT item, kind, qty FROM warehouse.movements WHERE item LIKE :s",
-        "reservation": "SELECT item, qty FROM warehouse.reservations WHERE order_no = :o",
-        "inspection": "SELECT state FROM quality.inspections WHERE order_no = :o",
-        "escalation": "SELECT kind, level FROM escalation.escalations WHERE order_no = :o",
-        **{
-            f"task:{dept}": f"SELECT kind, state FROM {dept}.tasks WHERE order_no = :o"
-            for dept in DEPARTMENTS
-        },
-    }
-    counted: Counter[str] = Counter()
-    async with engine.connect() as connection:
-        for name, sql in queries.items():
-            rows = await connection.execute(text(sql), {"o": order_no, "s": f"%-{suffix}"})
-            for row in rows:
-                values = [str(v).replace(suffix, "*") for v in row]
-                counted[f"{name}({', '.join(values)})"] += 1
-    return counted
-
-
 async def _killer(worker: Worker, done: asyncio.Event, rng: random.Random) -> list[float]:
     """Kill the worker `KILLS` times at random moments, starting it again at once."""
     moments: list[float] = []
@@ -188,8 +146,8 @@ async def test_killing_the_worker_loses_and_doubles_nothing(
         stack.http.timeout = httpx.Timeout(PATIENCE)
         # An order no kill touches: what every order must end with.
         reference_suffix = uuid.uuid4().hex[:6]
-        reference = await _walk(stack, reference_suffix)
-        expected = await _fingerprint(engine, reference, reference_suffix)
+        reference = await walk(stack, reference_suffix)
+        expected = await fingerprint(engine, reference, reference_suffix)
         assert expected, "the undisturbed order left rows to compare with"
 
         rng, done = random.Random(SEED), asyncio.Event()
@@ -197,7 +155,7 @@ async def test_killing_the_worker_loses_and_doubles_nothing(
         suffixes = [uuid.uuid4().hex[:6] for _ in range(ORDERS)]
         try:
             orders = await asyncio.wait_for(
-                asyncio.gather(*(_walk(stack, s) for s in suffixes)), timeout=6 * PATIENCE
+                asyncio.gather(*(walk(stack, s) for s in suffixes)), timeout=6 * PATIENCE
             )
         finally:
             done.set()
@@ -209,7 +167,7 @@ async def test_killing_the_worker_loses_and_doubles_nothing(
         for order_no, suffix in zip(orders, suffixes, strict=True):
             view = await order_view(stack, order_no)
             assert view["stage"] == "materials", (order_no, view["stage"])
-            found = await _fingerprint(engine, order_no, suffix)
+            found = await fingerprint(engine, order_no, suffix)
             missing, extra = expected - found, found - expected
             print(f"  {order_no}: {sum(found.values())} rows; missing {dict(missing)}")
             print(f"  {order_no}: extra {dict(extra)}")
