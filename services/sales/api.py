@@ -67,6 +67,9 @@ async def create_order(
     user.require(("sales",), "taking in an order")
     created = OrderCreated(order_no=body.order_no, workflow_id=order_workflow_id(body.order_no))
     intake = _intake(body, user.sub, settings, idempotency_key)
+    # The order first: it commits with its key, so a key looked for after it is seen (read in
+    # the other order, a concurrent retry committing in between would look like a duplicate).
+    stored = await order_exists(session, body.order_no)
     if idempotency_key:
         earlier = await find_intake(session, key=idempotency_key, subject=user.sub)
         if earlier is not None:
@@ -77,7 +80,7 @@ async def create_order(
             return OrderCreated(
                 order_no=earlier.order_no, workflow_id=order_workflow_id(earlier.order_no)
             )
-    if await order_exists(session, body.order_no):
+    if stored:
         raise conflict("duplicate_order", f"order {body.order_no} already exists")
     await session.rollback()  # hold no connection while Temporal starts the workflow
     if not await _start(temporal, settings, intake):
