@@ -214,7 +214,22 @@ async def test_cap_marks_the_delivery_failed_and_raises_delivery_failed_to_ops_o
                 headers=stack.token("ops-bot", "ops"),
             )
             assert listed.status_code == 200, listed.text
+            everything = await stack.http.get("/escalations", headers=stack.token("ops-bot", "ops"))
+            assert everything.status_code == 200, everything.text
         did = delivery_id("esc", str(esc_id), bot.url)
+        # The list shows the escalation's delivery per bot: failed after three attempts.
+        (shown,) = [e for e in everything.json() if e["id"] == esc_id]
+        assert shown["deliveries"] == [
+            {
+                "target": bot.url,
+                "delivery_id": did,
+                "state": "failed",
+                "attempts": 3,
+                "last_status": 500,
+                "last_error": None,
+                "delivered_at": None,
+            }
+        ]
         posts = bot.by_webhook_id()
         attempts = await recorded(engine, did)
         report("cap", posts, {did: attempts})
