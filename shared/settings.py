@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list
     )
+    # Every webhook POST (escalation bots and event webhooks): how long one attempt may take
+    # (the activity's own timeout, 5 min, stays above it), the backoff between attempts
+    # (doubling from initial to max), and the cap after which a delivery is marked failed and
+    # raised to `ops` as `delivery_failed`: whichever of attempts or age comes first.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=240)
+    webhook_backoff_initial_seconds: float = Field(default=2, gt=0, le=3600)
+    webhook_backoff_max_seconds: float = Field(default=600, gt=0, le=86400)
+    webhook_max_attempts: int = Field(default=20, ge=1)
+    webhook_max_age_seconds: float = Field(default=3 * 86400, gt=0)
 
     approval_threshold: Decimal = Decimal("1000000")
     # Working days a standard crew needs from production start to production end.

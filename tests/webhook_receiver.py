@@ -2,14 +2,18 @@
 
 It listens on a free port of 127.0.0.1 (`asyncio.start_server`, HTTP/1.1, one request per
 connection) and answers each POST with 200, or with `fail_status` for the first `fail_first`
-requests, so a test can prove that orderflow retries a webhook until it gets a 2xx. A request
-whose `X-Orderflow-Signature` is not `sha256=<hex HMAC-SHA256 of the raw body>` under the
-shared secret gets 401, as a real bot would answer it.
+requests, so a test can prove that orderflow retries a webhook until it gets a 2xx; or answers
+the first `slow_first` requests only after `slow_seconds` (a bot slower than the timeout), or
+listens on a given `port` (a bot that was down comes back where it was). A request whose
+`X-Orderflow-Signature` is not `sha256=<hex HMAC-SHA256 of the raw body>` under the shared
+secret, or whose Standard Webhooks `webhook-signature` does not match its `webhook-id` and
+`webhook-timestamp`, gets 401, as a real bot would answer it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -26,6 +30,15 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 500: "Internal S
 def expected_signature(body: bytes, secret: str) -> str:
     """The signature header value a correctly signed body carries."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def expected_standard_signature(webhook_id: str, timestamp: str, body: bytes, secret: str) -> str:
+    """The Standard Webhooks `webhook-signature` value of an attempt (`v1,<base64 HMAC>`)."""
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    return (
+        "v1,"
+        + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+    )
 
 
 # One POST as the receiver saw it, and what it answered.
@@ -45,17 +58,32 @@ class Received:
     def accepted(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
 
 class WebhookReceiver:
     """An escalation bot on 127.0.0.1; use as `async with WebhookReceiver(secret) as bot:`."""
 
-    def __init__(self, secret: str, *, fail_first: int = 0, fail_status: int = 500) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        fail_first: int = 0,
+        fail_status: int = 500,
+        slow_first: int = 0,
+        slow_seconds: float = 0.0,
+        port: int = 0,
+    ) -> None:
         self.secret = secret
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.slow_first = slow_first
+        self.slow_seconds = slow_seconds
         self.received: list[Received] = []
         self._server: asyncio.Server | None = None
-        self._port = 0
+        self._port = port
         self._changed = asyncio.Condition()
 
     @property
@@ -69,7 +97,7 @@ class WebhookReceiver:
         return [r for r in self.received if r.accepted]
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
+        self._server = await asyncio.start_server(self._serve, host="127.0.0.1", port=self._port)
         self._port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -111,6 +139,13 @@ class WebhookReceiver:
                 ) from None
             return matching()[:count]
 
+    def by_webhook_id(self) -> dict[str, list[Received]]:
+        """Every request, grouped by its delivery id (`webhook-id`), in arrival order."""
+        grouped: dict[str, list[Received]] = {}
+        for r in self.received:
+            grouped.setdefault(r.webhook_id, []).append(r)
+        return grouped
+
     def attempts_for(self, escalation_id: int) -> list[Received]:
         """Every request (failed or accepted) that carried this escalation."""
         found = []
@@ -138,6 +173,9 @@ class WebhookReceiver:
             length = int(headers.get("content-length", "0"))
             body = await reader.readexactly(length) if length else b""
             status = await self._record(method, path, headers, body)
+            # Recorded (the bot has the event) and then slow to answer: the sender times out.
+            if len(self.received) <= self.slow_first:
+                await asyncio.sleep(self.slow_seconds)
             reason = _REASONS.get(status, "Status")
             answer = b'{"ok":true}' if 200 <= status < 300 else b'{"ok":false}'
             writer.write(
@@ -156,6 +194,13 @@ class WebhookReceiver:
     async def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int:
         signature = headers.get(SIGNATURE_HEADER, "")
         signature_ok = hmac.compare_digest(signature, expected_signature(body, self.secret))
+        if "webhook-id" in headers:
+            standard = expected_standard_signature(
+                headers["webhook-id"], headers.get("webhook-timestamp", ""), body, self.secret
+            )
+            signature_ok = signature_ok and hmac.compare_digest(
+                headers.get("webhook-signature", ""), standard
+            )
         if method != "POST":
             status = 400
         elif not signature_ok:

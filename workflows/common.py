@@ -24,8 +24,13 @@ DB_RETRY = RetryPolicy(
     non_retryable_error_types=["ValueError", "InvalidPlan"],
 )
 
-# Webhook deliveries: retried with backoff, without limit, until the bot answers 2xx.
-WEBHOOK_TIMEOUT = timedelta(seconds=30)
+# Webhook deliveries: retried until the bot answers 2xx or the delivery's cap marks it failed
+# (the activity decides both, from the settings, and sets each retry's delay itself; this
+# policy's backoff applies only to an attempt that died without answering). One attempt may
+# run for the HTTP timeout (`webhook_timeout_seconds`, at most 240 s) plus its database writes:
+# the activity's timeout stays above that, so a slow bot that does answer is not POSTed again
+# while its first attempt is still running.
+WEBHOOK_TIMEOUT = timedelta(minutes=5)
 WEBHOOK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,

@@ -7,17 +7,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import conflict, not_found
-from shared.escalations.models import ACKED, OPEN, Escalation
-from shared.escalations.schemas import EscalationPublic
+from shared.escalations.activities import redact_url
+from shared.escalations.models import ACKED, OPEN, Delivery, Escalation
+from shared.escalations.schemas import DeliveryStatePublic, EscalationListed, EscalationPublic
 from shared.params import IdPath, OffsetQuery
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 
 
-@router.get("", response_model=list[EscalationPublic])
+@router.get("", response_model=list[EscalationListed])
 async def list_escalations(
     session: SessionDep,
     user: CurrentUser,
@@ -26,7 +28,7 @@ async def list_escalations(
     role: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: OffsetQuery = 0,
-) -> list[EscalationPublic]:
+) -> list[EscalationListed]:
     """Escalation events, newest first; filter by state, order and escalated role."""
     query = select(Escalation).order_by(Escalation.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
     if state:
@@ -35,8 +37,33 @@ async def list_escalations(
         query = query.where(Escalation.order_no == order_no)  # type: ignore[arg-type]
     if role:
         query = query.where(Escalation.role == role)  # type: ignore[arg-type]
-    rows = (await session.execute(query)).scalars()
-    return [EscalationPublic.model_validate(row, from_attributes=True) for row in rows]
+    rows = list((await session.execute(query)).scalars())
+    # Each listed escalation's delivery state per bot (state, attempts, last answer).
+    deliveries: dict[int, list[DeliveryStatePublic]] = {}
+    if rows:
+        found = await session.execute(
+            select(Delivery)
+            .where(col(Delivery.escalation_id).in_([row.id for row in rows]))
+            .order_by(col(Delivery.url))
+        )
+        for delivery in found.scalars():
+            deliveries.setdefault(delivery.escalation_id, []).append(
+                DeliveryStatePublic(
+                    target=redact_url(delivery.url),
+                    delivery_id=delivery.delivery_id,
+                    state=delivery.state,
+                    attempts=delivery.attempts,
+                    last_status=delivery.last_status,
+                    last_error=delivery.last_error,
+                    delivered_at=delivery.delivered_at,
+                )
+            )
+    return [
+        EscalationListed.model_validate(row, from_attributes=True).model_copy(
+            update={"deliveries": deliveries.get(row.id or 0, [])}
+        )
+        for row in rows
+    ]
 
 
 @router.post("/{escalation_id}/ack", response_model=EscalationPublic)

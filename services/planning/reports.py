@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +29,7 @@ from services.planning.report_schemas import (
 )
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.escalations.activities import post_signed
+from shared.escalations.activities import Outgoing, deliver, delivery_id
 from shared.periods import Period, PeriodKind, parse_period
 from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings
@@ -121,22 +120,25 @@ class PlanReportActivities(DbActivities):
     @activity.defn
     async def publish_plan_report(self, target: PublishPlanReport) -> int:
         """POST the stored report, signed like escalations; a non-2xx answer raises so
-        Temporal retries it."""
+        Temporal retries it, until the cap marks the delivery failed (raised to `ops`)."""
         async with session_scope(self._engine) as session:
             report = await get_report(session, kind=target.kind, period=target.period)
         if report is None:
             raise ApplicationError(
                 f"no stored {target.kind} report {target.period}", non_retryable=True
             )
-        try:
-            status = await post_signed(
+        # A re-run of the period publishes anew: its own id, the same on each of its retries.
+        out = Outgoing(
+            delivery_id=delivery_id(
+                "report",
+                f"{target.kind}-{target.period}",
                 target.url,
-                report_event(report),
-                self._settings.webhook_signing_secret(),
-                {"X-Orderflow-Event": EVENT_KIND},
-            )
-        except httpx.HTTPError as exc:
-            raise ApplicationError(f"{target.url}: {type(exc).__name__}: {exc}; retrying") from exc
-        if not 200 <= status < 300:
-            raise ApplicationError(f"{target.url} answered {status}; retrying")
-        return status
+                activity.info().workflow_run_id or "",
+            ),
+            url=target.url,
+            payload=report_event(report),
+            what=f"{EVENT_KIND} event {target.kind} {target.period}",
+            department="planning",
+            headers={"X-Orderflow-Event": EVENT_KIND},
+        )
+        return await deliver(self._engine, self._settings, out)

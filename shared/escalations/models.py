@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.models import ts_field
 
 OPEN, ACKED = "open", "acked"
+# A delivery's state per target: retried while pending, until 2xx or the cap.
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
 # A breached clock, raised to a role (`head:quality`, `division`, ...).
@@ -33,7 +36,8 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
-# One webhook URL's delivery of an escalation: attempts until it answered 2xx.
+# One webhook URL's delivery of an escalation: attempts until it answered 2xx or the cap
+# (`webhook_max_attempts`, `webhook_max_age_seconds`) marked it failed.
 class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = {"schema": "escalation"}
@@ -44,3 +48,31 @@ class Delivery(SQLModel, table=True):
     last_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = ts_field(nullable=True)
+    # The receiver's dedupe key (`webhook-id`), the same on every attempt.
+    delivery_id: str | None = Field(default=None, max_length=80)
+    state: str = Field(
+        default=PENDING,
+        max_length=16,
+        sa_column_kwargs={"server_default": PENDING},
+    )
+
+
+# One POST of a delivery (an escalation or an event to one URL), recorded before it is sent and
+# completed with its answer: a POST cut short by a kill stays as an attempt without an answer.
+class DeliveryAttempt(SQLModel, table=True):
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempts_attempt"),
+        {"schema": "escalation"},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(index=True, max_length=80)
+    # The URL without credentials or query values (they may hold tokens).
+    target: str
+    attempt: int
+    status: int | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+    started_at: datetime = ts_field()
+    finished_at: datetime | None = ts_field(nullable=True)
