@@ -23,15 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
     from workflows.activity_calls import bad_data_cause, department_of, run_activity
-    from workflows.tasks import (
-        INVALID_PAYLOAD,
-        EscalateFn,
-        Escalator,
-        TaskBook,
-        TaskState,
-        reject,
-        wait_for,
-    )
+    from workflows.escalator import EscalateFn, Escalator
+    from workflows.tasks import INVALID_PAYLOAD, TaskBook, TaskState, reject, wait_for
 
 A = TypeVar("A")
 R = TypeVar("R")
