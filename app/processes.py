@@ -26,6 +26,10 @@ import psutil
 PR_SET_PDEATHSIG = 1
 
 
+class StartupError(Exception):
+    """The stack could not start; the message says what to do about it."""
+
+
 # A process the runner started and must stop.
 @dataclass
 class Child:

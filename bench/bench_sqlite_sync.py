@@ -31,7 +31,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.runner import temporal_binary  # noqa: E402
+from app.temporal_dev import temporal_binary  # noqa: E402
 
 MODES = ("normal", "full")
 

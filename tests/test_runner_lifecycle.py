@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from app.processes import record_pid, recorded_process, stop_recorded
-from app.runner import Stack, StartupError, _stop_stale, temporal_command
+from app.runner import Stack, StartupError, _stop_stale
+from app.temporal_dev import temporal_command
 from app.worker import HARD_STOP_MARGIN
 from shared.settings import Settings
 from tests.dev_server import dev_server_env
