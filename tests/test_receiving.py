@@ -166,6 +166,46 @@ async def test_mismatch_damage_and_over_delivery_are_refused_for_that_quantity(
     assert closed.status_code == 409 and closed.json()["error"] == "po_not_open"
 
 
+def _numbers(receipt: dict[str, Any]) -> dict[str, Any]:
+    """The receipt with its quantities as numbers (the stored ones carry four decimals)."""
+    lines = [
+        {k: Decimal(v) if k.startswith("qty_") else v for k, v in line.items()}
+        for line in receipt["lines"]
+    ]
+    return {**receipt, "lines": lines}
+
+
+async def test_a_receipt_posted_again_answers_the_one_booked(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    # A clerk whose answer was lost posts the same note again: the receipt is booked once.
+    po_no, item = await _open_po(engine, qty=100)
+    lines = [_line(item, 100, 100)]
+    first = await receive(stack, po_no, "Far East Cable", lines, note="DN-LOST")
+    assert first.status_code == 201, first.text
+    again = await receive(stack, po_no, "Far East Cable", lines, note="DN-LOST")
+    assert again.status_code == 200, again.text
+    assert _numbers(again.json()) == _numbers(first.json())
+    assert await _receipts_of(engine, po_no) == 1
+    assert Decimal((await stock(stack, item))["pending_inspection"]) == 100
+
+    # Someone else posting that note, or other counts under it, is a second delivery: 409.
+    other = await stack.http.post(
+        "/warehouse/receipts",
+        json={
+            "po_no": po_no,
+            "delivery_note_no": "DN-LOST",
+            "supplier": "Far East Cable",
+            "lines": lines,
+        },
+        headers=stack.token("li", "warehouse"),
+    )
+    assert other.status_code == 409, other.text
+    assert other.json()["error"] == "duplicate_delivery_note"
+    assert first.json()["receipt_no"] in other.json()["detail"]
+    assert await _receipts_of(engine, po_no) == 1
+
+
 async def test_the_inspection_answer_must_account_for_the_whole_lot_once(
     stack: Stack, engine: AsyncEngine
 ) -> None:

@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,70 +31,11 @@ from temporalio.testing import WorkflowEnvironment
 from app.worker import build_workers
 from shared.auth import mint_token
 from shared.settings import Settings
-from tests.conftest import Stack, free_port, settings_for
+from tests.conftest import Stack, settings_for
+from tests.faults.processes import Gateway
 from tests.helpers import order_body, wait_task
 
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
 STEP_TIMEOUT = 20.0
-# The gateway as `orderflow run` starts it (app/runner.py).
-GATEWAY = [sys.executable, "-m", "uvicorn", "app.gateway:create_app", "--factory"]
-
-
-class Gateway:
-    """A gateway process of its own on the drill's database, Temporal server and queues."""
-
-    def __init__(self, settings: Settings, temporal_target: str, logs: Path) -> None:
-        self.settings = settings
-        self.port = free_port()
-        self.logs = logs
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFLOW_")}
-        self.env.update(
-            ORDERFLOW_ENV=settings.env,
-            ORDERFLOW_HOME=str(settings.home),
-            ORDERFLOW_DATABASE_URL=settings.database_url,
-            ORDERFLOW_TEMPORAL_ADDRESS=temporal_target,
-            ORDERFLOW_TASK_QUEUE_PREFIX=settings.task_queue_prefix,
-            ORDERFLOW_JWT_KEY=settings.jwt_key.get_secret_value(),
-            ORDERFLOW_WEBHOOK_SECRET=settings.webhook_secret.get_secret_value(),
-            ORDERFLOW_METRICS_PORT="0",
-            PYTHONPATH=str(REPO),
-            PYTHONUNBUFFERED="1",
-        )
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> subprocess.Popen[bytes]:
-        """Start a gateway process and wait until /healthz answers 200."""
-        log = self.logs / f"gateway-{len(self.processes) + 1}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*GATEWAY, "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=REPO,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.processes.append(process)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the gateway exited with {process.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return process
-            time.sleep(0.2)
-        pytest.fail(f"the gateway did not answer in {START_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-    def kill_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
 
 
 @pytest.fixture

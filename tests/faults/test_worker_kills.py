@@ -19,42 +19,27 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from shared.settings import Settings
-from shared.temporal import SEARCH_ATTRIBUTES
 from tests.conftest import run_stack, settings_for
 from tests.faults.orders import fingerprint, walk
 from tests.helpers import wait_task
 from tests.material_drivers import order_view
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 ORDERS = 2  # driven side by side while the worker is killed
 KILLS = 4
 SEED = 20261204
 # A worker killed inside an activity is retried only when its start-to-close timeout (30 s)
 # runs out; waits for the next task allow for that.
 PATIENCE = 120.0
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
 
 
 class Worker:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
-from sqlalchemy import select, text
+from fastapi import APIRouter, Response, status
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
@@ -23,7 +22,12 @@ from temporalio.service import RPCError
 from services.procurement.service import Receivable, lock_po_lines, lock_purchase_order
 from services.warehouse.models import Receipt, ReceiptLine
 from services.warehouse.receiving.schemas import ReceiptIn, ReceiptLineOut, ReceiptOut
-from services.warehouse.receiving.service import judge_line
+from services.warehouse.receiving.service import (
+    judge_line,
+    receipt_lines,
+    receipt_of_note,
+    same_count,
+)
 from services.warehouse.stock import change_stock, record
 from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import conflict, invalid, unavailable
@@ -36,32 +40,33 @@ from workflows.clients import IncomingInspectionWorkflow
 receipt_router = APIRouter(tags=["warehouse"])
 
 
-@receipt_router.post("/receipts", status_code=status.HTTP_201_CREATED, response_model=ReceiptOut)
+@receipt_router.post(
+    "/receipts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReceiptOut,
+    responses={200: {"model": ReceiptOut, "description": "The same receipt posted again"}},
+)
 async def receive(
     body: ReceiptIn,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     user: CurrentUser,
+    response: Response,
 ) -> ReceiptOut:
-    """Receive a delivery against its PO and delivery note; the accepted rest awaits quality."""
+    """Receive a delivery against its PO and delivery note; the accepted rest awaits quality.
+
+    The note is the receipt's identity: the same clerk posting the same note with the same PO
+    and lines again (an answer lost on the way) gets the stored receipt with 200, booked once;
+    any other receipt of a note already received is 409."""
     user.require(("warehouse",), "receiving goods")
+    stored = await receipt_of_note(
+        session, supplier=body.supplier, delivery_note_no=body.delivery_note_no
+    )
+    if stored is not None:
+        return await _resent(session, stored, body, by=user.sub, response=response)
     receivable = await _open_po(session, body)
     po = receivable.po
-    duplicate = (
-        await session.execute(
-            select(Receipt).where(
-                col(Receipt.supplier) == body.supplier,
-                col(Receipt.delivery_note_no) == body.delivery_note_no,
-            )
-        )
-    ).scalar_one_or_none()
-    if duplicate is not None:
-        raise conflict(
-            "duplicate_delivery_note",
-            f"delivery note {body.delivery_note_no} of {body.supplier} was received as "
-            f"{duplicate.receipt_no}",
-        )
     seq = (await session.execute(text("SELECT nextval('warehouse.receipt_seq')"))).scalar_one()
     receipt_no, lot_no = f"GR-{seq:06d}", f"IL-{seq:06d}"
     now = datetime.now(UTC)
@@ -201,6 +206,49 @@ async def receive(
         received_by=user.sub,
         received_at=now,
         lines=out_lines,
+    )
+
+
+async def _resent(
+    session: AsyncSession, stored: Receipt, body: ReceiptIn, *, by: str, response: Response
+) -> ReceiptOut:
+    """The stored receipt when `body` is the same receipt posted again; 409 otherwise."""
+    lines = sorted(
+        await receipt_lines(session, receipt_no=stored.receipt_no), key=lambda line: line.line_no
+    )
+    if not same_count(stored, lines, po_no=body.po_no, by=by, counted=body.lines):
+        raise conflict(
+            "duplicate_delivery_note",
+            f"delivery note {body.delivery_note_no} of {body.supplier} was received as "
+            f"{stored.receipt_no} by {stored.received_by} with other lines; a new delivery "
+            "needs its own note number",
+        )
+    response.status_code = status.HTTP_200_OK
+    return ReceiptOut(
+        receipt_no=stored.receipt_no,
+        lot_no=stored.lot_no,
+        inspection_workflow_id=inspection_workflow_id(stored.lot_no) if stored.lot_no else None,
+        po_no=stored.po_no,
+        delivery_note_no=stored.delivery_note_no,
+        supplier=stored.supplier,
+        order_no=stored.order_no,
+        state=stored.state,
+        received_by=stored.received_by,
+        received_at=stored.received_at,
+        lines=[
+            ReceiptLineOut(
+                line_no=line.line_no,
+                item=line.item,
+                supplier_lot=line.supplier_lot,
+                qty_noted=line.qty_noted,
+                qty_counted=line.qty_counted,
+                qty_damaged=line.qty_damaged,
+                qty_accepted=line.qty_accepted,
+                qty_refused=line.qty_refused,
+                refusal=line.refusal,
+            )
+            for line in lines
+        ],
     )
 
 

@@ -65,6 +65,35 @@ async def receipt_lines(session: AsyncSession, *, receipt_no: str) -> list[Recei
     return list(rows.scalars())
 
 
+async def receipt_of_note(
+    session: AsyncSession, *, supplier: str, delivery_note_no: str
+) -> Receipt | None:
+    """The receipt booked for the supplier's delivery note; None when none is."""
+    rows = await session.execute(
+        select(Receipt).where(
+            col(Receipt.supplier) == supplier,
+            col(Receipt.delivery_note_no) == delivery_note_no,
+        )
+    )
+    return rows.scalar_one_or_none()
+
+
+def same_count(
+    receipt: Receipt, lines: list[ReceiptLine], *, po_no: str, by: str, counted: list[ReceiptLineIn]
+) -> bool:
+    """Whether a receipt posted again is the one stored: the same PO, clerk and lines (a client
+    resending after a lost answer), not a second delivery that reuses the note's number."""
+    stored = sorted(
+        (line.item, line.supplier_lot or "", line.qty_noted, line.qty_counted, line.qty_damaged)
+        for line in lines
+    )
+    posted = sorted(
+        (line.item, line.supplier_lot or "", line.qty_noted, line.qty_counted, line.qty_damaged)
+        for line in counted
+    )
+    return (receipt.po_no, receipt.received_by, stored) == (po_no, by, posted)
+
+
 def book_inspection(
     line: ReceiptLine, *, qualified: Decimal, rejected: Decimal, defect: str | None
 ) -> None:
