@@ -1,0 +1,4 @@
+"""The plant's working time: its zone, shifts, work week, public holidays with make-up working
+days, and the plant's own exceptions (issue 13). Every clock, plan date and schedule counts in
+it; `calendar.py` holds the pure rules, `public.py` what the holiday library says, `clocks.py`
+the clocks a workflow asks to have resolved, `store.py` the exceptions planning keeps."""
