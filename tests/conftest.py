@@ -166,6 +166,19 @@ def runtime_database_url(database_url: str) -> str:
     return with_user(database_url, RUNTIME_ROLE, RUNTIME_PASSWORD)
 
 
+# The calendar the process tests run on: it counts exactly as orderflow did before working time
+# (elapsed time, UTC, Monday to Friday, no holidays, the day's work from 08:00 to midnight), so
+# their timers stay where they were; tests of working time itself (tests/test_working_*.py)
+# run on the plant's default calendar.
+LEGACY_CLOCKS: dict[str, str] = {
+    "clock_basis": "wall",
+    "timezone": "UTC",
+    "shifts": "08:00-24:00",
+    "work_week": "MON-FRI",
+    "holidays_country": "none",
+}
+
+
 @pytest.fixture
 def base_settings(home: Path, database_url: str) -> Settings:
     """Settings on this test's database; `settings_for` and `model_copy` of them keep it."""
@@ -175,6 +188,7 @@ def base_settings(home: Path, database_url: str) -> Settings:
         database_url=database_url,
         jwt_key="test-signing-key-" + "x" * 32,
         webhook_secret="test-webhook-secret",
+        **LEGACY_CLOCKS,
     )
 
 

@@ -133,7 +133,8 @@ async def test_a_lot_received_friday_afternoon_escalates_on_monday(
     await advance_to(ts_env, local("2026-12-11 16:30"))
     task = await _receive_lot(plant, engine)
     due = datetime.fromisoformat(task["due_at"])
-    assert due == local("2026-12-14 16:00"), due.astimezone(SHANGHAI)
+    # The lot came in a moment after 16:30 (the request's own time): due that moment after 16:00.
+    assert local("2026-12-14 16:00") <= due < local("2026-12-14 16:01"), due.astimezone(SHANGHAI)
     assert task["due_in_working_hours"] is not None
 
     # Saturday morning (when wall-clock time would have escalated): nothing.
@@ -151,13 +152,18 @@ async def test_a_lot_received_friday_afternoon_escalates_on_monday(
 async def test_a_lot_waiting_over_the_spring_festival_escalates_after_it(
     plant: Stack, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    # 2027's Spring Festival days off are rule-based (not yet published): Feb 6 to 11 off
-    # in the library's rule; a lot received on Friday 2027-02-05 16:30 ... see the calendar.
+    # 2027's Spring Festival is not yet published: by the statutory rule the plant is off
+    # from Friday 5 to Wednesday 10 February. A lot received on Thursday 4 February at 16:30
+    # has one working hour that day and seven on Thursday 11 February.
     await advance_to(ts_env, local("2027-02-04 16:30"))
     task = await _receive_lot(plant, engine)
-    due = datetime.fromisoformat(task["due_at"]).astimezone(SHANGHAI)
-    # Not before the holiday week is over: the next working day after it.
-    assert due.date() > datetime(2027, 2, 11).date(), due
+    due = datetime.fromisoformat(task["due_at"])
+    assert local("2027-02-11 16:00") <= due < local("2027-02-11 16:01"), due.astimezone(SHANGHAI)
+
+    await advance_to(ts_env, local("2027-02-10 17:00"))
+    assert await _escalations(engine, task["task_id"]) == []
+    await advance_to(ts_env, due + MARGIN)
+    assert [level for level, _ in await _settle(engine, task["task_id"], 1)] == [1]
 
 
 async def test_wall_clock_basis_counts_elapsed_time(
