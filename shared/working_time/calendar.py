@@ -129,7 +129,13 @@ class FactoryCalendar:
         self._periods: dict[date, tuple[Period, ...]] = {}
 
     def day(self, day: date) -> WorkDay:
-        """What the local date `day` is: working or not, its shifts and why."""
+        """What the local date `day` is: working or not, its shifts and why.
+
+        The plant's exceptions win (a day off; an extra working day with its own shifts or
+        the plant's; changed shifts on the working days of a range), then a public holiday
+        (off), then a make-up working day (China's 调休: a weekend day worked), then the work
+        week. Public days of a year after the last published one are `official: False`.
+        """
         known = self._days.get(day)
         if known is None:
             known = self._days[day] = self._compute_day(day)
