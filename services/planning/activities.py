@@ -36,6 +36,7 @@ from shared.types import (
     TimelineEvent,
 )
 from shared.types import PlanRevision as PlanRevisionIn
+from shared.working_time.activities import ClockActivities
 
 
 class PlanningActivities(DbActivities):
@@ -214,6 +215,7 @@ class PlanningActivities(DbActivities):
 
 ACTIVITIES: list[type] = [
     TaskActivities,
+    ClockActivities,
     EscalationActivities,
     PlanningActivities,
     PlanReportActivities,
