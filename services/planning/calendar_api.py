@@ -42,7 +42,6 @@ from shared.working_time.store import (
     load_calendar,
     plant_today,
     record_change,
-    years_of,
 )
 from shared.working_time.text import format_shifts, parse_shifts
 from workflows.clients import CalendarChangeInput, start_calendar_change
@@ -124,13 +123,13 @@ async def get_calendar(
     if refused is not None:
         raise refused
     today = plant_today(settings)
-    years = years_of(start, to, today)
+    covered = covered_years(today)
+    # A range outside the covered years gets the public holidays of its own years (one or
+    # two); the version still names the calendar clocks count in, that of the covered years.
+    inside = start.year in covered and to.year in covered
+    years = covered if inside else range(start.year, to.year + 1)
     calendar = await load_calendar(session, settings, today=today, years=years)
-    # The version names the calendar clocks count in (the covered years); a range outside
-    # them needs more public holidays, which would name another version.
-    current = calendar
-    if years != covered_years(today):
-        current = await load_calendar(session, settings, today=today)
+    current = calendar if inside else await load_calendar(session, settings, today=today)
     confirmed = await confirmed_years(session)
     days = [
         _day(calendar, start + timedelta(days=n), confirmed) for n in range((to - start).days + 1)
