@@ -31,7 +31,12 @@ from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue
+from shared.workflow_ids import calendar_check_workflow_id
+from shared.working_time.changes import CalendarActivities
+from shared.working_time.store import plant_today
 from workflows.assembly_issue import AssemblyIssueWorkflow
+from workflows.calendar_change import CalendarChangeWorkflow
+from workflows.clients import CalendarChangeInput, start_calendar_change
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.design_change import DesignChangeWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
@@ -60,6 +65,7 @@ WORKFLOWS: list[type] = [
     AssemblyIssueWorkflow,
     WeeklyUnshippedWorkflow,
     PlanReportWorkflow,
+    CalendarChangeWorkflow,
 ]
 
 
@@ -76,6 +82,14 @@ def activities_for(
             if hasattr(getattr(type(instance), name), "__temporal_activity_definition"):
                 methods.append(getattr(instance, name))
     return methods
+
+
+def calendar_activities(
+    engine: AsyncEngine, settings: Settings, client: Client
+) -> list[Callable[..., Any]]:
+    """The bound methods of CalendarActivities (served on planning's queue)."""
+    calendar = CalendarActivities(engine, settings, client)
+    return [calendar.remind_unconfirmed_years, calendar.last_change, calendar.running_workflows]
 
 
 def build_workers(
@@ -111,6 +125,9 @@ def build_workers(
         queue = department_queue(prefix, dept)
         if wanted is None or queue in wanted or dept in wanted:
             activities = activities_for(dept, engine, settings)
+            if dept == "planning":
+                # The calendar's activities list running workflows: they need the client.
+                activities += calendar_activities(engine, settings, client)
             workers.append(
                 Worker(
                     client,
@@ -143,9 +160,25 @@ async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None
     )
     if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
         await ensure_schedules(client, settings)  # the daily MRP run (P4.2)
+        await check_calendar(client, settings)
     await run_until_stopped(workers, grace)
     await engine.dispose()
     flush_tracing()  # main() leaves with os._exit, which would drop the last batch
+
+
+async def check_calendar(client: Client, settings: Settings) -> bool:
+    """At start, once a day: remind planning of unpublished years, and tell running workflows
+    the last calendar change if its run was never started (CalendarChangeWorkflow does both;
+    started here without touching the database, so a worker starts while it is down). False
+    when today's check was started already."""
+    prefix = settings.task_queue_prefix
+    today = plant_today(settings).isoformat()
+    return await start_calendar_change(
+        client,
+        calendar_check_workflow_id(prefix, today),
+        CalendarChangeInput(queue_prefix=prefix),
+        f"calendar check of {today}: years not yet published, the last change told",
+    )
 
 
 async def run_until_stopped(workers: Sequence[Worker], grace: float) -> None:
