@@ -14,10 +14,15 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import isodate
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.working_time.calendar import CalendarData, CalendarException, PublicCalendar
+from shared.working_time.public import NO_COUNTRY, country_code
+from shared.working_time.text import parse_shifts, parse_work_week
 
 DEPARTMENTS: tuple[str, ...] = (
     "sales",
@@ -219,6 +224,14 @@ class Settings(BaseSettings):
     # Per-kind task SLAs, keyed by kind (`engineering.contract_review`); filled from
     # `ORDERFLOW_SLA_TASK_<KIND>` variables when the settings are read.
     task_slas: dict[str, Duration] = Field(default_factory=dict)
+    # The plant's working time (shared/working_time): its IANA zone, the shifts of a working
+    # day, the work week, the country whose public holidays and make-up working days count
+    # (`none`: none), and whether clocks count working time or plain elapsed (`wall`) time.
+    timezone: str = "Asia/Shanghai"
+    shifts: str = "08:00-12:00,13:00-17:30"
+    work_week: str = "MON-FRI"
+    holidays_country: str = "CN"
+    clock_basis: Literal["working", "wall"] = "working"
 
     @model_validator(mode="after")
     def _tls_cert_and_key_together(self) -> Settings:
@@ -243,6 +256,44 @@ class Settings(BaseSettings):
         if value <= 1:
             raise ValueError("the second escalation level must come after the first (factor > 1)")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"ORDERFLOW_TIMEZONE {value!r} is not an IANA time zone: write e.g. "
+                "Asia/Shanghai or Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("shifts")
+    @classmethod
+    def _readable_shifts(cls, value: str) -> str:
+        try:
+            parse_shifts(value)
+        except ValueError as exc:
+            raise ValueError(f"ORDERFLOW_SHIFTS: {exc}") from None
+        return value
+
+    @field_validator("work_week")
+    @classmethod
+    def _readable_work_week(cls, value: str) -> str:
+        try:
+            parse_work_week(value)
+        except ValueError as exc:
+            raise ValueError(f"ORDERFLOW_WORK_WEEK: {exc}") from None
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        try:
+            return country_code(value) or NO_COUNTRY
+        except ValueError as exc:
+            raise ValueError(f"ORDERFLOW_HOLIDAYS_COUNTRY: {exc}") from None
 
     @model_validator(mode="before")
     @classmethod
@@ -333,6 +384,20 @@ class Settings(BaseSettings):
             "engineering.design_change": self.sla_design_change,
         }
         return self.task_slas.get(key, named.get(kind, self.sla_task_default))
+
+    def calendar_data(
+        self, public: PublicCalendar, exceptions: tuple[CalendarException, ...] = ()
+    ) -> CalendarData:
+        """The factory calendar's data: these settings with the public holidays and the
+        plant's exceptions."""
+        return CalendarData(
+            zone=self.timezone,
+            shifts=parse_shifts(self.shifts),
+            work_week=parse_work_week(self.work_week),
+            public=public,
+            exceptions=exceptions,
+            basis=self.clock_basis,
+        )
 
     def signing_key(self) -> str:
         """The HS256 key for tokens: configured, or the dev key kept in ORDERFLOW_HOME."""
