@@ -1,5 +1,5 @@
 """The `orderflow` command: run the system, mint dev tokens, apply migrations, and read and
-move orders through the HTTP API (`orders`, `tasks`, `escalations`, `kpis`, in
+move orders through the HTTP API (`orders`, `tasks`, `escalations`, `kpis`, `calendar`, in
 `app/cli_commands.py`).
 
 Each subcommand is a function taking the parsed arguments and the settings and returning the

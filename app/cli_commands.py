@@ -63,7 +63,8 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = Fals
 
 
 def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Wire `orders`, `tasks`, `escalations` and `kpis` into the top-level subparsers."""
+    """Wire `orders`, `tasks`, `escalations`, `kpis` and `calendar` into the top-level
+    subparsers."""
     common = argparse.ArgumentParser(add_help=False)
     add_global_options(common, suppress=True)
 
@@ -124,6 +125,13 @@ def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     kpis.add_argument("--week", type=_pattern(r"\d{4}-W\d{2}", "2026-W48"))
     kpis.add_argument("--month", type=_pattern(r"\d{4}-\d{2}", "2026-11"))
     kpis.set_defaults(command=kpis_command)
+
+    calendar = group("calendar", "the plant's working calendar: its days, its exceptions")
+    show = leaf(calendar, "show", calendar_show_command, "each day: working or off, shifts, why")
+    day = _pattern(r"\d{4}-\d{2}-\d{2}", "2026-02-01")
+    show.add_argument("--from", dest="start", required=True, type=day, metavar="YYYY-MM-DD")
+    show.add_argument("--to", dest="end", required=True, type=day, metavar="YYYY-MM-DD")
+    leaf(calendar, "exceptions", calendar_exceptions_command, "the plant's exceptions")
 
 
 def _pattern(regex: str, example: str) -> Callable[[str], str]:
@@ -246,6 +254,23 @@ def kpis_command(args: argparse.Namespace, settings: Settings) -> int:
 
     params = {"week": args.week, "month": args.month}
     return _call(args, settings, lambda api: api.get("/kpis", params), kpis_view)
+
+
+def calendar_show_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`orderflow calendar show --from --to`: each day of the range as the calendar sees it."""
+    from app.cli_views import calendar_view
+
+    params = {"from": args.start, "to": args.end}
+    return _call(args, settings, lambda api: api.get("/planning/calendar", params), calendar_view)
+
+
+def calendar_exceptions_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`orderflow calendar exceptions`: the plant's days off, extra days and changed shifts."""
+    from app.cli_views import exceptions_table
+
+    return _call(
+        args, settings, lambda api: api.get("/planning/calendar/exceptions"), exceptions_table
+    )
 
 
 def _order(args: argparse.Namespace) -> str:

@@ -386,3 +386,49 @@ def _rate(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
         return f"{value:.1%}"
     return cell(value)
+
+
+def calendar_view(calendar: dict[str, Any]) -> RenderableType:
+    """`GET /planning/calendar`: one line per day, working or off, its shifts and why."""
+    basis = f"zone {calendar.get('zone')}, version {calendar.get('version')}, "
+    basis += f"clocks count {calendar.get('basis')} time"
+    if calendar.get("official_through") is not None:
+        basis += f", public holidays official through {calendar['official_through']}"
+    days = table(
+        None,
+        ["date", "day", "working", "shifts", "note", "official"],
+        (
+            [
+                d["date"],
+                f"{datetime.fromisoformat(d['date']):%a}",
+                Text("working") if d.get("working") else Text("off", style="bold"),
+                d.get("shifts"),
+                d.get("note"),
+                "yes" if d.get("official") else Text("by rule", style="yellow"),
+            ]
+            for d in calendar.get("days", [])
+        ),
+        empty="no days",
+    )
+    return Group(Text(basis, style="dim"), days)
+
+
+def exceptions_table(exceptions: list[dict[str, Any]]) -> RenderableType:
+    """`GET /planning/calendar/exceptions`: one line per exception."""
+    return table(
+        "calendar exceptions",
+        ["id", "kind", "start", "end", "shifts", "reason", "by"],
+        (
+            [
+                e["id"],
+                e["kind"],
+                e["start"],
+                e["end"],
+                e.get("shifts"),
+                e["reason"],
+                e["created_by"],
+            ]
+            for e in exceptions
+        ),
+        empty="none: the calendar is the settings and the public holidays",
+    )

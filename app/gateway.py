@@ -31,6 +31,7 @@ from shared.metrics import install_request_metrics
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, instrument_app, setup_tracing
 from shared.temporal import connect
+from shared.working_time.store import CalendarSource
 
 log = logging.getLogger("orderflow.api")
 
@@ -52,6 +53,7 @@ def create_app(
         if not settings.database_url:
             raise RuntimeError("ORDERFLOW_DATABASE_URL is not set: start the API with make run")
         app.state.engine = create_engine(settings.database_url)
+        app.state.calendar = CalendarSource(app.state.engine, settings)
         # Every update the gateway sends carries its signed actor assertion (shared/actor.py).
         app.state.temporal = signing_client(
             temporal or await connect(settings), settings.actor_signing_key()

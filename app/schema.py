@@ -8,10 +8,11 @@ from shared import timeline as timeline_models
 from shared.escalations import models as escalation_models
 from shared.models import metadata
 from shared.settings import DEPARTMENTS
+from shared.working_time import models as calendar_models
 
-SCHEMAS: tuple[str, ...] = (*DEPARTMENTS, "escalation")
+SCHEMAS: tuple[str, ...] = (*DEPARTMENTS, "escalation", "calendar")
 
 for _dept in DEPARTMENTS:
     importlib.import_module(f"services.{_dept}.models")
 
-__all__ = ["SCHEMAS", "escalation_models", "metadata", "timeline_models"]
+__all__ = ["SCHEMAS", "calendar_models", "escalation_models", "metadata", "timeline_models"]

@@ -15,6 +15,7 @@ from shared.db import session_factory
 from shared.errors import invalid
 from shared.periods import InvalidPeriod, Period, PeriodKind, parse_period
 from shared.settings import Settings
+from shared.working_time.store import CalendarSource
 
 
 def _settings(request: Request) -> Settings:
@@ -23,6 +24,10 @@ def _settings(request: Request) -> Settings:
 
 def _engine(request: Request) -> AsyncEngine:
     return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def _calendar(request: Request) -> CalendarSource:
+    return request.app.state.calendar  # type: ignore[no-any-return]
 
 
 def _temporal(request: Request) -> Client:
@@ -52,6 +57,7 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+CalendarDep = Annotated[CalendarSource, Depends(_calendar)]
 CurrentUser = Annotated[Principal, Depends(_principal)]
 WeekQuery = Annotated[str | None, Query(description="ISO week, e.g. 2026-W48")]
 MonthQuery = Annotated[str | None, Query(description="month, e.g. 2026-11")]

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.working_time.clocks import ClockBook, ClockSpec
+
 OPEN, DONE, WITHDRAWN = "open", "done", "withdrawn"
 
 
@@ -26,6 +28,12 @@ class TaskState(BaseModel):
     completed_by: str | None = None
     completed_at: datetime | None = None
     escalation_level: int = 0
+    # What the due time counts from when it is a clock on the plant's calendar (a planned
+    # working day's end), and the calendar version the due times were counted on.
+    due_clock: ClockSpec | None = None
+    calendar_version: str | None = None
+    # Opened with a due instant of its own (kept when the calendar changes).
+    fixed_due: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -36,6 +44,8 @@ class TaskState(BaseModel):
 class TaskBookState(BaseModel):
     tasks: dict[str, TaskState] = Field(default_factory=dict)
     seq: int = 0
+    # The workflow's other clocks (milestones, leads), and the newest calendar it heard of.
+    clocks: ClockBook = Field(default_factory=ClockBook)
 
 
 def not_open_message(

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.working_time.clocks import ClockSpec
+
 STAGES: tuple[str, ...] = (
     "review",
     "planning",
@@ -87,14 +89,28 @@ class OpenTask(BaseModel):
     title: str
     context: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
-    # A task due at a plan date brings its own due time; otherwise the kind's SLA sets it.
+    # A task due at a plan date brings its own due time (an instant, or a clock on the plant's
+    # calendar such as the end of a planned working day); otherwise the kind's SLA sets it.
     due_at: datetime | None = None
+    due_clock: ClockSpec | None = None
 
 
 class TaskOpened(BaseModel):
     task_id: str
     due_at: datetime
     second_level_at: datetime
+    # The calendar the due times were counted on (None: before working time).
+    calendar_version: str | None = None
+
+
+# Count an open task's due times again on the calendar as it now stands.
+class RetimeTask(BaseModel):
+    task_id: str
+    kind: str
+    department: str
+    created_at: datetime
+    due_at: datetime | None = None
+    due_clock: ClockSpec | None = None
 
 
 # Record a task as done (or withdrawn) in its inbox.

@@ -34,3 +34,16 @@ def issue_workflow_id(issue_no: str) -> str:
     """The AssemblyIssueWorkflow of an issue from assembly that is not a design problem:
     `issue-<issue_no>`."""
     return f"issue-{issue_no}"
+
+
+def calendar_change_workflow_id(prefix: str, change: int) -> str:
+    """The CalendarChangeWorkflow of the calendar's change number `change`:
+    `<prefix>-calendar-<change>` (a version cannot name it: deleting an exception brings an
+    earlier version back)."""
+    return f"{prefix}-calendar-{change}"
+
+
+def calendar_check_workflow_id(prefix: str, day: str) -> str:
+    """The CalendarChangeWorkflow a worker starts to remind of unpublished years, once a day:
+    `<prefix>-calendar-check-<YYYY-MM-DD>`."""
+    return f"{prefix}-calendar-check-{day}"

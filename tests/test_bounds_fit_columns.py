@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from sqlalchemy import Column, Integer, Numeric
 
 from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
+from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.models import PlanRevision
 from services.procurement.models import PoLine, PurchaseOrder, Requisition
 from services.production.models import ProductionIssue
@@ -38,6 +39,7 @@ from shared import payloads as p
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
+from shared.working_time.models import CalendarExceptionRow
 
 # Free text: kept in a `text` column or in JSONB (a task's payload, a timeline entry), where no
 # length is enforced; its bound must stay at or below FREE_TEXT_LEN.
@@ -139,6 +141,8 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ReturnLineCreate, "item"): col(Movement, "item"),
     (ReturnLineCreate, "qty"): col(Movement, "qty"),
     (ReturnLineCreate, "lot_no"): col(StockLot, "lot_no"),
+    (ExceptionCreate, "shifts"): col(CalendarExceptionRow, "shifts"),
+    (ExceptionCreate, "reason"): col(CalendarExceptionRow, "reason"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -148,6 +152,7 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     ChangeDetail,
     IssueCreate,
     ReturnCreate,
+    ExceptionCreate,
 )
 
 

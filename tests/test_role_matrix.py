@@ -79,6 +79,12 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},
     ("GET", "/kpis"): {"planning", "ops", "division", "admin"},
     ("GET", "/planning/reports"): {"planning", "ops", "division", "admin", *HEADS},
+    # The plant calendar: read by everyone, changed by planning.
+    ("GET", "/planning/calendar"): ANY_ROLE,
+    ("GET", "/planning/calendar/exceptions"): ANY_ROLE,
+    ("POST", "/planning/calendar/exceptions"): {"planning", "admin"},
+    ("DELETE", "/planning/calendar/exceptions/{exception_id}"): {"planning", "admin"},
+    ("POST", "/planning/calendar/years/{year}/confirm"): {"planning", "admin"},
     # Sales.
     ("POST", "/sales/orders"): {"sales", "admin"},
     ("POST", "/sales/orders/{order_no}/cancel"): {"sales", "admin"},
@@ -137,6 +143,14 @@ def body_for(method: str, template: str) -> Any:
             "lines": [{"item": "NO-SUCH-ITEM", "qty": 1}],
         },
         "/escalations/{escalation_id}/ack": None,
+        # Both roles let in add it: the second gets 409 (it overlaps the first), also "in".
+        "/planning/calendar/exceptions": {
+            "kind": "day_off",
+            "start": "2030-07-01",
+            "end": "2030-07-02",
+            "reason": "matrix",
+        },
+        "/planning/calendar/years/{year}/confirm": None,
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}
@@ -208,6 +222,9 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "order_no": "NO-SUCH-ORDER",
             "task_id": params.get(f"{dept}:task_id", "no-such-task"),
             "escalation_id": params["escalation_id"],
+            # No such exception: a role let in gets 404, after the role check.
+            "exception_id": "999999",
+            "year": "2030",
         }[m.group(1)],
         template,
     )

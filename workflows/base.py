@@ -22,7 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from shared.actor import verify_actor
     from shared.task_state import TaskBookState
     from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
+    from shared.working_time.clocks import CALENDAR_CHANGED, CalendarChanged, ClockSpec
     from workflows.activity_calls import bad_data_cause, department_of, run_activity
+    from workflows.clocks import Clocks, on_working_time
     from workflows.escalator import EscalateFn, Escalator
     from workflows.tasks import INVALID_PAYLOAD, TaskBook, TaskState, reject, wait_for
 
@@ -67,6 +69,13 @@ class TaskWorkflow:
             ),
             state=state,
         )
+        self.clocks = Clocks(self.book.state.clocks, queue_prefix)
+
+    @workflow.signal(name=CALENDAR_CHANGED)
+    def calendar_changed(self, change: CalendarChanged) -> None:
+        """The plant's calendar changed (a shutdown entered, say): every open clock and task
+        due time is counted again on it."""
+        self.clocks.heard(change.version)
 
     # -- the `complete_task` update: how every department app completes its tasks ----------
 
@@ -150,6 +159,26 @@ class TaskWorkflow:
     async def sleep_until(self, deadline: datetime, waiting_for: str) -> None:
         """A timer the workflow's updates may settle across."""
         await self.until(lambda: False, waiting_for, deadline=deadline)
+
+    async def until_clock(
+        self,
+        condition: Callable[[], bool],
+        spec: ClockSpec,
+        waiting_for: Callable[[datetime], str],
+        *,
+        legacy: datetime | None = None,
+    ) -> bool:
+        """`until` the clock `spec` on the plant's calendar, counted again whenever the
+        calendar changes meanwhile; a run from before working time waits until `legacy`."""
+        if legacy is not None and not on_working_time():
+            return await self.until(condition, waiting_for(legacy), deadline=legacy)
+        while True:
+            deadline = await self.clocks.at(spec)
+            changed = self.clocks.until_changed(condition)
+            if not await self.until(changed, waiting_for(deadline), deadline=deadline):
+                return False
+            if condition():
+                return True
 
     def branch(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` beside the main run (one per requisition, say); completions settle only

@@ -7,17 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from shared.temporal import workflow_queue
 from shared.workflow_ids import order_workflow_id
 from workflows.base import TaskWorkflow
+from workflows.calendar_change import CalendarChangeInput, CalendarChangeWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 
 __all__ = [
+    "CalendarChangeInput",
+    "CalendarChangeWorkflow",
     "IncomingInspectionWorkflow",
     "OrderWorkflow",
     "TaskWorkflow",
     "order_handle",
+    "start_calendar_change",
     "task_handle",
 ]
 
@@ -33,3 +40,22 @@ def task_handle(client: Client, workflow_id: str) -> WorkflowHandle[TaskWorkflow
     stock), typed for `complete_task`."""
     handle: WorkflowHandle[TaskWorkflow, Any] = client.get_workflow_handle(workflow_id)
     return handle
+
+
+async def start_calendar_change(
+    client: Client, workflow_id: str, inp: CalendarChangeInput, summary: str
+) -> bool:
+    """Start a CalendarChangeWorkflow; False when one with that id ran or runs already (each
+    id runs once: a change is told once, a day's check made once)."""
+    try:
+        await client.start_workflow(
+            CalendarChangeWorkflow.run,
+            inp,
+            id=workflow_id,
+            task_queue=workflow_queue(inp.queue_prefix),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary[:200],
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.production_types import FinalInspectionRound, FinishedGoods, WorkOrderStep
+    from workflows.clocks import due_by
     from workflows.common import end_of_day
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class ClosingPhase:
                 "quality.final_inspection",
                 f"Final inspection of {order.inp.order_no}, round {self.state.rounds}",
                 {"round": self.state.rounds, "missing_parts": missing},
-                due_at=_due(order, "final_inspection"),
+                **_due(order, "final_inspection"),
             )
             await order.wait_tasks(inspection)
             verdict = p.FinalInspection.parse(inspection.payload)
@@ -133,7 +134,7 @@ class ClosingPhase:
                 "due_date": str(order.state.due_date),
                 "planned_ship": str(order.state.plan.milestones["ship"]),
             },
-            due_at=_due(order, "ship"),
+            **_due(order, "ship"),
         )
         await order.wait_tasks(ship)
         asked = order.book.get(self.state.ship_date_task)
@@ -223,8 +224,10 @@ class ClosingPhase:
             await order.reforecast("ship", answer.expected_ship)
 
 
-def _due(order: OrderContext, milestone: str) -> Any:
-    """A task due at a plan date: the end of that day, if still ahead."""
+def _due(order: OrderContext, milestone: str) -> dict[str, Any]:
+    """A task due at a plan date: the end of that working day, if still ahead (else its
+    kind's SLA); `TaskBook.open`'s keyword arguments."""
     day = order.state.plan.milestones.get(milestone)
-    deadline = end_of_day(day) if day else None
-    return deadline if deadline and deadline > workflow.now() else None
+    if day is None or end_of_day(day) <= workflow.now():
+        return {}
+    return due_by(day)

@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
     from shared.types import OrderInput, RequisitionSummary
+    from shared.working_time.clocks import ClockSpec
+    from workflows.clocks import Clocks
     from workflows.tasks import TaskHost
 
 A = TypeVar("A")
@@ -85,3 +87,17 @@ class OrderContext(TaskHost, Protocol):
     def pick_supplement(self) -> None: ...
 
     def production_start_at(self) -> datetime: ...
+
+    async def production_start(self) -> datetime: ...
+
+    # -- clocks on the plant's calendar ---------------------------------------------------------
+    clocks: Clocks
+
+    async def until_clock(
+        self,
+        condition: Callable[[], bool],
+        spec: ClockSpec,
+        waiting_for: Callable[[datetime], str],
+        *,
+        legacy: datetime | None = None,
+    ) -> bool: ...

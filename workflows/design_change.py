@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.production_types import DesignChangeRequest, DesignChangeResult
     from workflows.base import TaskWorkflow
-    from workflows.tasks import TaskState, wait_for
+    from workflows.tasks import TaskState
 
 
 @workflow.defn
@@ -170,10 +170,10 @@ class DesignChangeWorkflow(TaskWorkflow):
 
     async def _warn_planner(self, task: TaskState) -> None:
         """The planner hears of a DCN still not issued at its due time (PROCESS.md timers)."""
-        done = await wait_for(
+        done = await self.book.until_due(
+            task,
             lambda: not task.is_open or self._planner_warned,
-            task.due_at,
-            f"the planner is warned if the DCN is not issued by {task.due_at:%Y-%m-%d %H:%M}Z",
+            lambda due: f"the planner is warned if the DCN is not issued by {due:%Y-%m-%d %H:%M}Z",
         )
         if done:
             return

@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         OpenProductionOrder,
         ReserveFree,
     )
+    from shared.working_time.clocks import ClockSpec, after, day_start
+    from workflows.clocks import on_working_time
     from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_for
 
@@ -78,11 +80,26 @@ class MaterialsPhase:
         """Watch completeness and drawings, pick at the picking lead, then open the work order."""
         order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
-        start = self.ctx.production_start_at()
+        if on_working_time():  # the phase's clocks, resolved at once
+            day = order.state.plan.milestones["production_start"]
+            leads = (policy.picking_lead, policy.material_check_lead, policy.drawings_lead)
+            await order.clocks.resolve([day_start(day), *(self._before_start(x) for x in leads)])
+        start = await self.ctx.production_start()
         self.ctx.watch(self._drawings_lead(start))
         self.ctx.watch(self._check_completeness(start))
         pick_at = start - policy.picking_lead
-        if pick_at > workflow.now():
+        if on_working_time():
+            # The picking lead is working time: half a working day before an 08:00 start is
+            # the previous working afternoon.
+            await order.until_clock(
+                lambda: False,
+                self._before_start(policy.picking_lead),
+                lambda at: (
+                    f"material control until picking at {at:%Y-%m-%d %H:%M}Z "
+                    f"(production starts {start:%Y-%m-%d %H:%M}Z)"
+                ),
+            )
+        elif pick_at > workflow.now():
             await order.sleep_until(
                 pick_at,
                 f"material control until picking at {pick_at:%Y-%m-%d %H:%M}Z "
@@ -111,16 +128,27 @@ class MaterialsPhase:
         )
         return status
 
+    def _before_start(self, lead: timedelta) -> ClockSpec:
+        """The clock `lead` of working time before the planned production start."""
+        return day_start(self.ctx.state.plan.milestones["production_start"], -lead)
+
+    async def _a_day_on(self) -> datetime:
+        """A day from now: the same time on the next working day (a wall-clock day for a run
+        from before working time)."""
+        if not on_working_time():
+            return workflow.now() + timedelta(days=1)
+        return await self.ctx.clocks.at(after(workflow.now(), timedelta(days=1)))
+
     # -- P5.1 completeness --------------------------------------------------------------------
 
     async def _check_completeness(self, start: datetime) -> None:
         order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
-        check_at = start - policy.material_check_lead
-        await wait_for(
+        await self.ctx.clocks.wait(
             lambda: self.state.picking_started,
-            check_at,
-            f"completeness check at {check_at:%Y-%m-%d %H:%M}Z",
+            self._before_start(policy.material_check_lead),
+            lambda at: f"completeness check at {at:%Y-%m-%d %H:%M}Z",
+            legacy=start - policy.material_check_lead,
         )
         while workflow.now() < start and not self.state.picking_started:
             seen = self.state.reservations
@@ -135,7 +163,7 @@ class MaterialsPhase:
                 )
                 return
             await self.short(status)
-            next_check = min(workflow.now() + timedelta(days=1), start)
+            next_check = min(await self._a_day_on(), start)
             await wait_for(
                 lambda seen=seen: self.state.reservations != seen or self.state.picking_started,  # type: ignore[misc]
                 next_check,
@@ -153,7 +181,7 @@ class MaterialsPhase:
 
     async def short(self, status: Completeness) -> None:
         """Chase every missing line with procurement; warn the planner once a day."""
-        order = self.ctx
+        order, start = self.ctx, await self.ctx.production_start()
         missing = status.missing
         for line in missing:
             chase = order.book.get(self.state.chases.get(line.item))
@@ -161,7 +189,7 @@ class MaterialsPhase:
                 task = await order.book.open(
                     "procurement.chase_supply",
                     f"Chase {line.missing} {line.item} for {order.inp.order_no}",
-                    {**line_context(line), "production_start": str(self.ctx.production_start_at())},
+                    {**line_context(line), "production_start": str(start)},
                 )
                 self.state.chases[line.item] = task.task_id
                 order.branch(self._chase(task))
@@ -175,10 +203,10 @@ class MaterialsPhase:
             level=1,
             department="planning",
             role="planning",
-            due_at=self.ctx.production_start_at(),
+            due_at=start,
             message=f"{order.inp.order_no} is short of "
             + "; ".join(describe(line) for line in missing)
-            + f" for its production start {self.ctx.production_start_at():%Y-%m-%d %H:%M}Z",
+            + f" for its production start {start:%Y-%m-%d %H:%M}Z",
         )
 
     async def _chase(self, task: TaskState) -> None:
@@ -197,14 +225,17 @@ class MaterialsPhase:
     async def _drawings_lead(self, start: datetime) -> None:
         order, policy = self.ctx, self.ctx.state.policy
         assert policy is not None
-        deadline = start - policy.drawings_lead
-        done = await wait_for(
+        lead = self._before_start(policy.drawings_lead)
+        done = await order.clocks.wait(
             lambda: "drawings_release" in order.state.actuals,
-            deadline,
-            f"drawings due at the teams by {deadline:%Y-%m-%d %H:%M}Z",
+            lead,
+            lambda at: f"drawings due at the teams by {at:%Y-%m-%d %H:%M}Z",
+            legacy=start - policy.drawings_lead,
         )
         if done:
             return
+        legacy = start - policy.drawings_lead
+        deadline = await order.clocks.at(lead) if on_working_time() else legacy
         await order.escalate(
             key=f"{order.inp.order_no}:drawings_lead",
             kind="drawings_late",

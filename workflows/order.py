@@ -41,8 +41,10 @@ with workflow.unsafe.imports_passed_through():
         RequisitionSettled,
         RequisitionSummary,
     )
+    from shared.working_time.clocks import day_start
     from workflows.cancellation import NOT_CANCELLABLE, cancel_order
     from workflows.changes import CHANGE_REFUSED, ChangesPhase
+    from workflows.clocks import on_working_time
     from workflows.closing import ClosingPhase
     from workflows.materials import MaterialsPhase
     from workflows.order_records import OrderRecords
@@ -350,7 +352,15 @@ class OrderWorkflow(OrderRecords):
         self.branch(self.materials.picking.supplement())
 
     def production_start_at(self) -> datetime:
-        """The planned production start: its date at the shift's first hour."""
+        """The planned production start as runs from before working time count it: its date
+        at the shift's first hour, UTC."""
         assert self.state.policy is not None
         day = self.state.plan.milestones["production_start"]
         return datetime.combine(day, time(hour=self.state.policy.shift_start_hour), tzinfo=UTC)
+
+    async def production_start(self) -> datetime:
+        """The planned production start: the first shift of its planned day in the plant's
+        zone (`production_start_at` for a run from before working time)."""
+        if not on_working_time():
+            return self.production_start_at()
+        return await self.clocks.at(day_start(self.state.plan.milestones["production_start"]))

@@ -140,7 +140,8 @@ class Picking:
 
     async def _report_short_pick(self, task: TaskState, result: PickResult) -> None:
         """Shortages at picking go to the planner and material control (§7.2)."""
-        order, start = self.materials.ctx, self.materials.ctx.production_start_at()
+        order = self.materials.ctx
+        start = await order.production_start()
         shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
         for role in ("planning", "procurement"):
             await order.escalate(

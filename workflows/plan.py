@@ -28,8 +28,10 @@ with workflow.unsafe.imports_passed_through():
         PlanProposalInput,
         PlanRevision,
     )
+    from shared.working_time.clocks import day_end
+    from workflows.clocks import due_by, on_working_time
     from workflows.common import end_of_day
-    from workflows.tasks import TaskState, wait_for
+    from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
     from shared.order_state import PlanState
@@ -181,13 +183,13 @@ class PlanPhase:
             "engineering.release_bom",
             f"Release the BOM of {order.inp.order_no}",
             {"plan_date": self.state.milestones["bom_release"].isoformat()},
-            due_at=end_of_day(self.state.milestones["bom_release"]),
+            **due_by(self.state.milestones["bom_release"]),
         )
         drawings = await order.book.open(
             "engineering.release_drawings",
             f"Release the drawings of {order.inp.order_no}",
             {"plan_date": self.state.milestones["drawings_release"].isoformat()},
-            due_at=end_of_day(self.state.milestones["drawings_release"]),
+            **due_by(self.state.milestones["drawings_release"]),
         )
         # Drawings follow on their own clock (P3.2), released before or after the BOM.
         order.branch(self._store_drawings(drawings))
@@ -268,14 +270,17 @@ class PlanPhase:
 
     async def _watch_milestone(self, name: str, planned: date, revision: int) -> None:
         order = self.ctx
-        deadline = end_of_day(planned)
-        done = await wait_for(
+        done = await order.clocks.wait(
             lambda: name in order.state.actuals or self.state.revision != revision,
-            deadline,
-            f"milestone {name} planned {planned}",
+            day_end(planned),
+            lambda at: f"milestone {name} planned {planned}",
+            legacy=end_of_day(planned),
         )
         if done:
             return
+        deadline = (
+            await order.clocks.at(day_end(planned)) if on_working_time() else end_of_day(planned)
+        )
         owner = MILESTONE_OWNERS[name]
         await order.escalate(
             key=f"{order.inp.order_no}:milestone:{name}:r{revision}",

@@ -12,7 +12,7 @@ issues reported from assembly are each tracked to closure:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         judge_nonconforming,
         record_issue,
     )
+    from workflows.clocks import due_by
     from workflows.common import days_after, end_of_day, notify_reserved
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
@@ -65,7 +66,7 @@ class ProductionPhase:
 
     async def run(self) -> None:
         order = self.ctx
-        start = order.production_start_at()
+        start = await order.production_start()
         if start > workflow.now():
             await order.sleep_until(start, f"production starts {start:%Y-%m-%d %H:%M}Z")
         await order.record_actual("production_start")
@@ -97,7 +98,7 @@ class ProductionPhase:
                 "production.assembly",
                 f"Assemble {order.inp.order_no}" + (" (rework)" if rework else ""),
                 context,
-                due_at=_end_of_production(order),
+                **_end_of_production(order),
             )
             await order.wait_tasks(card)
             answer = p.Assembly.parse(card.payload)
@@ -313,7 +314,10 @@ class ProductionPhase:
         order.describe(f"{issue_no} closed: {resolution}")
 
 
-def _end_of_production(order: OrderContext) -> datetime | None:
-    """The assembly's due time: the end of the planned production_end day, if still ahead."""
+def _end_of_production(order: OrderContext) -> dict[str, Any]:
+    """The assembly's due time: the end of the planned production_end day, if still ahead
+    (else its kind's SLA); `TaskBook.open`'s keyword arguments."""
     end = order.state.plan.milestones.get("production_end")
-    return end_of_day(end) if end and end_of_day(end) > workflow.now() else None
+    if not end or end < order.today() or end_of_day(end) <= workflow.now():
+        return {}
+    return due_by(end)

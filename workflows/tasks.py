@@ -30,8 +30,10 @@ with workflow.unsafe.imports_passed_through():
         CloseTask,
         CompleteTask,
         OpenTask,
+        RetimeTask,
         TaskOpened,
     )
+    from shared.working_time.clocks import ClockSpec
     from workflows.activity_calls import bad_data_cause
     from workflows.common import DB_RETRY, DB_TIMEOUT
     from workflows.escalator import EscalateFn, Escalator
@@ -122,8 +124,10 @@ class TaskBook:
         context: dict[str, Any] | None = None,
         *,
         due_at: datetime | None = None,
+        due_clock: ClockSpec | None = None,
     ) -> TaskState:
-        """Open a task in its department's inbox and start watching its due time."""
+        """Open a task in its department's inbox and start watching its due time: `due_at`,
+        or `due_clock` on the plant's calendar, or else its kind's SLA in working time."""
         spec = TASK_KINDS[kind]
         self.state.seq += 1
         task_id = f"{self._workflow_id}-t{self.state.seq}"
@@ -138,6 +142,8 @@ class TaskBook:
             created_at=created_at,
             due_at=due_at or created_at,
             second_level_at=due_at or created_at,
+            due_clock=due_clock,
+            fixed_due=due_at is not None,
         )
         self.tasks[task_id] = task
         opened = await self._open_row(
@@ -151,9 +157,11 @@ class TaskBook:
                 context=context or {},
                 created_at=created_at,
                 due_at=due_at,
+                due_clock=due_clock,
             )
         )
         task.due_at, task.second_level_at = opened.due_at, opened.second_level_at
+        task.calendar_version = opened.calendar_version
         self.watchers.append(asyncio.create_task(self._watch(task)))
         return task
 
@@ -284,17 +292,18 @@ class TaskBook:
         )
 
     async def _watch(self, task: TaskState) -> None:
-        levels = (
-            (1, task.due_at, f"head:{task.department}"),
-            (2, task.second_level_at, "division"),
-        )
-        for level, deadline, role in levels:
-            if await wait_for(
-                lambda: not task.is_open,
-                deadline,
-                f"{task.kind} escalates to {role} at {deadline:%Y-%m-%d %H:%M}Z",
-            ):
-                return
+        for level, role in ((1, f"head:{task.department}"), (2, "division")):
+            while True:
+                deadline = task.due_at if level == 1 else task.second_level_at
+                if not await wait_for(
+                    lambda: not task.is_open or self.out_of_date(task),
+                    deadline,
+                    f"{task.kind} escalates to {role} at {deadline:%Y-%m-%d %H:%M}Z",
+                ):
+                    break
+                if not task.is_open:
+                    return
+                await self.retime(task)  # the calendar changed: count its clock again
             task.escalation_level = level
             late = workflow.now() - task.created_at
             await self.escalator.escalate(
@@ -308,6 +317,52 @@ class TaskBook:
                 message=f"{task.title} ({task.kind}) still open {_hours(late)} after it was "
                 f"opened; it was due {task.due_at:%Y-%m-%d %H:%M}Z",
             )
+
+    async def until_due(
+        self, task: TaskState, condition: Callable[[], bool], summary: Callable[[datetime], str]
+    ) -> bool:
+        """Wait for `condition`, at most until the task is due (following its due time when
+        a calendar change moves it); True when the condition holds."""
+        while True:
+            due = task.due_at
+            if not await wait_for(
+                lambda: condition() or task.due_at != due,  # noqa: B023 (awaited here)
+                due,
+                summary(due),
+            ):
+                return False
+            if condition():
+                return True
+
+    def out_of_date(self, task: TaskState) -> bool:
+        """Whether the calendar changed since the task's due times were counted."""
+        heard, counted = self.state.clocks.heard, task.calendar_version
+        # A task opened before working time (no version) keeps the due times it has.
+        return heard is not None and counted is not None and heard != counted
+
+    async def retime(self, task: TaskState) -> None:
+        """Count the task's due times again on the current calendar (the inbox row too)."""
+        opened = await workflow.execute_activity_method(
+            TaskActivities.retime_task,
+            RetimeTask(
+                task_id=task.task_id,
+                kind=task.kind,
+                department=task.department,
+                created_at=task.created_at,
+                # A task opened with an instant keeps it; a clock or an SLA is counted again.
+                due_at=task.due_at if task.fixed_due else None,
+                due_clock=task.due_clock,
+            ),
+            task_queue=department_queue(self._prefix, task.department),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"re-time {task.kind} {task.task_id} on calendar {self.state.clocks.heard}",
+        )
+        task.due_at, task.second_level_at = opened.due_at, opened.second_level_at
+        # Heard of since: counted on a newer calendar; a still newer one wakes this again.
+        task.calendar_version = opened.calendar_version
+        if self.state.clocks.heard != opened.calendar_version:
+            self.state.clocks.heard = opened.calendar_version
 
 
 async def wait_for(done: Callable[[], bool], deadline: datetime, summary: str) -> bool:

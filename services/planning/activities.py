@@ -36,6 +36,7 @@ from shared.types import (
     TimelineEvent,
 )
 from shared.types import PlanRevision as PlanRevisionIn
+from shared.working_time.activities import ClockActivities
 from shared.working_time.calendar import FactoryCalendar
 from shared.working_time.store import CalendarSource
 
@@ -239,6 +240,7 @@ class PlanningActivities(DbActivities):
 
 ACTIVITIES: list[type] = [
     TaskActivities,
+    ClockActivities,
     EscalationActivities,
     PlanningActivities,
     PlanReportActivities,

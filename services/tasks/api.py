@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from temporalio.client import Client
 from services.orders.schemas import OrderView
 from services.orders.service import order_view
 from shared.auth import READ_ALL, Principal
-from shared.deps import CurrentUser, SessionDep, TemporalDep
+from shared.deps import CalendarDep, CurrentUser, SessionDep, TemporalDep
 from shared.errors import (
     conflict,
     describe_validation,
@@ -27,6 +27,7 @@ from shared.tasks.schemas import TaskDetail, TaskPublic
 from shared.tasks.service import get_task, list_tasks
 from shared.types import CompleteTask, TaskCompleted
 from shared.updates import send_update
+from shared.working_time.calendar import FactoryCalendar
 from workflows.clients import TaskWorkflow, task_handle
 
 
@@ -41,6 +42,23 @@ def inbox_readers(department: str) -> tuple[str, ...]:
     return tuple(sorted({department, f"head:{department}", *READ_ALL, *completers}))
 
 
+T = TypeVar("T", bound=TaskPublic)
+
+
+def with_time_left(tasks: list[T], calendar: FactoryCalendar, now: datetime) -> list[T]:
+    """The tasks with the working hours left until each open one is due (negative: overdue),
+    on the plant's calendar."""
+    for task in tasks:
+        if task.state != OPEN:
+            continue
+        if task.due_at >= now:
+            left = calendar.working_between(now, task.due_at)
+        else:
+            left = -calendar.working_between(task.due_at, now)
+        task.due_in_working_hours = round(left.total_seconds() / 3600, 2)
+    return tasks
+
+
 def task_router(department: str) -> APIRouter:
     """The `/tasks` routes of one department's inbox."""
     router = APIRouter(tags=[f"{department} tasks"])
@@ -49,6 +67,7 @@ def task_router(department: str) -> APIRouter:
     @router.get("/tasks", response_model=list[TaskPublic])
     async def list_inbox(
         session: SessionDep,
+        calendar: CalendarDep,
         user: CurrentUser,
         state: Literal["open", "done", "withdrawn"] | None = None,
         order_no: OrderNoQuery = None,
@@ -58,7 +77,7 @@ def task_router(department: str) -> APIRouter:
     ) -> list[TaskPublic]:
         """The department's inbox, earliest due first; filter by state, order or kind."""
         user.require(readers, f"reading the {department} inbox")
-        return await list_tasks(
+        tasks = await list_tasks(
             session,
             department=department,
             state=state,
@@ -67,15 +86,19 @@ def task_router(department: str) -> APIRouter:
             limit=limit,
             offset=offset,
         )
+        return with_time_left(tasks, await calendar.current(), datetime.now(UTC))
 
     @router.get("/tasks/{task_id}", response_model=TaskDetail)
-    async def show_task(task_id: str, session: SessionDep, user: CurrentUser) -> TaskDetail:
+    async def show_task(
+        task_id: str, session: SessionDep, calendar: CalendarDep, user: CurrentUser
+    ) -> TaskDetail:
         """One task with its context and the JSON schema of the payload that completes it."""
         user.require(readers, f"reading the {department} inbox")
         task = await get_task(session, department=department, task_id=task_id)
         if task is None:
             raise not_found(f"task {task_id} in the {department} inbox")
-        return task
+        (shown,) = with_time_left([task], await calendar.current(), datetime.now(UTC))
+        return shown
 
     @router.post("/tasks/{task_id}/complete", response_model=OrderView | TaskDetail)
     async def complete_task(

@@ -20,6 +20,9 @@ class TaskPublic(BaseModel):
     created_at: datetime
     due_at: datetime
     overdue: bool
+    # Working hours until the due time on the plant's calendar (negative: overdue by that
+    # much working time); None for a task no longer open.
+    due_in_working_hours: float | None = None
     escalation_level: int
     context: dict[str, Any]
     payload: dict[str, Any] | None = None

@@ -2,14 +2,229 @@
 activities and the API compute with: the settings, the public holidays and the exceptions.
 
 Written only through these functions (planning's API calls them); read by every activity that
-sets a clock, through `CalendarSource`."""
+sets a clock, through `CalendarSource`.
+
+The overlap rule: no two exceptions may share a date, whatever their kinds. A day off inside
+changed shifts, or two shift changes over one week, would need an order between them that
+nobody could see in the list; refusing the overlap keeps every day's answer one exception.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from shared.db import session_scope
+from shared.escalations.models import Escalation
+from shared.escalations.service import acknowledge
 from shared.settings import Settings
-from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.calendar import CalendarException, FactoryCalendar, PublicCalendar
+from shared.working_time.models import CalendarChangeRow, CalendarExceptionRow, ConfirmedYear
+from shared.working_time.public import public_calendar
+from shared.working_time.text import parse_shifts
+
+# The years the calendar covers around today: plans reach a few years ahead, reports and open
+# clocks a little behind.
+YEARS_BEFORE, YEARS_AFTER = 2, 5
+UNCONFIRMED = "calendar_unconfirmed"
+
+
+def covered_years(today: date) -> range:
+    """The years the current calendar covers: today.year - 2 .. today.year + 5."""
+    return range(today.year - YEARS_BEFORE, today.year + YEARS_AFTER + 1)
+
+
+def plant_today(settings: Settings) -> date:
+    """Today's local date in the plant's zone."""
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def years_of(start: date, end: date, today: date) -> range:
+    """The covered years widened to take in the dates start..end."""
+    covered = covered_years(today)
+    return range(min(covered.start, start.year), max(covered.stop, end.year + 1))
+
+
+def public_part(settings: Settings, years: range) -> PublicCalendar:
+    """The public holidays and make-up days of `years` for the plant's country (computed once
+    per process and range by `public_calendar`'s cache: they change only with the library)."""
+    return public_calendar(settings.holidays_country, years)
+
+
+def to_exception(row: CalendarExceptionRow) -> CalendarException:
+    """The calendar's view of a stored exception."""
+    return CalendarException(
+        id=row.id or 0,
+        kind=row.kind,  # type: ignore[arg-type]  # the API and the check constraint keep it so
+        start=row.start_date,
+        end=row.end_date,
+        reason=row.reason,
+        shifts=parse_shifts(row.shifts) if row.shifts else (),
+    )
+
+
+def build_calendar(
+    settings: Settings, rows: Sequence[CalendarExceptionRow], years: range
+) -> FactoryCalendar:
+    """The factory calendar of the settings, the public holidays of `years` and `rows`."""
+    exceptions = tuple(to_exception(row) for row in rows)
+    return FactoryCalendar(settings.calendar_data(public_part(settings, years), exceptions))
+
+
+async def list_exceptions(session: AsyncSession) -> list[CalendarExceptionRow]:
+    """Every stored exception, by start date."""
+    rows = await session.execute(
+        select(CalendarExceptionRow).order_by(
+            col(CalendarExceptionRow.start_date), col(CalendarExceptionRow.id)
+        )
+    )
+    return list(rows.scalars())
+
+
+async def load_calendar(
+    session: AsyncSession, settings: Settings, *, today: date, years: range | None = None
+) -> FactoryCalendar:
+    """The calendar as it stands in `session` (the covered years, or `years`)."""
+    rows = await list_exceptions(session)
+    return build_calendar(settings, rows, years or covered_years(today))
+
+
+# An exception that shares dates with one stored before; the API answers 409 naming it.
+@dataclass(frozen=True)
+class Overlap(Exception):
+    other: CalendarExceptionRow
+
+    def __str__(self) -> str:
+        o = self.other
+        return (
+            f"it overlaps exception {o.id} ({o.kind} {o.start_date.isoformat()}.."
+            f"{o.end_date.isoformat()}: {o.reason}); no two exceptions may share a date"
+        )
+
+
+async def add_exception(
+    session: AsyncSession,
+    *,
+    kind: str,
+    start: date,
+    end: date,
+    shifts: str,
+    reason: str,
+    by: str,
+    at: datetime,
+) -> CalendarExceptionRow:
+    """Store an exception (flushed, not committed); `Overlap` when it shares a date with one.
+
+    Two requests adding overlapping exceptions at once are serialised by a transaction-scoped
+    advisory lock, so the overlap check sees the other's row."""
+    await session.execute(select(func.pg_advisory_xact_lock(_LOCK)))
+    other = (
+        await session.execute(
+            select(CalendarExceptionRow)
+            .where(
+                col(CalendarExceptionRow.start_date) <= end,
+                col(CalendarExceptionRow.end_date) >= start,
+            )
+            .order_by(col(CalendarExceptionRow.start_date))
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if other is not None:
+        raise Overlap(other)
+    row = CalendarExceptionRow(
+        kind=kind,
+        start_date=start,
+        end_date=end,
+        shifts=shifts,
+        reason=reason,
+        created_by=by,
+        created_at=at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+# The advisory lock key of calendar changes (any constant unique to this use).
+_LOCK = 0x0CA1E2DA
+
+
+async def delete_exception(session: AsyncSession, *, exception_id: int) -> CalendarExceptionRow:
+    """Delete an exception (not committed); LookupError when there is none with that id."""
+    await session.execute(select(func.pg_advisory_xact_lock(_LOCK)))
+    row = await session.get(CalendarExceptionRow, exception_id)
+    if row is None:
+        raise LookupError(f"calendar exception {exception_id}")
+    await session.execute(
+        delete(CalendarExceptionRow).where(col(CalendarExceptionRow.id) == exception_id)
+    )
+    return row
+
+
+async def record_change(
+    session: AsyncSession, *, version: str, what: str, by: str, at: datetime
+) -> int:
+    """Record a change of the exceptions (not committed): its number."""
+    row = CalendarChangeRow(version=version, what=what[:300], changed_by=by, at=at)
+    session.add(row)
+    await session.flush()
+    return row.id or 0
+
+
+async def latest_change(session: AsyncSession) -> CalendarChangeRow | None:
+    """The last change recorded, if any."""
+    rows = await session.execute(
+        select(CalendarChangeRow).order_by(col(CalendarChangeRow.id).desc()).limit(1)
+    )
+    return rows.scalar_one_or_none()
+
+
+async def confirmed_years(session: AsyncSession) -> set[int]:
+    """The years the plant confirmed."""
+    return set((await session.execute(select(col(ConfirmedYear.year)))).scalars())
+
+
+def unconfirmed_key(year: int) -> str:
+    """The escalation key of a year's reminder: one per year, ever."""
+    return f"calendar-unconfirmed-{year}"
+
+
+async def confirm_year(
+    session: AsyncSession, *, year: int, country: str, by: str, at: datetime
+) -> tuple[ConfirmedYear, list[int]]:
+    """Record that the plant confirmed `year` (once: a second confirmation keeps the first),
+    and acknowledge its reminder; the row and the escalation ids acknowledged (not committed)."""
+    await session.execute(
+        insert(ConfirmedYear)
+        .values(year=year, country=country, confirmed_by=by, at=at)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
+    row = await session.get(ConfirmedYear, year)
+    assert row is not None  # inserted above, or there before
+    ids = (
+        await session.execute(
+            select(col(Escalation.id)).where(col(Escalation.key) == unconfirmed_key(year))
+        )
+    ).scalars()
+    acked = await acknowledge(session, ids=[i for i in ids if i is not None], by=by, at=at)
+    return row, acked
+
+
+def years_to_remind(public: PublicCalendar, confirmed: set[int], today: date) -> list[int]:
+    """The years planning is reminded of: rule-based ones (after `official_through`) up to next
+    year, not confirmed. Further years are rule-based as a matter of course (the State Council
+    publishes next year's schedule in the autumn), so each is reminded of once it is next year."""
+    if public.country is None or public.official_through is None:
+        return []
+    first = max(public.official_through + 1, today.year - YEARS_BEFORE)
+    return [y for y in range(first, today.year + 2) if y not in confirmed]
 
 
 class CalendarSource:
@@ -21,4 +236,15 @@ class CalendarSource:
 
     async def current(self) -> FactoryCalendar:
         """The calendar as it stands now (settings, public holidays, stored exceptions)."""
-        raise NotImplementedError
+        # One small query a call: the exceptions are a handful of rows, and reading them each
+        # time means a change is seen by the next clock without any cache to invalidate.
+        async with session_scope(self._engine) as session:
+            return await load_calendar(session, self._settings, today=plant_today(self._settings))
+
+    async def covering(self, start: date, end: date) -> FactoryCalendar:
+        """The calendar with the public holidays of start..end too (for plans far ahead)."""
+        today = plant_today(self._settings)
+        async with session_scope(self._engine) as session:
+            return await load_calendar(
+                session, self._settings, today=today, years=years_of(start, end, today)
+            )

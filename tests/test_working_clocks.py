@@ -1,0 +1,171 @@
+"""Working time drives the clocks (issue 13): an inspection lot received late on a Friday
+afternoon escalates on Monday at the right minute, not on Saturday; a lot waiting over a holiday
+week escalates after it; with `clock_basis=wall` the clock counts elapsed time as before.
+
+Each test runs on its own time-skipping server, moved to the plant-local moment it needs; the
+plant here is the default one: Asia/Shanghai, 08:00-12:00 and 13:00-17:30, Monday to Friday,
+China's public holidays with their make-up working days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from services.procurement.models import PoLine, PurchaseOrder
+from shared.settings import Settings
+from tests.conftest import Stack, run_stack, settings_for
+from tests.helpers import MARGIN, advance_to
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PLANT = {
+    "clock_basis": "working",
+    "timezone": "Asia/Shanghai",
+    "shifts": "08:00-12:00,13:00-17:30",
+    "work_week": "MON-FRI",
+    "holidays_country": "CN",
+}
+
+
+def local(text_: str) -> datetime:
+    """A plant-local wall time (`2026-12-11 16:30`) as a UTC instant."""
+    return datetime.fromisoformat(text_).replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@pytest.fixture
+async def plant(base_settings: Settings, ts_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with run_stack(settings_for(base_settings, **PLANT), ts_env.client) as stack:
+        yield stack
+
+
+async def _stock_po(engine: AsyncEngine) -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    po_no, item = f"PO-W-{suffix}", f"RELAY-{suffix}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            PurchaseOrder.__table__.insert().values(  # type: ignore[attr-defined]
+                po_no=po_no,
+                supplier="Schneider",
+                order_no=None,
+                promised_date=datetime.now(UTC).date() + timedelta(days=400),
+                state="open",
+                created_by="buyer",
+                created_at=datetime.now(UTC),
+            )
+        )
+        await conn.execute(
+            PoLine.__table__.insert().values(  # type: ignore[attr-defined]
+                po_no=po_no, line_no=1, item=item, qty=Decimal(10), qty_received=0
+            )
+        )
+    return po_no, item
+
+
+async def _receive_lot(stack: Stack, engine: AsyncEngine) -> dict[str, Any]:
+    """A lot of a stock PO received now; returns its open inspection task's inbox row."""
+    po_no, item = await _stock_po(engine)
+    response = await stack.http.post(
+        "/warehouse/receipts",
+        json={
+            "po_no": po_no,
+            "delivery_note_no": f"DN-{po_no}",
+            "supplier": "Schneider",
+            "lines": [{"item": item, "qty_noted": 10, "qty_counted": 10}],
+        },
+        headers=stack.token("wang", "warehouse"),
+    )
+    assert response.status_code == 201, response.text
+    lot_no = response.json()["lot_no"]
+    headers = stack.token("qa", "quality")
+    for _ in range(200):
+        tasks = (
+            await stack.http.get("/quality/tasks", params={"state": "open"}, headers=headers)
+        ).json()
+        mine = [t for t in tasks if t["context"].get("lot_no") == lot_no]
+        if mine:
+            return dict(mine[0])
+        await _pause()
+    raise AssertionError(f"no inspection task for {lot_no}")
+
+
+async def _pause() -> None:
+    await asyncio.sleep(0.05)
+
+
+async def _escalations(engine: AsyncEngine, task_id: str) -> list[tuple[int, datetime]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT level, breached_at FROM escalation.escalations WHERE task_id = :t "
+                "AND kind = 'task_overdue' ORDER BY level"
+            ),
+            {"t": task_id},
+        )
+        return [(row.level, row.breached_at) for row in rows]
+
+
+async def _settle(engine: AsyncEngine, task_id: str, levels: int) -> list[tuple[int, datetime]]:
+    """The task's escalations once `levels` of them are stored (or what is there after ~5 s)."""
+    found: list[tuple[int, datetime]] = []
+    for _ in range(100):
+        found = await _escalations(engine, task_id)
+        if len(found) >= levels:
+            break
+        await _pause()
+    return found
+
+
+async def test_a_lot_received_friday_afternoon_escalates_on_monday(
+    plant: Stack, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    # Friday 16:30: one working hour is left that day; the other seven run on Monday
+    # 08:00-12:00 and 13:00-16:00.
+    await advance_to(ts_env, local("2026-12-11 16:30"))
+    task = await _receive_lot(plant, engine)
+    due = datetime.fromisoformat(task["due_at"])
+    assert due == local("2026-12-14 16:00"), due.astimezone(SHANGHAI)
+    assert task["due_in_working_hours"] is not None
+
+    # Saturday morning (when wall-clock time would have escalated): nothing.
+    await advance_to(ts_env, local("2026-12-12 09:00"))
+    assert await _escalations(engine, task["task_id"]) == []
+    # A minute before Monday 16:00: still nothing; just after: the quality head.
+    await advance_to(ts_env, local("2026-12-14 15:59"))
+    assert await _escalations(engine, task["task_id"]) == []
+    await advance_to(ts_env, due + MARGIN)
+    (level, breached_at), *_ = await _settle(engine, task["task_id"], 1)
+    assert level == 1
+    assert due <= breached_at < due + timedelta(minutes=5)
+
+
+async def test_a_lot_waiting_over_the_spring_festival_escalates_after_it(
+    plant: Stack, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    # 2027's Spring Festival days off are rule-based (not yet published): Feb 6 to 11 off
+    # in the library's rule; a lot received on Friday 2027-02-05 16:30 ... see the calendar.
+    await advance_to(ts_env, local("2027-02-04 16:30"))
+    task = await _receive_lot(plant, engine)
+    due = datetime.fromisoformat(task["due_at"]).astimezone(SHANGHAI)
+    # Not before the holiday week is over: the next working day after it.
+    assert due.date() > datetime(2027, 2, 11).date(), due
+
+
+async def test_wall_clock_basis_counts_elapsed_time(
+    base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    settings = settings_for(base_settings, **{**PLANT, "clock_basis": "wall"})
+    async with run_stack(settings, ts_env.client) as stack:
+        await advance_to(ts_env, local("2026-12-11 16:30"))
+        task = await _receive_lot(stack, engine)
+        created = datetime.fromisoformat(task["created_at"])
+        assert datetime.fromisoformat(task["due_at"]) == created + timedelta(hours=8)
