@@ -4,7 +4,7 @@ every department's inbox and the sales orders, like the order view)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -136,6 +136,13 @@ async def get_daily_plan(
     planned, open tasks due), and the milestones of the previous working day without an
     actual. A day off answers too, with `working: false`."""
     user.require(DAILY_PLAN_READERS, "reading the daily production plan")
-    calendar = await CalendarSource(engine, settings).current()
-    day = date if date is not None else calendar.local_date(datetime.now(UTC))
+    source = CalendarSource(engine, settings)
+    if date is None:
+        calendar = await source.current()
+        day = calendar.local_date(datetime.now(UTC))
+    else:
+        # A day years away needs that year's public holidays (and the year before's, for the
+        # previous working day).
+        day = date
+        calendar = await source.covering(day - timedelta(days=366), day)
     return await daily_plan(session, calendar, day)
