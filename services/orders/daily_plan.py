@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.planning.models import Milestone
+from services.planning.scheduling import MILESTONE_OWNERS
 from services.sales.models import Order
 from shared.bounds import KIND_LEN, NAME_LEN, ORDER_NO_LEN, TASK_ID_LEN
 from shared.payloads import MILESTONES
@@ -104,10 +105,11 @@ def previous_working_day(calendar: FactoryCalendar, day: date) -> date:
 
 
 def _due(row: Milestone) -> MilestoneDue:
+    # The owner as the KPIs count it (MILESTONE_OWNERS), like the escalations of a slip.
     return MilestoneDue(
         order_no=row.order_no,
         milestone=row.name,
-        department=row.owner,
+        department=MILESTONE_OWNERS.get(row.name, row.owner),
         planned=row.planned,
         forecast=row.forecast,
         actual=row.actual,
