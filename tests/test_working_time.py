@@ -254,6 +254,17 @@ def test_berlin_night_shifts_count_their_real_elapsed_time() -> None:
     (period,) = repeated.periods(date(2026, 10, 25), date(2026, 10, 25))
     assert period.end == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET
     assert period.end - period.start == 2 * HOUR + 30 * timedelta(minutes=1)
+    # Two shifts meeting inside the repeated hour neither overlap nor lose time.
+    meeting = calendar(
+        timezone="Europe/Berlin",
+        holidays_country="none",
+        shifts="01:00-02:30,02:30-09:00",
+        work_week="SUN",
+    )
+    first, second = meeting.periods(date(2026, 10, 25), date(2026, 10, 25))
+    assert first.end == second.start
+    day = meeting.working_between(berlin(2026, 10, 25, 0), berlin(2026, 10, 25, 12))
+    assert day == 9 * HOUR
 
 
 # -- the plant's exceptions ---------------------------------------------------------------------
@@ -313,6 +324,20 @@ def test_the_first_and_last_dates_do_not_raise() -> None:
     assert west.day_start(date.min).year == 1
     assert cal.local_date(datetime.max.replace(tzinfo=UTC)) == date.max
     assert cal.working_days_between(date(2026, 1, 1), date.max) > 2_000_000
+    never = cal.working_between(shanghai(2026, 12, 7, 9), datetime.max.replace(tzinfo=UTC))
+    assert never > timedelta(days=700_000)
+
+
+@pytest.mark.parametrize(("zone", "country"), [(SHANGHAI, "CN"), (BERLIN, "DE")])
+def test_a_span_of_decades_counts_like_day_by_day(zone: ZoneInfo, country: str) -> None:
+    cal = calendar(years=range(2025, 2045), timezone=zone.key, holidays_country=country)
+    start = datetime(2026, 3, 2, 10, tzinfo=zone)
+    end = datetime(2044, 7, 1, 9, tzinfo=zone)
+    overlaps = (
+        min(end, p.end) - max(start, p.start) for p in cal.periods(date(2026, 3, 2), end.date())
+    )
+    by_day = sum((o for o in overlaps if o > timedelta(0)), timedelta(0))
+    assert cal.working_between(start, end) == by_day
 
 
 # -- public holidays ----------------------------------------------------------------------------

@@ -129,7 +129,13 @@ class FactoryCalendar:
         self._periods: dict[date, tuple[Period, ...]] = {}
 
     def day(self, day: date) -> WorkDay:
-        """What the local date `day` is: working or not, its shifts and why."""
+        """What the local date `day` is: working or not, its shifts and why.
+
+        The plant's exceptions win (a day off; an extra working day with its own shifts or
+        the plant's; changed shifts on the working days of a range), then a public holiday
+        (off), then a make-up working day (China's 调休: a weekend day worked), then the work
+        week. Public days of a year after the last published one are `official: False`.
+        """
         known = self._days.get(day)
         if known is None:
             known = self._days[day] = self._compute_day(day)
@@ -191,13 +197,16 @@ class FactoryCalendar:
             return timedelta(0)
         if self.data.basis == "wall":
             return end - begin
-        total = timedelta(0)
-        for day in _dates(self.local_date(begin), self.local_date(end)):
-            for period in self._day_periods(day):
-                overlap = min(end, period.end) - max(begin, period.start)
-                if overlap > timedelta(0):
-                    total += overlap
-        return total
+        first, last = self.local_date(begin), self.local_date(end)
+        if (last - first).days <= SEARCH_DAYS:
+            return self._overlap(first, last, begin, end)
+        # A far end (a "never" due at 9999-12-31): the first ten years day by day, the last
+        # day too, and the whole days between by their shifts' wall-clock length, so that the
+        # answer comes at once; exact unless a shift there spans a daylight saving change.
+        middle = first + timedelta(days=SEARCH_DAYS + 1)
+        total = self._overlap(first, middle - timedelta(days=1), begin, end)
+        total += self._overlap(last, last, begin, end)
+        return total + self._wall_working_time(middle, last - timedelta(days=1))
 
     def next_working_day(self, day: date) -> date:
         """`day` when it is a working day, else the next working day."""
@@ -290,6 +299,27 @@ class FactoryCalendar:
             found.update(_dates(max(first, exception.start), min(last, exception.end)))
         return found
 
+    def _overlap(self, first: date, last: date, begin: datetime, end: datetime) -> timedelta:
+        """The working time of the days first..last that lies in [begin, end)."""
+        total = timedelta(0)
+        for day in _dates(first, last):
+            for period in self._day_periods(day):
+                overlap = min(end, period.end) - max(begin, period.start)
+                if overlap > timedelta(0):
+                    total += overlap
+        return total
+
+    def _wall_working_time(self, first: date, last: date) -> timedelta:
+        """The shifts' wall-clock length summed over the days first..last (inclusive)."""
+        if last < first:
+            return timedelta(0)
+        usual = _minutes(self.data.shifts)
+        minutes = _weekdays_in(first, last, self.data.work_week) * usual
+        for day in self._special_dates(first, last):
+            normal = usual if day.weekday() in self.data.work_week else 0
+            minutes += _minutes(self.day(day).shifts) - normal
+        return timedelta(minutes=minutes)
+
     def _find_working(self, day: date, *, step: int) -> date:
         current = day
         for _ in range(SEARCH_DAYS):
@@ -309,14 +339,32 @@ class FactoryCalendar:
     def _day_periods(self, day: date) -> tuple[Period, ...]:
         known = self._periods.get(day)
         if known is None:
-            found = []
+            found: list[Period] = []
+            # Where the time before this day's first shift ends: a shift ending at 24:00 the
+            # day before, when midnight is a repeated wall time (rare zones change at 00:00).
+            floor = self._previous_day_end(day)
             for shift in self.day(day).shifts:
+                # An end in a repeated (fall-back) hour takes its second occurrence, a start
+                # its first, so the shift counts its real elapsed time; a start never reaches
+                # back before the shift (or day) before it ends.
                 start = self._instant(day, shift.start)
+                if floor is not None:
+                    start = max(start, floor)
                 end = self._instant(day, shift.end, later=True)
                 if end > start:  # a shift wholly inside a spring-forward gap has no time
                     found.append(Period(start, end))
+                    floor = end
             known = self._periods[day] = tuple(found)
         return known
+
+    def _previous_day_end(self, day: date) -> datetime | None:
+        if day == date.min:
+            return None
+        before = day - timedelta(days=1)
+        shifts = self.day(before).shifts
+        if not shifts or shifts[-1].end < MINUTES_PER_DAY:
+            return None
+        return self._instant(before, MINUTES_PER_DAY, later=True)
 
     def _periods_from(self, moment: datetime) -> Iterator[tuple[date, Period]]:
         """The periods from the local day of `moment` on (those ending before it included)."""
@@ -477,3 +525,7 @@ def _weekdays_in(first: date, last: date, week: frozenset[int]) -> int:
     weeks, extra = divmod(total, 7)
     start = first.weekday()
     return weeks * len(week) + sum(1 for i in range(extra) if (start + i) % 7 in week)
+
+
+def _minutes(shifts: tuple[Shift, ...]) -> int:
+    return sum(s.end - s.start for s in shifts)
