@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
+from shared.workflow_ids import order_workflow_id
+from shared.working_time.clocks import CALENDAR_CHANGED
 from tests.conftest import Stack
+from tests.helpers import create_order, wait_task
+from workflows.calendar_change import CalendarChangeResult
 
 CALENDAR = "/planning/calendar"
 EXCEPTIONS = "/planning/calendar/exceptions"
@@ -222,3 +226,24 @@ async def test_confirming_a_year_marks_its_days_confirmed(stack: Stack) -> None:
     out_of_range = await stack.http.post(f"{CALENDAR}/years/1999/confirm", headers=planner)
     assert out_of_range.status_code == 422
     assert out_of_range.json()["problems"][0]["field"] == "path.year"
+
+
+async def test_without_visibility_the_workflows_with_open_tasks_are_told(stack: Stack) -> None:
+    # The time-skipping server lists no workflows: an order waiting on a task is still told.
+    order_no = await create_order(stack)
+    await wait_task(stack, "engineering.contract_review", order_no)
+    body = {"kind": "day_off", "start": "2026-09-07", "end": "2026-09-07", "reason": "power cut"}
+    added = await stack.http.post(EXCEPTIONS, json=body, headers=stack.token("planner", "planning"))
+    assert added.status_code == 201, added.text
+    fanout = stack.client.get_workflow_handle(
+        added.json()["workflow_id"], result_type=CalendarChangeResult
+    )
+    assert (await fanout.result()).signalled == 1
+    history = await stack.client.get_workflow_handle(order_workflow_id(order_no)).fetch_history()
+    told = [
+        e.workflow_execution_signaled_event_attributes
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+        and e.workflow_execution_signaled_event_attributes.signal_name == CALENDAR_CHANGED
+    ]
+    assert len(told) == 1

@@ -35,7 +35,8 @@ from tests.dev_server import dev_server_env  # noqa: F401  (the dev_env fixture)
 from workflows.calendar_change import CalendarChangeResult
 
 
-@workflow.defn
+# Not sandboxed: this test module imports the whole app, which the sandbox would re-import.
+@workflow.defn(sandboxed=False)
 class ClockKeeper:
     """Stands for a workflow with clocks: records every calendar version it is told."""
 

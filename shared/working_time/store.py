@@ -12,7 +12,6 @@ nobody could see in the list; refusing the overlap keeps every day's answer one 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -97,15 +96,13 @@ async def load_calendar(
 
 
 # An exception that shares dates with one stored before; the API answers 409 naming it.
-@dataclass(frozen=True)
 class Overlap(Exception):
-    other: CalendarExceptionRow
-
-    def __str__(self) -> str:
-        o = self.other
-        return (
-            f"it overlaps exception {o.id} ({o.kind} {o.start_date.isoformat()}.."
-            f"{o.end_date.isoformat()}: {o.reason}); no two exceptions may share a date"
+    def __init__(self, other: CalendarExceptionRow) -> None:
+        # Plain values: the row expires when the transaction that found it rolls back.
+        self.other_id = other.id or 0
+        super().__init__(
+            f"it overlaps exception {other.id} ({other.kind} {other.start_date.isoformat()}.."
+            f"{other.end_date.isoformat()}: {other.reason}); no two exceptions may share a date"
         )
 
 
