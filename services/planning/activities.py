@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import cached_property
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
@@ -38,7 +37,6 @@ from shared.types import (
 from shared.types import PlanRevision as PlanRevisionIn
 from shared.working_time.activities import ClockActivities
 from shared.working_time.calendar import FactoryCalendar
-from shared.working_time.store import CalendarSource
 
 
 def plan_today(calendar: FactoryCalendar, given: date) -> date:
@@ -58,10 +56,6 @@ def plan_today(calendar: FactoryCalendar, given: date) -> date:
 
 class PlanningActivities(DbActivities):
     """The planner's automatic work; the worker registers the bound methods."""
-
-    @cached_property
-    def _calendars(self) -> CalendarSource:
-        return CalendarSource(self._engine, self._settings)
 
     @property
     def _capacity(self) -> Capacity:
@@ -107,7 +101,7 @@ class PlanningActivities(DbActivities):
     @activity.defn
     async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
         """A feasible delivery date: design + material lead time + the workshop's queue."""
-        calendar = await self._calendars.current()
+        calendar = await self.calendar.current()
         plan = await self._propose(calendar, figures)
         ready = max(plan["material_required"], plan["drawings_release"])
         queue = calendar.working_days_between(ready, plan["production_start"])
@@ -126,7 +120,7 @@ class PlanningActivities(DbActivities):
     @activity.defn
     async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
         """The master-plan proposal and whether it meets the confirmed delivery date."""
-        plan = await self._propose(await self._calendars.current(), figures)
+        plan = await self._propose(await self.calendar.current(), figures)
         shortfall = (plan["ship"] - figures.due_date).days
         return PlanProposal(
             milestones=plan,

@@ -18,7 +18,6 @@ from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.plant_days import PlantDay, unshipped_day
 from shared.production_types import UnshippedRun
-from shared.working_time.store import CalendarSource
 
 # The stage an order is in while its product waits in finished goods for shipping.
 FINISHED_GOODS_STAGE = "delivery"
@@ -33,7 +32,7 @@ class UnshippedActivities(DbActivities):
         """The plant's local date at the run's time and whether the list is made on it: on
         `unshipped_weekday`, or on the next working day when that day is off (read now, so a
         changed setting applies to the next run; shared/plant_days.py)."""
-        calendar = await CalendarSource(self._engine, self._settings).current()
+        calendar = await self.calendar.current()
         return unshipped_day(calendar, run.at, self._settings.unshipped_weekday)
 
     @activity.defn

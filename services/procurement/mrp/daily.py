@@ -52,7 +52,6 @@ from shared.material_types import DailyReallocation, DailyRun, SafetyStockRun
 from shared.plant_days import PlantDay, daily_mrp_day
 from shared.timeline import add_event
 from shared.types import RequisitionSummary
-from shared.working_time.store import CalendarSource
 
 ZERO = Decimal(0)
 ACTOR = "mrp-daily"
@@ -113,7 +112,7 @@ class DailyMrpActivities(DbActivities):
     async def mrp_day(self, run: DailyRun) -> PlantDay:
         """The plant's local date at the run's time and whether the run works on it (working
         days only: shared/plant_days.py)."""
-        calendar = await CalendarSource(self._engine, self._settings).current()
+        calendar = await self.calendar.current()
         return daily_mrp_day(calendar, run.at)
 
     @activity.defn

@@ -18,7 +18,6 @@ from shared.db import session_scope
 from shared.production_types import CancellationResult, UnwindOrder
 from shared.rejections import Rejection
 from shared.workflow_ids import inspection_workflow_id
-from shared.working_time.store import CalendarSource
 
 
 class CancellationActivities(DbActivities):
@@ -30,7 +29,7 @@ class CancellationActivities(DbActivities):
         shelf reservations to other short orders, drop its requirements and price what it has
         cost; a retry after the commit answers the result kept then."""
         # Labour is counted in the plant's working days; read before the order is locked.
-        calendar = await CalendarSource(self._engine, self._settings).current()
+        calendar = await self.calendar.current()
         async with session_scope(self._engine) as session:
             order = await lock_order(session, request.order_no)
             kept = await session.get(Cancellation, request.order_no)
