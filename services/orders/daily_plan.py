@@ -18,7 +18,7 @@ from sqlmodel import col
 from services.planning.models import Milestone
 from services.planning.scheduling import MILESTONE_OWNERS
 from services.sales.models import Order
-from shared.bounds import KIND_LEN, NAME_LEN, ORDER_NO_LEN, TASK_ID_LEN
+from shared.bounds import FREE_TEXT_LEN, KIND_LEN, NAME_LEN, ORDER_NO_LEN, TASK_ID_LEN
 from shared.payloads import MILESTONES
 from shared.settings import DEPARTMENTS
 from shared.tasks.models import OPEN, inbox
@@ -82,7 +82,7 @@ class DailyPlan(BaseModel):
     zone: str = Field(max_length=64, description="the plant's IANA zone the day is cut in")
     working: bool = Field(description="whether the plant works on the day")
     note: str | None = Field(
-        max_length=NAME_LEN, description="why the day is what it is (weekend, a holiday, …)"
+        max_length=FREE_TEXT_LEN, description="why the day is what it is (weekend, a holiday, …)"
     )
     previous_working_day: dt.date = Field(description="the working day `slipped` looks at")
     in_production: list[OrderInProduction]
