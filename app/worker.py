@@ -26,14 +26,14 @@ from temporalio.worker import Interceptor, Worker
 from app.schedules import ensure_schedules
 from shared.activity_errors import ActivityErrors
 from shared.actor import ActorKeys
-from shared.db import create_engine, session_scope
+from shared.db import create_engine
 from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue
-from shared.workflow_ids import calendar_change_workflow_id, calendar_check_workflow_id
+from shared.workflow_ids import calendar_check_workflow_id
 from shared.working_time.changes import CalendarActivities
-from shared.working_time.store import latest_change, plant_today
+from shared.working_time.store import plant_today
 from workflows.assembly_issue import AssemblyIssueWorkflow
 from workflows.calendar_change import CalendarChangeWorkflow
 from workflows.clients import CalendarChangeInput, start_calendar_change
@@ -89,7 +89,7 @@ def calendar_activities(
 ) -> list[Callable[..., Any]]:
     """The bound methods of CalendarActivities (served on planning's queue)."""
     calendar = CalendarActivities(engine, settings, client)
-    return [calendar.remind_unconfirmed_years, calendar.running_workflows]
+    return [calendar.remind_unconfirmed_years, calendar.last_change, calendar.running_workflows]
 
 
 def build_workers(
@@ -160,40 +160,25 @@ async def serve(settings: Settings, queues: Sequence[str] | None = None) -> None
     )
     if any(w.task_queue == workflow_queue(settings.task_queue_prefix) for w in workers):
         await ensure_schedules(client, settings)  # the daily MRP run (P4.2)
-        await check_calendar(client, engine, settings)
+        await check_calendar(client, settings)
     await run_until_stopped(workers, grace)
     await engine.dispose()
     flush_tracing()  # main() leaves with os._exit, which would drop the last batch
 
 
-async def check_calendar(client: Client, engine: AsyncEngine, settings: Settings) -> list[str]:
-    """At start: today's reminder of unpublished years, and the fan-out of the last calendar
-    change if the API could not start it. Each workflow id runs once, so both are no-ops when
-    done already; the ids of the workflows started."""
+async def check_calendar(client: Client, settings: Settings) -> bool:
+    """At start, once a day: remind planning of unpublished years, and tell running workflows
+    the last calendar change if its run was never started (CalendarChangeWorkflow does both;
+    started here without touching the database, so a worker starts while it is down). False
+    when today's check was started already."""
     prefix = settings.task_queue_prefix
     today = plant_today(settings).isoformat()
-    starts = [
-        (
-            calendar_check_workflow_id(prefix, today),
-            CalendarChangeInput(queue_prefix=prefix),
-            f"calendar check of {today}: years not yet published",
-        )
-    ]
-    async with session_scope(engine) as session:
-        last = await latest_change(session)
-    if last is not None and last.id is not None:
-        starts.append(
-            (
-                calendar_change_workflow_id(prefix, last.id),
-                CalendarChangeInput(queue_prefix=prefix, change=last.id, version=last.version),
-                f"calendar change {last.id}: {last.what}",
-            )
-        )
-    return [
-        wid
-        for wid, inp, summary in starts
-        if await start_calendar_change(client, wid, inp, summary)
-    ]
+    return await start_calendar_change(
+        client,
+        calendar_check_workflow_id(prefix, today),
+        CalendarChangeInput(queue_prefix=prefix),
+        f"calendar check of {today}: years not yet published, the last change told",
+    )
 
 
 async def run_until_stopped(workers: Sequence[Worker], grace: float) -> None:

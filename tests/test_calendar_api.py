@@ -66,6 +66,10 @@ async def test_the_2027_spring_festival_is_computed_by_rule_and_not_official(
 ) -> None:
     calendar = await _days(stack, "2027-02-01", "2027-02-28")
     assert calendar["official_through"] < 2027
+    # Far years need their public holidays too; the version stays the one clocks count in.
+    long_ago = await _days(stack, "2010-02-01", "2010-02-28")
+    assert long_ago["version"] == calendar["version"]
+    assert not _by_date(long_ago)["2010-02-15"]["working"]  # the 2010 Spring Festival
     by_rule = [d for d in calendar["days"] if not d["official"]]
     assert by_rule, "the 2027 Spring Festival days are rule-based"
     assert all(not d["working"] and d["note"] for d in by_rule)
@@ -100,6 +104,12 @@ async def test_a_shutdown_added_and_deleted_by_planning_changes_the_version(
     assert off["2026-03-05"]["working"] is True
     listed = await stack.http.get(EXCEPTIONS, headers=stack.token("x", "quality"))
     assert [e["id"] for e in listed.json()] == [exception["id"]]
+    for touching, ids in (
+        ({"from": "2026-03-04"}, [exception["id"]]),
+        ({"from": "2026-03-05"}, []),
+    ):
+        response = await stack.http.get(EXCEPTIONS, params=touching, headers=planner)
+        assert [e["id"] for e in response.json()] == ids
 
     deleted = await stack.http.delete(f"{EXCEPTIONS}/{exception['id']}", headers=planner)
     assert deleted.status_code == 200, deleted.text

@@ -272,3 +272,34 @@ async def test_cli_lists_and_acknowledges_an_escalation(
         order_no,
     )
     assert [(e["id"], e["acked_by"]) for e in after.json()] == [(escalation["id"], "hana")]
+
+
+async def test_cli_shows_the_calendar_and_its_exceptions(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ("--api", api(stack), "--token", bearer(stack, "ann", "sales"))
+    body = {"kind": "day_off", "start": "2026-03-02", "end": "2026-03-02", "reason": "stock-take"}
+    added = await stack.http.post(
+        "/planning/calendar/exceptions", json=body, headers=stack.token("pat", "planning")
+    )
+    assert added.status_code == 201, added.text
+
+    shown = await cli(
+        capsys, *base, "calendar", "show", "--from", "2026-02-13", "--to", "2026-03-02"
+    )
+    assert shown.code == 0, shown.err
+    lines = {line.split()[1]: line for line in shown.out.splitlines() if "│ 2026-" in line}
+    assert "working" in lines["2026-02-14"] and "make-up working day" in lines["2026-02-14"]
+    assert "08:00-12:00, 13:00-17:30" in lines["2026-02-14"]
+    assert " off " in lines["2026-02-16"] and "Chinese New Year" in lines["2026-02-16"]
+    assert " off " in lines["2026-03-02"] and "stock-take" in lines["2026-03-02"]
+    assert "zone Asia/Shanghai" in shown.out
+
+    listed = await cli(capsys, *base, "calendar", "exceptions")
+    assert listed.code == 0, listed.err
+    assert "day_off" in listed.out and "stock-take" in listed.out and "pat" in listed.out
+
+    inverted = await cli(
+        capsys, *base, "calendar", "show", "--from", "2026-03-02", "--to", "2026-02-13"
+    )
+    assert inverted.code == API_REFUSED and "query.to" in one_line(inverted)

@@ -2,8 +2,9 @@
 each re-times its open clocks, and remind planning of years whose holidays are not published.
 
 Started by planning's API after each change of the exceptions (id `<prefix>-calendar-<n>`, n
-the change's number), and at worker start for the last change (a start the API could not make
-is made then) and for the reminders alone (`change` None).
+the change's number), and by the worker at start once a day without a change
+(`<prefix>-calendar-check-<date>`): that run reminds, then starts the last change's run if it
+never ran (the API answers 503 when Temporal did not take it; it is made up for here).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import contextlib
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationDelivery
     from shared.temporal import department_queue, workflow_queue
+    from shared.workflow_ids import calendar_change_workflow_id
     from shared.working_time.changes import CalendarActivities, RunningQuery
     from shared.working_time.clocks import CALENDAR_CHANGED, CalendarChanged
     from workflows.common import DB_RETRY, DB_TIMEOUT
@@ -34,11 +37,13 @@ class CalendarChangeInput(BaseModel):
     version: str = ""
 
 
-# What a run did: how many workflows it told, how many had ended meanwhile, the years reminded.
+# What a run did: how many workflows it told, how many had ended meanwhile, the years reminded,
+# and (a check) the change whose run it started because it never ran.
 class CalendarChangeResult(BaseModel):
     signalled: int = 0
     gone: int = 0
     reminded: list[int] = []
+    made_up: int | None = None
 
 
 @workflow.defn
@@ -60,6 +65,7 @@ class CalendarChangeWorkflow:
             await self._deliver(inp.queue_prefix, reminder.escalation_id, reminder.year)
         result.reminded = [r.year for r in reminded]
         if inp.change is None:
+            result.made_up = await self._make_up(inp.queue_prefix)
             return result
         ids = await workflow.execute_activity_method(
             CalendarActivities.running_workflows,
@@ -84,6 +90,31 @@ class CalendarChangeWorkflow:
             f"workflow(s); {result.gone} had ended"
         )
         return result
+
+    async def _make_up(self, prefix: str) -> int | None:
+        """Start the last change's run unless it ran or runs: the change it started, if any."""
+        last = await workflow.execute_activity_method(
+            CalendarActivities.last_change,
+            task_queue=department_queue(prefix, "planning"),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="read the last calendar change",
+        )
+        if last is None:
+            return None
+        try:
+            await workflow.start_child_workflow(
+                CalendarChangeWorkflow.run,
+                CalendarChangeInput(queue_prefix=prefix, change=last.change, version=last.version),
+                id=calendar_change_workflow_id(prefix, last.change),
+                task_queue=workflow_queue(prefix),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"calendar change {last.change}: {last.what}"[:200],
+            )
+        except WorkflowAlreadyStartedError:
+            return None
+        return last.change
 
     async def _tell(self, workflow_id: str, changed: CalendarChanged) -> bool:
         """Signal one workflow; False when it ended after it was listed."""

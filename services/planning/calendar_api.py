@@ -36,12 +36,12 @@ from shared.working_time.store import (
     add_exception,
     confirm_year,
     confirmed_years,
+    covered_years,
     delete_exception,
     list_exceptions,
     load_calendar,
     plant_today,
     record_change,
-    years_of,
 )
 from shared.working_time.text import format_shifts, parse_shifts
 from workflows.clients import CalendarChangeInput, start_calendar_change
@@ -123,14 +123,20 @@ async def get_calendar(
     if refused is not None:
         raise refused
     today = plant_today(settings)
-    calendar = await load_calendar(session, settings, today=today, years=years_of(start, to, today))
+    covered = covered_years(today)
+    # A range outside the covered years gets the public holidays of its own years (one or
+    # two); the version still names the calendar clocks count in, that of the covered years.
+    inside = start.year in covered and to.year in covered
+    years = covered if inside else range(start.year, to.year + 1)
+    calendar = await load_calendar(session, settings, today=today, years=years)
+    current = calendar if inside else await load_calendar(session, settings, today=today)
     confirmed = await confirmed_years(session)
     days = [
         _day(calendar, start + timedelta(days=n), confirmed) for n in range((to - start).days + 1)
     ]
     return CalendarPublic(
         zone=calendar.data.zone,
-        version=calendar.version,
+        version=current.version,
         basis=calendar.data.basis,
         official_through=calendar.data.public.official_through,
         days=days,
@@ -138,9 +144,23 @@ async def get_calendar(
 
 
 @router.get("/exceptions", response_model=list[ExceptionPublic])
-async def get_exceptions(session: SessionDep, user: CurrentUser) -> list[ExceptionPublic]:
-    """The plant's exceptions (days off, extra working days, changed shifts), by start date."""
-    return [exception_public(row) for row in await list_exceptions(session)]
+async def get_exceptions(
+    session: SessionDep,
+    user: CurrentUser,
+    start: Annotated[
+        date | None, Query(alias="from", description="only those ending on or after")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="only those starting on or before")
+    ] = None,
+) -> list[ExceptionPublic]:
+    """The plant's exceptions (days off, extra working days, changed shifts) by start date;
+    `from`/`to` keep those that touch the range."""
+    return [
+        exception_public(row)
+        for row in await list_exceptions(session)
+        if (start is None or row.end_date >= start) and (end is None or row.start_date <= end)
+    ]
 
 
 @router.post("/exceptions", response_model=ExceptionChanged, status_code=HTTP_201_CREATED)

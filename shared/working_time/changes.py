@@ -25,6 +25,7 @@ from shared.working_time.store import (
     UNCONFIRMED,
     confirmed_years,
     covered_years,
+    latest_change,
     plant_today,
     public_part,
     unconfirmed_key,
@@ -83,6 +84,13 @@ class Reminded(BaseModel):
     escalation_id: int
 
 
+# The last change of the exceptions: its number, the version after it, what it was.
+class LastChange(BaseModel):
+    change: int
+    version: str
+    what: str
+
+
 # Which running workflows to list: this installation's, but not the asking one.
 class RunningQuery(BaseModel):
     queue_prefix: str
@@ -115,6 +123,15 @@ class CalendarActivities(DbActivities):
                 now=datetime.now(UTC),
             )
         return [Reminded(year=year, escalation_id=esc_id) for year, esc_id in raised]
+
+    @activity.defn
+    async def last_change(self) -> LastChange | None:
+        """The last change of the exceptions, if there was one."""
+        async with session_scope(self._engine) as session:
+            row = await latest_change(session)
+        if row is None or row.id is None:
+            return None
+        return LastChange(change=row.id, version=row.version, what=row.what)
 
     @activity.defn
     async def running_workflows(self, query: RunningQuery) -> list[str]:

@@ -239,7 +239,10 @@ class CalendarSource:
             return await load_calendar(session, self._settings, today=plant_today(self._settings))
 
     async def covering(self, start: date, end: date) -> FactoryCalendar:
-        """The calendar with the public holidays of start..end too (for plans far ahead)."""
+        """The calendar with the public holidays of start..end too (for plans far ahead).
+
+        Its `version` differs from `current()`'s when start..end leaves the covered years (the
+        version hashes the public holidays loaded): keep `current()`'s version with a clock."""
         today = plant_today(self._settings)
         async with session_scope(self._engine) as session:
             return await load_calendar(
