@@ -3,6 +3,11 @@ the settings on every later start (PROCESS P4.2: the daily MRP run is a schedule
 P2.6: so is the weekly list of orders in finished goods not yet shipped; "KPIs the factory
 reads": so are the weekly and monthly plan-achievement reports).
 
+Every time is the plant's local time (`timezone`, the schedules' `time_zone_name`). The daily
+MRP skips the plant's days off; the unshipped list runs on its weekday, or on the next working
+day when that day is off (its schedule starts a run every day and the run decides); the plan
+reports always run (shared/plant_days.py).
+
 Operations may pause a schedule in the Web UI; a restart keeps it paused (its state is left as
 it is) and only takes the new time and action.
 """
@@ -40,26 +45,29 @@ from workflows.unshipped import WeeklyUnshippedWorkflow
 
 DAILY_MRP_NOTE = (
     "Daily MRP (PROCESS P4.2, §4.3, §4.5): tops up safety stock of bought items, reserves free "
-    "stock for open orders and requisitions shortages nothing covers; a run still going when "
-    "the next is due makes the next one skip."
+    "stock for open orders and requisitions shortages nothing covers; on the plant's days off "
+    "the run records that it skipped and ends; a run still going when the next is due makes "
+    "the next one skip."
 )
 
 WEEKLY_UNSHIPPED_NOTE = (
     "Weekly unshipped list (PROCESS P2.6): every active order in finished goods whose ship "
-    "milestone has no actual is asked for a ship date (sales.ship_date); a run still going when "
-    "the next is due makes the next one skip."
+    "milestone has no actual is asked for a ship date (sales.ship_date), on its weekday or, "
+    "when that day is off, on the next working day (started daily, the run decides); a run "
+    "still going when the next is due makes the next one skip."
 )
 
 PLAN_REPORT_KINDS: tuple[PeriodKind, ...] = ("week", "month")
 PLAN_REPORT_NOTES: dict[PeriodKind, str] = {
     "week": (
-        "Weekly plan report (PROCESS KPIs): plan achievement per department for the ISO week it "
-        "runs in (milestones met on or before their planned date / milestones due), stored for "
-        "GET /planning/reports?week= and POSTed to the event webhooks."
+        "Weekly plan report (PROCESS KPIs): plan achievement per department for the previous ISO "
+        "week (milestones met on or before their planned date / milestones due), stored for "
+        "GET /planning/reports?week= and POSTed to the event webhooks; runs on days off too."
     ),
     "month": (
         "Monthly plan report (PROCESS KPIs): plan achievement per department for the previous "
-        "month, stored for GET /planning/reports?month= and POSTed to the event webhooks."
+        "month, stored for GET /planning/reports?month= and POSTed to the event webhooks; runs "
+        "on days off too."
     ),
 }
 
@@ -70,7 +78,8 @@ def daily_mrp_schedule_id(prefix: str) -> str:
 
 
 def daily_mrp_schedule(settings: Settings) -> Schedule:
-    """Every day at `mrp_daily_at` (UTC), DailyMrpWorkflow on the workflow queue."""
+    """Every day at `mrp_daily_at` (the plant's local time), DailyMrpWorkflow on the workflow
+    queue; the run skips the plant's days off."""
     prefix = settings.task_queue_prefix
     return _on_calendar(
         DailyMrpWorkflow.run,
@@ -80,9 +89,10 @@ def daily_mrp_schedule(settings: Settings) -> Schedule:
         summary="daily MRP: safety stock and open orders",
         calendar=ScheduleCalendarSpec(
             **_time_of_day(settings.mrp_daily_at),
-            comment=f"every day at {settings.mrp_daily_at} UTC",
+            comment=f"every day at {settings.mrp_daily_at} {settings.timezone} (days off skip)",
         ),
         note=DAILY_MRP_NOTE,
+        zone=settings.timezone,
     )
 
 
@@ -101,9 +111,10 @@ def _on_calendar(
     summary: str,
     calendar: ScheduleCalendarSpec,
     note: str,
+    zone: str,
 ) -> Schedule:
-    """A schedule starting `run(arg)` on the workflow queue at `calendar` (UTC); a run still
-    going when the next is due makes that one skip."""
+    """A schedule starting `run(arg)` on the workflow queue at `calendar`, read in the IANA
+    `zone` (the plant's); a run still going when the next is due makes that one skip."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             run,
@@ -112,7 +123,7 @@ def _on_calendar(
             task_queue=workflow_queue(prefix),
             static_summary=summary,
         ),
-        spec=ScheduleSpec(calendars=[calendar], time_zone_name="UTC"),
+        spec=ScheduleSpec(calendars=[calendar], time_zone_name=zone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         state=ScheduleState(note=note),
     )
@@ -124,8 +135,9 @@ def weekly_unshipped_schedule_id(prefix: str) -> str:
 
 
 def weekly_unshipped_schedule(settings: Settings) -> Schedule:
-    """Every week on `unshipped_weekday` at `unshipped_at` (UTC), WeeklyUnshippedWorkflow on the
-    workflow queue."""
+    """Every day at `unshipped_at` (the plant's local time), WeeklyUnshippedWorkflow on the
+    workflow queue: the run makes the list on `unshipped_weekday`, or on the next working day
+    when that day is off, and ends at once on any other day."""
     prefix = settings.task_queue_prefix
     weekday = settings.unshipped_weekday
     return _on_calendar(
@@ -135,11 +147,12 @@ def weekly_unshipped_schedule(settings: Settings) -> Schedule:
         prefix=prefix,
         summary="weekly: a ship date for each order in finished goods not yet shipped",
         calendar=ScheduleCalendarSpec(
-            day_of_week=[ScheduleRange(weekday_number(weekday))],
             **_time_of_day(settings.unshipped_at),
-            comment=f"every {weekday} at {settings.unshipped_at} UTC",
+            comment=f"every day at {settings.unshipped_at} {settings.timezone}: the list on "
+            f"{weekday}, or the next working day when {weekday} is off",
         ),
         note=WEEKLY_UNSHIPPED_NOTE,
+        zone=settings.timezone,
     )
 
 
@@ -149,31 +162,34 @@ def plan_report_schedule_id(prefix: str, kind: PeriodKind) -> str:
 
 
 def plan_report_schedule(settings: Settings, kind: PeriodKind) -> Schedule:
-    """Weekly on `report_weekday`, or monthly on `report_month_day` (for the month before), at
-    `report_at` (UTC): PlanReportWorkflow on the workflow queue."""
+    """Weekly on `report_weekday` (for the ISO week before), or monthly on `report_month_day`
+    (for the month before), at `report_at` (the plant's local time), working day or not:
+    PlanReportWorkflow on the workflow queue."""
     prefix = settings.task_queue_prefix
     at = _time_of_day(settings.report_at)
     if kind == "week":
         calendar = ScheduleCalendarSpec(
             day_of_week=[ScheduleRange(weekday_number(settings.report_weekday))],
             **at,
-            comment=f"every {settings.report_weekday} at {settings.report_at} UTC",
+            comment=f"every {settings.report_weekday} at {settings.report_at} "
+            f"{settings.timezone} (the week before)",
         )
     else:
         calendar = ScheduleCalendarSpec(
             day_of_month=[ScheduleRange(settings.report_month_day)],
             **at,
             comment=f"on day {settings.report_month_day} of every month at "
-            f"{settings.report_at} UTC (the month before)",
+            f"{settings.report_at} {settings.timezone} (the month before)",
         )
     return _on_calendar(
         PlanReportWorkflow.run,
-        PlanReportInput(queue_prefix=prefix, kind=kind),
+        PlanReportInput(queue_prefix=prefix, kind=kind, zone=settings.timezone),
         schedule_id=plan_report_schedule_id(prefix, kind),
         prefix=prefix,
         summary=f"{'weekly' if kind == 'week' else 'monthly'} plan-achievement report",
         calendar=calendar,
         note=PLAN_REPORT_NOTES[kind],
+        zone=settings.timezone,
     )
 
 

@@ -63,9 +63,10 @@ WeekQuery = Annotated[str | None, Query(description="ISO week, e.g. 2026-W48")]
 MonthQuery = Annotated[str | None, Query(description="month, e.g. 2026-11")]
 
 
-def period_of(kind: PeriodKind, text: str) -> Period:
-    """A `?week=` or `?month=` label as a Period; 422 `invalid_period` when it is not one."""
+def period_of(kind: PeriodKind, text: str, zone: str) -> Period:
+    """A `?week=` or `?month=` label as a Period cut at local midnights in `zone` (the plant's
+    `settings.timezone`); 422 `invalid_period` when it is not one."""
     try:
-        return parse_period(kind, text)
+        return parse_period(kind, text, zone)
     except InvalidPeriod as exc:
         raise invalid("invalid_period", str(exc)) from None

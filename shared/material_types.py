@@ -209,6 +209,10 @@ class DailyMrpResult(BaseModel):
     # Orders the run told what changed, and those whose workflow no longer runs.
     notified: list[str] = Field(default_factory=list)
     unreachable: list[str] = Field(default_factory=list)
+    # The plant's local date of the run, and why it skipped when that is a day off (None: it
+    # ran). Runs started before the calendar carry neither.
+    day: date | None = None
+    skipped: str | None = None
 
 
 # A safety-stock requisition to approve and buy: StockReplenishmentWorkflow's input (§4.5).

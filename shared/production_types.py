@@ -198,3 +198,7 @@ class UnshippedRun(BaseModel):
 class WeeklyUnshippedResult(BaseModel):
     asked: list[str] = Field(default_factory=list)
     unreachable: list[str] = Field(default_factory=list)
+    # The plant's local date of the run, and why it made no list then (None: it made one):
+    # a day off, or not the list's day (shared/plant_days.py). Older runs carry neither.
+    day: date | None = None
+    skipped: str | None = None

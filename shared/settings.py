@@ -172,15 +172,17 @@ class Settings(BaseSettings):
     # An order's workflow continues as new once its history passes this many events (at the
     # next safe point); 0 leaves it to Temporal's own suggestion (`is_continue_as_new_suggested`).
     order_history_events: int = Field(default=0, ge=0)
-    # When (HH:MM, UTC) the daily MRP run over open orders and safety stock starts (P4.2).
+    # When (HH:MM, the plant's local time in `timezone`) the daily MRP run over open orders and
+    # safety stock starts (P4.2); on the plant's days off the run skips.
     mrp_daily_at: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    # When (weekday MON..SUN, HH:MM, UTC) the weekly list of orders in finished goods not yet
-    # shipped asks each for a ship date (`sales.ship_date`, P2.6).
+    # When (weekday MON..SUN, HH:MM local time) the weekly list of orders in finished goods not
+    # yet shipped asks each for a ship date (`sales.ship_date`, P2.6); when that weekday is a
+    # day off, on the next working day at the same time.
     unshipped_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "MON"
     unshipped_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    # When (weekday, HH:MM, UTC) the week's plan-achievement report per department is stored
-    # and published (`GET /planning/reports?week=`); the month's on `report_month_day` of the
-    # next month at the same time.
+    # When (weekday, HH:MM local time) the plan-achievement report per department of the week
+    # before is stored and published (`GET /planning/reports?week=`); the month's on
+    # `report_month_day` of the next month at the same time; working day or not.
     report_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "FRI"
     report_at: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     report_month_day: int = Field(default=1, ge=1, le=28)

@@ -32,6 +32,7 @@ from tests.material_drivers import (
     order_view,
     place_orders,
 )
+from tests.plant_calendar import plant_calendar
 
 D = Decimal
 OPS = ("ops-bot", "ops")
@@ -186,9 +187,6 @@ def _about(task_id: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def _working_days_later(start: date, days: int) -> date:
-    day = start
-    while days:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+    """The plant's working day `days` working days after `start` (default calendar: Shanghai,
+    China's public holidays): what labour is counted in."""
+    return plant_calendar().add_working_days(start, days)

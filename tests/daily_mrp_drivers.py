@@ -4,24 +4,48 @@ workflow, the API as ops, and the requisitions of an item."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
+from temporalio.testing import WorkflowEnvironment
 
 from services.procurement.models import Requisition
 from services.warehouse.stock import change_stock
 from shared.db import session_scope
 from shared.material_types import DailyMrpInput, DailyMrpResult
+from shared.settings import Settings
 from shared.temporal import workflow_queue
-from tests.conftest import Stack
+from tests.conftest import THRESHOLD, Stack, run_stack, settings_for
+from tests.plant_calendar import EVERY_DAY
 from workflows.daily_mrp import DailyMrpWorkflow
 
 D = Decimal
 OPS = ("ops",)
+
+
+# The conftest stacks on a plant that works every day: the daily MRP skips days off, and these
+# tests run whatever day it is (a test module imports them to use them).
+@pytest.fixture(name="stack")
+async def every_day_stack(
+    base_settings: Settings, ts_env: WorkflowEnvironment
+) -> AsyncIterator[Stack]:
+    async with run_stack(settings_for(base_settings, **EVERY_DAY), ts_env.client) as running:
+        yield running
+
+
+@pytest.fixture(name="flow")
+async def every_day_flow(
+    base_settings: Settings, ts_env: WorkflowEnvironment
+) -> AsyncIterator[Stack]:
+    settings = settings_for(base_settings, approval_threshold=THRESHOLD, **EVERY_DAY)
+    async with run_stack(settings, ts_env.client) as running:
+        yield running
 
 
 async def _on_hand(engine: AsyncEngine, item: str, qty: int) -> None:

@@ -14,7 +14,14 @@ from temporalio.api.enums.v1 import EventType
 
 from services.procurement.models import PoLine, PurchaseOrder
 from tests.conftest import Stack
-from tests.daily_mrp_drivers import _daily, _get, _on_hand, _requisitions
+from tests.daily_mrp_drivers import (  # the stacks: a plant working every day
+    _daily,
+    _get,
+    _on_hand,
+    _requisitions,
+    every_day_flow,  # noqa: F401
+    every_day_stack,  # noqa: F401
+)
 from tests.drivers import to_master_plan
 from tests.helpers import complete_ok, create_order
 

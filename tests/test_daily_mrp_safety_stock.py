@@ -20,7 +20,14 @@ from shared.temporal import workflow_queue
 from shared.types import RequisitionSettled
 from shared.workflow_ids import requisition_workflow_id
 from tests.conftest import Stack
-from tests.daily_mrp_drivers import _daily, _get, _on_hand, _requisitions
+from tests.daily_mrp_drivers import (  # the stacks: a plant working every day
+    _daily,
+    _get,
+    _on_hand,
+    _requisitions,
+    every_day_flow,  # noqa: F401
+    every_day_stack,  # noqa: F401
+)
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.requisition import RequisitionWorkflow
 

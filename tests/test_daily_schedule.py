@@ -1,14 +1,17 @@
 """The daily MRP run is a Temporal Schedule created at start (P4.2), checked on the real dev
-server: the time-skipping server does not implement schedules."""
+server: the time-skipping server does not implement schedules. Its times are the plant's local
+times, and on the plant's days off the run skips (time-skipping server)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleDescription,
@@ -21,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from app.schedules import daily_mrp_schedule_id, ensure_schedules
 from services.engineering.models import Item
 from shared.material_types import DailyMrpInput, DailyMrpResult
+from shared.schedule_times import WEEKDAYS
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import run_stack, settings_for
@@ -28,6 +32,8 @@ from tests.dev_server import (
     dev_server_env,  # noqa: F401  (the dev_env fixture)
     trigger_and_wait,
 )
+from tests.plant_calendar import EVERY_DAY, plant_weekday
+from workflows.daily_mrp import DailyMrpWorkflow
 
 
 async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:
@@ -47,8 +53,8 @@ async def test_worker_start_creates_the_daily_mrp_schedule(
     schedule = described.schedule
     (calendar,) = schedule.spec.calendars
     assert (list(calendar.hour), list(calendar.minute)) == ([ScheduleRange(5)], [ScheduleRange(30)])
-    assert list(calendar.day_of_week) == [ScheduleRange(0, 6)]  # every day
-    assert schedule.spec.time_zone_name == "UTC"
+    assert list(calendar.day_of_week) == [ScheduleRange(0, 6)]  # every day; days off skip
+    assert schedule.spec.time_zone_name == settings.timezone == "Asia/Shanghai"
     assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     assert schedule.state.note and "P4.2" in schedule.state.note
     assert (await described.memo())["process"] == "P4.2"
@@ -65,7 +71,9 @@ async def test_worker_start_creates_the_daily_mrp_schedule(
     )
     assert arg == DailyMrpInput(queue_prefix=prefix)
     (next_run, *_) = described.info.next_action_times
-    assert (next_run.hour, next_run.minute) == (5, 30)
+    local = next_run.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.hour, local.minute) == (5, 30)  # the plant's local time: 21:30 UTC
+    assert (next_run.astimezone(UTC).hour, next_run.minute) == (21, 30)
     assert next_run - datetime.now(UTC) <= timedelta(days=1)
 
 
@@ -104,7 +112,7 @@ async def test_the_scheduled_action_runs_the_daily_mrp_workflow(
                 created_at=datetime.now(UTC),
             )
         )
-    settings = settings_for(base_settings)
+    settings = settings_for(base_settings, **EVERY_DAY)  # today works, whatever day it is
     await ensure_schedules(dev_env.client, settings)
     handle = dev_env.client.get_schedule_handle(daily_mrp_schedule_id(settings.task_queue_prefix))
     async with run_stack(settings, dev_env.client):
@@ -112,3 +120,44 @@ async def test_the_scheduled_action_runs_the_daily_mrp_workflow(
     assert workflow_id.startswith(f"{settings.task_queue_prefix}-daily-mrp")
     assert [(r.item, r.qty) for r in result.safety_stock.created] == [(item, Decimal(5))]
     await handle.delete()
+
+
+async def test_on_a_day_off_the_run_records_that_it_skipped_and_ends(
+    base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    item = f"WASHER-{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:  # below its safety stock: a working day would buy it
+        await conn.execute(
+            insert(Item).values(
+                item=item,
+                make_or_buy="buy",
+                safety_stock=Decimal(5),
+                first_order_no="SO-seed",
+                created_at=datetime.now(UTC),
+            )
+        )
+    # A plant that works every day but today.
+    plain = settings_for(base_settings, **EVERY_DAY)
+    today = plant_weekday(plain)
+    week = ",".join(d for d in WEEKDAYS if d != today)
+    settings = plain.model_copy(update={"work_week": week})
+    prefix = settings.task_queue_prefix
+    async with run_stack(settings, ts_env.client):
+        handle = await ts_env.client.start_workflow(
+            DailyMrpWorkflow.run,
+            DailyMrpInput(queue_prefix=prefix),
+            id=f"{prefix}-daily-mrp-off",
+            task_queue=workflow_queue(prefix),
+        )
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert isinstance(result, DailyMrpResult)
+    assert result.skipped and "is not a working day" in result.skipped
+    assert result.day is not None and f"{result.day:%A}" in result.skipped
+    assert result.safety_stock.created == [] and result.notified == []
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled == ["mrp_day"]  # asked the calendar, then nothing else

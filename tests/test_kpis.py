@@ -327,6 +327,28 @@ async def test_a_period_with_nothing_in_it_has_null_rates(engine: AsyncEngine) -
     assert got.open_escalations.total == 0
 
 
+async def test_a_month_is_cut_at_the_plants_local_midnights(engine: AsyncEngine) -> None:
+    t = _tag()
+    a, b = f"{t}-A", f"{t}-B"
+    # 17:00 UTC on the last day of a month is 01:00 on the 1st of the next in Shanghai.
+    await _insert(
+        engine,
+        _order(a, due=None),
+        _order(b, due=None),
+        _escalation(f"{t}-r1:late_supply", "late_supply", a, _at(2, 28, hour=17)),
+        _escalation(f"{t}-r2:late_supply", "late_supply", a, _at(2, 28, hour=18)),
+        _escalation(f"{t}-r3:late_supply", "late_supply", b, _at(3, 31, hour=17)),
+    )
+    async with session_scope(engine) as session:
+        week = parse_week(WEEK)
+        shanghai = await kpis(
+            session, week=week, month=parse_month(MONTH, "Asia/Shanghai"), as_of=AS_OF
+        )
+        utc = await kpis(session, week=week, month=parse_month(MONTH), as_of=AS_OF)
+    assert shanghai.shortages.by_cause["late_supply"] == 2  # A's two, on 1 March local
+    assert utc.shortages.by_cause["late_supply"] == 1  # B's, on 31 March UTC
+
+
 def test_periods_are_iso_weeks_and_calendar_months() -> None:
     week = parse_week("2026-W48")
     assert (week.start, week.end) == (date(2026, 11, 23), date(2026, 11, 30))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.periods import month_of, week_of
+from shared.periods import local_date, month_of, week_of
 from tests.conftest import Stack
 from tests.kpi_drivers import add_milestones
 
@@ -57,8 +57,8 @@ async def test_get_kpis_answers_the_asked_week_and_month(stack: Stack, engine: A
     assert set(body["open_escalations"]["by_age"]) == {"under_1d", "1_to_3d", "3_to_7d", "over_7d"}
 
 
-async def test_get_kpis_defaults_to_the_current_week_and_month(stack: Stack) -> None:
-    today = datetime.now(UTC).date()
+async def test_get_kpis_defaults_to_the_plants_current_week_and_month(stack: Stack) -> None:
+    today = local_date(datetime.now(UTC), stack.settings.timezone)
     for role in ("ops", "division", "admin"):
         response = await stack.http.get("/kpis", headers=stack.token("k", role))
         assert response.status_code == 200, (role, response.text)

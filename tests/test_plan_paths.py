@@ -30,6 +30,7 @@ from tests.helpers import (
     wait_escalation,
     wait_task,
 )
+from tests.plant_calendar import plant_calendar
 from workflows.common import end_of_day
 
 # -- P2: the master plan ----------------------------------------------------------------
@@ -84,7 +85,9 @@ async def test_compressed_production_window_needs_added_manpower(flow: Stack) ->
     due, task = await to_master_plan(flow, order_no)
     assert task["context"]["standard_production_days"] == 10
     tight = proposal_of(task)
-    tight["production_end"] = add_working_days(tight["production_start"], 5)
+    tight["production_end"] = add_working_days(
+        plant_calendar(flow.settings), tight["production_start"], 5
+    )
     assert tight["ship"] <= day(due)
 
     refused = await complete(flow, "planning.master_plan", order_no, {"milestones": iso(tight)})
@@ -112,7 +115,8 @@ async def test_standard_production_window_is_accepted_without_added_manpower(
     order_no = await create_order(flow)
     _, task = await to_master_plan(flow, order_no)
     plan = proposal_of(task)
-    assert plan["production_end"] == add_working_days(plan["production_start"], 10)
+    calendar = plant_calendar(flow.settings)
+    assert plan["production_end"] == add_working_days(calendar, plan["production_start"], 10)
     view = await complete_ok(flow, "planning.master_plan", order_no, {"milestones": iso(plan)})
     assert view["stage"] == "engineering"
     kinds = sorted(t["kind"] for t in view["open_tasks"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from app.schedules import ensure_schedules, plan_report_schedule_id
 from services.planning.models import PlanReport
 from services.planning.report_schemas import PlanReportInput, PlanReportResult
 from shared.db import session_scope
-from shared.periods import previous_month, week_of
+from shared.periods import local_date, previous_month, previous_week
 from shared.settings import Settings
 from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for
@@ -83,9 +84,12 @@ async def test_a_report_is_stored_and_posted_signed_until_the_webhook_takes_it(
         url = bot.url
         settings = settings_for(base_settings, event_webhooks=[url])
         async with run_stack(settings, ts_env.client) as stack:
-            result = await _report(stack, PlanReportInput(queue_prefix=settings.task_queue_prefix))
-            # without a period, the week it runs in; now the one asked for
-            assert result.period == week_of(datetime.now(UTC).date()).label
+            zone = settings.timezone
+            result = await _report(
+                stack, PlanReportInput(queue_prefix=settings.task_queue_prefix, zone=zone)
+            )
+            # without a period, the week before the plant's week it runs in; now the one asked
+            assert result.period == previous_week(local_date(datetime.now(UTC), zone)).label
             result = await _report(
                 stack,
                 PlanReportInput(queue_prefix=settings.task_queue_prefix, kind="week", period=week),
@@ -163,13 +167,14 @@ async def test_a_report_not_made_is_404_saying_when_it_will_be(stack: Stack) -> 
     assert response.status_code == 404
     body = response.json()
     assert body["error"] == "report_not_found"
-    assert "made on Friday 2099-01-02 at 17:00 UTC" in body["detail"]  # FRI 17:00 by default
+    # FRI 17:00 in the plant's zone by default, in the week after the one reported
+    assert "made on Friday 2099-01-09 at 17:00 Asia/Shanghai" in body["detail"]
 
     response = await stack.http.get(
         "/planning/reports", params={"month": "2001-01"}, headers=planner
     )
     assert response.status_code == 404
-    assert "was due on Thursday 2001-02-01 at 17:00 UTC" in response.json()["detail"]
+    assert "was due on Thursday 2001-02-01 at 17:00 Asia/Shanghai" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -224,7 +229,8 @@ async def test_worker_start_creates_the_weekly_and_monthly_report_schedules(
         )
         for field, ranges in day.items():
             assert list(getattr(calendar, field)) == ranges
-        assert schedule.spec.time_zone_name == "UTC"
+        # The plant's local time: the spec carries its zone (Asia/Shanghai by default).
+        assert schedule.spec.time_zone_name == settings.timezone == "Asia/Shanghai"
         assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
         action = schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
@@ -237,9 +243,15 @@ async def test_worker_start_creates_the_weekly_and_monthly_report_schedules(
             list(action.args),  # type: ignore[arg-type]
             [PlanReportInput],
         )
-        assert arg == PlanReportInput(queue_prefix=prefix, kind=kind)  # type: ignore[arg-type]
+        assert arg == PlanReportInput(
+            queue_prefix=prefix,
+            kind=kind,  # type: ignore[arg-type]
+            zone="Asia/Shanghai",
+        )
         (next_run, *_) = described.info.next_action_times
+        next_run = next_run.astimezone(ZoneInfo("Asia/Shanghai"))
         assert (next_run.hour, next_run.minute) == (16, 30)
+        assert next_run.astimezone(UTC).hour == 8  # 16:30 in Shanghai is 08:30 UTC
         if kind == "week":
             assert next_run.isoweekday() == 4
         else:
@@ -266,7 +278,7 @@ async def test_a_restart_keeps_a_paused_report_schedule_paused(
     )
 
 
-async def test_the_weekly_schedule_runs_the_report_of_the_week_it_is_due_in(
+async def test_the_weekly_schedule_runs_the_report_of_the_week_before_the_one_it_is_due_in(
     base_settings: Settings, dev_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
     settings = settings_for(base_settings)
@@ -280,6 +292,7 @@ async def test_the_weekly_schedule_runs_the_report_of_the_week_it_is_due_in(
         )
     await handle.delete()
     assert workflow_id.startswith(f"{settings.task_queue_prefix}-weekly-plan-report")
-    assert result.period == week_of(started.scheduled_at.date()).label
+    local = local_date(started.scheduled_at, settings.timezone)
+    assert result.period == previous_week(local).label
     (stored,) = await _stored(engine, "week", result.period)
     assert _by_dept(stored.rows) == _by_dept([d.model_dump() for d in result.departments])

@@ -79,6 +79,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},
     ("GET", "/kpis"): {"planning", "ops", "division", "admin"},
     ("GET", "/planning/reports"): {"planning", "ops", "division", "admin", *HEADS},
+    ("GET", "/planning/daily-plan"): {"planning", "production", "ops", "division", "admin"},
     # The plant calendar: read by everyone, changed by planning.
     ("GET", "/planning/calendar"): ANY_ROLE,
     ("GET", "/planning/calendar/exceptions"): ANY_ROLE,

@@ -1,4 +1,8 @@
-"""The planner's pure scheduling rules: working days, plan proposals, capacity, re-forecasts."""
+"""The planner's pure scheduling rules: working days, plan proposals, capacity, re-forecasts.
+
+Weekend rules are checked on a plain Monday-to-Friday calendar (`WEEK`, no public holidays);
+the plant's default calendar (`CN`: Shanghai, China's holidays and make-up days) checks that
+plans follow its days off."""
 
 from __future__ import annotations
 
@@ -18,9 +22,15 @@ from services.planning.scheduling import (
     next_working_day,
     propose_milestones,
     shift_forecast,
+    weekdays_between,
     working_days_between,
 )
 from shared.payloads import MILESTONES
+from shared.working_time.calendar import FactoryCalendar
+from tests.plant_calendar import plant_calendar
+
+WEEK = plant_calendar(holidays_country="none")
+CN = plant_calendar()
 
 MONDAY = date(2026, 11, 23)
 WEDNESDAY = MONDAY + timedelta(days=2)
@@ -48,7 +58,7 @@ days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
 def test_weekdays_are_working_days_and_weekends_are_not() -> None:
     assert MONDAY.weekday() == 0
     week = [MONDAY + timedelta(days=i) for i in range(7)]
-    assert [is_working_day(d) for d in week] == [True] * 5 + [False] * 2
+    assert [is_working_day(WEEK, d) for d in week] == [True] * 5 + [False] * 2
 
 
 @pytest.mark.parametrize(
@@ -58,7 +68,7 @@ def test_weekdays_are_working_days_and_weekends_are_not() -> None:
 def test_next_working_day_is_the_day_itself_or_the_following_monday(
     start: date, expected: date
 ) -> None:
-    assert next_working_day(start) == expected
+    assert next_working_day(WEEK, start) == expected
 
 
 @pytest.mark.parametrize(
@@ -75,31 +85,47 @@ def test_next_working_day_is_the_day_itself_or_the_following_monday(
     ],
 )
 def test_add_working_days_skips_weekends(start: date, count: int, expected: date) -> None:
-    assert add_working_days(start, count) == expected
+    assert add_working_days(WEEK, start, count) == expected
 
 
 def test_working_days_between_counts_weekdays_after_start() -> None:
-    assert working_days_between(FRIDAY, NEXT_MONDAY) == 1
-    assert working_days_between(MONDAY, NEXT_MONDAY) == 5
-    assert working_days_between(NEXT_MONDAY, MONDAY) == 0
-    assert working_days_between(SATURDAY, SUNDAY) == 0
+    for count in (working_days_between, lambda _, a, b: weekdays_between(a, b)):
+        assert count(WEEK, FRIDAY, NEXT_MONDAY) == 1
+        assert count(WEEK, MONDAY, NEXT_MONDAY) == 5
+        assert count(WEEK, NEXT_MONDAY, MONDAY) == 0
+        assert count(WEEK, SATURDAY, SUNDAY) == 0
+
+
+def test_working_days_follow_the_plants_public_holidays_and_make_up_days() -> None:
+    # National Day 2026 (official): Oct 1-7 off, Saturday Oct 10 worked in exchange.
+    assert not is_working_day(CN, date(2026, 10, 1))
+    assert is_working_day(CN, date(2026, 10, 10))
+    assert next_working_day(CN, date(2026, 10, 1)) == date(2026, 10, 8)
+    assert add_working_days(CN, date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert working_days_between(CN, date(2026, 9, 30), date(2026, 10, 10)) == 3
+    assert weekdays_between(date(2026, 9, 30), date(2026, 10, 10)) == 7
 
 
 @given(start=days, count=st.integers(min_value=0, max_value=400))
 def test_add_working_days_lands_on_a_working_day_exactly_count_working_days_on(
     start: date, count: int
 ) -> None:
-    end = add_working_days(start, count)
-    assert is_working_day(end)
+    end = add_working_days(WEEK, start, count)
+    assert is_working_day(WEEK, end)
     assert end >= start
-    assert working_days_between(next_working_day(start), end) == count
+    assert working_days_between(WEEK, next_working_day(WEEK, start), end) == count
     # Never fewer calendar days than working days; at most a weekend's worth more per week.
     assert count <= (end - start).days <= count + 2 * (count // 5 + 1) + 2
+    # On the plant's calendar too, whatever holidays lie between.
+    end = add_working_days(CN, start, count)
+    assert is_working_day(CN, end)
+    assert working_days_between(CN, next_working_day(CN, start), end) == count
 
 
 @given(start=days, count=st.integers(min_value=0, max_value=200))
 def test_add_working_days_grows_with_the_count(start: date, count: int) -> None:
-    assert add_working_days(start, count + 1) > add_working_days(start, count)
+    for cal in (WEEK, CN):
+        assert add_working_days(cal, start, count + 1) > add_working_days(cal, start, count)
 
 
 def test_every_milestone_has_an_owning_department() -> None:
@@ -110,22 +136,24 @@ def test_every_milestone_has_an_owning_department() -> None:
 
 def test_proposal_follows_design_lead_time_and_standard_durations() -> None:
     plan = propose_milestones(
-        today=MONDAY, design_days=10, lead_days=20, capacity=CAPACITY, bookings=[]
+        calendar=WEEK, today=MONDAY, design_days=10, lead_days=20, capacity=CAPACITY, bookings=[]
     )
     assert list(plan) == list(MILESTONES)
-    assert plan["design_done"] == add_working_days(MONDAY, 10)
+    assert plan["design_done"] == add_working_days(WEEK, MONDAY, 10)
     assert plan["bom_release"] == plan["design_done"]
-    assert plan["drawings_release"] == add_working_days(plan["bom_release"], 2)
-    assert plan["material_required"] == next_working_day(plan["bom_release"] + timedelta(days=20))
+    assert plan["drawings_release"] == add_working_days(WEEK, plan["bom_release"], 2)
+    assert plan["material_required"] == next_working_day(
+        WEEK, plan["bom_release"] + timedelta(days=20)
+    )
     assert plan["production_start"] == max(plan["material_required"], plan["drawings_release"])
-    assert plan["production_end"] == add_working_days(plan["production_start"], 10)
-    assert plan["final_inspection"] == add_working_days(plan["production_end"], 2)
-    assert plan["ship"] == add_working_days(plan["final_inspection"], 2)
+    assert plan["production_end"] == add_working_days(WEEK, plan["production_start"], 10)
+    assert plan["final_inspection"] == add_working_days(WEEK, plan["production_end"], 2)
+    assert plan["ship"] == add_working_days(WEEK, plan["final_inspection"], 2)
 
 
 def test_short_lead_time_lets_production_wait_for_the_drawings() -> None:
     plan = propose_milestones(
-        today=MONDAY, design_days=5, lead_days=0, capacity=CAPACITY, bookings=[]
+        calendar=WEEK, today=MONDAY, design_days=5, lead_days=0, capacity=CAPACITY, bookings=[]
     )
     assert plan["material_required"] < plan["drawings_release"]
     assert plan["production_start"] == plan["drawings_release"]
@@ -140,31 +168,107 @@ def test_proposed_milestones_keep_process_order_on_working_days(
     today: date, design_days: int, lead_days: int
 ) -> None:
     plan = propose_milestones(
-        today=today, design_days=design_days, lead_days=lead_days, capacity=CAPACITY, bookings=[]
+        calendar=WEEK,
+        today=today,
+        design_days=design_days,
+        lead_days=lead_days,
+        capacity=CAPACITY,
+        bookings=[],
     )
     assert list(plan) == list(MILESTONES)
     for earlier, later in PRECEDENCE:
         assert plan[earlier] <= plan[later], (earlier, later, plan)
-    assert all(is_working_day(d) for d in plan.values())
+    assert all(is_working_day(WEEK, d) for d in plan.values())
     assert plan["design_done"] >= today
-    assert working_days_between(plan["production_start"], plan["production_end"]) == 10
+    assert working_days_between(WEEK, plan["production_start"], plan["production_end"]) == 10
+
+
+@given(
+    today=days,
+    design_days=st.integers(min_value=0, max_value=120),
+    lead_days=st.integers(min_value=0, max_value=365),
+)
+def test_proposals_on_the_plants_calendar_keep_order_on_its_working_days(
+    today: date, design_days: int, lead_days: int
+) -> None:
+    plan = propose_milestones(
+        calendar=CN,
+        today=today,
+        design_days=design_days,
+        lead_days=lead_days,
+        capacity=CAPACITY,
+        bookings=[],
+    )
+    for earlier, later in PRECEDENCE:
+        assert plan[earlier] <= plan[later], (earlier, later, plan)
+    assert all(is_working_day(CN, d) for d in plan.values())
+    assert working_days_between(CN, next_working_day(CN, today), plan["design_done"]) == (
+        design_days
+    )
+    assert working_days_between(CN, plan["production_start"], plan["production_end"]) == 10
+
+
+def _length(calendar: FactoryCalendar, today: date) -> int:
+    """Calendar days from `today` to the ship date of a plan with no material wait."""
+    plan = propose_milestones(
+        calendar=calendar,
+        today=today,
+        design_days=10,
+        lead_days=0,
+        capacity=CAPACITY,
+        bookings=[],
+    )
+    return (plan["ship"] - today).days
+
+
+def test_a_plan_across_the_2027_spring_festival_is_longer_by_its_rule_based_days_off() -> None:
+    before_festival = date(2027, 1, 25)  # a Monday, the festival two weeks on
+    quiet = date(2027, 10, 11)  # a Monday, no public holiday in the five weeks after it
+    assert before_festival.weekday() == quiet.weekday() == 0
+    # Without holidays both plans take the same time; in October the plant's calendar agrees.
+    assert _length(WEEK, before_festival) == _length(WEEK, quiet) == _length(CN, quiet)
+    plan = propose_milestones(
+        calendar=CN,
+        today=before_festival,
+        design_days=10,
+        lead_days=0,
+        capacity=CAPACITY,
+        bookings=[],
+    )
+    span = [before_festival + timedelta(days=n) for n in range(1, _length(CN, before_festival))]
+    days_off = [d for d in span if d.weekday() < 5 and not is_working_day(CN, d)]
+    worked_weekends = [d for d in span if d.weekday() >= 5 and is_working_day(CN, d)]
+    # The festival's weekdays off, by rule: 2027's schedule is not yet published.
+    assert days_off and all("Chinese New Year" in (CN.day(d).note or "") for d in days_off)
+    assert not any(CN.day(d).official for d in days_off)
+    assert not worked_weekends
+    # Longer by exactly its weekdays off: as many more weekdays pass before the ship date.
+    assert weekdays_between(before_festival, plan["ship"]) == (
+        weekdays_between(quiet, quiet + timedelta(days=_length(CN, quiet))) + len(days_off)
+    )
+    assert _length(CN, before_festival) > _length(CN, quiet)
 
 
 def test_bookings_at_capacity_push_production_after_the_earliest_booking_end() -> None:
     free = propose_milestones(
-        today=MONDAY, design_days=5, lead_days=10, capacity=CAPACITY, bookings=[]
+        calendar=WEEK, today=MONDAY, design_days=5, lead_days=10, capacity=CAPACITY, bookings=[]
     )
     earliest = free["production_start"]
-    first_out = add_working_days(earliest, 3)
+    first_out = add_working_days(WEEK, earliest, 3)
     bookings = [
         Booking(start=earliest - timedelta(days=7), end=first_out),
-        Booking(start=earliest, end=add_working_days(earliest, 20)),
+        Booking(start=earliest, end=add_working_days(WEEK, earliest, 20)),
     ]
     plan = propose_milestones(
-        today=MONDAY, design_days=5, lead_days=10, capacity=CAPACITY, bookings=bookings
+        calendar=WEEK,
+        today=MONDAY,
+        design_days=5,
+        lead_days=10,
+        capacity=CAPACITY,
+        bookings=bookings,
     )
-    assert plan["production_start"] == next_working_day(first_out + timedelta(days=1))
-    assert plan["production_end"] == add_working_days(plan["production_start"], 10)
+    assert plan["production_start"] == next_working_day(WEEK, first_out + timedelta(days=1))
+    assert plan["production_end"] == add_working_days(WEEK, plan["production_start"], 10)
     assert plan["ship"] > free["ship"]
     # What comes before production does not wait for the workshop.
     for name in ("design_done", "bom_release", "drawings_release", "material_required"):
@@ -172,13 +276,13 @@ def test_bookings_at_capacity_push_production_after_the_earliest_booking_end() -
 
 
 def test_bookings_below_capacity_or_outside_the_window_do_not_delay_production() -> None:
-    earliest = add_working_days(MONDAY, 10)
-    end = add_working_days(earliest, CAPACITY.production_days)
+    earliest = add_working_days(WEEK, MONDAY, 10)
+    end = add_working_days(WEEK, earliest, CAPACITY.production_days)
     one = [Booking(start=earliest, end=end)]
-    assert first_free_start(earliest, CAPACITY, one) == earliest
+    assert first_free_start(WEEK, earliest, CAPACITY, one) == earliest
     before = Booking(start=MONDAY - timedelta(days=30), end=earliest - timedelta(days=1))
     after = Booking(start=end + timedelta(days=1), end=end + timedelta(days=30))
-    assert first_free_start(earliest, CAPACITY, [before, after, *one]) == earliest
+    assert first_free_start(WEEK, earliest, CAPACITY, [before, after, *one]) == earliest
 
 
 def test_full_workshop_queues_until_a_booking_ends_then_rechecks() -> None:
@@ -187,9 +291,9 @@ def test_full_workshop_queues_until_a_booking_ends_then_rechecks() -> None:
     first = Booking(start=MONDAY, end=WEDNESDAY)
     # Starts right where the first one ends: the new order must queue behind both.
     second = Booking(start=WEDNESDAY + timedelta(days=1), end=NEXT_MONDAY + timedelta(days=1))
-    start = first_free_start(earliest, capacity, [first, second])
+    start = first_free_start(WEEK, earliest, capacity, [first, second])
     assert start == NEXT_MONDAY + timedelta(days=2)
-    assert is_working_day(start)
+    assert is_working_day(WEEK, start)
 
 
 @given(
@@ -202,9 +306,9 @@ def test_first_free_start_is_a_working_day_with_room_in_the_workshop(
 ) -> None:
     capacity = Capacity(10, 2, 2, workshop)
     bookings = [Booking(start=earliest, end=earliest + timedelta(days=n)) for n in ends]
-    start = first_free_start(earliest, capacity, bookings)
-    assert start >= earliest and is_working_day(start)
-    end = add_working_days(start, capacity.production_days)
+    start = first_free_start(WEEK, earliest, capacity, bookings)
+    assert start >= earliest and is_working_day(WEEK, start)
+    end = add_working_days(WEEK, start, capacity.production_days)
     overlapping = [b for b in bookings if b.start <= end and b.end >= start]
     assert len(overlapping) < workshop
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -44,6 +45,7 @@ from tests.dev_server import (
     dev_server_env,  # noqa: F401  (the dev_env fixture)
     trigger_and_wait,
 )
+from tests.plant_calendar import EVERY_DAY, plant_weekday
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -178,8 +180,46 @@ async def test_lists_active_orders_in_finished_goods_without_a_ship_actual(
 
 
 async def test_each_unshipped_order_is_asked_once_and_an_ended_one_is_listed(
-    stack: Stack, engine: AsyncEngine
+    base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
+    # Today is the list's day: a plant working every day, with the list on today's weekday.
+    settings = settings_for(base_settings, **EVERY_DAY)
+    settings = settings.model_copy(update={"unshipped_weekday": plant_weekday(settings)})
+    async with run_stack(settings, ts_env.client) as stack:
+        await _asked_once(stack, engine)
+
+
+async def test_on_another_day_the_run_records_why_and_asks_nobody(
+    base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    settings = settings_for(base_settings, **EVERY_DAY)
+    tomorrow = plant_weekday(settings, days_on=1)
+    settings = settings.model_copy(update={"unshipped_weekday": tomorrow})
+    waiting = await _order(engine, f"{_tag()}-waiting", stage="delivery")
+    async with run_stack(settings, ts_env.client) as stack:
+        prefix = stack.settings.task_queue_prefix
+        handle = await stack.client.start_workflow(
+            WeeklyUnshippedWorkflow.run,
+            WeeklyUnshippedInput(queue_prefix=prefix),
+            id=f"{prefix}-weekly-unshipped-off",
+            task_queue=workflow_queue(prefix),
+        )
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert isinstance(result, WeeklyUnshippedResult)
+    assert (result.asked, result.unreachable) == ([], [])
+    assert result.skipped and f"is not the list's day ({tomorrow})" in result.skipped
+    assert result.day is not None and waiting
+    # The history shows the question asked and no list made.
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert activities == ["unshipped_day"]
+
+
+async def _asked_once(stack: Stack, engine: AsyncEngine) -> None:
     tag = _tag()
     running = await _order(engine, f"{tag}-running", stage="delivery")
     shipped = await _order(engine, f"{tag}-shipped", stage="delivery", shipped=True)
@@ -253,9 +293,12 @@ async def test_worker_start_creates_the_weekly_unshipped_schedule(
     assert described.id == f"{prefix}-weekly-unshipped"
     schedule = described.schedule
     (calendar,) = schedule.spec.calendars
-    assert list(calendar.day_of_week) == [ScheduleRange(3)]  # Wednesday
+    # Started every day at the plant's local time; the run decides whether it is the list's
+    # day (Wednesday, or the next working day when Wednesday is off).
+    assert list(calendar.day_of_week) == [ScheduleRange(0, 6)]
     assert (list(calendar.hour), list(calendar.minute)) == ([ScheduleRange(7)], [ScheduleRange(15)])
-    assert schedule.spec.time_zone_name == "UTC"
+    assert schedule.spec.time_zone_name == settings.timezone == "Asia/Shanghai"
+    assert "WED" in (calendar.comment or "")
     assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     assert schedule.state.paused is False
     assert schedule.state.note and "P2.6" in schedule.state.note
@@ -273,9 +316,11 @@ async def test_worker_start_creates_the_weekly_unshipped_schedule(
     )
     assert arg == WeeklyUnshippedInput(queue_prefix=prefix)
     first, second, *_ = described.info.next_action_times
-    assert (first.weekday(), first.hour, first.minute) == (2, 7, 15)  # Python: Wednesday is 2
-    assert first - datetime.now(UTC) <= timedelta(days=7)
-    assert second - first == timedelta(days=7)
+    local = first.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.hour, local.minute) == (7, 15)
+    assert (first.astimezone(UTC).hour, first.minute) == (23, 15)  # 07:15 in Shanghai
+    assert first - datetime.now(UTC) <= timedelta(days=1)
+    assert second - first == timedelta(days=1)
     # The daily MRP schedule is created beside it, as before.
     daily = await dev_env.client.get_schedule_handle(daily_mrp_schedule_id(prefix)).describe()
     assert daily.id == f"{prefix}-daily-mrp"
@@ -295,11 +340,8 @@ async def test_a_restart_takes_the_new_weekday_and_time_and_keeps_a_pause(
 
     described = await _describe(dev_env, later)
     (calendar,) = described.schedule.spec.calendars
-    assert (list(calendar.day_of_week), list(calendar.hour), list(calendar.minute)) == (
-        [ScheduleRange(0)],
-        [ScheduleRange(22)],
-        [ScheduleRange(5)],
-    )
+    assert (list(calendar.hour), list(calendar.minute)) == ([ScheduleRange(22)], [ScheduleRange(5)])
+    assert "SUN" in (calendar.comment or "")
     assert described.schedule.state.paused is True
     assert described.schedule.state.note == "year-end shutdown"
     # Pausing one schedule leaves the other running.
@@ -313,7 +355,8 @@ async def test_the_scheduled_action_asks_the_unshipped_orders(
     tag = _tag()
     running = await _order(engine, f"{tag}-running", stage="delivery")
     gone = await _order(engine, f"{tag}-gone", stage="delivery")
-    settings = settings_for(base_settings)
+    settings = settings_for(base_settings, **EVERY_DAY)
+    settings = settings.model_copy(update={"unshipped_weekday": plant_weekday(settings)})
     prefix = settings.task_queue_prefix
     queue = f"{prefix}-recorder"
     await ensure_schedules(dev_env.client, settings)

@@ -5,6 +5,10 @@ RequisitionWorkflow; runs started before that used a StockReplenishmentWorkflow)
 goes to the open orders short of it, and whatever nothing covers is requisitioned for the
 order; each order is told by the `material_notice` signal. An order whose workflow has ended
 is skipped, never a reason to fail the run.
+
+It runs on the plant's working days only: its first step asks the factory calendar about the
+plant's local date, and on a day off the run records that it skipped (its result and summary
+say why) and ends (shared/plant_days.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SafetyStockRun,
         StockReplenishment,
     )
+    from shared.plant_days import PlantDay
     from shared.temporal import department_queue, workflow_queue
     from shared.types import RequisitionInput, RequisitionSummary
     from shared.workflow_ids import (
@@ -76,6 +81,25 @@ class DailyMrpWorkflow:
     async def run(self, inp: DailyMrpInput) -> DailyMrpResult:
         now = workflow.now()
         daily = DailyRun(day=now.date(), at=now)
+        if workflow.patched("working-days"):
+            plant: PlantDay = await workflow.execute_activity_method(
+                DailyMrpActivities.mrp_day,
+                daily,
+                task_queue=department_queue(inp.queue_prefix, "procurement"),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="daily MRP: is the plant's day a working day?",
+            )
+            if not plant.runs:
+                workflow.set_current_details(f"**daily MRP** {plant.reason}")
+                return DailyMrpResult(
+                    safety_stock=SafetyStockRun(),
+                    reallocation=DailyReallocation(),
+                    day=plant.day,
+                    skipped=plant.reason,
+                )
+            # The run's day is the plant's local date: it keys what the run creates.
+            daily = DailyRun(day=plant.day, at=now)
         workflow.set_current_details(f"**daily MRP** {daily.day}: topping up safety stock")
         stock: SafetyStockRun = await workflow.execute_activity_method(
             DailyMrpActivities.replenish_safety_stock,
@@ -113,6 +137,7 @@ class DailyMrpWorkflow:
             reallocation=realloc,
             notified=notified,
             unreachable=unreachable,
+            day=daily.day,
         )
 
     async def _replenish(self, requisition: RequisitionSummary, queue_prefix: str) -> None:

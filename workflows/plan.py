@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from services.planning.scheduling import (
         MILESTONE_OWNERS,
         shift_forecast,
-        working_days_between,
+        weekdays_between,
     )
     from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
@@ -119,7 +119,7 @@ class PlanPhase:
             dates = payload.milestones.as_dict()
             if min(dates.values()) < today:
                 return f"milestones must not lie before today ({today})"
-            window = working_days_between(dates["production_start"], dates["production_end"])
+            window = weekdays_between(dates["production_start"], dates["production_end"])
             standard = self.state.proposal.standard_production_days if self.state.proposal else 0
             if window < standard and not payload.added_manpower:
                 return (

@@ -3,8 +3,10 @@ plan-report Temporal Schedules run.
 
 It computes a period's plan achievement per department, stores it (`planning.reports`, a re-run
 replaces it) and POSTs it, signed, to every event webhook until each answers 2xx. Without a
-period in its input it reports the one its schedule means: the ISO week it was scheduled in
-(weekly), or the month before (monthly).
+period in its input it reports the one its schedule means: the ISO week before the one it was
+scheduled in (weekly: the Friday run reports last week, §2.3), or the month before (monthly),
+both taken at the plant's local date (its input's `zone`). It runs on every day it is
+scheduled, working or not: a report is data nobody has to act on.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ with workflow.unsafe.imports_passed_through():
         PublishPlanReport,
     )
     from services.planning.reports import PlanReportActivities
-    from shared.periods import InvalidPeriod, Period, parse_period, previous_month, week_of
+    from shared.periods import (
+        InvalidPeriod,
+        Period,
+        local_date,
+        parse_period,
+        previous_month,
+        previous_week,
+    )
     from shared.temporal import department_queue
     from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
 
@@ -43,8 +52,8 @@ def _period(inp: PlanReportInput) -> Period:
             return parse_period(inp.kind, inp.period)
         except InvalidPeriod as exc:
             raise ApplicationError(str(exc), type="InvalidPeriod", non_retryable=True) from None
-    day = _scheduled_time().date()
-    return week_of(day) if inp.kind == "week" else previous_month(day)
+    day = local_date(_scheduled_time(), inp.zone)
+    return previous_week(day, inp.zone) if inp.kind == "week" else previous_month(day, inp.zone)
 
 
 @workflow.defn

@@ -1,8 +1,12 @@
 """WeeklyUnshippedWorkflow (PROCESS P2.6): what the weekly-unshipped Temporal Schedule runs.
 
-Every order in finished goods not yet shipped is asked for a ship date: its workflow gets the
-`ship_date_due` signal and opens `sales.ship_date` unless one is open already. An order whose
-workflow has ended is listed as unreachable, never a reason to fail the run.
+The schedule starts it every day; its first step asks the factory calendar whether today (the
+plant's local date) is the list's day: `unshipped_weekday`, or the next working day when that
+day is off. On any other day the run records why not and ends (shared/plant_days.py).
+
+On its day every order in finished goods not yet shipped is asked for a ship date: its workflow
+gets the `ship_date_due` signal and opens `sales.ship_date` unless one is open already. An order
+whose workflow has ended is listed as unreachable, never a reason to fail the run.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.sales.unshipped import UnshippedActivities
+    from shared.plant_days import PlantDay
     from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
     from shared.temporal import department_queue
     from shared.workflow_ids import order_workflow_id
@@ -29,6 +34,19 @@ class WeeklyUnshippedWorkflow:
     async def run(self, inp: WeeklyUnshippedInput) -> WeeklyUnshippedResult:
         now = workflow.now()
         day = now.date()
+        if workflow.patched("working-days"):
+            plant: PlantDay = await workflow.execute_activity_method(
+                UnshippedActivities.unshipped_day,
+                UnshippedRun(at=now),
+                task_queue=department_queue(inp.queue_prefix, "sales"),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="unshipped list: is the plant's day the list's day?",
+            )
+            if not plant.runs:
+                workflow.set_current_details(f"**weekly unshipped** {plant.reason}")
+                return WeeklyUnshippedResult(day=plant.day, skipped=plant.reason)
+            day = plant.day
         workflow.set_current_details(f"**weekly unshipped** {day}: listing orders")
         order_nos: list[str] = await workflow.execute_activity_method(
             UnshippedActivities.unshipped_orders,
@@ -38,7 +56,7 @@ class WeeklyUnshippedWorkflow:
             retry_policy=DB_RETRY,
             summary=f"weekly unshipped {day}: orders in finished goods not yet shipped",
         )
-        result = WeeklyUnshippedResult()
+        result = WeeklyUnshippedResult(day=day)
         for order_no in order_nos:
             handle = workflow.get_external_workflow_handle(order_workflow_id(order_no))
             try:

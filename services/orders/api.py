@@ -1,13 +1,16 @@
-"""The cross-department routes every gateway mounts: `/orders` (list, view, trace) and `/kpis`
-(API.md `/orders`, `/kpis`)."""
+"""The cross-department routes every gateway mounts: `/orders` (list, view, trace), `/kpis`
+(API.md `/orders`, `/kpis`) and the daily production plan `/planning/daily-plan` (it reads
+every department's inbox and the sales orders, like the order view)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
+from services.orders.daily_plan import DailyPlan, daily_plan
 from services.orders.kpi_schemas import Kpis
 from services.orders.kpis import kpis
 from services.orders.schemas import OrderSummary, OrderView
@@ -16,14 +19,40 @@ from services.warehouse.order_trace import order_trace
 from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
 from shared.auth import KPI_READERS
-from shared.deps import CurrentUser, MonthQuery, SessionDep, WeekQuery, period_of
+from shared.bounds import EARLIEST_DATE, LATEST_DATE
+from shared.deps import (
+    CurrentUser,
+    EngineDep,
+    MonthQuery,
+    SessionDep,
+    SettingsDep,
+    WeekQuery,
+    period_of,
+)
 from shared.errors import invalid, not_found
 from shared.params import CustomerQuery, OffsetQuery, OrderNoPath
-from shared.periods import month_of, week_of
+from shared.periods import local_date, month_of, week_of
 from shared.types import STAGES
+from shared.working_time.store import CalendarSource
 
 # `/orders` and `/kpis` belong to no one department: every gateway serves them.
 router = APIRouter()
+
+# Who reads the daily production plan (admin always may).
+DAILY_PLAN_READERS: tuple[str, ...] = ("planning", "production", "ops", "division")
+
+
+def _within_dates(day: date | None) -> date | None:
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return day
+
+
+DayQuery = Annotated[
+    date | None,
+    Query(description="the plant's local date, YYYY-MM-DD; default today in its zone"),
+    AfterValidator(_within_dates),
+]
 
 
 @router.get("/orders", response_model=list[OrderSummary], tags=["orders"])
@@ -74,15 +103,46 @@ async def get_order_trace(
 
 @router.get("/kpis", response_model=Kpis, tags=["kpis"])
 async def get_kpis(
-    session: SessionDep, user: CurrentUser, week: WeekQuery = None, month: MonthQuery = None
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    week: WeekQuery = None,
+    month: MonthQuery = None,
 ) -> Kpis:
     """Plan achievement per department for a week and a month, and for the month on-time
     delivery, incoming-inspection SLA, DCN response, shortages and first-pass yield; open
-    escalations by age now. Defaults: the current ISO week and month (UTC)."""
+    escalations by age now. Weeks and months are cut at the plant's local midnights
+    (`timezone`); defaults: the current local ISO week and month."""
     user.require(KPI_READERS, "reading KPIs")
-    today = datetime.now(UTC).date()
+    zone = settings.timezone
+    today = local_date(datetime.now(UTC), zone)
     return await kpis(
         session,
-        week=period_of("week", week) if week is not None else week_of(today),
-        month=period_of("month", month) if month is not None else month_of(today),
+        week=period_of("week", week, zone) if week is not None else week_of(today, zone),
+        month=period_of("month", month, zone) if month is not None else month_of(today, zone),
     )
+
+
+@router.get("/planning/daily-plan", response_model=DailyPlan, tags=["planning"])
+async def get_daily_plan(
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    date: DayQuery = None,
+) -> DailyPlan:
+    """The daily production plan (《生产日计划表》) of one local day: the orders in production with
+    their planned and forecast milestones, what is due that day per department (milestones
+    planned, open tasks due), and the milestones of the previous working day without an
+    actual. A day off answers too, with `working: false`."""
+    user.require(DAILY_PLAN_READERS, "reading the daily production plan")
+    source = CalendarSource(engine, settings)
+    if date is None:
+        calendar = await source.current()
+        day = calendar.local_date(datetime.now(UTC))
+    else:
+        # A day years away needs that year's public holidays (and the year before's, for the
+        # previous working day).
+        day = date
+        calendar = await source.covering(day - timedelta(days=366), day)
+    return await daily_plan(session, calendar, day)

@@ -17,7 +17,6 @@ from services.planning.scheduling import (
     Booking,
     Capacity,
     propose_milestones,
-    working_days_between,
 )
 from services.sales.service import active_order_nos
 from shared.activities import DbActivities
@@ -37,6 +36,22 @@ from shared.types import (
 )
 from shared.types import PlanRevision as PlanRevisionIn
 from shared.working_time.activities import ClockActivities
+from shared.working_time.calendar import FactoryCalendar
+
+
+def plan_today(calendar: FactoryCalendar, given: date) -> date:
+    """The plant's local date a proposal counts from.
+
+    The workflow sends the UTC date of its clock; in the plant's zone that instant may
+    already be the next day (Shanghai is UTC+8), so the date is taken from the instant the
+    workflow scheduled this activity, unless `given` is another day (a caller's own date)."""
+    try:
+        scheduled = activity.info().current_attempt_scheduled_time
+    except RuntimeError:  # called outside an activity: the caller's date is all there is
+        return given
+    if scheduled.astimezone(UTC).date() != given:
+        return given
+    return calendar.local_date(scheduled)
 
 
 class PlanningActivities(DbActivities):
@@ -71,9 +86,12 @@ class PlanningActivities(DbActivities):
             active = await active_order_nos(session, among={w.order_no for w in windows})
         return [Booking(start=w.start, end=w.end) for w in windows if w.order_no in active]
 
-    async def _propose(self, figures: DeliveryProposalInput | PlanProposalInput) -> dict[str, date]:
+    async def _propose(
+        self, calendar: FactoryCalendar, figures: DeliveryProposalInput | PlanProposalInput
+    ) -> dict[str, date]:
         return propose_milestones(
-            today=figures.today,
+            calendar=calendar,
+            today=plan_today(calendar, figures.today),
             design_days=figures.design_days,
             lead_days=figures.lead_days,
             capacity=self._capacity,
@@ -83,9 +101,10 @@ class PlanningActivities(DbActivities):
     @activity.defn
     async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
         """A feasible delivery date: design + material lead time + the workshop's queue."""
-        plan = await self._propose(figures)
+        calendar = await self.calendar.current()
+        plan = await self._propose(calendar, figures)
         ready = max(plan["material_required"], plan["drawings_release"])
-        queue = working_days_between(ready, plan["production_start"])
+        queue = calendar.working_days_between(ready, plan["production_start"])
         return DeliveryProposal(
             delivery_date=plan["ship"],
             production_start=plan["production_start"],
@@ -101,7 +120,7 @@ class PlanningActivities(DbActivities):
     @activity.defn
     async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
         """The master-plan proposal and whether it meets the confirmed delivery date."""
-        plan = await self._propose(figures)
+        plan = await self._propose(await self.calendar.current(), figures)
         shortfall = (plan["ship"] - figures.due_date).days
         return PlanProposal(
             milestones=plan,

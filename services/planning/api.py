@@ -51,7 +51,10 @@ async def get_plan_report(
     user.require(REPORT_READERS, "reading plan reports")
     if (week is None) == (month is None):
         raise invalid("invalid_period", "give either week (2026-W48) or month (2026-11), not both")
-    period = period_of("week", week) if week is not None else period_of("month", month or "")
+    zone = settings.timezone
+    period = (
+        period_of("week", week, zone) if week is not None else period_of("month", month or "", zone)
+    )
     report = await get_report(session, kind=period.kind, period=period.label)
     if report is None:
         raise APIError(HTTP_404_NOT_FOUND, "report_not_found", _not_made(period, settings))
@@ -59,12 +62,14 @@ async def get_plan_report(
 
 
 def _not_made(period: Period, settings: Settings) -> str:
-    """Why there is no report for `period`, and when it is (or was) to be made."""
+    """Why there is no report for `period`, and when it is (or was) to be made (the plant's
+    local time)."""
     when = plan_report_time(period, settings)
     name = f"the plan report of {period.kind} {period.label}"
+    at = f"{when:%A %Y-%m-%d at %H:%M} {settings.timezone}"
     if when > datetime.now(UTC):
-        return f"{name} has not been made yet: it is made on {when:%A %Y-%m-%d at %H:%M} UTC"
+        return f"{name} has not been made yet: it is made on {at}"
     return (
-        f"{name} was due on {when:%A %Y-%m-%d at %H:%M} UTC but was not made (the schedule "
-        "may have been paused or created later); ask ops to run PlanReportWorkflow for it"
+        f"{name} was due on {at} but was not made (the schedule may have been paused or "
+        "created later); ask ops to run PlanReportWorkflow for it"
     )

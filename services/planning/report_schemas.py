@@ -32,11 +32,14 @@ class PlanReportPublic(BaseModel):
 
 
 # PlanReportWorkflow's input: what its schedules start it with. No `period` means the one the
-# run is for: the ISO week it runs in, or the month before the one it runs in.
+# run is for: the ISO week before the one it runs in, or the month before the one it runs in.
 class PlanReportInput(BaseModel):
     queue_prefix: str = "orderflow"
     kind: PeriodKind = "week"
     period: str | None = None
+    # The plant's zone (`timezone`) whose local date picks the scheduled period; the schedule
+    # sets it. Runs started before it existed took UTC dates.
+    zone: str = "UTC"
 
 
 # Compute and store one period's report (the store activity's input).

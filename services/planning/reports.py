@@ -8,8 +8,9 @@ The Temporal Schedules `<prefix>-weekly-plan-report` and `<prefix>-monthly-plan-
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -82,15 +83,16 @@ def report_event(report: PlanReport) -> dict[str, Any]:
 
 
 def plan_report_time(period: Period, settings: Settings) -> datetime:
-    """When the schedules make the report of `period`: a week's on `report_weekday` of that
-    week, a month's on `report_month_day` of the next month, at `report_at` UTC."""
+    """When the schedules make the report of `period`: a week's on `report_weekday` of the next
+    week (the Friday run reports the week before), a month's on `report_month_day` of the next
+    month, at `report_at` in the plant's zone (`timezone`)."""
     hour, minute = hour_minute(settings.report_at)
     if period.kind == "week":
         # Temporal counts weekdays from Sunday (0); an ISO week starts on Monday.
-        day = period.start + timedelta(days=(weekday_number(settings.report_weekday) - 1) % 7)
+        day = period.end + timedelta(days=(weekday_number(settings.report_weekday) - 1) % 7)
     else:
         day = period.end.replace(day=settings.report_month_day)
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(settings.timezone))
 
 
 class PlanReportActivities(DbActivities):
@@ -100,7 +102,7 @@ class PlanReportActivities(DbActivities):
     async def store_plan_report(self, request: PlanReportRequest) -> PlanReportResult:
         """Compute the period's plan achievement per department and store it (a re-run of the
         same period replaces the stored rows)."""
-        period = parse_period(request.kind, request.period)
+        period = parse_period(request.kind, request.period, self._settings.timezone)
         async with session_scope(self._engine) as session:
             departments = await plan_achievement(session, period=period)
             await store_report(

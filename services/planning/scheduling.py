@@ -1,6 +1,7 @@
 """Pure scheduling rules of the planner: working days, delivery proposals, plan proposals.
 
-No I/O: the activities read the workshop's load and the settings, then call these.
+No I/O: the activities read the workshop's load, the settings and the factory calendar
+(`CalendarSource`), then call these. Working days are the plant's calendar's.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from shared.payloads import MILESTONES
+from shared.working_time.calendar import FactoryCalendar
 
 # Which department answers for each milestone (its head is escalated to when it slips).
 MILESTONE_OWNERS: dict[str, str] = {
@@ -26,23 +28,43 @@ MILESTONE_OWNERS: dict[str, str] = {
 DRAWINGS_AFTER_BOM_DAYS = 2
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5
+def is_working_day(calendar: FactoryCalendar, day: date) -> bool:
+    """Whether the plant works on the local date `day` (its work week, public holidays and
+    make-up working days, its own exceptions)."""
+    return calendar.is_working_day(day)
 
 
-def next_working_day(day: date) -> date:
+def next_working_day(calendar: FactoryCalendar, day: date) -> date:
     """`day` itself when it is a working day, else the next one."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+    return calendar.next_working_day(day)
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The working day `days` working days after `start` (Monday to Friday)."""
-    day = next_working_day(start)
+def add_working_days(calendar: FactoryCalendar, start: date, days: int) -> date:
+    """The working day `days` working days after the first working day from `start`."""
+    # Counted from `next_working_day(start)`, so that a start on a day off counts from the
+    # day work resumes (the planner's rule since Monday-to-Friday plans).
+    day = calendar.next_working_day(start)
     for _ in range(days):
-        day = next_working_day(day + timedelta(days=1))
+        day = calendar.next_working_day(day + timedelta(days=1))
     return day
+
+
+def working_days_between(calendar: FactoryCalendar, start: date, end: date) -> int:
+    """How many working days after `start` `end` falls (0 when end <= start)."""
+    return calendar.working_days_between(start, end)
+
+
+def weekdays_between(start: date, end: date) -> int:
+    """How many Mondays to Fridays after `start` `end` falls (0 when end <= start).
+
+    For workflow code only (the master plan's production-window rule in workflows/plan.py),
+    which cannot read the calendar; everything else counts with `working_days_between`."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count += 1
+    return count
 
 
 # Figures the workshop plans by (from settings).
@@ -61,20 +83,23 @@ class Booking:
     end: date
 
 
-def first_free_start(earliest: date, capacity: Capacity, bookings: list[Booking]) -> date:
+def first_free_start(
+    calendar: FactoryCalendar, earliest: date, capacity: Capacity, bookings: list[Booking]
+) -> date:
     """The first working day from `earliest` at which the workshop has room for a new order."""
-    start = next_working_day(earliest)
+    start = calendar.next_working_day(earliest)
     for _ in range(366):
-        end = add_working_days(start, capacity.production_days)
+        end = add_working_days(calendar, start, capacity.production_days)
         overlapping = [b for b in bookings if b.start <= end and b.end >= start]
         if len(overlapping) < capacity.workshop_capacity:
             return start
-        start = next_working_day(min(b.end for b in overlapping) + timedelta(days=1))
+        start = calendar.next_working_day(min(b.end for b in overlapping) + timedelta(days=1))
     return start
 
 
 def propose_milestones(
     *,
+    calendar: FactoryCalendar,
     today: date,
     design_days: int,
     lead_days: int,
@@ -85,17 +110,18 @@ def propose_milestones(
 
     Design takes `design_days` working days; the BOM is released when design is done, the
     drawings two working days later; material arrives `lead_days` calendar days after the BOM;
-    production starts when both are there and the workshop has room.
+    production starts when both are there and the workshop has room. Working days are the
+    plant's (`calendar`): a plan across the Spring Festival is longer by its days off.
     """
-    design_done = add_working_days(today, design_days)
+    design_done = add_working_days(calendar, today, design_days)
     bom_release = design_done
-    drawings_release = add_working_days(bom_release, DRAWINGS_AFTER_BOM_DAYS)
-    material_required = next_working_day(bom_release + timedelta(days=lead_days))
+    drawings_release = add_working_days(calendar, bom_release, DRAWINGS_AFTER_BOM_DAYS)
+    material_required = calendar.next_working_day(bom_release + timedelta(days=lead_days))
     earliest_start = max(material_required, drawings_release)
-    production_start = first_free_start(earliest_start, capacity, bookings)
-    production_end = add_working_days(production_start, capacity.production_days)
-    final_inspection = add_working_days(production_end, capacity.inspection_days)
-    ship = add_working_days(final_inspection, capacity.ship_days)
+    production_start = first_free_start(calendar, earliest_start, capacity, bookings)
+    production_end = add_working_days(calendar, production_start, capacity.production_days)
+    final_inspection = add_working_days(calendar, production_end, capacity.inspection_days)
+    ship = add_working_days(calendar, final_inspection, capacity.ship_days)
     plan = {
         "design_done": design_done,
         "bom_release": bom_release,
@@ -108,16 +134,6 @@ def propose_milestones(
     }
     assert list(plan) == list(MILESTONES)
     return plan
-
-
-def working_days_between(start: date, end: date) -> int:
-    """How many working days after `start` `end` falls (0 when end <= start)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            count += 1
-    return count
 
 
 def shift_forecast(

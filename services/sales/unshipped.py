@@ -16,6 +16,7 @@ from services.planning.milestones import reached
 from services.sales.models import Order
 from shared.activities import DbActivities
 from shared.db import session_scope
+from shared.plant_days import PlantDay, unshipped_day
 from shared.production_types import UnshippedRun
 
 # The stage an order is in while its product waits in finished goods for shipping.
@@ -24,7 +25,15 @@ SHIP_MILESTONE = "ship"
 
 
 class UnshippedActivities(DbActivities):
-    """The weekly unshipped run's work; the worker registers the bound method."""
+    """The weekly unshipped run's work; the worker registers the bound methods."""
+
+    @activity.defn
+    async def unshipped_day(self, run: UnshippedRun) -> PlantDay:
+        """The plant's local date at the run's time and whether the list is made on it: on
+        `unshipped_weekday`, or on the next working day when that day is off (read now, so a
+        changed setting applies to the next run; shared/plant_days.py)."""
+        calendar = await self.calendar.current()
+        return unshipped_day(calendar, run.at, self._settings.unshipped_weekday)
 
     @activity.defn
     async def unshipped_orders(self, run: UnshippedRun) -> list[str]:

@@ -49,6 +49,7 @@ from services.warehouse.stock import (
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.material_types import DailyReallocation, DailyRun, SafetyStockRun
+from shared.plant_days import PlantDay, daily_mrp_day
 from shared.timeline import add_event
 from shared.types import RequisitionSummary
 
@@ -106,6 +107,13 @@ def safety_topup(safety_stock: Decimal, projection: Projection) -> Decimal:
 
 class DailyMrpActivities(DbActivities):
     """The daily MRP run's work; the worker registers the bound methods."""
+
+    @activity.defn
+    async def mrp_day(self, run: DailyRun) -> PlantDay:
+        """The plant's local date at the run's time and whether the run works on it (working
+        days only: shared/plant_days.py)."""
+        calendar = await self.calendar.current()
+        return daily_mrp_day(calendar, run.at)
 
     @activity.defn
     async def replenish_safety_stock(self, run: DailyRun) -> SafetyStockRun:

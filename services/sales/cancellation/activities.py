@@ -28,6 +28,8 @@ class CancellationActivities(DbActivities):
         """Cancel the order's open requisitions, purchase orders and work orders, release its
         shelf reservations to other short orders, drop its requirements and price what it has
         cost; a retry after the commit answers the result kept then."""
+        # Labour is counted in the plant's working days; read before the order is locked.
+        calendar = await self.calendar.current()
         async with session_scope(self._engine) as session:
             order = await lock_order(session, request.order_no)
             kept = await session.get(Cancellation, request.order_no)
@@ -39,7 +41,9 @@ class CancellationActivities(DbActivities):
                     type=Rejection.NOT_CANCELLABLE,
                     non_retryable=True,
                 )
-            result = await unwind(session, order, request, self._settings.labour_cost_per_day)
+            result = await unwind(
+                session, order, request, self._settings.labour_cost_per_day, calendar
+            )
             stored = result.model_dump(mode="json")
             session.add(
                 Cancellation(

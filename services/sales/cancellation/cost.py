@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning.milestones import actuals
-from services.planning.scheduling import working_days_between
 from services.procurement.service import po_lines_of_order, priced_lines
 from services.warehouse.lots import lot_sources, picked_lots
 from shared.production_types import CancellationCost
+from shared.working_time.calendar import FactoryCalendar
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -89,6 +89,7 @@ async def charges_of(
     picked: dict[str, Decimal],
     on: date,
     labour_per_day: Decimal,
+    calendar: FactoryCalendar,
 ) -> list[_Charge]:
     """Received material and open commitments of the order's POs, picked material and labour."""
     charges: list[_Charge] = []
@@ -114,7 +115,7 @@ async def charges_of(
                 )
             )
     charges += await _picked_charges(session, order_no, picked, own_pos)
-    labour = await _labour(session, order_no, on, labour_per_day)
+    labour = await _labour(session, order_no, on, labour_per_day, calendar)
     return charges + ([labour] if labour is not None else [])
 
 
@@ -201,16 +202,17 @@ async def _po_prices(
 
 
 async def _labour(
-    session: AsyncSession, order_no: str, on: date, per_day: Decimal
+    session: AsyncSession, order_no: str, on: date, per_day: Decimal, calendar: FactoryCalendar
 ) -> _Charge | None:
-    """Production working days from the production start actual to the cancellation (or to
-    the production end actual, when production had ended), at the labour cost per day."""
+    """Production working days (the plant's calendar) from the production start actual to the
+    cancellation's local date (or to the production end actual, when production had ended),
+    at the labour cost per day."""
     actual = await actuals(session, order_no=order_no, names=("production_start", "production_end"))
     start = actual.get("production_start")
     if start is None:
         return None
     end = min(on, actual.get("production_end") or on)
-    days = Decimal(working_days_between(start, end))
+    days = Decimal(calendar.working_days_between(start, end))
     return _Charge(
         "labour",
         "work_done",

@@ -33,6 +33,7 @@ from shared.escalations.service import acknowledge, open_of_order
 from shared.production_types import CancellationResult, UnwindOrder, Unwound
 from shared.tasks.service import open_elsewhere, withdraw_late_tasks
 from shared.timeline import add_event
+from shared.working_time.calendar import FactoryCalendar
 
 # Orders that have nothing left to cancel.
 NOT_CANCELLABLE = ("closed", "declined")
@@ -55,7 +56,11 @@ async def lock_order(session: AsyncSession, order_no: str) -> Order:
 
 
 async def unwind(
-    session: AsyncSession, order: Order, request: UnwindOrder, labour_per_day: Decimal
+    session: AsyncSession,
+    order: Order,
+    request: UnwindOrder,
+    labour_per_day: Decimal,
+    calendar: FactoryCalendar,
 ) -> CancellationResult:
     """Everything the cancellation changes and the cost it reports, in the caller's session."""
     ref = f"cancel {order.order_no}"
@@ -94,8 +99,9 @@ async def unwind(
         order.order_no,
         cancelled_pos=set(cancelled_pos),
         picked=picked,
-        on=request.at.date(),
+        on=calendar.local_date(request.at),
         labour_per_day=labour_per_day,
+        calendar=calendar,
     )
     return CancellationResult(
         order_no=order.order_no,
