@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.procurement.models import PoLine, PurchaseOrder
 from shared.settings import Settings
+from shared.tasks.activities import due_times
+from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.clocks import day_end
+from shared.working_time.public import public_calendar
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import MARGIN, advance_to
 
@@ -175,3 +179,49 @@ async def test_wall_clock_basis_counts_elapsed_time(
         task = await _receive_lot(stack, engine)
         created = datetime.fromisoformat(task["created_at"])
         assert datetime.fromisoformat(task["due_at"]) == created + timedelta(hours=8)
+
+
+def _plant_calendar() -> FactoryCalendar:
+    settings = Settings(**PLANT)
+    return FactoryCalendar(settings.calendar_data(public_calendar("CN", range(2025, 2028))))
+
+
+@pytest.mark.parametrize(
+    ("kind", "opened", "due", "second_level"),
+    [
+        # 4 working hours from Friday 17:00: half an hour that day, 3.5 on Monday.
+        ("engineering.design_change", "2026-12-11 17:00", "2026-12-14 11:30", "2026-12-14 16:30"),
+        # A day's SLA over the National Day week (1-7 October 2026 off): the 8th.
+        ("sales.ship", "2026-09-30 10:00", "2026-10-08 10:00", "2026-10-09 10:00"),
+        ("quality.incoming_inspection", "2026-09-30 16:30", "2026-10-08 16:00", "2026-10-09 15:30"),
+    ],
+)
+def test_task_due_times_count_working_time(
+    kind: str, opened: str, due: str, second_level: str
+) -> None:
+    settings = Settings(**PLANT)
+    found = due_times(
+        _plant_calendar(),
+        settings,
+        kind=kind,
+        created_at=local(opened),
+        due_at=None,
+        due_clock=None,
+    )
+    assert found == (local(due), local(second_level))
+
+
+def test_a_task_due_at_a_plan_date_is_due_when_that_working_day_ends() -> None:
+    calendar, settings = _plant_calendar(), Settings(**PLANT)
+    found = due_times(
+        calendar,
+        settings,
+        kind="engineering.release_bom",
+        created_at=local("2026-12-14 09:00"),
+        due_at=None,
+        due_clock=day_end(date(2026, 12, 16)),
+    )
+    # Due 17:30 on the 16th: 24.5 working hours from Monday 09:00. The second level once twice
+    # that has passed: 49 working hours, Monday 09:00 to Friday 17:30 (41.5) and 7.5 more on
+    # the next Monday, 08:00-12:00 and 13:00-16:30.
+    assert found == (local("2026-12-16 17:30"), local("2026-12-21 16:30"))

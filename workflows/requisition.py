@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
-    from workflows.clocks import due_by
+    from workflows.common import end_of_day
     from workflows.tasks import TaskHost, TaskState
 
 A = TypeVar("A")
@@ -159,7 +159,7 @@ class Buying:
             level=1,
             department="planning",
             role="planning",
-            **due_by(required),
+            due_at=end_of_day(required),
             message=f"{self.placed.po_no}: {self.requisition.item} promised {promised}, "
             f"{(promised - required).days} day(s) after it is required ({required})",
         )

@@ -45,7 +45,7 @@ def due_times(
         if due_at >= end_of_time:
             return due_at, end_of_time
         span = calendar.working_between(created_at, due_at)
-        return due_at, _or_end(lambda: calendar.add_working(created_at, span * factor))
+        return due_at, _or_end(lambda: calendar.add_working_hours(created_at, span * factor))
     sla = settings.task_sla(kind)
     return (
         _or_end(lambda: calendar.add_working(created_at, sla)),

@@ -188,6 +188,18 @@ class FactoryCalendar:
             return self._add_forward(moment, duration)
         return self._add_backward(moment, -duration)
 
+    def add_working_hours(self, start: datetime, duration: timedelta) -> datetime:
+        """The instant `duration` of working time inside the shifts after `start` (before it
+        when negative), every hour of it counted as working time: for a measured span (what
+        `working_between` answers, scaled), whose whole days are hours, not working days."""
+        _require_aware(start)
+        moment = start.astimezone(UTC)
+        if self.data.basis == "wall" or not duration:
+            return moment + duration
+        if duration > timedelta(0):
+            return self._walk_forward(moment, duration)
+        return self._walk_backward(moment, -duration)
+
     def working_between(self, a: datetime, b: datetime) -> timedelta:
         """The working time from `a` to `b` (zero when b <= a)."""
         _require_aware(a)
@@ -462,6 +474,10 @@ class FactoryCalendar:
             if not duration.seconds and not duration.microseconds:
                 return self.next_working_instant(at)
         rest = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
+        return self._walk_forward(at, rest)
+
+    def _walk_forward(self, at: datetime, rest: timedelta) -> datetime:
+        """`rest` of working time inside the periods after `at`."""
         for _, period in self._periods_from(at):
             if period.end <= at:
                 continue
@@ -484,6 +500,10 @@ class FactoryCalendar:
             if not duration.seconds and not duration.microseconds:
                 return self._previous_working_instant(at)
         rest = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
+        return self._walk_backward(at, rest)
+
+    def _walk_backward(self, at: datetime, rest: timedelta) -> datetime:
+        """`rest` of working time inside the periods before `at`."""
         for _, period in self._periods_back_from(at):
             if period.start >= at:
                 continue
