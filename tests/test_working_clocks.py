@@ -225,3 +225,53 @@ def test_a_task_due_at_a_plan_date_is_due_when_that_working_day_ends() -> None:
     # that has passed: 49 working hours, Monday 09:00 to Friday 17:30 (41.5) and 7.5 more on
     # the next Monday, 08:00-12:00 and 13:00-16:30.
     assert found == (local("2026-12-16 17:30"), local("2026-12-21 16:30"))
+
+
+async def _due_of(stack: Stack, task_id: str, *, after: datetime | None = None) -> datetime:
+    """The task's due time in its inbox row, once it differs from `after` (the re-time reaches
+    the row a moment after the calendar change answers)."""
+    headers = stack.token("qa", "quality")
+    for _ in range(200):
+        row = (await stack.http.get(f"/quality/tasks/{task_id}", headers=headers)).json()
+        due = datetime.fromisoformat(row["due_at"])
+        if after is None or due != after:
+            return due
+        await _pause()
+    raise AssertionError(f"{task_id} still due {after}")
+
+
+async def test_a_shutdown_entered_while_a_lot_waits_moves_its_clock_and_back(
+    plant: Stack, ts_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    await advance_to(ts_env, local("2026-12-11 16:30"))
+    task = await _receive_lot(plant, engine)
+    monday = await _due_of(plant, task["task_id"])
+    assert local("2026-12-14 16:00") <= monday < local("2026-12-14 16:01")
+
+    # Monday is a stock-take: the seven hours move to Tuesday.
+    planner = plant.token("pat", "planning")
+    added = await plant.http.post(
+        "/planning/calendar/exceptions",
+        json={
+            "kind": "day_off",
+            "start": "2026-12-14",
+            "end": "2026-12-14",
+            "reason": "stock-take",
+        },
+        headers=planner,
+    )
+    assert added.status_code == 201, added.text
+    tuesday = await _due_of(plant, task["task_id"], after=monday)
+    assert tuesday == monday + timedelta(days=1)
+    await advance_to(ts_env, monday + MARGIN)
+    assert await _escalations(engine, task["task_id"]) == []
+
+    # The stock-take is called off: due Monday 16:00 again, which has passed: escalated now.
+    exception_id = added.json()["exception"]["id"]
+    removed = await plant.http.delete(
+        f"/planning/calendar/exceptions/{exception_id}", headers=planner
+    )
+    assert removed.status_code == 200, removed.text
+    assert await _due_of(plant, task["task_id"], after=tuesday) == monday
+    (level, breached_at), *_ = await _settle(engine, task["task_id"], 1)
+    assert level == 1 and breached_at >= monday + MARGIN

@@ -86,6 +86,7 @@ class PlanPhase:
         )
         if milestones["ship"] > order.state.due_date:
             await self._renegotiate(milestones["ship"])
+        await self._resolve_milestones()
         self._start_watchers()
 
     async def _renegotiate(self, plan_ship: date) -> None:
@@ -172,6 +173,7 @@ class PlanPhase:
                 f"ship {self.state.forecast.get('ship')}",
             )
         if self.state.watching:  # the plan's clocks run already: they follow the new revision
+            await self._resolve_milestones()
             self._start_watchers()
         await self._warn_if_late()
 
@@ -252,6 +254,12 @@ class PlanPhase:
         await order.record_actual("drawings_release", released_on)
 
     # -- milestone tracking (§2.3, §2.4) ---------------------------------------------------
+
+    async def _resolve_milestones(self) -> None:
+        """The ends of the plan's working days, resolved at once for its milestone clocks."""
+        if on_working_time():
+            days = sorted(set(self.state.milestones.values()))
+            await self.ctx.clocks.resolve([day_end(day) for day in days])
 
     def _start_watchers(self) -> None:
         self.state.watching = True
