@@ -229,6 +229,11 @@ class PlanProposal(BaseModel):
     meets_due_date: bool
     shortfall_days: int
     standard_production_days: int
+    # The plant's calendar over the plan's horizon, as data the workflow's plan rules count
+    # with (workflow code never reads the calendar): Mondays to Fridays that are not worked,
+    # and other days that are (make-up working days, extra shifts).
+    days_off: list[date] = Field(default_factory=list)
+    extra_days: list[date] = Field(default_factory=list)
 
 
 # engineering.release_bom completed: store the revision, grow the item master.

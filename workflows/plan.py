@@ -120,8 +120,14 @@ class PlanPhase:
             dates = payload.milestones.as_dict()
             if min(dates.values()) < today:
                 return f"milestones must not lie before today ({today})"
-            window = weekdays_between(dates["production_start"], dates["production_end"])
-            standard = self.state.proposal.standard_production_days if self.state.proposal else 0
+            proposal = self.state.proposal
+            window = weekdays_between(
+                dates["production_start"],
+                dates["production_end"],
+                set(proposal.days_off) if proposal else set(),
+                set(proposal.extra_days) if proposal else set(),
+            )
+            standard = proposal.standard_production_days if proposal else 0
             if window < standard and not payload.added_manpower:
                 return (
                     f"production takes {standard} working days with the standard crew; this plan "

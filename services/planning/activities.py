@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
@@ -16,6 +16,7 @@ from services.planning.scheduling import (
     MILESTONE_OWNERS,
     Booking,
     Capacity,
+    calendar_exceptions,
     propose_milestones,
 )
 from services.sales.service import active_order_nos
@@ -120,13 +121,22 @@ class PlanningActivities(DbActivities):
     @activity.defn
     async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
         """The master-plan proposal and whether it meets the confirmed delivery date."""
-        plan = await self._propose(await self.calendar.current(), figures)
+        calendar = await self.calendar.current()
+        plan = await self._propose(calendar, figures)
         shortfall = (plan["ship"] - figures.due_date).days
+        # The plan rules the planner's own dates are checked by count the working days of
+        # the plan's horizon (and a year past its end) with the calendar's exceptions.
+        # (Five years at most: a due date at the end of time needs no calendar to it.)
+        last = min(max(plan["ship"], figures.due_date), figures.today + timedelta(days=5 * 366))
+        horizon = last + timedelta(days=366)
+        days_off, extra_days = calendar_exceptions(calendar, figures.today, horizon)
         return PlanProposal(
             milestones=plan,
             meets_due_date=shortfall <= 0,
             shortfall_days=max(shortfall, 0),
             standard_production_days=self._settings.production_days,
+            days_off=days_off,
+            extra_days=extra_days,
         )
 
     @activity.defn

@@ -6,6 +6,7 @@ No I/O: the activities read the workshop's load, the settings and the factory ca
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -54,17 +55,39 @@ def working_days_between(calendar: FactoryCalendar, start: date, end: date) -> i
     return calendar.working_days_between(start, end)
 
 
-def weekdays_between(start: date, end: date) -> int:
-    """How many Mondays to Fridays after `start` `end` falls (0 when end <= start).
+def weekdays_between(
+    start: date, end: date, days_off: Collection[date] = (), extra_days: Collection[date] = ()
+) -> int:
+    """How many working days after `start` `end` falls (0 when end <= start), counting
+    Mondays to Fridays but `days_off`, and `extra_days`.
 
     For workflow code only (the master plan's production-window rule in workflows/plan.py),
-    which cannot read the calendar; everything else counts with `working_days_between`."""
+    which cannot read the calendar: the plan proposal brings the calendar's exceptions to
+    Monday-Friday as data (`PlanProposal.days_off`, `extra_days`); everything else counts with
+    `working_days_between`."""
     count, day = 0, start
     while day < end:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if (day.weekday() < 5 and day not in days_off) or day in extra_days:
             count += 1
     return count
+
+
+def calendar_exceptions(
+    calendar: FactoryCalendar, start: date, end: date
+) -> tuple[list[date], list[date]]:
+    """The days start..end where the calendar differs from Monday to Friday: (Mondays to
+    Fridays off, other days worked)."""
+    days_off, extra = [], []
+    day = start
+    while day <= end:
+        working = calendar.is_working_day(day)
+        if day.weekday() < 5 and not working:
+            days_off.append(day)
+        elif day.weekday() >= 5 and working:
+            extra.append(day)
+        day += timedelta(days=1)
+    return days_off, extra
 
 
 # Figures the workshop plans by (from settings).
