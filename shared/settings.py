@@ -20,7 +20,7 @@ import isodate
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.working_time.calendar import CalendarData, CalendarException, PublicCalendar
+from shared.working_time.data import CalendarData, CalendarException, PublicCalendar
 from shared.working_time.public import NO_COUNTRY, country_code
 from shared.working_time.text import parse_shifts, parse_work_week
 

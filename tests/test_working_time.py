@@ -11,13 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.settings import Settings
-from shared.working_time.calendar import (
-    CalendarException,
-    ExceptionKind,
-    FactoryCalendar,
-    Shift,
-    WorkDay,
-)
+from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.data import CalendarException, ExceptionKind, Shift, WorkDay
 from shared.working_time.public import public_calendar
 from shared.working_time.text import (
     format_shifts,
