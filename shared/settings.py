@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import isodate
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.working_time.calendar import CalendarData, CalendarException, PublicCalendar
-from shared.working_time.public import NO_COUNTRY, country_code
+from shared.settings_fields import (
+    Duration,
+    HolidaysCountry,
+    PlantZone,
+    ShiftsText,
+    WorkWeekText,
+    split_csv,
+)
+from shared.working_time.data import CalendarData, CalendarException, PublicCalendar
 from shared.working_time.text import parse_shifts, parse_work_week
 
 DEPARTMENTS: tuple[str, ...] = (
@@ -53,33 +57,6 @@ JWKS_ALGORITHMS: tuple[str, ...] = (
 )
 # A shared key at least as long as the hash (RFC 7518 §3.2): 32 bytes for HS256.
 MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
-
-
-def parse_duration(value: object) -> timedelta:
-    """Read a duration given as ISO-8601 (`PT8H`, `P3D`), seconds (`28800`) or a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    text = str(value).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(seconds=float(text))
-    try:
-        parsed = isodate.parse_duration(text)
-    except (isodate.ISO8601Error, ValueError) as exc:
-        raise ValueError(f"{text!r} is neither an ISO-8601 duration (PT8H) nor seconds") from exc
-    if not isinstance(parsed, timedelta):  # years or months have no fixed length
-        raise ValueError(f"{text!r} uses years or months; give days or hours instead")
-    return parsed
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 # Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
@@ -124,7 +101,7 @@ class Settings(BaseSettings):
     jwt_key: SecretStr = SecretStr("")
     jwks_url: str = ""
     jwt_algorithm: str = "HS256"
-    jwks_algorithms: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+    jwks_algorithms: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
         default_factory=lambda: ["RS256", "ES256"]
     )
     # The `aud` and `iss` a token must carry (empty: not checked; required with a JWKS in prod).
@@ -143,7 +120,7 @@ class Settings(BaseSettings):
     jwks_refetch_seconds: float = Field(default=30, ge=1, le=3600)
     jwks_cache_seconds: float = Field(default=300, ge=10, le=86400)
     webhook_secret: SecretStr = SecretStr("")
-    escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+    escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
         default_factory=list
     )
     # Every webhook POST (escalation bots and event webhooks): how long one attempt may take
@@ -188,14 +165,14 @@ class Settings(BaseSettings):
     report_month_day: int = Field(default=1, ge=1, le=28)
     # Where reports and other business events are POSTed (comma-separated URLs), signed like
     # escalations with `webhook_secret`; empty: reports are only stored.
-    event_webhooks: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+    event_webhooks: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
         default_factory=list
     )
 
     # The departments this gateway process serves (comma-separated; empty: all eight). One
     # department per Deployment in Kubernetes; `/orders`, `/escalations` and `/healthz` are
     # served by every gateway.
-    departments: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+    departments: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
         default_factory=list
     )
 
@@ -229,10 +206,10 @@ class Settings(BaseSettings):
     # The plant's working time (shared/working_time): its IANA zone, the shifts of a working
     # day, the work week, the country whose public holidays and make-up working days count
     # (`none`: none), and whether clocks count working time or plain elapsed (`wall`) time.
-    timezone: str = "Asia/Shanghai"
-    shifts: str = "08:00-12:00,13:00-17:30"
-    work_week: str = "MON-FRI"
-    holidays_country: str = "CN"
+    timezone: PlantZone = "Asia/Shanghai"
+    shifts: ShiftsText = "08:00-12:00,13:00-17:30"
+    work_week: WorkWeekText = "MON-FRI"
+    holidays_country: HolidaysCountry = "CN"
     clock_basis: Literal["working", "wall"] = "working"
 
     @model_validator(mode="after")
@@ -258,44 +235,6 @@ class Settings(BaseSettings):
         if value <= 1:
             raise ValueError("the second escalation level must come after the first (factor > 1)")
         return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"ORDERFLOW_TIMEZONE {value!r} is not an IANA time zone: write e.g. "
-                "Asia/Shanghai or Europe/Berlin"
-            ) from None
-        return value
-
-    @field_validator("shifts")
-    @classmethod
-    def _readable_shifts(cls, value: str) -> str:
-        try:
-            parse_shifts(value)
-        except ValueError as exc:
-            raise ValueError(f"ORDERFLOW_SHIFTS: {exc}") from None
-        return value
-
-    @field_validator("work_week")
-    @classmethod
-    def _readable_work_week(cls, value: str) -> str:
-        try:
-            parse_work_week(value)
-        except ValueError as exc:
-            raise ValueError(f"ORDERFLOW_WORK_WEEK: {exc}") from None
-        return value
-
-    @field_validator("holidays_country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        try:
-            return country_code(value) or NO_COUNTRY
-        except ValueError as exc:
-            raise ValueError(f"ORDERFLOW_HOLIDAYS_COUNTRY: {exc}") from None
 
     @model_validator(mode="before")
     @classmethod

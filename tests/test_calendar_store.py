@@ -14,8 +14,8 @@ from sqlmodel import col
 from shared.db import session_scope
 from shared.escalations.models import Escalation
 from shared.settings import Settings
-from shared.working_time.calendar import PublicCalendar
 from shared.working_time.changes import remind_unconfirmed
+from shared.working_time.data import PublicCalendar
 from shared.working_time.store import (
     UNCONFIRMED,
     CalendarSource,

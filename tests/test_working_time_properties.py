@@ -11,13 +11,8 @@ from functools import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.working_time.calendar import (
-    CalendarData,
-    CalendarException,
-    FactoryCalendar,
-    PublicCalendar,
-    Shift,
-)
+from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.data import CalendarData, CalendarException, PublicCalendar, Shift
 from shared.working_time.public import public_calendar
 from shared.working_time.text import parse_shifts
 

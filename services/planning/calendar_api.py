@@ -29,7 +29,8 @@ from shared.errors import APIError, invalid, not_found, unavailable
 from shared.params import IdPath
 from shared.settings import Settings
 from shared.workflow_ids import calendar_change_workflow_id
-from shared.working_time.calendar import FactoryCalendar, Shift
+from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.data import Shift
 from shared.working_time.models import CalendarExceptionRow
 from shared.working_time.store import (
     Overlap,

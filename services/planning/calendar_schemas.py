@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.bounds import RequestDate, Text
-from shared.working_time.calendar import ClockBasis, ExceptionKind
+from shared.working_time.data import ClockBasis, ExceptionKind
 from shared.working_time.models import REASON_LEN, SHIFTS_LEN
 from shared.working_time.text import format_shifts, parse_shifts
 

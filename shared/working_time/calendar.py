@@ -9,108 +9,22 @@ the calendar.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-ClockBasis = Literal["working", "wall"]
-ExceptionKind = Literal["day_off", "working_day", "shifts"]
+from shared.working_time.data import MINUTES_PER_DAY, CalendarData, Period, Shift, WorkDay
+from shared.working_time.days import dates, special_dates, weekdays_in, work_day
+from shared.working_time.local_time import (
+    local_date,
+    require_aware,
+    since_midnight,
+    wall_instant,
+)
 
-MINUTES_PER_DAY = 24 * 60
 # How far a search for a working day or working time looks (about ten years) before it gives
 # up with a ValueError: a calendar without working days must not hang its caller.
 SEARCH_DAYS = 3660
-
-
-# One shift of a working day, in minutes after local midnight: 0 <= start < end <= 1440.
-@dataclass(frozen=True, order=True)
-class Shift:
-    start: int
-    end: int
-
-
-# A plant exception planning entered, for the local dates [start, end] (inclusive): a day off
-# (shutdown, stock-take), an extra working day (with the plant's shifts unless `shifts` says
-# otherwise), or changed shifts on the working days of the range.
-@dataclass(frozen=True)
-class CalendarException:
-    id: int
-    kind: ExceptionKind
-    start: date
-    end: date
-    reason: str
-    shifts: tuple[Shift, ...] = ()
-
-
-# What the public-holiday library says for the plant's country: days off, weekend days that
-# are working days (China's 调休), and the last year whose schedule the government published
-# (later years are computed by rule and not official).
-@dataclass(frozen=True)
-class PublicCalendar:
-    country: str | None
-    holidays: dict[date, str] = field(default_factory=dict)
-    working_weekends: dict[date, str] = field(default_factory=dict)
-    official_through: int | None = None
-
-
-# Everything the calendar is computed from; `version` names it (kept with every clock).
-@dataclass(frozen=True)
-class CalendarData:
-    zone: str
-    shifts: tuple[Shift, ...]
-    work_week: frozenset[int]  # date.weekday() numbers: 0 is Monday
-    public: PublicCalendar
-    exceptions: tuple[CalendarException, ...] = ()
-    basis: ClockBasis = "working"
-
-    @property
-    def version(self) -> str:
-        """A short hash of the data: equal data, equal version."""
-        canonical = json.dumps(
-            {
-                "zone": self.zone,
-                "shifts": [[s.start, s.end] for s in self.shifts],
-                "week": sorted(self.work_week),
-                "country": self.public.country,
-                "holidays": sorted([d.isoformat(), n] for d, n in self.public.holidays.items()),
-                "weekends": sorted(
-                    [d.isoformat(), n] for d, n in self.public.working_weekends.items()
-                ),
-                "official_through": self.public.official_through,
-                "exceptions": [
-                    [e.id, e.kind, e.start.isoformat(), e.end.isoformat(), e.reason]
-                    + [[s.start, s.end] for s in e.shifts]
-                    for e in sorted(self.exceptions, key=lambda e: e.id)
-                ],
-                "basis": self.basis,
-            },
-            sort_keys=True,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-# One local day as the calendar sees it.
-@dataclass(frozen=True)
-class WorkDay:
-    day: date
-    working: bool
-    shifts: tuple[Shift, ...]  # empty on a day off
-    # Why the day is what it is: "weekend", a holiday's name, "make-up working day: …", an
-    # exception's reason; None for an ordinary working day.
-    note: str | None
-    # False for a public holiday or make-up day of a year not yet published (rule-based).
-    official: bool = True
-
-
-# A stretch of working time, [start, end) as UTC instants.
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
 
 
 class FactoryCalendar:
@@ -138,7 +52,7 @@ class FactoryCalendar:
         """
         known = self._days.get(day)
         if known is None:
-            known = self._days[day] = self._compute_day(day)
+            known = self._days[day] = work_day(self.data, day)
         return known
 
     def is_working_day(self, day: date) -> bool:
@@ -147,22 +61,18 @@ class FactoryCalendar:
 
     def local_date(self, instant: datetime) -> date:
         """The plant's local date at `instant`."""
-        _require_aware(instant)
-        try:
-            return instant.astimezone(self.zone).date()
-        except OverflowError:  # datetime.max/min pushed past the calendar's end by the offset
-            return date.max if instant.year == MAXYEAR else date.min
+        return local_date(self.zone, instant)
 
     def periods(self, start: date, end: date) -> list[Period]:
         """The working periods of the local dates start..end (inclusive), in order."""
         found: list[Period] = []
-        for day in _dates(start, end):
+        for day in dates(start, end):
             found.extend(self._day_periods(day))
         return found
 
     def next_working_instant(self, instant: datetime) -> datetime:
         """`instant` when it lies in working time, else the start of the next period."""
-        _require_aware(instant)
+        require_aware(instant)
         moment = instant.astimezone(UTC)
         if self.data.basis == "wall":
             return moment
@@ -180,7 +90,7 @@ class FactoryCalendar:
         days of the duration then count working days at the same local time of day, and the
         rest counts working time inside the shifts.
         """
-        _require_aware(start)
+        require_aware(start)
         moment = start.astimezone(UTC)
         if self.data.basis == "wall" or not duration:
             return moment + duration
@@ -192,7 +102,7 @@ class FactoryCalendar:
         """The instant `duration` of working time inside the shifts after `start` (before it
         when negative), every hour of it counted as working time: for a measured span (what
         `working_between` answers, scaled), whose whole days are hours, not working days."""
-        _require_aware(start)
+        require_aware(start)
         moment = start.astimezone(UTC)
         if self.data.basis == "wall" or not duration:
             return moment + duration
@@ -202,8 +112,8 @@ class FactoryCalendar:
 
     def working_between(self, a: datetime, b: datetime) -> timedelta:
         """The working time from `a` to `b` (zero when b <= a)."""
-        _require_aware(a)
-        _require_aware(b)
+        require_aware(a)
+        require_aware(b)
         begin, end = a.astimezone(UTC), b.astimezone(UTC)
         if end <= begin:
             return timedelta(0)
@@ -243,8 +153,8 @@ class FactoryCalendar:
         first = start + timedelta(days=1)
         # The work week counted by whole weeks, then corrected on the few dates that differ
         # from it (holidays, make-up days, exceptions): fast even up to 9999-12-31.
-        count = _weekdays_in(first, end, self.data.work_week)
-        for day in self._special_dates(first, end):
+        count = weekdays_in(first, end, self.data.work_week)
+        for day in special_dates(self.data, first, end):
             usual = day.weekday() in self.data.work_week
             count += int(self.is_working_day(day)) - int(usual)
         return count
@@ -259,62 +169,22 @@ class FactoryCalendar:
                 return datetime.max.replace(tzinfo=UTC)
             raise
         first = self.day(working).shifts[0]
-        return self._instant(working, first.start)
+        return wall_instant(self.zone, working, first.start)
 
     def day_end(self, day: date) -> datetime:
         """When the local day `day`'s work ends (its last shift's end), as a UTC instant; for
         a day off, local midnight after it. 9999-12-31 gives the last instant there is."""
         shifts = self.day(day).shifts
-        return self._instant(day, shifts[-1].end if shifts else MINUTES_PER_DAY, later=True)
+        return wall_instant(
+            self.zone, day, shifts[-1].end if shifts else MINUTES_PER_DAY, later=True
+        )
 
-    # -- the rules of one day -------------------------------------------------------------------
-
-    def _compute_day(self, day: date) -> WorkDay:
-        ruling = [e for e in self.data.exceptions if e.start <= day <= e.end]
-        usual = self._usual_day(day)
-        off = [e for e in ruling if e.kind == "day_off"]
-        if off:
-            return WorkDay(day, False, (), off[-1].reason)
-        extra = [e for e in ruling if e.kind == "working_day"]
-        changed = [e for e in ruling if e.kind == "shifts" and e.shifts]
-        if extra:
-            shifts = extra[-1].shifts or self.data.shifts
-            note: str | None = extra[-1].reason
-            working = True
-        else:
-            shifts, note, working = usual.shifts, usual.note, usual.working
-        if working and changed:
-            shifts, note = changed[-1].shifts, changed[-1].reason
-        if not extra and not changed:
-            return usual
-        return WorkDay(day, working and bool(shifts), shifts if working else (), note)
-
-    def _usual_day(self, day: date) -> WorkDay:
-        public = self.data.public
-        official = public.official_through is None or day.year <= public.official_through
-        holiday = public.holidays.get(day)
-        if holiday is not None:
-            return WorkDay(day, False, (), holiday, official)
-        make_up = public.working_weekends.get(day)
-        if make_up is not None:
-            note = f"make-up working day ({make_up})"
-            return WorkDay(day, bool(self.data.shifts), self.data.shifts, note, official)
-        if day.weekday() in self.data.work_week:
-            return WorkDay(day, bool(self.data.shifts), self.data.shifts, None)
-        return WorkDay(day, False, (), "weekend")
-
-    def _special_dates(self, first: date, last: date) -> set[date]:
-        public = self.data.public
-        found = {d for d in public.holidays if first <= d <= last}
-        found |= {d for d in public.working_weekends if first <= d <= last}
-        for exception in self.data.exceptions:
-            found.update(_dates(max(first, exception.start), min(last, exception.end)))
-        return found
+    # -- counting over days ----------------------------------------------------------------------
 
     def _overlap(self, first: date, last: date, begin: datetime, end: datetime) -> timedelta:
         """The working time of the days first..last that lies in [begin, end)."""
         total = timedelta(0)
-        for day in _dates(first, last):
+        for day in dates(first, last):
             for period in self._day_periods(day):
                 overlap = min(end, period.end) - max(begin, period.start)
                 if overlap > timedelta(0):
@@ -326,8 +196,8 @@ class FactoryCalendar:
         if last < first:
             return timedelta(0)
         usual = _minutes(self.data.shifts)
-        minutes = _weekdays_in(first, last, self.data.work_week) * usual
-        for day in self._special_dates(first, last):
+        minutes = weekdays_in(first, last, self.data.work_week) * usual
+        for day in special_dates(self.data, first, last):
             normal = usual if day.weekday() in self.data.work_week else 0
             minutes += _minutes(self.day(day).shifts) - normal
         return timedelta(minutes=minutes)
@@ -359,10 +229,10 @@ class FactoryCalendar:
                 # An end in a repeated (fall-back) hour takes its second occurrence, a start
                 # its first, so the shift counts its real elapsed time; a start never reaches
                 # back before the shift (or day) before it ends.
-                start = self._instant(day, shift.start)
+                start = wall_instant(self.zone, day, shift.start)
                 if floor is not None:
                     start = max(start, floor)
-                end = self._instant(day, shift.end, later=True)
+                end = wall_instant(self.zone, day, shift.end, later=True)
                 if end > start:  # a shift wholly inside a spring-forward gap has no time
                     found.append(Period(start, end))
                     floor = end
@@ -376,7 +246,7 @@ class FactoryCalendar:
         shifts = self.day(before).shifts
         if not shifts or shifts[-1].end < MINUTES_PER_DAY:
             return None
-        return self._instant(before, MINUTES_PER_DAY, later=True)
+        return wall_instant(self.zone, before, MINUTES_PER_DAY, later=True)
 
     def _periods_from(self, moment: datetime) -> Iterator[tuple[date, Period]]:
         """The periods from the local day of `moment` on (those ending before it included)."""
@@ -408,53 +278,6 @@ class FactoryCalendar:
             "the work week, the shifts and the plant's exceptions"
         )
 
-    def _instant(
-        self, day: date, since_midnight: int | timedelta, *, later: bool = False
-    ) -> datetime:
-        """The UTC instant of the local wall time `since_midnight` (minutes or a timedelta)
-        after `day`'s midnight; `later` picks the second of two fall-back instants."""
-        offset = (
-            since_midnight
-            if isinstance(since_midnight, timedelta)
-            else timedelta(minutes=since_midnight)
-        )
-        try:
-            wall = datetime.combine(day, time()) + offset
-        except OverflowError:  # 24:00 on 9999-12-31
-            return datetime.max.replace(tzinfo=UTC)
-        return self._to_utc(wall, later=later)
-
-    def _to_utc(self, wall: datetime, *, later: bool) -> datetime:
-        try:
-            first = wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
-            second = wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
-        except OverflowError:  # the zone's offset pushes the instant past year 1 or 9999
-            edge = datetime.max if wall.year == MAXYEAR else datetime.min
-            return edge.replace(tzinfo=UTC)
-        if first == second:
-            return first
-        if first < second:  # fall back: the wall time happens twice
-            return second if later else first
-        # Spring forward: the wall time does not exist; the first instant that does is the
-        # transition, between the two readings (second < first).
-        return self._transition(second, first)
-
-    def _transition(self, before: datetime, after: datetime) -> datetime:
-        """The instant in [before, after] where the zone's offset changes (to the second)."""
-        offset = after.astimezone(self.zone).utcoffset()
-        while after - before > timedelta(seconds=1):
-            middle = before + (after - before) / 2
-            if middle.astimezone(self.zone).utcoffset() == offset:
-                after = middle
-            else:
-                before = middle
-        return after.replace(microsecond=0)
-
-    def _since_midnight(self, day: date, instant: datetime) -> timedelta:
-        """The local wall time of `instant` counted from `day`'s midnight (24:00 allowed)."""
-        wall = instant.astimezone(self.zone).replace(tzinfo=None)
-        return wall - datetime.combine(day, time())
-
     def _previous_working_instant(self, moment: datetime) -> datetime:
         """`moment` when it lies in working time or at a period's end, else the end of the
         previous period."""
@@ -470,7 +293,7 @@ class FactoryCalendar:
                 (d, max(moment, p.start)) for d, p in self._periods_from(moment) if p.end > moment
             )
             target = self.add_working_days(day, duration.days)
-            at = self._instant(target, self._since_midnight(day, at))
+            at = wall_instant(self.zone, target, since_midnight(self.zone, day, at))
             if not duration.seconds and not duration.microseconds:
                 return self.next_working_instant(at)
         rest = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
@@ -496,7 +319,7 @@ class FactoryCalendar:
                 if p.start <= moment
             )
             target = self.add_working_days(day, -duration.days)
-            at = self._instant(target, self._since_midnight(day, at))
+            at = wall_instant(self.zone, target, since_midnight(self.zone, day, at))
             if not duration.seconds and not duration.microseconds:
                 return self._previous_working_instant(at)
         rest = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
@@ -514,37 +337,11 @@ class FactoryCalendar:
         raise AssertionError("unreachable: _periods_back_from raises when it runs out")
 
 
-def _require_aware(instant: datetime) -> None:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(
-            f"{instant.isoformat()} has no time zone: give instants with an offset (UTC or the "
-            "plant's zone)"
-        )
-
-
 def _shift_date(day: date, step: int) -> date:
     try:
         return day + timedelta(days=step)
     except OverflowError:
         raise ValueError(f"{day.isoformat()} {step:+d} days is outside the calendar") from None
-
-
-def _dates(first: date, last: date) -> Iterator[date]:
-    """The dates first..last (inclusive), safe up to date.max."""
-    day = first
-    while day <= last:
-        yield day
-        if day == date.max:
-            return
-        day += timedelta(days=1)
-
-
-def _weekdays_in(first: date, last: date, week: frozenset[int]) -> int:
-    """How many dates in first..last fall on a weekday of `week`."""
-    total = (last - first).days + 1
-    weeks, extra = divmod(total, 7)
-    start = first.weekday()
-    return weeks * len(week) + sum(1 for i in range(extra) if (start + i) % 7 in week)
 
 
 def _minutes(shifts: tuple[Shift, ...]) -> int:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import holidays
 
-from shared.working_time.calendar import PublicCalendar
+from shared.working_time.data import PublicCalendar
 
 # What turns public holidays off in `ORDERFLOW_HOLIDAYS_COUNTRY`.
 NO_COUNTRY = "none"

@@ -24,7 +24,8 @@ from shared.db import session_scope
 from shared.escalations.models import Escalation
 from shared.escalations.service import acknowledge
 from shared.settings import Settings
-from shared.working_time.calendar import CalendarException, FactoryCalendar, PublicCalendar
+from shared.working_time.calendar import FactoryCalendar
+from shared.working_time.data import CalendarException, PublicCalendar
 from shared.working_time.models import CalendarChangeRow, CalendarExceptionRow, ConfirmedYear
 from shared.working_time.public import public_calendar
 from shared.working_time.text import parse_shifts

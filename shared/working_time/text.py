@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from shared.working_time.calendar import MINUTES_PER_DAY, Shift
+from shared.working_time.data import MINUTES_PER_DAY, Shift
 
 WEEKDAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
