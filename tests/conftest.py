@@ -45,6 +45,7 @@ from shared.db import (
 )
 from shared.settings import Settings
 from shared.temporal import ensure_search_attributes
+from tests.plant_calendar import PLANT_CLOCKS
 
 BIN = Path(sys.executable).parent
 # The runtime role's password on the test server (which trusts local logins anyway).
@@ -273,6 +274,13 @@ def settings_for(base: Settings, **changes: object) -> Settings:
 @pytest.fixture
 async def stack(base_settings: Settings, ts_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with run_stack(settings_for(base_settings), ts_env.client) as running:
+        yield running
+
+
+@pytest.fixture
+async def plant_stack(base_settings: Settings, ts_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """The time-skipping stack on the plant's default calendar (tests/plant_calendar.py)."""
+    async with run_stack(settings_for(base_settings, **PLANT_CLOCKS), ts_env.client) as running:
         yield running
 
 

@@ -28,6 +28,18 @@ def plant_calendar(settings: Settings | None = None, **overrides: Any) -> Factor
     return FactoryCalendar(base.calendar_data(public))
 
 
+# The plant's default calendar (Asia/Shanghai, 08:00-12:00 and 13:00-17:30, Monday to Friday,
+# China's public holidays, working time): what the tests of working time itself run on, while
+# the process tests run on tests/conftest.py's LEGACY_CLOCKS.
+PLANT_CLOCKS: dict[str, Any] = {
+    "clock_basis": "working",
+    "timezone": "Asia/Shanghai",
+    "shifts": "08:00-12:00,13:00-17:30",
+    "work_week": "MON-FRI",
+    "holidays_country": "CN",
+}
+
+
 # Settings of a plant that works every day (no public holidays): a scheduled run that skips
 # days off works on whatever day the suite runs.
 EVERY_DAY: dict[str, Any] = {"work_week": "MON-SUN", "holidays_country": "none"}

@@ -9,11 +9,20 @@ from typing import Any
 
 import pytest
 
+from shared.settings import Settings
 from shared.workflow_ids import order_workflow_id
 from shared.working_time.clocks import CALENDAR_CHANGED
 from tests.conftest import Stack
 from tests.helpers import create_order, wait_task
+from tests.plant_calendar import PLANT_CLOCKS
 from workflows.calendar_change import CalendarChangeResult
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
+
 
 CALENDAR = "/planning/calendar"
 EXCEPTIONS = "/planning/calendar/exceptions"

@@ -28,6 +28,14 @@ from shared.working_time.store import (
     unconfirmed_key,
     years_to_remind,
 )
+from tests.plant_calendar import PLANT_CLOCKS
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
+
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 4)

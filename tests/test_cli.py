@@ -275,8 +275,9 @@ async def test_cli_lists_and_acknowledges_an_escalation(
 
 
 async def test_cli_shows_the_calendar_and_its_exceptions(
-    stack: Stack, capsys: pytest.CaptureFixture[str]
+    plant_stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    stack = plant_stack
     base = ("--api", api(stack), "--token", bearer(stack, "ann", "sales"))
     body = {"kind": "day_off", "start": "2026-03-02", "end": "2026-03-02", "reason": "stock-take"}
     added = await stack.http.post(

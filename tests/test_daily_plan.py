@@ -17,10 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.planning.models import Milestone
 from services.sales.models import Order
 from shared.db import session_scope
-from shared.settings import DEPARTMENTS
+from shared.settings import DEPARTMENTS, Settings
 from shared.tasks.models import OPEN, inbox
 from tests.conftest import Stack
-from tests.plant_calendar import plant_calendar
+from tests.plant_calendar import PLANT_CLOCKS, plant_calendar
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY = date(2027, 3, 2)  # a working day; Monday 2027-03-01 is the working day before

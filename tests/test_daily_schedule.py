@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
@@ -32,8 +33,14 @@ from tests.dev_server import (
     dev_server_env,  # noqa: F401  (the dev_env fixture)
     trigger_and_wait,
 )
-from tests.plant_calendar import EVERY_DAY, plant_weekday
+from tests.plant_calendar import EVERY_DAY, PLANT_CLOCKS, plant_weekday
 from workflows.daily_mrp import DailyMrpWorkflow
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
 
 
 async def _describe(env: WorkflowEnvironment, settings: Settings) -> ScheduleDescription:

@@ -39,8 +39,15 @@ from tests.dev_server import (
     trigger_and_wait,
 )
 from tests.kpi_drivers import add_milestones
+from tests.plant_calendar import PLANT_CLOCKS
 from tests.webhook_receiver import WebhookReceiver, expected_signature
 from workflows.reports import PlanReportWorkflow
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
 
 
 async def _milestones(engine: AsyncEngine, week: str, *rows: tuple[str, int, int | None]) -> None:

@@ -45,8 +45,15 @@ from tests.dev_server import (
     dev_server_env,  # noqa: F401  (the dev_env fixture)
     trigger_and_wait,
 )
-from tests.plant_calendar import EVERY_DAY, plant_weekday
+from tests.plant_calendar import EVERY_DAY, PLANT_CLOCKS, plant_weekday
 from workflows.unshipped import WeeklyUnshippedWorkflow
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """This module's tests run on the plant's default calendar (tests/plant_calendar.py)."""
+    return base_settings.model_copy(update=PLANT_CLOCKS)
+
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 PLAN_DAY = date(2026, 12, 4)

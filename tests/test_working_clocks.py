@@ -30,15 +30,10 @@ from shared.working_time.clocks import day_end
 from shared.working_time.public import public_calendar
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import MARGIN, advance_to
+from tests.plant_calendar import PLANT_CLOCKS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PLANT = {
-    "clock_basis": "working",
-    "timezone": "Asia/Shanghai",
-    "shifts": "08:00-12:00,13:00-17:30",
-    "work_week": "MON-FRI",
-    "holidays_country": "CN",
-}
+PLANT = PLANT_CLOCKS
 
 
 def local(text_: str) -> datetime:
