@@ -3,14 +3,23 @@ and a count of every row it left in every department's tables."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.settings import DEPARTMENTS
 from tests.conftest import Stack
-from tests.material_drivers import milestones, place_orders, receive_in_full, to_materials
+from tests.material_drivers import (
+    milestones,
+    order_view,
+    place_orders,
+    receive_in_full,
+    to_materials,
+)
 
 
 async def walk(stack: Stack, suffix: str) -> str:
@@ -53,3 +62,43 @@ async def fingerprint(engine: AsyncEngine, order_no: str, suffix: str) -> Counte
                 values = [str(v).replace(suffix, "*") for v in row]
                 counted[f"{name}({', '.join(values)})"] += 1
     return counted
+
+
+async def reference(stack: Stack, engine: AsyncEngine) -> Counter[str]:
+    """Walk an order nothing disturbs: the rows every drilled order must end with."""
+    suffix = uuid.uuid4().hex[:6]
+    expected = await fingerprint(engine, await walk(stack, suffix), suffix)
+    assert expected, "the undisturbed order left rows to compare with"
+    return expected
+
+
+async def walk_while(
+    stack: Stack, orders: int, drill: Callable[[asyncio.Event], Awaitable[list[float]]]
+) -> tuple[list[tuple[str, str]], list[float]]:
+    """Walk `orders` orders side by side while `drill` runs (it stops when the event is set);
+    returns each order with its suffix, and the drill's moments."""
+    done = asyncio.Event()
+    drilling = asyncio.create_task(drill(done))
+    suffixes = [uuid.uuid4().hex[:6] for _ in range(orders)]
+    try:
+        walked = await asyncio.wait_for(
+            asyncio.gather(*(walk(stack, s) for s in suffixes)), timeout=720
+        )
+    finally:
+        done.set()
+        moments = await drilling
+    return list(zip(walked, suffixes, strict=True)), moments
+
+
+async def assert_same_rows(
+    stack: Stack, engine: AsyncEngine, walked: list[tuple[str, str]], expected: Counter[str]
+) -> None:
+    """Every walked order reached materials with exactly the `expected` rows, printed."""
+    for order_no, suffix in walked:
+        view = await order_view(stack, order_no)
+        assert view["stage"] == "materials", (order_no, view["stage"])
+        found = await fingerprint(engine, order_no, suffix)
+        missing, extra = expected - found, found - expected
+        print(f"  {order_no}: {sum(found.values())} rows; missing {dict(missing)}")
+        print(f"  {order_no}: extra {dict(extra)}")
+        assert (missing, extra) == (Counter(), Counter()), order_no

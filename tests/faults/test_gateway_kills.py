@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,11 +25,10 @@ from temporalio.testing import WorkflowEnvironment
 from app.worker import build_workers
 from shared.settings import Settings
 from tests.conftest import Stack, settings_for
-from tests.faults.orders import fingerprint, walk
+from tests.faults.orders import assert_same_rows, reference, walk_while
 from tests.faults.processes import Gateway
 from tests.faults.retrying import RetryingTransport
 from tests.helpers import wait_task
-from tests.material_drivers import order_view
 
 ORDERS = 2  # driven side by side while the gateway is killed
 KILLS = 5
@@ -110,22 +107,10 @@ async def test_killing_the_gateway_loses_and_doubles_nothing(
     ):
         stack = Stack(settings=settings, client=dev_env.client, http=http)
         # An order no kill touches: what every order must end with.
-        reference_suffix = uuid.uuid4().hex[:6]
-        reference = await walk(stack, reference_suffix)
-        expected = await fingerprint(engine, reference, reference_suffix)
-        assert expected, "the undisturbed order left rows to compare with"
+        expected = await reference(stack, engine)
         assert transport.resent == 0, "the reference order met a failure"
-
-        rng, done = random.Random(SEED), asyncio.Event()
-        killing = asyncio.create_task(_killer(gateway, done, rng))
-        suffixes = [uuid.uuid4().hex[:6] for _ in range(ORDERS)]
-        try:
-            orders = await asyncio.wait_for(
-                asyncio.gather(*(walk(stack, s) for s in suffixes)), timeout=6 * PATIENCE
-            )
-        finally:
-            done.set()
-            moments = await killing
+        rng = random.Random(SEED)
+        walked, moments = await walk_while(stack, ORDERS, lambda done: _killer(gateway, done, rng))
         print(
             f"gateway drill: {ORDERS} orders, gateway killed at {moments} s "
             f"({gateway.kills} kills, {len(gateway.processes)} starts); requests resent "
@@ -133,13 +118,6 @@ async def test_killing_the_gateway_loses_and_doubles_nothing(
             f"{transport.lost_completions}, receipts answered with the one booked "
             f"{transport.resent_receipts}"
         )
-        for order_no, suffix in zip(orders, suffixes, strict=True):
-            view = await order_view(stack, order_no)
-            assert view["stage"] == "materials", (order_no, view["stage"])
-            found = await fingerprint(engine, order_no, suffix)
-            missing, extra = expected - found, found - expected
-            print(f"  {order_no}: {sum(found.values())} rows; missing {dict(missing)}")
-            print(f"  {order_no}: extra {dict(extra)}")
-            assert (missing, extra) == (Counter(), Counter()), order_no
+        await assert_same_rows(stack, engine, walked, expected)
         assert gateway.kills >= 1, "the drill killed nothing: the orders moved too fast"
         assert transport.resent >= 1, "no request met a killed gateway"

@@ -17,8 +17,6 @@ import random
 import signal
 import subprocess
 import sys
-import uuid
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +27,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from shared.settings import Settings
 from tests.conftest import run_stack, settings_for
-from tests.faults.orders import fingerprint, walk
+from tests.faults.orders import assert_same_rows, reference, walk_while
 from tests.helpers import wait_task
-from tests.material_drivers import order_view
 
 REPO = Path(__file__).resolve().parents[2]
 ORDERS = 2  # driven side by side while the worker is killed
@@ -130,31 +127,12 @@ async def test_killing_the_worker_loses_and_doubles_nothing(
         # A completion whose workflow's worker was just killed answers once the task is retried.
         stack.http.timeout = httpx.Timeout(PATIENCE)
         # An order no kill touches: what every order must end with.
-        reference_suffix = uuid.uuid4().hex[:6]
-        reference = await walk(stack, reference_suffix)
-        expected = await fingerprint(engine, reference, reference_suffix)
-        assert expected, "the undisturbed order left rows to compare with"
-
-        rng, done = random.Random(SEED), asyncio.Event()
-        killing = asyncio.create_task(_killer(worker, done, rng))
-        suffixes = [uuid.uuid4().hex[:6] for _ in range(ORDERS)]
-        try:
-            orders = await asyncio.wait_for(
-                asyncio.gather(*(walk(stack, s) for s in suffixes)), timeout=6 * PATIENCE
-            )
-        finally:
-            done.set()
-            moments = await killing
+        expected = await reference(stack, engine)
+        rng = random.Random(SEED)
+        walked, moments = await walk_while(stack, ORDERS, lambda done: _killer(worker, done, rng))
         print(
             f"worker drill: {ORDERS} orders, worker killed at {moments} s "
             f"({worker.kills} kills, {worker.starts} starts)"
         )
-        for order_no, suffix in zip(orders, suffixes, strict=True):
-            view = await order_view(stack, order_no)
-            assert view["stage"] == "materials", (order_no, view["stage"])
-            found = await fingerprint(engine, order_no, suffix)
-            missing, extra = expected - found, found - expected
-            print(f"  {order_no}: {sum(found.values())} rows; missing {dict(missing)}")
-            print(f"  {order_no}: extra {dict(extra)}")
-            assert (missing, extra) == (Counter(), Counter()), order_no
+        await assert_same_rows(stack, engine, walked, expected)
         assert worker.kills >= 1, "the drill killed nothing: the orders moved too fast"
