@@ -8,9 +8,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR := $(or $(ORDERFLOW_HOME),.orderflow)
 
-.PHONY: run test lint format e2e lock clean install
+.PHONY: run test lint format e2e lock clean install assets
 
 install: $(STAMP)
+
+# The desk's and /docs' front-end assets: npm packages pinned by package-lock.json, copied into
+# app/desk/static/vendor (served by the gateway; nothing loads from a CDN at run time).
+VENDOR := app/desk/static/vendor
+ASSETS := $(VENDOR)/.copied
+
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed for the desk's assets (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		node_modules/swagger-ui-dist/favicon-32x32.png $(VENDOR)/
+	touch $@
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,14 +34,14 @@ $(STAMP): pyproject.toml requirements.lock
 		-c requirements.lock -e '.[dev]'
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) $(ASSETS)
 	$(BIN)/orderflow run
 
 # Lint first so CI enforces formatting, then every test (the end-to-end one included).
 test: lint
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services workflows app
@@ -35,7 +51,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # Only the end-to-end test: the whole stack as `make run` starts it.
-e2e: $(STAMP)
+e2e: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q -m e2e
 
 # Pin what the venv holds now (after changing dependencies in pyproject.toml).

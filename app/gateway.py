@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
+from app.desk import install_desk
 from app.limits import install_input_limits
 from app.openapi import install_openapi
 from services.escalations.api import router as escalations_router
@@ -70,6 +71,8 @@ def create_app(
         description="Order-to-delivery orchestration: every department's inbox, the order "
         "views, and escalations. Errors are `{error, detail}`.",
         lifespan=lifespan,
+        # Swagger UI is served by the desk from vendored files (no CDN): see install_desk.
+        docs_url=None,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
@@ -86,6 +89,7 @@ def create_app(
     app.include_router(orders_router)
     app.include_router(reports_router)
     app.include_router(escalations_router)
+    install_desk(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
