@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR := $(or $(ORDERFLOW_HOME),.orderflow)
 
-.PHONY: run test lint format e2e lock clean install assets
+.PHONY: run test lint format e2e lock clean install assets browser
 
 install: $(STAMP)
 
@@ -28,6 +28,24 @@ $(ASSETS): package.json package-lock.json
 		node_modules/swagger-ui-dist/favicon-32x32.png $(VENDOR)/
 	touch $@
 
+# The browser the desk's tests drive: Debian's Chromium, run by Playwright through its
+# executable_path (nothing downloads a browser), with a Chinese font for the Chinese pages.
+# Installed with apt-get when missing: as root (a fresh CI machine), else with sudo.
+CHROMIUM := /usr/bin/chromium
+BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@echo "make: $(CHROMIUM) is missing; installing $(BROWSER_PACKAGES) with apt-get (the desk's browser tests)"
+	@command -v apt-get >/dev/null || { echo "make: no apt-get here: install Chromium at $(CHROMIUM) for the desk's browser tests" >&2; exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null; then sudo=sudo; \
+	else echo "make: installing Chromium needs root: run 'apt-get install -y $(BROWSER_PACKAGES)' as root, then make test again" >&2; exit 1; fi; \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES)
+
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
@@ -37,8 +55,9 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP) $(ASSETS)
 	$(BIN)/orderflow run
 
-# Lint first so CI enforces formatting, then every test (the end-to-end one included).
-test: lint
+# Lint first so CI enforces formatting, then every test (the end-to-end one and the desk's
+# browser tests included).
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q
 
 lint: $(STAMP) $(ASSETS)

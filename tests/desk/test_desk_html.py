@@ -1,0 +1,127 @@
+"""Every desk page is valid HTML5: the pages as the gateway serves them (in English and Chinese,
+signed in and not, with errors shown) go through html-validate (npm, pinned by
+package-lock.json; `make assets` installs it) with the repository's .htmlvalidate.json.
+
+.htmlvalidate.json is html-validate's recommended and document presets with three changes:
+trailing whitespace is allowed (Jinja's loop lines leave it; it is not invalid), checkboxes
+may share a name (a group of choices, as the roles on the sign-in page), and no subresource
+integrity is asked for (every script and style is the desk's own, from the same origin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.requests import Request
+
+from app.desk.pages import forbidden
+from shared.auth import Principal
+from tests.conftest import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDATOR = ROOT / "node_modules" / ".bin" / "html-validate"
+CONFIG = ROOT / ".htmlvalidate.json"
+EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+async def validate(pages: dict[str, str], folder: Path) -> list[str]:
+    """html-validate's complaints about `pages` (name → HTML), one line each."""
+    if not VALIDATOR.exists():
+        pytest.fail(f"{VALIDATOR} is missing: run `make assets` (npm ci installs html-validate)")
+    files = []
+    for name, html in pages.items():
+        path = folder / f"{name}.html"
+        path.write_text(html)
+        files.append(str(path))
+    run = await asyncio.create_subprocess_exec(
+        str(VALIDATOR),
+        "--config",
+        str(CONFIG),
+        "--formatter",
+        "json",
+        *files,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await run.communicate()
+    if run.returncode not in (0, 1) or not out.strip():
+        pytest.fail(f"html-validate did not run ({run.returncode}): {err.decode()[:2000]}")
+    return [
+        f"{Path(result['filePath']).stem}:{m['line']}:{m['column']} {m['ruleId']}: {m['message']}"
+        for result in json.loads(out)
+        for m in result["messages"]
+    ]
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def _forbidden_page(stack: Stack, lang: str) -> str:
+    """The 403 page as `forbidden` renders it for a sales user (no desk route refuses anyone
+    yet, so it is rendered here on a request like the gateway's)."""
+    app = FastAPI()
+    app.state.settings = stack.settings
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/desk/kpis",
+        "query_string": b"",
+        "headers": [(b"accept-language", lang.encode())],
+        "app": app,
+    }
+    user = Principal(sub="amy", roles=frozenset({"sales"}))
+    answer = forbidden(Request(scope), user, ["planning", "ops", "division"])
+    assert answer.status_code == 403
+    return bytes(answer.body).decode()
+
+
+async def test_the_desk_pages_are_valid_html(stack: Stack, tmp_path: Path) -> None:
+    pages: dict[str, str] = {}
+    async with httpx.AsyncClient(base_url=str(stack.http.base_url)) as http:
+        for lang, headers in (("en", EN), ("zh", ZH)):
+            page = await http.get("/desk/sign-in", headers=headers)
+            assert page.status_code == 200
+            pages[f"sign-in-{lang}"] = page.text
+        csrf = _csrf(page)
+        wrong = await http.post("/desk/sign-in", data={"csrf": csrf, "name": "lin"}, headers=EN)
+        assert wrong.status_code == 422
+        pages["sign-in-422"] = wrong.text
+        refused = await http.post("/desk/sign-out", data={"csrf": "forged"}, headers=EN)
+        assert refused.status_code == 403
+        pages["csrf-403"] = refused.text
+        signed = await http.post(
+            "/desk/sign-in",
+            data={"csrf": csrf, "name": "amy", "roles": ["sales", "planning"]},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        for lang, headers in (("en", EN), ("zh", ZH)):
+            home = await http.get("/desk", headers=headers)
+            assert home.status_code == 200
+            pages[f"home-{lang}"] = home.text
+    pages["forbidden-en"] = _forbidden_page(stack, "en")
+    pages["forbidden-zh"] = _forbidden_page(stack, "zh-CN")
+
+    problems = await validate(pages, tmp_path)
+    assert not problems, "invalid HTML:\n" + "\n".join(problems)
+
+
+async def test_the_checker_finds_invalid_html(tmp_path: Path) -> None:
+    """The checker itself: a page with an unlabelled input and a duplicate id fails."""
+    broken = (
+        '<!DOCTYPE html><html lang="en"><head><title>x</title></head><body>'
+        '<p id="a">x</p><p id="a"><input type="text" name="q"></p></body></html>'
+    )
+    problems = await validate({"broken": broken}, tmp_path)
+    rules = {line.split()[1].rstrip(":") for line in problems}
+    assert {"no-dup-id", "input-missing-label"} <= rules, problems
