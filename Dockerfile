@@ -6,6 +6,20 @@
 # Everything is configured by ORDERFLOW_* environment variables (shared/settings.py).
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# The desk's and /docs' front-end files, from npm by package-lock.json, copied as `make assets`
+# copies them (tests/test_deploy_compose.py checks the lists match). Built here rather than
+# copied from the build context: the image then never depends on whether, or with which lock,
+# `make assets` last ran on the machine that builds it. Runtime packages only (--omit=dev).
+FROM ${NODE_IMAGE} AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error \
+    && mkdir -p vendor \
+    && cp node_modules/htmx.org/dist/htmx.min.js vendor/ \
+    && cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+       node_modules/swagger-ui-dist/favicon-32x32.png vendor/
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -36,6 +50,8 @@ COPY shared ./shared
 COPY services ./services
 COPY workflows ./workflows
 COPY app ./app
+# The desk at /desk and Swagger UI at /docs serve these; nothing loads from a CDN.
+COPY --from=assets /src/vendor ./app/desk/static/vendor
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \

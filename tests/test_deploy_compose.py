@@ -326,6 +326,22 @@ def test_dockerignore_keeps_what_the_dockerfile_copies_and_nothing_else() -> Non
         assert (ROOT / path).exists(), path
 
 
+def test_the_image_vendors_the_desks_assets_as_make_assets_does() -> None:
+    """The desk and /docs load their files from app/desk/static/vendor: the image builds them
+    from package-lock.json in its own stage, copying the files the Makefile copies."""
+    text = DOCKERFILE.read_text()
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)
+    (assets,) = [s for s in stages if re.match(r"\S+ AS assets\b", s)]
+    assert "COPY package.json package-lock.json ./" in assets
+    assert "npm ci --omit=dev" in assets, "the lock's runtime packages, not the dev tools"
+    copied = re.compile(r"node_modules/\S+")
+    makefile = (ROOT / "Makefile").read_text()
+    assert set(copied.findall(assets)) == set(copied.findall(makefile))
+    assert "COPY --from=assets /src/vendor ./app/desk/static/vendor" in stages[-1]
+    # A copy made by `make assets` on the building machine never reaches the image.
+    assert "app/desk/static/vendor" in DOCKERIGNORE.read_text().splitlines()
+
+
 def test_migrations_run_as_the_owner_and_the_runtime_as_a_dml_role(
     compose: dict[str, Any],
 ) -> None:

@@ -34,6 +34,10 @@ SETTINGS = frozenset(f"ORDERFLOW_{name.upper()}" for name in Settings.model_fiel
 # The Ingress sends the cross-department paths to this gateway (deploy/README.md says why).
 SHARED_PATHS_GATEWAY = "gateway-planning"
 SHARED_PATHS = ("/orders", "/escalations", "/kpis")
+# The desk, Swagger UI and the API's description go to the gateway that serves every department
+# (the desk calls the API in-process, so it needs every department's routes).
+DESK_GATEWAY = "gateway-desk"
+DESK_PATHS = ("/desk", "/docs", "/openapi.json")
 TEST_SECRETS = {
     "ORDERFLOW_DATABASE_URL": "postgresql://orderflow_app:pw@postgres.example.com:5432/orderflow",
     "ORDERFLOW_MIGRATION_DATABASE_URL": (
@@ -150,7 +154,7 @@ def test_every_manifest_is_valid_for_kubernetes(manifests: list[Manifest]) -> No
             problems.append(f"{manifest['kind']}/{manifest['metadata']['name']}: {exc}")
     assert not problems, "\n".join(problems)
     counts = Counter(m["kind"] for m in manifests)
-    assert counts["Deployment"] == len(DEPARTMENTS) + len(all_queues("orderflow"))
+    assert counts["Deployment"] == len(DEPARTMENTS) + 1 + len(all_queues("orderflow"))
 
 
 def test_the_validator_rejects_a_broken_manifest(manifests: list[Manifest]) -> None:
@@ -166,6 +170,9 @@ def test_one_gateway_per_department_serving_only_it(manifests: list[Manifest]) -
     for gateway in gateways:
         c = container(gateway)
         departments = Settings(departments=env(c)["ORDERFLOW_DEPARTMENTS"]).departments
+        if gateway["metadata"]["name"] == DESK_GATEWAY:
+            assert sorted(departments) == sorted(DEPARTMENTS), "the desk needs every department"
+            continue
         assert len(departments) == 1, gateway["metadata"]["name"]
         served[departments[0]] = gateway["metadata"]["name"]
         assert c["command"][:3] == ["uvicorn", "app.gateway:create_app", "--factory"]
@@ -282,11 +289,13 @@ def test_ingress_routes_each_prefix_to_a_gateway_that_serves_it(manifests: list[
                 assert any(r == prefix or r.startswith(prefix + "/") for r in routes), prefix
             assert path["pathType"] == "Prefix"
             routed[prefix] = backend["name"]
-    assert set(routed) == {f"/{d}" for d in DEPARTMENTS} | set(SHARED_PATHS)
+    assert set(routed) == {f"/{d}" for d in DEPARTMENTS} | set(SHARED_PATHS) | set(DESK_PATHS)
     for dept in DEPARTMENTS:
         assert routed[f"/{dept}"] == f"gateway-{dept}"
     for path in SHARED_PATHS:
         assert routed[path] == SHARED_PATHS_GATEWAY
+    for path in DESK_PATHS:
+        assert routed[path] == DESK_GATEWAY
 
 
 def test_config_and_secret_hold_settings_production_accepts(
