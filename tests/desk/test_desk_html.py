@@ -21,7 +21,9 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from app.desk.pages import forbidden
+from app.desk.routes import sign_in_page
 from shared.auth import Principal
+from shared.settings import Settings
 from tests.conftest import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,23 +68,39 @@ def _csrf(page: httpx.Response) -> str:
     return found.group(1)
 
 
-def _forbidden_page(stack: Stack, lang: str) -> str:
-    """The 403 page as `forbidden` renders it for a sales user (no desk route refuses anyone
-    yet, so it is rendered here on a request like the gateway's)."""
+def _request(settings: Settings, path: str, lang: str) -> Request:
+    """A request like the gateway's, for pages no route of this stack answers with."""
     app = FastAPI()
-    app.state.settings = stack.settings
+    app.state.settings = settings
     scope = {
         "type": "http",
         "method": "GET",
-        "path": "/desk/kpis",
+        "path": path,
         "query_string": b"",
         "headers": [(b"accept-language", lang.encode())],
         "app": app,
     }
+    return Request(scope)
+
+
+def _forbidden_page(stack: Stack, lang: str) -> str:
+    """The 403 page as `forbidden` renders it for a sales user."""
     user = Principal(sub="amy", roles=frozenset({"sales"}))
-    answer = forbidden(Request(scope), user, ["planning", "ops", "division"])
+    answer = forbidden(_request(stack.settings, "/desk/kpis", lang), user, ["planning", "ops"])
     assert answer.status_code == 403
     return bytes(answer.body).decode()
+
+
+async def _sign_in_with_a_provider(stack: Stack, lang: str) -> str:
+    """The sign-in page when an identity provider is configured (its link above the form)."""
+    settings = stack.settings.model_copy(
+        update={"oidc_issuer": "https://idp.example.com", "oidc_client_id": "desk"}
+    )
+    answer = await sign_in_page(_request(settings, "/desk/sign-in", lang), next="/desk")
+    assert answer.status_code == 200
+    html = bytes(answer.body).decode()
+    assert "/desk/sign-in/oidc" in html
+    return html
 
 
 async def test_the_desk_pages_are_valid_html(stack: Stack, tmp_path: Path) -> None:
@@ -109,6 +127,8 @@ async def test_the_desk_pages_are_valid_html(stack: Stack, tmp_path: Path) -> No
             home = await http.get("/desk", headers=headers)
             assert home.status_code == 200
             pages[f"home-{lang}"] = home.text
+    pages["sign-in-oidc-en"] = await _sign_in_with_a_provider(stack, "en")
+    pages["sign-in-oidc-zh"] = await _sign_in_with_a_provider(stack, "zh-CN")
     pages["forbidden-en"] = _forbidden_page(stack, "en")
     pages["forbidden-zh"] = _forbidden_page(stack, "zh-CN")
 
