@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
+from app.desk.i18n_orders import EN as ORDERS_EN
+from app.desk.i18n_orders import ZH as ORDERS_ZH
+
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "lang"
 
@@ -208,6 +211,8 @@ _ZH.update(
     }
 )
 
+_EN.update(ORDERS_EN)  # the order pages, the escalations board, the KPI dashboard
+_ZH.update(ORDERS_ZH)
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
 
 
