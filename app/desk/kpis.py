@@ -210,12 +210,13 @@ async def _read(
 ) -> Dashboard:
     zone = request.app.state.settings.timezone
     today = local_date(datetime.now(UTC), zone)
-    # The stored reports are made for the week and month just ended: those by default.
+    # The stored reports of the week and month asked for; else of the week and month just
+    # ended (a report is made once its period is over).
     periods = {
         "week": week,
         "month": month,
-        "report_week": report_week or previous_week(today, zone).label,
-        "report_month": report_month or previous_month(today, zone).label,
+        "report_week": report_week or week or previous_week(today, zone).label,
+        "report_month": report_month or month or previous_month(today, zone).label,
     }
     api = DeskApi(request)
     kpis = await api.get("/kpis", week=week, month=month)
