@@ -112,7 +112,7 @@ EN: dict[str, str] = {
     "esc_board.message": "Message",
     "esc_board.action": "Action",
     "esc_board.ack": "Acknowledge",
-    "esc_board.ack_by": "for {role}",
+    "esc_board.ack_by": "{role} acknowledges",
     "esc_board.acked": "Escalation {id} acknowledged.",
     "esc_board.none": "No open escalations.",
     "esc_state.open": "Open",

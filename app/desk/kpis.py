@@ -74,7 +74,7 @@ def _achievement(
 
 def tables(
     kpis: dict[str, Any],
-    reports: dict[str, Answer],
+    reports: dict[str, tuple[str, Answer]],
     t: Callable[..., str],
     when: Callable[[Any], str],
 ) -> list[Table]:
@@ -164,7 +164,7 @@ def tables(
             ],
         ),
     ]
-    for kind, answer in reports.items():
+    for kind, (period, answer) in reports.items():
         if answer.ok:
             report = answer.body
             table = _achievement(
@@ -187,7 +187,7 @@ def tables(
             found.append(
                 Table(
                     key=f"report_{kind}",
-                    title=t(f"kpi.report_{kind}", period=""),
+                    title=t(f"kpi.report_{kind}", period=period),
                     columns=[],
                     rows=[],
                     note=answer.detail,
@@ -201,7 +201,8 @@ class Dashboard:
     """What the dashboard read, or the answer that stopped it."""
 
     kpis: Answer
-    reports: dict[str, Answer]
+    # The stored reports by kind: the period asked for and the API's answer.
+    reports: dict[str, tuple[str, Answer]]
     periods: dict[str, str]
 
 
@@ -220,10 +221,11 @@ async def _read(
     }
     api = DeskApi(request)
     kpis = await api.get("/kpis", week=week, month=month)
-    reports: dict[str, Answer] = {}
+    reports: dict[str, tuple[str, Answer]] = {}
     if kpis.ok:
-        reports["week"] = await api.get("/planning/reports", week=periods["report_week"])
-        reports["month"] = await api.get("/planning/reports", month=periods["report_month"])
+        for kind in ("week", "month"):
+            period = periods[f"report_{kind}"]
+            reports[kind] = (period, await api.get("/planning/reports", **{kind: period}))
     return Dashboard(kpis=kpis, reports=reports, periods=periods)
 
 

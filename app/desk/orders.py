@@ -192,8 +192,12 @@ async def order_live(request: Request, order_no: str, revision: int | None = Non
     data = await _read(request, order_no)
     if not data.order.ok:
         # Say why in the fragment's place; the poll goes on and recovers when the API does.
+        url = _escape(
+            str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        )
         return Response(
-            f'<div class="error" id="order-live">{_escape(data.order.detail)}</div>',
+            f'<div class="error" id="order-live" hx-get="{url}" hx-trigger="every 15s" '
+            f'hx-swap="outerHTML" role="alert">{_escape(data.order.detail)}</div>',
             status_code=200,
             media_type="text/html",
             headers={"Cache-Control": "no-store"},

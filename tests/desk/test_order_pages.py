@@ -11,7 +11,12 @@ from app.desk.i18n import MESSAGES
 from shared.payloads import MILESTONES
 from tests.conftest import Stack
 from tests.desk.desk_client import desk
-from tests.drivers import plan_history, to_master_plan
+from tests.drivers import (
+    plan_history,
+    propose_and_plan_date,
+    technical_and_lead_time,
+    to_master_plan,
+)
 from tests.helpers import complete_ok, create_order, wait_task
 
 EN = MESSAGES["en"]
@@ -93,6 +98,34 @@ async def test_the_live_fragment_answers_304_until_the_order_changes(stack: Stac
         changed = await http.get(f"/desk/orders/{order_no}/live", headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.headers["etag"] != etag
         assert f"/desk/tasks/engineering/{review['task_id']}" not in changed.text
+
+        # An order the API does not know: the fragment says so and keeps polling.
+        gone = await http.get("/desk/orders/NO-SUCH-ORDER/live")
+        assert gone.status_code == 200 and 'class="error"' in gone.text
+        assert 'hx-get="/desk/orders/NO-SUCH-ORDER/live"' in gone.text
+
+
+async def test_a_declined_order_shows_where_it_ended_and_why(stack: Stack) -> None:
+    order_no = await create_order(stack)
+    await technical_and_lead_time(stack, order_no)
+    await propose_and_plan_date(stack, order_no)
+    await complete_ok(
+        stack,
+        "sales.confirm_delivery",
+        order_no,
+        {"accepted": False, "decline": True, "reason": "project postponed"},
+    )
+    async with desk(stack, "sam", "sales") as (http, _):
+        page = await http.get(f"/desk/orders/{order_no}")
+        assert page.status_code == 200, page.text
+        bar = page.text[page.text.index('<ol class="stages">') : page.text.index("</ol>")]
+        assert bar.count("<li") == 11  # the ten stages, and where it ended
+        assert re.search(r'class="done">Contract review<', bar)
+        assert re.search(r'class="ended current" aria-current="step">Declined<', bar)
+        assert "project postponed" in page.text
+        assert EN["order.no_plan"] in page.text and EN["order.open_tasks"] in page.text
+        declined = await http.get("/desk/orders", params={"status": "declined"})
+        assert f'href="/desk/orders/{order_no}"' in declined.text
 
 
 def test_the_gantt_places_planned_forecast_and_actual_on_one_axis() -> None:
