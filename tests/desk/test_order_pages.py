@@ -39,6 +39,10 @@ async def test_the_order_page_shows_stage_plan_gantt_tasks_and_the_workflow_link
         none = await http.get("/desk/orders", params={"stage": "closed"})
         assert none.status_code == 200 and f"/desk/orders/{order_no}" not in none.text
         assert EN["orders.none"] in none.text
+        on_time = await http.get("/desk/orders", params={"late": "false", "customer": "Huadian"})
+        assert f'href="/desk/orders/{order_no}"' in on_time.text
+        late = await http.get("/desk/orders", params={"late": "true"})
+        assert f'href="/desk/orders/{order_no}"' not in late.text
         bad = await http.get("/desk/orders", params={"stage": "nowhere"})
         assert bad.status_code == 422 and "stage must be one of" in bad.text
 
