@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from temporalio.testing import WorkflowEnvironment
+
 from app.desk.charts import gantt
 from app.desk.i18n import MESSAGES
 from shared.payloads import MILESTONES
@@ -18,6 +20,7 @@ from tests.drivers import (
     to_master_plan,
 )
 from tests.helpers import complete_ok, create_order, wait_task
+from tests.issue_drivers import _in_assembly, _report_ok
 
 EN = MESSAGES["en"]
 
@@ -130,6 +133,36 @@ async def test_a_declined_order_shows_where_it_ended_and_why(stack: Stack) -> No
         assert EN["order.no_plan"] in page.text and EN["order.open_tasks"] in page.text
         declined = await http.get("/desk/orders", params={"status": "declined"})
         assert f'href="/desk/orders/{order_no}"' in declined.text
+
+
+async def test_an_order_in_assembly_shows_its_materials_lots_and_issues(
+    flow: Stack, ts_env: WorkflowEnvironment
+) -> None:
+    order_no, suffix = await _in_assembly(flow, ts_env)
+    await _report_ok(
+        flow,
+        order_no,
+        {
+            "kind": "missing_part",
+            "description": "gasket retainer missing",
+            "items": [{"item": f"RETAINER-{suffix}", "qty": 6}],
+        },
+    )
+    async with desk(flow, "olga", "ops") as (http, _):
+        page = await http.get(f"/desk/orders/{order_no}")
+        assert page.status_code == 200, page.text
+        html = page.text
+        materials = html[html.index('id="h-materials"') : html.index('id="h-issues"')]
+        assert f"BOLT-{suffix}" in materials and f"VS1-{suffix}" in materials
+        issues = html[html.index('id="h-issues"') : html.index('id="h-changes"')]
+        assert EN["issue_kind.missing_part"] in issues and "gasket retainer missing" in issues
+        assert EN["issue_state.open"] in issues
+        trace = html[html.index('id="h-trace"') : html.index('id="h-timeline"')]
+        assert EN["trace.complete"] in trace
+        assert trace.count(f"VS1-{suffix}") == 1  # one row per lot, the item named once
+        assert re.search(r"<td>PO-[^<]+</td>", trace), trace
+        bar = html[html.index('<ol class="stages">') : html.index("</ol>")]
+        assert re.search(r'class="current" aria-current="step">Production<', bar)
 
 
 def test_the_gantt_places_planned_forecast_and_actual_on_one_axis() -> None:
