@@ -17,7 +17,7 @@ from app.desk.pages import render
 from app.desk.session import csrf_ok, desk_user
 from shared.auth import Principal
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 # The board shows at most this many open escalations (the oldest first within a level).
 BOARD_LIMIT = 500

@@ -22,7 +22,7 @@ from app.desk.session import desk_user
 from shared.auth import KPI_READERS
 from shared.periods import local_date, previous_month, previous_week
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 DASH = "—"
 
