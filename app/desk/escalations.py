@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.status import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_403_FORBIDDEN
 
 from app.desk.api import Answer, DeskApi
 from app.desk.i18n import language, translator
@@ -45,7 +46,7 @@ async def _board(
     *,
     order_no: str,
     role: str,
-    status_code: int = 200,
+    status_code: int = HTTP_200_OK,
     refused: Answer | None = None,
     acked: int | None = None,
 ) -> Response:
@@ -99,12 +100,18 @@ async def acknowledge(
     user = desk_user(request)
     if not csrf_ok(request, csrf):
         t = translator(language(request))
-        return render(request, "message.html", user=user, status_code=403, message=t("error.csrf"))
+        return render(
+            request,
+            "message.html",
+            user=user,
+            status_code=HTTP_403_FORBIDDEN,
+            message=t("error.csrf"),
+        )
     answer = await DeskApi(request).post(f"/escalations/{escalation_id}/ack", {})
     if answer.ok:
         kept = {k: v for k, v in (("order_no", order_no), ("role", role)) if v}
         target = f"/desk/escalations?{urlencode({'acked': escalation_id, **kept})}"
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(target, status_code=HTTP_303_SEE_OTHER)
     return await _board(
         request, user, order_no=order_no, role=role, status_code=answer.status, refused=answer
     )

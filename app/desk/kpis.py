@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.status import HTTP_200_OK, HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
 
 from app.desk.api import Answer, DeskApi
 from app.desk.charts import Bars, bars
@@ -245,14 +246,14 @@ async def kpi_dashboard(
     """The KPI dashboard of a week and a month (default: the current ones)."""
     user = desk_user(request)
     data = await _read(request, week, month, report_week, report_month)
-    if data.kpis.status == 403:
+    if data.kpis.status == HTTP_403_FORBIDDEN:
         return forbidden(request, user, KPI_READERS)
     t = translator(language(request))
     return render(
         request,
         "kpis.html",
         user=user,
-        status_code=data.kpis.status if not data.kpis.ok else 200,
+        status_code=data.kpis.status if not data.kpis.ok else HTTP_200_OK,
         tables=tables(data.kpis.body, data.reports, t, _when(request)) if data.kpis.ok else [],
         kpis=data.kpis.body if data.kpis.ok else None,
         periods=data.periods,
@@ -274,7 +275,7 @@ async def kpi_csv(
     """One dashboard table as CSV, its header row in the user's language."""
     user = desk_user(request)
     data = await _read(request, week, month, report_week, report_month)
-    if data.kpis.status == 403:
+    if data.kpis.status == HTTP_403_FORBIDDEN:
         return forbidden(request, user, KPI_READERS)
     t = translator(language(request))
     if not data.kpis.ok:
@@ -293,7 +294,7 @@ async def kpi_csv(
             request,
             "message.html",
             user=user,
-            status_code=404,
+            status_code=HTTP_404_NOT_FOUND,
             message=t("kpi.no_table", table=table),
         )
     out = io.StringIO()

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.status import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_403_FORBIDDEN
 
 from app.desk.api import Answer, DeskApi
 from app.desk.charts import gantt
@@ -66,7 +67,7 @@ async def orders_list(
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    if answer.status == 403:
+    if answer.status == HTTP_403_FORBIDDEN:
         return forbidden(request, user, _roles_named(answer))
     rows = list(answer.body)[:PAGE_SIZE] if answer.ok else []
     more = answer.ok and len(answer.body) > PAGE_SIZE
@@ -75,7 +76,7 @@ async def orders_list(
         request,
         "orders.html",
         user=user,
-        status_code=200 if answer.ok else answer.status,
+        status_code=HTTP_200_OK if answer.ok else answer.status,
         orders=rows,
         filters=filters,
         stages=STAGES,
@@ -162,7 +163,7 @@ async def order_page(request: Request, order_no: str, revision: int | None = Non
     """One order, its sections refreshing every 15 s without a reload."""
     user = desk_user(request)
     data = await _read(request, order_no)
-    if data.order.status == 403:
+    if data.order.status == HTTP_403_FORBIDDEN:
         return forbidden(request, user, _roles_named(data.order))
     if not data.order.ok:
         return render(
@@ -189,7 +190,7 @@ async def order_live(request: Request, order_no: str, revision: int | None = Non
         return Response(
             f'<div class="error" id="order-live" hx-get="{url}" hx-trigger="every 15s" '
             f'hx-swap="outerHTML" role="alert">{_escape(data.order.detail)}</div>',
-            status_code=200,
+            status_code=HTTP_200_OK,
             media_type="text/html",
             headers={"Cache-Control": "no-store"},
         )
@@ -199,7 +200,7 @@ async def order_live(request: Request, order_no: str, revision: int | None = Non
     etag = f'"{hashlib.sha256(bytes(page.body)).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
     if etag in _tags(request.headers.get("if-none-match", "")):
-        return Response(status_code=304, headers=headers)
+        return Response(status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     page.headers.update(headers)
     return page
 
