@@ -139,7 +139,7 @@ class Bars:
     bars: list[Bar] = field(default_factory=list)
 
 
-BAR_LABEL_WIDTH = 150
+BAR_LABEL_WIDTH = 190
 BAR_PLOT_WIDTH = 360
 BAR_HEIGHT = 22
 
