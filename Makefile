@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR := $(or $(ORDERFLOW_HOME),.orderflow)
 
-.PHONY: run test lint format e2e lock clean install assets
+.PHONY: run test lint format e2e lock clean install assets bench
 
 install: $(STAMP)
 
@@ -53,6 +53,12 @@ format: $(STAMP)
 # Only the end-to-end test: the whole stack as `make run` starts it.
 e2e: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q -m e2e
+
+# The benchmarks (speed targets live here, printed against the engine's floor, not in tests).
+bench: $(STAMP) $(ASSETS)
+	$(BIN)/python bench/bench_review.py
+	$(BIN)/python bench/bench_sqlite_sync.py
+	$(BIN)/python bench/bench_desk.py
 
 # Pin what the venv holds now (after changing dependencies in pyproject.toml).
 lock: $(STAMP)

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     # (`preferred_username`).
     jwt_roles_claim: str = Field(default="roles", min_length=1)
     jwt_subject_claim: str = Field(default="sub", min_length=1)
+    # The desk's sign-in through the identity provider (OpenID Connect authorization code with
+    # PKCE): the issuer URL (its /.well-known/openid-configuration is read) and the desk's
+    # public client id; empty: the desk offers a pasted token (and names in dev) only.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_scope: str = "openid profile"
     # Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # At most one forced JWKS refetch (an unknown `kid`, e.g. after a key rotation) per this

@@ -10,6 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.desk.oidc import router as oidc_router
 from app.desk.orders import router as orders_router
 from app.desk.pages import sign_in_redirect
 from app.desk.routes import router
@@ -22,6 +23,7 @@ def install_desk(app: FastAPI) -> None:
     """Mount the desk, its static files, and Swagger UI at /docs from the same files."""
     app.mount("/desk/static", StaticFiles(directory=STATIC, check_dir=False), name="desk-static")
     app.include_router(router)
+    app.include_router(oidc_router)
     app.include_router(orders_router)
 
     @app.exception_handler(SignInNeeded)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.desk.i18n import LANG_COOKIE, LANGUAGES, language, translator
+from app.desk.oidc import enabled as oidc_enabled
 from app.desk.pages import render
 from app.desk.session import (
     COOKIE_PATH,
@@ -52,6 +53,7 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
         next=_safe_next(next),
         dev=settings.env in ("dev", "test"),
         roles=sorted(KNOWN_ROLES),
+        oidc=oidc_enabled(settings),
     )
 
 
@@ -95,6 +97,7 @@ def _sign_in_again(request: Request, message: str, next: str) -> Response:
         next=_safe_next(next),
         dev=settings.env in ("dev", "test"),
         roles=sorted(KNOWN_ROLES),
+        oidc=oidc_enabled(settings),
         message=message,
     )
 
