@@ -10,9 +10,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.desk.inbox import router as inbox_router
 from app.desk.pages import sign_in_redirect
 from app.desk.routes import router
 from app.desk.session import SignInNeeded
+from app.desk.task_form import router as task_form_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -21,6 +23,8 @@ def install_desk(app: FastAPI) -> None:
     """Mount the desk, its static files, and Swagger UI at /docs from the same files."""
     app.mount("/desk/static", StaticFiles(directory=STATIC, check_dir=False), name="desk-static")
     app.include_router(router)
+    app.include_router(inbox_router)
+    app.include_router(task_form_router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
