@@ -138,6 +138,7 @@ class FormField:
 
     @property
     def next_index(self) -> int:
+        """The index of a row added next (after the rows shown, numbered from 0)."""
         return len(self.rows)
 
     @property
@@ -179,12 +180,14 @@ def _field(
         ]
     elif node.widget == "rows" and node.item is not None:
         item = node.item
+        # A list that must have a row starts with one, ready to fill.
+        indices = row_indices(values, path) or ([0] if node.required else [])
         made.rows = [
             [
                 _field(f"{path}.{index}.{sub}", sub, child, values, problems)
                 for sub, child in item.properties.items()
             ]
-            for index in row_indices(values, path)
+            for index in indices
         ]
         made.template = [
             _field(f"{path}.{ROW_SLOT}.{sub}", sub, child, {}, {})
@@ -277,6 +280,49 @@ def _text(value: Any) -> str:
         plain = format(Decimal(repr(value)), "f")
         return plain.removesuffix(".0") if plain.endswith(".0") else plain
     return str(value)
+
+
+# -- a new task's form, filled from its context ----------------------------------------------
+
+_PREFILLED = ("text", "textarea", "number", "integer", "date", "select")
+
+
+def prefill(schema: dict[str, Any], context: Mapping[str, Any]) -> dict[str, str]:
+    """Form values an open task starts with, from its context: a top-level field the context
+    names (a PO's supplier, an operation), and a list's rows from the context's list of the same
+    name, or else the one whose rows share the most fields (a pick list's items). Decisions
+    (booleans) are never answered for the user."""
+    root = payload_shape(schema)
+    out: dict[str, str] = {}
+    for name, node in root.properties.items():
+        if node.widget in _PREFILLED and isinstance(context.get(name), str | int | float):
+            if not isinstance(context[name], bool):
+                _encode(name, node, context[name], out)
+        elif node.widget == "rows" and node.item is not None:
+            fields = {n for n, f in node.item.properties.items() if f.widget in _PREFILLED}
+            source = _matching_list(context, name, fields)
+            for index, row in enumerate(source):
+                for sub in fields & set(row):
+                    value = row[sub]
+                    if isinstance(value, str | int | float) and not isinstance(value, bool):
+                        _encode(f"{name}.{index}.{sub}", node.item.properties[sub], value, out)
+    return out
+
+
+def _matching_list(context: Mapping[str, Any], name: str, fields: set[str]) -> list[Any]:
+    def rows(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return value
+        return []
+
+    if rows(context.get(name)):
+        return rows(context.get(name))
+    shared = [
+        (len(fields & set(rows(value)[0])), key)
+        for key, value in context.items()
+        if rows(value) and fields & set(rows(value)[0])
+    ]
+    return rows(context[max(shared)[1]]) if shared else []
 
 
 # -- form values -> payload ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from app.desk.api import Answer, DeskApi
-from app.desk.forms import decode, encode, form_fields, place_problems
+from app.desk.forms import decode, encode, form_fields, place_problems, prefill
 from app.desk.i18n import language, translator
 from app.desk.pages import TEMPLATES, render
 from app.desk.session import csrf_ok, desk_user
@@ -69,24 +69,26 @@ def render_form_html(
     return template.render(items=items, t=t, field_label=field_labeller(t))
 
 
-def context_rows(context: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def context_rows(context: Mapping[str, Any], t: Callable[..., str]) -> list[tuple[str, Any]]:
     """The task's context for a definition list: scalars as text, lists of like objects as
     tables (`{"columns": [...], "rows": [...]}`), anything else as compact JSON."""
     out: list[tuple[str, Any]] = []
     for key, value in context.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(k for row in value for k in row))
-            rows = [[_compact(row.get(c)) for c in columns] for row in value]
+            rows = [[_compact(row.get(c), t) for c in columns] for row in value]
             out.append((key, {"columns": columns, "rows": rows}))
         else:
-            out.append((key, _compact(value)))
+            out.append((key, _compact(value, t)))
     return out
 
 
-def _compact(value: Any) -> str:
-    if value is None:
+def _compact(value: Any, t: Callable[..., str]) -> str:
+    if value is None or value == []:
         return ""
-    if isinstance(value, str | int | float | bool):
+    if isinstance(value, bool):
+        return t("form.yes") if value else t("form.no")
+    if isinstance(value, str | int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -115,7 +117,7 @@ def _page(
         form_html=Markup(render_form_html(schema, values, placed, lang)),
         loose=loose,
         message=message,
-        context_rows=context_rows(task.get("context") or {}),
+        context_rows=context_rows(task.get("context") or {}, translator(lang)),
         field_label=field_labeller(translator(lang)),
     )
 
@@ -139,7 +141,11 @@ async def task_page(request: Request, dept: str, task_id: str) -> Response:
             request, "message.html", user=user, status_code=answer.status, message=answer.detail
         )
     task = answer.body
-    values = encode(task["payload_schema"], task.get("payload") or {})
+    schema = task["payload_schema"]
+    if task.get("state") == "open":
+        values = prefill(schema, task.get("context") or {})
+    else:
+        values = encode(schema, task.get("payload") or {})
     note = "" if task.get("state") == "open" else t("task.not_open")
     return _page(request, user, dept, task, values, {}, message=note)
 

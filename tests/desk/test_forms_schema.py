@@ -17,9 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.desk.forms import Shape, decode, encode, form_fields, payload_shape, place_problems
-from app.desk.i18n import MESSAGES
-from app.desk.task_form import render_form_html
+from app.desk.forms import (
+    Shape,
+    decode,
+    encode,
+    form_fields,
+    payload_shape,
+    place_problems,
+    prefill,
+)
+from app.desk.i18n import MESSAGES, translator
+from app.desk.task_form import context_rows, render_form_html
 from shared.tasks.kinds import TASK_KINDS
 from tests.test_payload_properties import model_values
 
@@ -249,3 +257,34 @@ def test_every_field_and_choice_has_both_languages() -> None:
     for lang in ("en", "zh"):
         missing = {f"field.{n}" for n in names} | {f"choice.{c}" for c in choices}
         assert missing <= set(MESSAGES[lang]), sorted(missing - set(MESSAGES[lang]))
+
+
+def test_an_open_task_starts_from_its_context() -> None:
+    picking = TASK_KINDS["warehouse.picking"].payload.model_json_schema()
+    context = {
+        "pick_list": [{"item": "FRAME", "qty": "2", "special": False}, {"item": "BOLT"}],
+        "not_available": [],
+        "production_start": "2030-01-02",
+    }
+    assert prefill(picking, context) == {"lines.0.item": "FRAME", "lines.1.item": "BOLT"}
+    po = TASK_KINDS["procurement.place_po"].payload.model_json_schema()
+    assert prefill(po, {"supplier": "ACME", "qty": 3, "approved": True}) == {"supplier": "ACME"}
+    # A list that needs rows starts with an empty one; a list that may be empty with none.
+    bom = TASK_KINDS["engineering.release_bom"].payload.model_json_schema()
+    (lines, _) = form_fields(bom, {}, {})
+    assert [f.path for f in lines.rows[0]][:2] == ["lines.0.item", "lines.0.parent"]
+    design = TASK_KINDS["engineering.design_change"].payload.model_json_schema()
+    assert [f.rows for f in form_fields(design, {}, {}) if f.name == "bom_changes"] == [[]]
+
+
+def test_the_context_reads_as_a_list_of_terms() -> None:
+    t = translator("en")
+    rows = context_rows(
+        {"lines": [{"item": "A", "qty": "2"}, {"item": "B", "unit": "pc"}], "ok": True, "x": [1]},
+        t,
+    )
+    assert rows == [
+        ("lines", {"columns": ["item", "qty", "unit"], "rows": [["A", "2", ""], ["B", "", "pc"]]}),
+        ("ok", "Yes"),
+        ("x", "[1]"),
+    ]

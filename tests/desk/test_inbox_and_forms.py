@@ -12,9 +12,17 @@ import httpx
 
 from app.desk.i18n import MESSAGES
 from tests.conftest import Stack
+from tests.desk.test_forms_schema import submitted
 from tests.helpers import create_order, wait_task
 
 EN = {"Accept-Language": "en"}
+
+
+def assert_labelled(page: httpx.Response) -> None:
+    """Ids are unique and every visible input, select and textarea has its label."""
+    read = submitted(page.text)
+    assert len(read.ids) == len(set(read.ids)), read.ids
+    assert set(read.controls) <= read.label_for, set(read.controls) - read.label_for
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -46,12 +54,14 @@ async def test_a_department_completes_its_task_from_the_inbox(stack: Stack) -> N
         form_link = f"/desk/tasks/engineering/{task['task_id']}"
         assert f'href="{form_link}"' in inbox.text
         assert 'hx-trigger="every 15s"' in inbox.text
+        assert_labelled(inbox)
 
         form = await http.get(form_link)
         assert form.status_code == 200, form.text
         assert 'name="design_days"' in form.text and '<label for="f-design_days"' in form.text
         assert '<select id="f-ok" name="ok"' in form.text
         assert '<textarea id="f-issues" name="issues"' in form.text
+        assert_labelled(form)
 
         refused = await http.post(form_link, data={"csrf": "forged", "ok": "true"})
         assert refused.status_code == 403
@@ -61,6 +71,7 @@ async def test_a_department_completes_its_task_from_the_inbox(stack: Stack) -> N
         at_field = re.search(r'id="f-design_days-problem"[^>]*>([^<]+)<', bad.text)
         assert at_field and "greater than or equal to 0" in at_field.group(1)
         assert 'value="-3"' in bad.text  # the user's value is kept
+        assert_labelled(bad)
 
         done = await http.post(
             form_link,
