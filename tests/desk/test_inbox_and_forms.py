@@ -7,10 +7,14 @@ sales user opening the quality inbox sees the roles it needs; the inbox's rows a
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
+import pytest
 
-from app.desk.i18n import MESSAGES
+from app.desk import inbox as inbox_pages
+from app.desk.i18n import MESSAGES, translator
+from app.desk.inbox import age, time_left
 from tests.conftest import Stack
 from tests.desk.test_forms_schema import submitted
 from tests.helpers import create_order, wait_task
@@ -95,10 +99,12 @@ async def test_a_department_completes_its_task_from_the_inbox(stack: Stack) -> N
 
 
 async def test_the_inbox_refuses_who_lacks_the_role_and_its_rows_answer_304(
-    stack: Stack,
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order_no = await create_order(stack)
+    other_no = await create_order(stack)
     await wait_task(stack, "engineering.contract_review", order_no)
+    await wait_task(stack, "engineering.contract_review", other_no)
     async with httpx.AsyncClient(base_url=str(stack.http.base_url), headers=EN) as http:
         await _signed_in(http, "sam", "sales")
         quality = await http.get("/desk/inbox/quality")
@@ -132,3 +138,31 @@ async def test_the_inbox_refuses_who_lacks_the_role_and_its_rows_answer_304(
             headers={"If-None-Match": etag},
         )
         assert other.status_code == 200 and other.headers["etag"] != etag
+
+        # Overdue only: the fresh task is not overdue.
+        overdue = await http.get(
+            "/desk/inbox/engineering", params={"order_no": order_no, "overdue": "1"}
+        )
+        assert MESSAGES["en"]["inbox.empty"] in overdue.text
+        assert f'href="/desk/orders/{order_no}"' not in overdue.text
+
+        # Paging (a page of one here): next, then previous.
+        monkeypatch.setattr(inbox_pages, "PAGE", 1)
+        first = await http.get("/desk/inbox/engineering")
+        assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
+        link = re.search(r'href="([^"]+)" rel="next"', first.text)
+        assert link and "offset=1" in link.group(1)
+        second = await http.get("/desk/inbox/engineering" + link.group(1).replace("&amp;", "&"))
+        assert second.status_code == 200 and 'rel="prev"' in second.text
+        assert MESSAGES["en"]["inbox.page"].format(page=2) in second.text
+
+
+def test_time_left_reads_in_working_hours_with_its_mark() -> None:
+    t = translator("en")
+    assert time_left(3.5, t) == ("3.5 h", "")
+    assert time_left(1.25, t) == ("1.2 h", "soon")
+    assert time_left(-2.0, t) == ("overdue 2 h", "late")
+    assert time_left(None, t) == ("", "")
+    now = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    assert age("2026-12-02T09:00:00+00:00", now, t) == "2 d 3 h"
+    assert age("2026-12-04T11:30:00+00:00", now, t) == "0 h"
