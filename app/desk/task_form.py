@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,12 +20,11 @@ from app.desk.i18n import language, translator
 from app.desk.pages import TEMPLATES, render
 from app.desk.session import csrf_ok, desk_user
 from shared.auth import Principal
+from shared.settings import DEPARTMENTS
 
 router = APIRouter(prefix="/desk/tasks", include_in_schema=False)
 
 _ROLES = re.compile(r"needs one of the roles (.+)$")
-_SEGMENT = re.compile(r"[a-z]+")
-_TASK_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
 def roles_named(answer: Answer) -> list[str]:
@@ -122,8 +121,10 @@ def _page(
     )
 
 
-def _checked(dept: str, task_id: str) -> bool:
-    return bool(_SEGMENT.fullmatch(dept) and _TASK_ID.fullmatch(task_id))
+def _task_path(dept: str, task_id: str) -> str | None:
+    """The API path of the task (its id quoted: ids carry order numbers), or None for a
+    department the plant does not have."""
+    return f"/{dept}/tasks/{quote(task_id, safe='')}" if dept in DEPARTMENTS else None
 
 
 @router.get("/{dept}/{task_id}")
@@ -131,9 +132,10 @@ async def task_page(request: Request, dept: str, task_id: str) -> Response:
     """The task, its context, and the form that completes it."""
     user = desk_user(request)
     t = translator(language(request))
-    if not _checked(dept, task_id):
-        return render(request, "message.html", user=user, status_code=404, message=task_id)
-    answer = await DeskApi(request).get(f"/{dept}/tasks/{task_id}")
+    path = _task_path(dept, task_id)
+    if path is None:
+        return render(request, "message.html", user=user, status_code=404, message=dept)
+    answer = await DeskApi(request).get(path)
     if answer.status == 403:
         return refused(request, user, answer)
     if not answer.ok:
@@ -159,10 +161,11 @@ async def complete(
     t = translator(language(request))
     if not csrf_ok(request, csrf):
         return render(request, "message.html", user=user, status_code=403, message=t("error.csrf"))
-    if not _checked(dept, task_id):
-        return render(request, "message.html", user=user, status_code=404, message=task_id)
+    path = _task_path(dept, task_id)
+    if path is None:
+        return render(request, "message.html", user=user, status_code=404, message=dept)
     api = DeskApi(request)
-    shown = await api.get(f"/{dept}/tasks/{task_id}")
+    shown = await api.get(path)
     if shown.status == 403:
         return refused(request, user, shown)
     if not shown.ok:
@@ -174,11 +177,15 @@ async def complete(
     form = await request.form()
     submitted = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
     payload = decode(schema, submitted)
-    answer = await api.post(f"/{dept}/tasks/{task_id}/complete", payload)
+    answer = await api.post(f"{path}/complete", payload)
     if answer.ok:
         done = urlencode({"done": task_id})
         order_no = task.get("order_no")
-        target = f"/desk/orders/{order_no}?{done}" if order_no else f"/desk/inbox/{dept}?{done}"
+        target = (
+            f"/desk/orders/{quote(order_no, safe='')}?{done}"
+            if order_no
+            else f"/desk/inbox/{dept}?{done}"
+        )
         return RedirectResponse(target, status_code=303)
     if answer.status == 403:
         return refused(request, user, answer)
