@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,8 +108,10 @@ def _fragment(
     etag = etag_of(body)
     poll = f"/desk/inbox/{dept}/rows?" + urlencode({k: v for k, v in params.items() if v})
     html = (
-        f'<tbody id="inbox-rows" hx-get="{poll}" hx-trigger="every 15s" hx-swap="outerHTML" '
-        f'data-etag="{etag.replace(chr(34), "&quot;")}">{body}</tbody>'
+        # data-hx-*: htmx reads them as hx-*, and they are valid HTML.
+        f'<tbody id="inbox-rows" data-hx-get="{html_escape(poll)}" data-hx-trigger="every 15s" '
+        f'data-hx-swap="outerHTML" '
+        f'data-etag="{html_escape(etag)}">{body}</tbody>'
     )
     return html, etag
 

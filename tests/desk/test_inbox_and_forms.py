@@ -57,7 +57,7 @@ async def test_a_department_completes_its_task_from_the_inbox(stack: Stack) -> N
         assert f'href="/desk/orders/{order_no}"' in inbox.text
         form_link = f"/desk/tasks/engineering/{task['task_id']}"
         assert f'href="{form_link}"' in inbox.text
-        assert 'hx-trigger="every 15s"' in inbox.text
+        assert 'data-hx-trigger="every 15s"' in inbox.text
         assert_labelled(inbox)
 
         form = await http.get(form_link)
