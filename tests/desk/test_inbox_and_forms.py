@@ -77,6 +77,16 @@ async def test_a_department_completes_its_task_from_the_inbox(stack: Stack) -> N
         assert 'value="-3"' in bad.text  # the user's value is kept
         assert_labelled(bad)
 
+        # A rule of the whole payload names no field: it is shown above the form.
+        whole = await http.post(form_link, data={"csrf": csrf, "ok": "false", "design_days": "3"})
+        assert whole.status_code == 422
+        top = whole.text.split('<div class="task-layout">')[0]
+        assert "must list its technical issues" in top
+
+        chinese = await http.get(form_link, headers={"Accept-Language": "zh-CN"})
+        assert MESSAGES["zh"]["field.design_days"] in chinese.text
+        assert MESSAGES["zh"]["kind.engineering.contract_review"] in chinese.text
+
         done = await http.post(
             form_link,
             data={"csrf": csrf, "ok": "true", "design_days": "20", "issues": "\r\n"},
