@@ -10,6 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.desk.actions import router as actions_router
 from app.desk.pages import sign_in_redirect
 from app.desk.routes import router
 from app.desk.session import SignInNeeded
@@ -21,6 +22,7 @@ def install_desk(app: FastAPI) -> None:
     """Mount the desk, its static files, and Swagger UI at /docs from the same files."""
     app.mount("/desk/static", StaticFiles(directory=STATIC, check_dir=False), name="desk-static")
     app.include_router(router)
+    app.include_router(actions_router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:

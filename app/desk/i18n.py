@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
+from app.desk.i18n_actions import ACTIONS_EN, ACTIONS_ZH
+
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "lang"
 
@@ -208,6 +210,7 @@ _ZH.update(
     }
 )
 
+_EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
 
 
