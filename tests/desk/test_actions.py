@@ -271,6 +271,25 @@ async def test_a_receipt_against_a_po_prefills_its_lines_and_shows_the_lot(
             },
         )
         assert refused.status_code == 422 and "order_no is required" in refused.text
+        # Back from a customer: booked once however often the same form is sent.
+        spare = {
+            "csrf": _hidden(returns, "csrf"),
+            "idempotency_key": _hidden(returns, "idempotency_key"),
+            "kind": "aftersales",
+            "order_no": "",
+            "reason": "customer sent back a spare unused",
+            "lines.0.item": item,
+            "lines.0.qty": "2",
+        }
+        booked_returns = [
+            await http.post("/desk/warehouse/returns/new", data=spare) for _ in range(2)
+        ]
+        numbers = set()
+        for answer in booked_returns:
+            assert answer.status_code == 200, answer.text
+            assert EN["actions.return.done"] in answer.text
+            numbers.add(re.findall(r"<h1>[^<]*· ([^<]+)</h1>", answer.text)[0].strip())
+        assert len(numbers) == 1
 
     async with _signed_in(stack, "sam", "sales") as http:
         forbidden = await http.get("/desk/warehouse/receipts/new", params={"po_no": po_no})
