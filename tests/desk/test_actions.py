@@ -166,6 +166,20 @@ async def test_a_bad_line_is_shown_at_its_field_and_nothing_is_taken_in(stack: S
         made = await http.post("/desk/sales/orders/new", data=fixed, follow_redirects=False)
         assert made.status_code == 303, made.text
 
+        # A long order (more fields than a form parser takes by default) reaches the API, and
+        # its problem is at the row the user sees.
+        long = _order_form(page, f"{order_no}-L")
+        for i in range(3, 300):
+            long.update({f"lines.{i}.item": f"PART-{i}", f"lines.{i}.qty": "1"})
+            long[f"lines.{i}.unit"] = "pcs" if i != 299 else "crates"
+        refused_line = await http.post("/desk/sales/orders/new", data=long)
+        assert refused_line.status_code == 422, refused_line.text[:300]
+        assert "unknown unit 'crates'" in _problem(refused_line, "lines.298.unit")
+
+        chinese = await http.get("/desk/sales/orders/new", headers={"Accept-Language": "zh-CN"})
+        for label in ("actions.order.order_no", "actions.line.unit", "actions.priority.urgent"):
+            assert MESSAGES["zh"][label] in chinese.text
+
     async with _signed_in(stack, "wang", "warehouse") as http:
         refused = await http.get("/desk/sales/orders/new")
         assert refused.status_code == 403

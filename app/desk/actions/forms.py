@@ -17,8 +17,18 @@ from app.desk.api import Answer
 from app.desk.i18n import language, translator
 from app.desk.pages import forbidden, render
 from shared.auth import Principal
+from shared.bounds import LINES_MAX
+
+# Starlette parses at most 1,000 fields by default; a form of the API's longest lists (1,000
+# lines of up to six fields each) must still reach the API, which bounds it.
+FORM_FIELDS_MAX = 6 * LINES_MAX + 100
 
 _ROW = re.compile(r"^(?P<list>[a-z_]+)\.(?P<index>\d+)\.(?P<field>[a-z_]+)$")
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, as long as the API's lists allow."""
+    return await request.form(max_fields=FORM_FIELDS_MAX)
 
 
 def new_key() -> str:

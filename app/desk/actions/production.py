@@ -15,6 +15,7 @@ from app.desk.actions.forms import (
     field_names,
     loose_problems,
     may,
+    read_form,
     rows,
     text,
 )
@@ -48,7 +49,7 @@ async def issue_form(request: Request, order_no: str) -> Response:
 async def report_issue(request: Request, order_no: str) -> Response:
     """Report the issue; the order page lists it under its issues, where it goes next."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, PRODUCTION):

@@ -17,6 +17,7 @@ from app.desk.actions.forms import (
     may,
     new_key,
     optional,
+    read_form,
     rows,
     text,
 )
@@ -70,7 +71,7 @@ async def new_order_form(request: Request) -> Response:
 async def new_order(request: Request) -> Response:
     """`POST /sales/orders` with the form's Idempotency-Key: a double submit makes one order."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, SALES):
@@ -152,7 +153,7 @@ async def change(request: Request, order_no: str) -> Response:
     """`POST /sales/orders/{order_no}/changes`; the answer (at once, or awaiting the customer's
     agreement) is shown on its own page."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, SALES):
@@ -256,7 +257,7 @@ async def cancel_form(request: Request, order_no: str) -> Response:
 async def cancel(request: Request, order_no: str) -> Response:
     """`POST /sales/orders/{order_no}/cancel`, then the cost it incurred and what it unwound."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, SALES):

@@ -19,6 +19,7 @@ from app.desk.actions.forms import (
     may,
     new_key,
     optional,
+    read_form,
     rows,
     text,
 )
@@ -102,7 +103,7 @@ async def receive(request: Request) -> Response:
     """`POST /warehouse/receipts`; the answer (receipt, inspection lot, refused quantities) is
     shown on its own page."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, WAREHOUSE):
@@ -175,7 +176,7 @@ async def return_form(request: Request, order_no: str = "") -> Response:
 async def book_return(request: Request) -> Response:
     """`POST /warehouse/returns` with the form's Idempotency-Key (a double submit books one)."""
     user = desk_user(request)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, text(form, "csrf")):
         return csrf_refused(request, user)
     if not may(user, WAREHOUSE):
