@@ -109,8 +109,10 @@ def loose_problems(problems: dict[str, str], shown: Iterable[str]) -> dict[str, 
 def field_names(
     scalars: Iterable[str], lists: dict[str, tuple[list[dict[str, Any]], tuple[str, ...]]]
 ) -> list[str]:
-    """Every field name the form draws: its scalars and each row's `list.i.field`."""
+    """Every field name the form draws: its scalars, each row (`list.i`, for a problem of the
+    whole row) and each row's `list.i.field`."""
     names = list(scalars)
     for name, (drawn, fields) in lists.items():
+        names += [f"{name}.{i}" for i in range(len(drawn))]
         names += [f"{name}.{i}.{field}" for i in range(len(drawn)) for field in fields]
     return names
