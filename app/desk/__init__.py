@@ -10,6 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.desk.actions import router as actions_router
 from app.desk.inbox import router as inbox_router
 from app.desk.oidc import router as oidc_router
 from app.desk.orders import router as orders_router
@@ -29,6 +30,7 @@ def install_desk(app: FastAPI) -> None:
     app.include_router(orders_router)
     app.include_router(inbox_router)
     app.include_router(task_form_router)
+    app.include_router(actions_router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
+from app.desk.i18n_actions import ACTIONS_EN, ACTIONS_ZH
 from app.desk.i18n_orders import EN as ORDERS_EN
 from app.desk.i18n_orders import ZH as ORDERS_ZH
 
@@ -597,6 +598,7 @@ _ZH.update(
     }
 )
 
+_EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
 
 
