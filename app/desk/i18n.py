@@ -186,6 +186,7 @@ _EN.update(
         "error.title": "Something went wrong",
         "home.title": "Your desks",
         "home.none": "Your roles hold no department inbox.",
+        "order.actions": "Actions on this order",
     }
 )
 _ZH.update(
@@ -213,6 +214,7 @@ _ZH.update(
         "error.title": "出错了",
         "home.title": "我的工作台",
         "home.none": "您的角色没有部门待办。",
+        "order.actions": "订单操作",
     }
 )
 
