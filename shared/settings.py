@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     http_port: int = 8000
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Where people open the Temporal Web UI (the desk links each order's workflow there); empty
+    # means the embedded server's UI on this machine (`temporal_ui_port`).
+    temporal_ui_url: str = ""
     # Set these two for real servers; empty means "start the embedded one".
     temporal_address: str = ""
     temporal_namespace: str = "default"

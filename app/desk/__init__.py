@@ -10,10 +10,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.desk.actions import router as actions_router
+from app.desk.inbox import router as inbox_router
 from app.desk.oidc import router as oidc_router
+from app.desk.orders import router as orders_router
 from app.desk.pages import sign_in_redirect
 from app.desk.routes import router
 from app.desk.session import SignInNeeded
+from app.desk.task_form import router as task_form_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,6 +27,10 @@ def install_desk(app: FastAPI) -> None:
     app.mount("/desk/static", StaticFiles(directory=STATIC, check_dir=False), name="desk-static")
     app.include_router(router)
     app.include_router(oidc_router)
+    app.include_router(orders_router)
+    app.include_router(inbox_router)
+    app.include_router(task_form_router)
+    app.include_router(actions_router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
