@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    FloatRect,
+    Page,
+    ViewportSize,
+    async_playwright,
+)
 
 from app.desk.i18n import MESSAGES
 from tests.conftest import Stack
@@ -97,10 +104,18 @@ class Desk:
         await self.page.get_by_role("button", name=MESSAGES[lang]["sign_in.submit"]).click()
         await self.page.wait_for_url(re.compile(r"/desk$"))
 
-    async def shot(self, name: str, *, full_page: bool = True) -> Path:
-        """A PNG of the page as it is now, into the screenshots folder."""
+    async def shot(self, name: str, *, full_page: bool = True, down_to: str = "") -> Path:
+        """A PNG of the page as it is now, into the screenshots folder (from the top down to the
+        bottom of the element `down_to` selects, if given)."""
         path = self.folder / f"{name}.png"
-        await self.page.screenshot(path=str(path), full_page=full_page)
+        if down_to:
+            box = await self.page.locator(down_to).bounding_box()
+            assert box is not None, down_to
+            width = self.page.viewport_size["width"] if self.page.viewport_size else 1280
+            clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": box["y"] + box["height"]}
+            await self.page.screenshot(path=str(path), full_page=True, clip=clip)
+        else:
+            await self.page.screenshot(path=str(path), full_page=full_page)
         assert path.stat().st_size > 1000, path
         _shots.append(path)
         return path
