@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.async_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     FloatRect,
     Page,
@@ -124,18 +125,35 @@ class Desk:
         assert not self.errors, "console errors:\n" + "\n".join(self.errors)
 
 
+DeskMaker = Callable[[], Awaitable[Desk]]
+
+
 @pytest.fixture
-async def desk(browser: Browser, stack: Stack, screenshots: Path) -> AsyncIterator[Desk]:
-    """A fresh browser context (no cookies) at 1280x800 in English, on the stack's gateway."""
-    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
-    page = await context.new_page()
-    opened = Desk(page=page, base_url=str(stack.http.base_url).rstrip("/"), folder=screenshots)
-    page.on("console", opened._console)
-    page.on("pageerror", lambda error: opened.errors.append(f"uncaught: {error}"))
+async def new_desk(browser: Browser, stack: Stack, screenshots: Path) -> AsyncIterator[DeskMaker]:
+    """Opens fresh browser contexts (no cookies; 1280x800, English) on the stack's gateway, as
+    many as a test wants: two people at two browsers at once."""
+    contexts: list[BrowserContext] = []
+
+    async def opened() -> Desk:
+        context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+        contexts.append(context)
+        page = await context.new_page()
+        made = Desk(page=page, base_url=str(stack.http.base_url).rstrip("/"), folder=screenshots)
+        page.on("console", made._console)
+        page.on("pageerror", lambda error: made.errors.append(f"uncaught: {error}"))
+        return made
+
     try:
         yield opened
     finally:
-        await context.close()
+        for context in contexts:
+            await context.close()
+
+
+@pytest.fixture
+async def desk(new_desk: DeskMaker) -> Desk:
+    """One fresh browser context on the stack's gateway."""
+    return await new_desk()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

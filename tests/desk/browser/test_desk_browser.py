@@ -1,12 +1,15 @@
-"""The desk in Chromium: sign in through the page (mouse and keyboard), switch the language,
-the layout at 1280x800 and on a 768 px tablet, with no console error anywhere."""
+"""The desk in Chromium: sign in through the page (mouse and keyboard) as every department and
+as two departments at once, switch the language, the layout at 1280x800 and on a 768 px
+tablet, with no console error anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from app.desk.i18n import MESSAGES
-from tests.desk.browser.conftest import TABLET, Desk
+from shared.settings import DEPARTMENTS
+from tests.desk.browser.conftest import TABLET, Desk, DeskMaker
 
 EN, ZH = MESSAGES["en"], MESSAGES["zh"]
 
@@ -93,3 +96,34 @@ async def test_the_desk_fits_a_laptop_and_a_tablet(desk: Desk) -> None:
     )
     assert overflow <= 0, f"the page is {overflow}px wider than a 768 px tablet"
     desk.assert_clean_console()
+
+
+async def test_every_department_signs_in_to_its_inbox(desk: Desk) -> None:
+    page = desk.page
+    for dept in DEPARTMENTS:
+        await desk.sign_in(f"{dept}-clerk", dept)
+        nav = page.get_by_role("navigation", name="main")
+        await nav.get_by_role("link", name=EN[f"dept.{dept}"]).click()
+        title = EN["inbox.title"].format(dept=EN[f"dept.{dept}"])
+        await page.get_by_role("heading", name=title).wait_for()
+        await page.get_by_role("button", name=EN["nav.sign_out"]).click()
+        await page.get_by_role("heading", name=EN["sign_in.title"]).wait_for()
+    desk.assert_clean_console()
+
+
+async def test_two_departments_at_two_browsers_at_once(new_desk: DeskMaker) -> None:
+    sales, quality = await new_desk(), await new_desk()
+    await asyncio.gather(sales.sign_in("sam", "sales"), quality.sign_in("lin", "quality"))
+    # Each browser keeps its own sign-in: the other's department is not offered.
+    for desk, own, other in ((sales, "sales", "quality"), (quality, "quality", "sales")):
+        nav = desk.page.get_by_role("navigation", name="main")
+        assert await nav.get_by_role("link", name=EN[f"dept.{own}"]).count() == 1
+        assert await nav.get_by_role("link", name=EN[f"dept.{other}"]).count() == 0
+    await asyncio.gather(
+        sales.page.goto(sales.url("/desk/inbox/sales")),
+        quality.page.goto(quality.url("/desk/inbox/quality")),
+    )
+    for desk, own in ((sales, "sales"), (quality, "quality")):
+        title = EN["inbox.title"].format(dept=EN[f"dept.{own}"])
+        await desk.page.get_by_role("heading", name=title).wait_for()
+        desk.assert_clean_console()
