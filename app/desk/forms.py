@@ -4,8 +4,7 @@ a browser submits decoded into the payload the API expects (`decode`).
 
 Field names are the payload path (`lines.0.item`), the same dotted path as the API's 422
 `problems[].field`, so each problem lands next to its input. The schema is the pydantic JSON
-schema `GET /{dept}/tasks/{id}` returns: `$ref`s into `$defs`, `anyOf` with `null` for optional
-fields, enums, `format: date`, numbers, booleans, nested objects and arrays.
+schema `GET /{dept}/tasks/{id}` returns ($refs, optional anyOf-null, enums, dates, lists).
 
 Conventions the desk keeps (and its property test pins): an empty optional input is "not
 given" (omitted, so null or the default); a blank row or blank line of a list is no entry; a
