@@ -152,10 +152,21 @@ async def test_cancel_after_po_placement_cancels_the_pos_and_counts_the_open_com
     assert len(work_orders) == 2  # the set and its frame, made in house
     open_before = {t["task_id"] for t in await open_tasks_everywhere(flow, order_no)}
 
+    # The cost before confirming: the cancellation's own figures, and nothing changed by it.
+    quoted = await flow.http.get(
+        f"/sales/orders/{order_no}/cancellation-cost", headers=flow.token("sam", "sales")
+    )
+    assert quoted.status_code == 200, quoted.text
+    still = await _get(flow, "/procurement/purchase-orders", order_no=order_no, state="open")
+    assert sorted(po["po_no"] for po in still) == [bolts_po, breakers_po]
+    assert {t["task_id"] for t in await open_tasks_everywhere(flow, order_no)} == open_before
+
     result = await _cancel_ok(flow, order_no)
 
     assert result["stage_at_cancel"] == "materials"
     cost = result["cost"]
+    assert quoted.json()["cost"] == cost
+    assert quoted.json()["unwound"]["purchase_orders"] == result["unwound"]["purchase_orders"]
     # Nothing has come in; all of both POs is still owed: 288 x 0.35 + 6 x 1250.
     assert _money(cost) == {
         "received_material": D("0.00"),

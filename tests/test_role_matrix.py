@@ -89,6 +89,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     # Sales.
     ("POST", "/sales/orders"): {"sales", "admin"},
     ("POST", "/sales/orders/{order_no}/cancel"): {"sales", "admin"},
+    ("GET", "/sales/orders/{order_no}/cancellation-cost"): {"sales", "ops", "division", "admin"},
     ("POST", "/sales/orders/{order_no}/changes"): {"sales", "admin"},
     # Procurement's lists.
     ("GET", "/procurement/requisitions"): inbox_readers("procurement"),

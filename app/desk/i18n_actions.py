@@ -73,9 +73,10 @@ ACTIONS_EN: dict[str, str] = {
     "actions.cancel.picked": "Picked",
     "actions.cancel.on_order": "On order",
     "actions.cancel.cost_note": (
-        "Cancelling cannot be undone. The cost (material received, work done, open purchase "
-        "commitments) is worked out as the order is unwound and shown right after."
+        "Cancelling cannot be undone. Below is what cancelling now would unwind and cost, as the "
+        "cancellation itself counts it; the final figures are shown right after."
     ),
+    "actions.cancel.quote": "If cancelled now",
     "actions.cancel.reason": "Why the customer cancels",
     "actions.cancel.submit": "Cancel the order",
     "actions.cancel.done": "Order cancelled",
@@ -202,9 +203,10 @@ ACTIONS_ZH: dict[str, str] = {
     "actions.cancel.picked": "已领料",
     "actions.cancel.on_order": "在途",
     "actions.cancel.cost_note": (
-        "取消后无法恢复。取消成本（已收物料、已完成工作、未结采购承诺）"
-        "在撤销订单时计算，并随即显示。"
+        "取消后无法恢复。下表是现在取消将撤销的内容和成本（按取消本身的算法计算）；"
+        "取消后随即显示最终数字。"
     ),
+    "actions.cancel.quote": "如果现在取消",
     "actions.cancel.reason": "客户取消的原因",
     "actions.cancel.submit": "取消订单",
     "actions.cancel.done": "订单已取消",

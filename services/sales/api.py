@@ -20,6 +20,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.sales.cancellation.service import lock_order, unwind
 from services.sales.models import IntakeRequest, Order
 from services.sales.schemas import CancelRequest, ChangeRequest, OrderCreate, OrderCreated
 from services.sales.service import (
@@ -30,9 +31,9 @@ from services.sales.service import (
 )
 from services.tasks.api import task_router
 from shared.change_types import ChangeAccepted, CustomerChange
-from shared.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
+from shared.deps import CalendarDep, CurrentUser, SessionDep, SettingsDep, TemporalDep
 from shared.errors import APIError, conflict, invalid, not_found, unavailable
-from shared.production_types import CancellationResult, CancelOrder
+from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
 from shared.settings import Settings
 from shared.temporal import CUSTOMER, ORDER_NO, STAGE, workflow_queue
 from shared.types import OrderInput, OrderLine
@@ -218,6 +219,37 @@ async def cancel_order(
                 "(sales.orders) and take the order in again if it is still wanted",
             ) from exc
         raise
+
+
+@router.get("/orders/{order_no}/cancellation-cost", response_model=CancellationResult)
+async def cancellation_cost(
+    order_no: str,
+    session: SessionDep,
+    calendar: CalendarDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> CancellationResult:
+    """What cancelling the order now would unwind and cost, before anyone confirms: the
+    cancellation's own unwinding run in a transaction that is rolled back, so the figures are
+    the ones a cancellation would report and nothing changes; 409 when the order has ended."""
+    user.require(("sales", "ops", "division"), "pricing a cancellation")
+    order = await session.get(Order, order_no)
+    if order is None:
+        raise not_found(f"order {order_no}")
+    if order.status in _ENDED:
+        raise conflict(
+            "order_not_cancellable",
+            f"order {order_no} is already {order.status}; only an active order can be cancelled",
+        )
+    plant = await calendar.current()
+    try:
+        locked = await lock_order(session, order_no)
+        preview = UnwindOrder(
+            order_no=order_no, reason="cost before cancelling", by=user.sub, at=datetime.now(UTC)
+        )
+        return await unwind(session, locked, preview, settings.labour_cost_per_day, plant)
+    finally:
+        await session.rollback()  # a preview: every change the unwinding made is undone
 
 
 async def _workflow_exists(temporal: Client, order_no: str) -> bool:

@@ -215,6 +215,9 @@ async def test_a_customer_change_and_a_cancellation_show_their_answers(flow: Sta
         assert before.status_code == 200
         assert EN["stage.materials"] in before.text
         assert html.escape(EN["actions.cancel.cost_note"]) in before.text
+        assert (
+            EN["actions.cancel.quote"] in before.text and EN["actions.cancel.total"] in before.text
+        )
         csrf = _hidden(before, "csrf")
         blank = await http.post(
             f"/desk/sales/orders/{order_no}/cancel", data={"csrf": csrf, "reason": " "}

@@ -3,6 +3,7 @@ cancel an order showing what it costs; each a form over the sales API."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -245,8 +246,8 @@ def _change_form(
 @router.get("/orders/{order_no}/cancel")
 async def cancel_form(request: Request, order_no: str) -> Response:
     """What cancelling would stop, before the user confirms: the order's stage, value, open
-    tasks and materials from its view. The API quotes no cost before cancelling (the cost is
-    what the unwinding finds), so the cost itself is shown with the answer."""
+    tasks and materials from its view, and the cost and unwinding the API quotes for a
+    cancellation now (`GET /sales/orders/{order_no}/cancellation-cost`)."""
     user = desk_user(request)
     if not may(user, SALES):
         return forbidden(request, user, SALES)
@@ -296,12 +297,17 @@ async def _cancel_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    view = await DeskApi(request).get(f"/orders/{order_no}")
+    api = DeskApi(request)
+    view, quote = await asyncio.gather(
+        api.get(f"/orders/{order_no}"), api.get(f"/sales/orders/{order_no}/cancellation-cost")
+    )
     if view.status == 404:
         return render(request, "message.html", user=user, status_code=404, message=view.detail)
     return render(
         request,
         "actions/cancel.html",
+        quote=quote.body if quote.ok else None,
+        quote_error="" if quote.ok else quote.detail,
         user=user,
         status_code=status_code,
         order_no=order_no,
