@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import xlsxwriter
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.status import HTTP_200_OK, HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
@@ -273,6 +274,56 @@ async def kpi_csv(
     report_month: str = "",
 ) -> Response:
     """One dashboard table as CSV, its header row in the user's language."""
+    found = await _export(request, table, week, month, report_week, report_month)
+    if isinstance(found, Response):
+        return found
+    chosen, period = found
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(chosen.columns)
+    writer.writerows(chosen.rows)
+    # Excel reads a CSV as the system's code page unless it starts with a UTF-8 BOM.
+    return _download(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        "text/csv; charset=utf-8",
+        f"kpi-{table}-{period}.csv",
+    )
+
+
+@router.get("/kpis.xlsx")
+async def kpi_xlsx(
+    request: Request,
+    table: str,
+    week: str = "",
+    month: str = "",
+    report_week: str = "",
+    report_month: str = "",
+) -> Response:
+    """One dashboard table as an Excel workbook (xlsxwriter), header row in bold."""
+    found = await _export(request, table, week, month, report_week, report_month)
+    if isinstance(found, Response):
+        return found
+    chosen, period = found
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet(table[:31])
+    sheet.write_row(0, 0, chosen.columns, book.add_format({"bold": True}))
+    for number_, row in enumerate(chosen.rows, start=1):
+        sheet.write_row(number_, 0, row)
+    sheet.set_column(0, max(len(chosen.columns) - 1, 0), 18)
+    book.close()
+    return _download(
+        out.getvalue(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"kpi-{table}-{period}.xlsx",
+    )
+
+
+async def _export(
+    request: Request, table: str, week: str, month: str, report_week: str, report_month: str
+) -> tuple[Any, str] | Response:
+    """The dashboard table `table` and its period for a download, or the page saying why not
+    (the 403 naming the readers, the API's refusal, an unknown table)."""
     user = desk_user(request)
     data = await _read(request, week, month, report_week, report_month)
     if data.kpis.status == HTTP_403_FORBIDDEN:
@@ -297,21 +348,20 @@ async def kpi_csv(
             status_code=HTTP_404_NOT_FOUND,
             message=t("kpi.no_table", table=table),
         )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(chosen.columns)
-    writer.writerows(chosen.rows)
     period = {
         "plan_week": data.kpis.body["week"],
         "report_week": data.periods["report_week"],
         "report_month": data.periods["report_month"],
     }.get(table, data.kpis.body["month"])
-    # Excel reads a CSV as the system's code page unless it starts with a UTF-8 BOM.
+    return chosen, str(period)
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
     return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        content,
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="kpi-{table}-{period}.csv"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
         },
     )

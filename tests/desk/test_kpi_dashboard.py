@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -93,6 +94,19 @@ async def test_the_kpi_dashboard_is_for_planning_ops_and_division(
         rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert rows[0] == [ZH["kpi.cause"], ZH["kpi.events"]]
         assert [ZH["cause.late_supply"], "0"] in rows[1:]
+
+        # The same table as an Excel workbook: its header row and rows in its shared strings.
+        workbook = await http.get(
+            "/desk/kpis.xlsx", params={"table": "shortages", "month": "2026-11"}
+        )
+        assert workbook.status_code == 200, workbook.text
+        assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert 'filename="kpi-shortages-2026-11.xlsx"' in workbook.headers["content-disposition"]
+        with zipfile.ZipFile(io.BytesIO(workbook.content)) as book:
+            strings = book.read("xl/sharedStrings.xml").decode()
+            assert "xl/worksheets/sheet1.xml" in book.namelist()
+        for text in (ZH["kpi.cause"], ZH["kpi.events"], ZH["cause.late_supply"]):
+            assert text in strings
 
         missing = await http.get("/desk/kpis.csv", params={"table": "nothing"})
         assert missing.status_code == 404
