@@ -116,3 +116,38 @@ def field_names(
         names += [f"{name}.{i}" for i in range(len(drawn))]
         names += [f"{name}.{i}.{field}" for i in range(len(drawn)) for field in fields]
     return names
+
+
+def rows_form(
+    request: Request,
+    template: str,
+    user: Principal,
+    *,
+    fields: tuple[str, ...],
+    rows_name: str,
+    row_fields: tuple[str, ...],
+    rows_: list[dict[str, str]],
+    drawn_as: str,
+    status_code: int = 200,
+    error: str = "",
+    problems: dict[str, str] | None = None,
+    also_shown: Iterable[str] = (),
+    **context: Any,
+) -> Response:
+    """An action form of scalar `fields` and one list of rows (`rows_name`, drawn with a blank
+    row to add to and given to the template as `drawn_as`): each API problem at its field,
+    those naming no field on the form (nor in `also_shown`) above it."""
+    drawn = blank_rows(rows_, row_fields)
+    shown = [*field_names(fields, {rows_name: (drawn, row_fields)}), rows_name, *also_shown]
+    found = problems or {}
+    return render(
+        request,
+        template,
+        user=user,
+        status_code=status_code,
+        error=error,
+        problems=found,
+        loose=loose_problems(found, shown),
+        **{drawn_as: drawn},
+        **context,
+    )

@@ -10,18 +10,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.desk.actions.forms import (
     answered,
-    blank_rows,
     csrf_refused,
-    field_names,
-    loose_problems,
     may,
     read_form,
     rows,
+    rows_form,
     text,
 )
 from app.desk.actions.sales import order_page
 from app.desk.api import Answer, DeskApi
-from app.desk.pages import forbidden, render
+from app.desk.pages import forbidden
 from app.desk.session import csrf_ok, desk_user
 from shared.auth import Principal
 
@@ -79,19 +77,20 @@ def _issue_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    drawn = blank_rows(items, ITEM_FIELDS)
-    shown = [*field_names(ISSUE_FIELDS, {"items": (drawn, ITEM_FIELDS)}), "items"]
-    return render(
+    return rows_form(
         request,
         "actions/issue_new.html",
-        user=user,
+        user,
+        fields=ISSUE_FIELDS,
+        rows_name="items",
+        row_fields=ITEM_FIELDS,
+        rows_=items,
+        drawn_as="items",
         status_code=status_code,
+        error=error,
+        problems=problems,
         order_no=order_no,
         values=values,
-        items=drawn,
         kinds=ISSUE_KINDS,
         severities=SEVERITIES,
-        error=error,
-        problems=problems or {},
-        loose=loose_problems(problems or {}, shown),
     )

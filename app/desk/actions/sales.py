@@ -11,15 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.desk.actions.forms import (
     answered,
-    blank_rows,
     csrf_refused,
-    field_names,
     loose_problems,
     may,
     new_key,
     optional,
     read_form,
     rows,
+    rows_form,
     text,
 )
 from app.desk.api import Answer, DeskApi
@@ -115,25 +114,27 @@ def _order_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    drawn = blank_rows(lines, LINE_FIELDS)
-    shown = [*field_names(ORDER_FIELDS, {"lines": (drawn, LINE_FIELDS)}), "lines"]
     # A drawing reference's problem names its place in the list: shown at the one field.
     found = dict(problems or {})
     for path in [p for p in found if p.startswith("drawing_refs.")]:
         found.setdefault("drawing_refs", found[path])
-    return render(
+    return rows_form(
         request,
         "actions/order_new.html",
-        user=user,
+        user,
+        fields=ORDER_FIELDS,
+        rows_name="lines",
+        row_fields=LINE_FIELDS,
+        rows_=lines,
+        drawn_as="lines",
         status_code=status_code,
+        error=error,
+        problems=found,
+        also_shown=[p for p in found if p.startswith("drawing_refs")],
         values=values,
-        lines=drawn,
         units=sorted(UNITS),
         priorities=PRIORITIES,
         key=key,
-        error=error,
-        problems=found,
-        loose=loose_problems(found, [*shown, *[p for p in found if p.startswith("drawing_refs")]]),
     )
 
 
@@ -223,20 +224,21 @@ def _change_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    drawn = blank_rows(bom, BOM_FIELDS)
-    shown = [*field_names(CHANGE_FIELDS, {"bom_changes": (drawn, BOM_FIELDS)}), "bom_changes"]
-    return render(
+    return rows_form(
         request,
         "actions/change.html",
-        user=user,
+        user,
+        fields=CHANGE_FIELDS,
+        rows_name="bom_changes",
+        row_fields=BOM_FIELDS,
+        rows_=bom,
+        drawn_as="bom",
         status_code=status_code,
+        error=error,
+        problems=problems,
         order_no=order_no,
         values=values,
-        bom=drawn,
         key=key,
-        error=error,
-        problems=problems or {},
-        loose=loose_problems(problems or {}, shown),
     )
 
 

@@ -12,15 +12,13 @@ from fastapi.responses import Response
 
 from app.desk.actions.forms import (
     answered,
-    blank_rows,
     csrf_refused,
-    field_names,
-    loose_problems,
     may,
     new_key,
     optional,
     read_form,
     rows,
+    rows_form,
     text,
 )
 from app.desk.api import Answer, DeskApi
@@ -144,18 +142,19 @@ def _receipt_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    drawn = blank_rows(lines, RECEIPT_LINE_FIELDS)
-    shown = [*field_names(RECEIPT_FIELDS, {"lines": (drawn, RECEIPT_LINE_FIELDS)}), "lines"]
-    return render(
+    return rows_form(
         request,
         "actions/receipt_new.html",
-        user=user,
+        user,
+        fields=RECEIPT_FIELDS,
+        rows_name="lines",
+        row_fields=RECEIPT_LINE_FIELDS,
+        rows_=lines,
+        drawn_as="lines",
         status_code=status_code,
-        values=values,
-        lines=drawn,
         error=error,
-        problems=problems or {},
-        loose=loose_problems(problems or {}, shown),
+        problems=problems,
+        values=values,
     )
 
 
@@ -215,18 +214,19 @@ def _return_form(
     error: str = "",
     problems: dict[str, str] | None = None,
 ) -> Response:
-    drawn = blank_rows(lines, RETURN_LINE_FIELDS)
-    shown = [*field_names(RETURN_FIELDS, {"lines": (drawn, RETURN_LINE_FIELDS)}), "lines"]
-    return render(
+    return rows_form(
         request,
         "actions/return_new.html",
-        user=user,
+        user,
+        fields=RETURN_FIELDS,
+        rows_name="lines",
+        row_fields=RETURN_LINE_FIELDS,
+        rows_=lines,
+        drawn_as="lines",
         status_code=status_code,
+        error=error,
+        problems=problems,
         values=values,
-        lines=drawn,
         kinds=RETURN_KINDS,
         key=key,
-        error=error,
-        problems=problems or {},
-        loose=loose_problems(problems or {}, shown),
     )
