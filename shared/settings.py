@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared.settings_bots import BotSettings
 from shared.settings_fields import (
     Duration,
     HolidaysCountry,
@@ -61,7 +62,7 @@ MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 # Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
 # `ORDERFLOW_SLA_TASK_<KIND>`, read by `Settings.task_sla`.
-class Settings(BaseSettings):
+class Settings(BotSettings):
     # `hide_input_in_errors`: a validation error must not echo what it was given (secrets).
     model_config = SettingsConfigDict(
         env_prefix="ORDERFLOW_", extra="ignore", hide_input_in_errors=True
@@ -128,20 +129,6 @@ class Settings(BaseSettings):
     # many seconds; the key set is refetched anyway every `jwks_cache_seconds`.
     jwks_refetch_seconds: float = Field(default=30, ge=1, le=3600)
     jwks_cache_seconds: float = Field(default=300, ge=10, le=86400)
-    webhook_secret: SecretStr = SecretStr("")
-    escalation_webhooks: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
-        default_factory=list
-    )
-    # Every webhook POST (escalation bots and event webhooks): how long one attempt may take
-    # (the activity's own timeout, 5 min, stays above it), the backoff between attempts
-    # (doubling from initial to max), and the cap after which a delivery is marked failed and
-    # raised to `ops` as `delivery_failed`: whichever of attempts or age comes first.
-    webhook_timeout_seconds: float = Field(default=10, gt=0, le=240)
-    webhook_backoff_initial_seconds: float = Field(default=2, gt=0, le=3600)
-    webhook_backoff_max_seconds: float = Field(default=600, gt=0, le=86400)
-    webhook_max_attempts: int = Field(default=20, ge=1)
-    webhook_max_age_seconds: float = Field(default=3 * 86400, gt=0)
-
     approval_threshold: Decimal = Decimal("1000000")
     # Working days a standard crew needs from production start to production end.
     production_days: int = 10
@@ -172,12 +159,6 @@ class Settings(BaseSettings):
     report_weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "FRI"
     report_at: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     report_month_day: int = Field(default=1, ge=1, le=28)
-    # Where reports and other business events are POSTed (comma-separated URLs), signed like
-    # escalations with `webhook_secret`; empty: reports are only stored.
-    event_webhooks: Annotated[list[str], NoDecode, BeforeValidator(split_csv)] = Field(
-        default_factory=list
-    )
-
     # The departments this gateway process serves (comma-separated; empty: all eight). One
     # department per Deployment in Kubernetes; `/orders`, `/escalations` and `/healthz` are
     # served by every gateway.
