@@ -17,6 +17,9 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared.channels.config import with_webhook_secret
+from shared.channels.routing import ChannelBook
+from shared.departments import DEPARTMENTS
 from shared.settings_bots import BotSettings
 from shared.settings_fields import (
     Duration,
@@ -28,18 +31,6 @@ from shared.settings_fields import (
 )
 from shared.working_time.data import CalendarData, CalendarException, PublicCalendar
 from shared.working_time.text import parse_shifts, parse_work_week
-
-DEPARTMENTS: tuple[str, ...] = (
-    "sales",
-    "planning",
-    "engineering",
-    "procurement",
-    "warehouse",
-    "quality",
-    "production",
-    "aftersales",
-)
-
 
 # Token algorithms: a shared key signs only with HMAC, an identity provider's JWKS only with
 # asymmetric keys; `none` is in neither.
@@ -286,6 +277,12 @@ class Settings(BotSettings):
         return self
 
     @model_validator(mode="after")
+    def _channels_readable(self) -> Settings:
+        # A misconfigured channel or route stops the process at start, named in the error.
+        self.configured_channels(prod=self.env == "prod")
+        return self
+
+    @model_validator(mode="after")
     def _actor_key_rules(self) -> Settings:
         key = self.actor_key.get_secret_value()
         if key and len(key.encode()) < 32:
@@ -345,6 +342,12 @@ class Settings(BotSettings):
     def database_runtime_password(self) -> str:
         """The password of the embedded PostgreSQL's runtime role, kept in ORDERFLOW_HOME."""
         return _home_secret(self.home, "database-runtime.password")
+
+    def channel_book(self) -> ChannelBook:
+        """Every channel and route (shared/channels/routing.py), webhook channels without a
+        secret of their own signing with `webhook_signing_secret()`."""
+        book = self.configured_channels(prod=self.env == "prod")
+        return with_webhook_secret(book, self.webhook_signing_secret())
 
     def webhook_signing_secret(self) -> str:
         """The webhook HMAC secret: configured, or the dev secret kept in ORDERFLOW_HOME."""
