@@ -22,6 +22,7 @@ from tests.conftest import free_port
 from tests.fakes.base import serve
 from tests.fakes.facts import NOW, escalation_facts
 from tests.fakes.platforms import DingTalkFake, FeishuFake, SlackFake, WebhookFake, WeComFake
+from tests.fakes.smtp import smtp_server
 
 TOKEN = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2"
 SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -56,8 +57,8 @@ async def send(
 def assert_secret_free(result: SendResult, channel: Channel, *more: str) -> None:
     """Nothing of the URL's token, the secrets or the password is in the result."""
     text = repr(result)
-    for secret in (channel.url, *channel.secrets, *more):
-        assert secret not in text, f"{secret!r} leaked into {text}"
+    for secret in (channel.url, *channel.secrets, channel.smtp_password, *more):
+        assert not secret or secret not in text, f"{secret!r} leaked into {text}"
     assert TOKEN not in text and SECRET not in text
     assert result.error, "a failure says why"
 
@@ -279,3 +280,70 @@ def test_each_type_has_a_sender_and_a_default_pace() -> None:
     assert DEFAULT_RATE_PER_MINUTE["dingtalk"] == 20 and DEFAULT_RATE_PER_MINUTE["feishu"] == 100
     assert rate_per_minute(Channel("d", "dingtalk")) == 20
     assert rate_per_minute(Channel("d", "dingtalk", rate_per_minute=5)) == 5
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_email_letter_with_login_text_html_and_a_stable_message_id(
+    client: httpx.AsyncClient,
+) -> None:
+    tricky = escalation_message(escalation_facts(customer="Ada & <Sons>"), "zh")
+    async with smtp_server(username="orderflow", password="mail-pass-9f8e7d") as smtp:
+        channel = smtp.channel()
+        first = await send(channel, tricky, client, attempt=1)
+        again = await send(channel, tricky, client, attempt=2)
+    assert first.ok and again.ok, (first, again)
+    letter, resent = smtp.letters
+    mail = letter.message
+    assert letter.login == "orderflow" and letter.rcpt_tos == ("quality-head@plant.example",)
+    assert mail["Subject"] == tricky.title and mail["From"] == "orderflow@plant.example"
+    assert "esc_41_0123abcd" in mail["Message-ID"]
+    assert resent.message["Message-ID"] == mail["Message-ID"]
+    assert resent.message["X-Orderflow-Delivery"] == "2"
+    plain = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert plain is not None and html is not None
+    text = plain.get_content()
+    assert "Ada & <Sons>" in text and str(FACTS.ack_url) in text and "超期：2小时15分" in text
+    markup = html.get_content()
+    assert "Ada &amp; &lt;Sons&gt;" in markup and "<Sons>" not in markup
+    assert f'href="{FACTS.order_url}"' in markup
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_email_4xx_is_transient_5xx_and_bad_login_are_refusals(
+    client: httpx.AsyncClient,
+) -> None:
+    password = "mail-pass-9f8e7d"
+    async with smtp_server(username="orderflow", password=password) as smtp:
+        channel = smtp.channel()
+        smtp.fail_next(1, 451, "4.3.0 try again later")
+        deferred = await send(channel, EN, client)
+        smtp.fail_next(1, 550, "5.1.1 mailbox unavailable")
+        refused = await send(channel, EN, client)
+        bad_login = await send(smtp.channel(password="wrong-pass-1234"), EN, client)
+        ok = await send(channel, EN, client)
+    assert not deferred.ok and deferred.rate_limited and deferred.code == "451"
+    assert not refused.ok and not refused.rate_limited and refused.code == "550"
+    assert not bad_login.ok and bad_login.code == "535" and smtp.failed_logins >= 1
+    assert ok.ok and len(smtp.letters) == 1
+    for result in (deferred, refused, bad_login):
+        assert_secret_free(result, channel, password, "wrong-pass-1234")
+
+
+async def test_email_server_down_is_a_failure_without_the_password(
+    client: httpx.AsyncClient,
+) -> None:
+    channel = Channel(
+        "mail",
+        "email",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="none",
+        smtp_username="orderflow",
+        smtp_password="mail-pass-9f8e7d",
+        mail_from="orderflow@plant.example",
+        mail_to=("ops@plant.example",),
+    )
+    result = await send(channel, EN, client)
+    assert not result.ok and result.code is None and "e-mail: no answer" in str(result.error)
+    assert_secret_free(result, channel, "mail-pass-9f8e7d")
