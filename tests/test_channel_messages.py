@@ -4,23 +4,30 @@ a plan report; times in the plant's zone, lateness as people say it."""
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from shared.channels.messages import digest_message, escalation_message, plan_report_message
-from shared.channels.model import DigestFacts
+from shared.channels.model import CHANNEL_FAILING, DigestFacts
 from shared.channels.texts import (
+    DEPARTMENT_NAMES,
     ESCALATION_KINDS,
     TASK_KINDS,
     duration_text,
     local_time,
     role_text,
 )
+from shared.escalations.activities import DELIVERY_FAILED
+from shared.settings import DEPARTMENTS
 from shared.tasks.kinds import TASK_KINDS as KNOWN_TASKS
+from shared.working_time.store import UNCONFIRMED
 from tests.fakes.facts import NOW, escalation_facts
 
+ROOT = Path(__file__).resolve().parents[1]
 API_BODY = {
     "id",
     "kind",
@@ -126,8 +133,35 @@ def test_roles_in_words() -> None:
     assert role_text("ops", "en") == "Ops on duty"
 
 
+def raised_kinds() -> set[str]:
+    """Every escalation kind the code raises by a literal: `kind="..."` given to `escalate` or
+    `RaiseEscalation` anywhere in workflows/, services/ and shared/."""
+    kinds: set[str] = set()
+    for root in ("workflows", "services", "shared"):
+        for path in (ROOT / root).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name not in ("escalate", "RaiseEscalation"):
+                    continue
+                kinds.update(
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "kind"
+                    and isinstance(k.value, ast.Constant)
+                    and isinstance(k.value.value, str)
+                )
+    return kinds
+
+
 def test_every_known_kind_has_both_phrases() -> None:
+    raised = raised_kinds()
+    assert {"task_overdue", "milestone_overdue", "short_pick"} <= raised
+    assert raised | {DELIVERY_FAILED, UNCONFIRMED, CHANNEL_FAILING} <= set(ESCALATION_KINDS)
     assert set(KNOWN_TASKS) <= set(TASK_KINDS)
+    assert set(DEPARTMENTS) == set(DEPARTMENT_NAMES)
     for table in (ESCALATION_KINDS, TASK_KINDS):
         assert all(zh and en and zh != en for zh, en in table.values())
 

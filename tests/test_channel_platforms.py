@@ -138,15 +138,22 @@ async def test_wecom_markdown_with_its_key_and_cut_to_4096_bytes(client: httpx.A
 
 async def test_wecom_error_code_and_rate_limit(client: httpx.AsyncClient) -> None:
     clock = Clock()
-    fake = WeComFake(TOKEN, limit_per_minute=1, clock=clock)
+
+    async def awaited() -> float:
+        return clock()
+
+    fake = WeComFake(TOKEN, limit_per_minute=1, clock=awaited)
     async with serve(fake) as base:
         channel = fake.channel(base)
         fake.fail_next(1, code=40058)
         refused = await send(channel, ZH, client)
         ok = await send(channel, ZH, client)
         limited = await send(channel, ZH, client)
+        clock.now += 60
+        again = await send(channel, ZH, client)
     assert not refused.ok and refused.code == "40058" and not refused.rate_limited
-    assert ok.ok
+    assert ok.ok and again.ok
+    assert [s.at for s in fake.accepted] == [1_000.0, 1_060.0]
     assert limited.rate_limited and limited.code == "45009" and limited.retry_after == 60
     assert_secret_free(refused, channel)
     assert_secret_free(limited, channel)

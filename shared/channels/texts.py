@@ -33,6 +33,7 @@ ESCALATION_KINDS: dict[str, tuple[str, str]] = {
     "task_overdue": ("任务超期", "Task overdue"),
     "delivery_failed": ("消息推送失败", "Bot delivery failed"),
     "channel_failing": ("通知渠道故障", "Notification channel failing"),
+    "calendar_unconfirmed": ("工厂日历未确认", "Plant calendar not confirmed"),
 }
 
 # Task kinds (shared/tasks/kinds.py): the work a task asks for, (zh, en).
@@ -71,7 +72,7 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.change_agreement": ("变更协议", "Change agreement"),
 }
 
-DEPARTMENTS: dict[str, tuple[str, str]] = {
+DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {
     "sales": ("销售部", "Sales"),
     "planning": ("计划部", "Planning"),
     "engineering": ("技术部", "Engineering"),
@@ -108,8 +109,6 @@ WORDS: dict[str, dict[Lang, str]] = {
         "en": "{dept}: {count} open escalation(s) on {day}",
     },
     "digest_none": {"zh": "当前没有未处理的升级。", "en": "No open escalations."},
-    "late": {"zh": "超期", "en": "late"},
-    "open_for": {"zh": "已开", "en": "open"},
     "report_title": {
         "zh": "计划达成率{period_kind} {period}",
         "en": "Plan achievement, {period_kind} {period}",
@@ -148,7 +147,7 @@ def task_kind_text(kind: str, lang: Lang) -> str:
 
 
 def department_text(department: str, lang: Lang) -> str:
-    return _pick(DEPARTMENTS, department, lang)
+    return _pick(DEPARTMENT_NAMES, department, lang)
 
 
 def role_text(role: str, lang: Lang) -> str:
@@ -156,11 +155,11 @@ def role_text(role: str, lang: Lang) -> str:
     `quality` the department itself, `division` and `ops` their own phrases."""
     head, sep, department = role.partition(":")
     if sep and head == "head":
-        if department not in DEPARTMENTS:
+        if department not in DEPARTMENT_NAMES:
             return role
         name = department_text(department, lang)
         return f"{name}负责人" if lang == "zh" else f"Head of {name}"
-    if role in DEPARTMENTS:
+    if role in DEPARTMENT_NAMES:
         return department_text(role, lang)
     return _pick(ROLES, role, lang)
 

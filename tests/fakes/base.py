@@ -44,7 +44,9 @@ class Answer:
 
 @dataclass(frozen=True)
 class Seen:
-    """One request as the fake saw it, in arrival order (`seq` from 1), and its answer."""
+    """One request as the fake saw it, in arrival order (`seq` from 1), when by the fake's
+    clock, whether it was accepted (else `reason`: refused, told to fail, rate limited), and
+    the fake's answer."""
 
     seq: int
     path: str
@@ -127,11 +129,12 @@ class FakePlatform:
         request = Request(scope, receive)
         raw = await request.body()
         async with self._lock:
-            answer, reason = await self._decide(request, raw)
-            self._record(request, raw, answer, reason)
+            now = await self.now()
+            answer, reason = self._decide(request, raw, now)
+            self._record(request, raw, answer, reason, now)
         await answer.response()(scope, receive, send)
 
-    async def _decide(self, request: Request, raw: bytes) -> tuple[Answer, str]:
+    def _decide(self, request: Request, raw: bytes, now: float) -> tuple[Answer, str]:
         body = _parse(raw)
         refusal = self.check(request, raw, body)
         if refusal is not None:
@@ -142,7 +145,6 @@ class FakePlatform:
             if failing.count <= 0:
                 self._failures.popleft()
             return self.error(failing.code, failing.status), "told to fail"
-        now = await self.now()
         while self._sent_at and self._sent_at[0] <= now - WINDOW_SECONDS:
             self._sent_at.popleft()
         if self.limit_per_minute and len(self._sent_at) >= self.limit_per_minute:
@@ -150,7 +152,9 @@ class FakePlatform:
         self._sent_at.append(now)
         return self.ok(), ""
 
-    def _record(self, request: Request, raw: bytes, answer: Answer, reason: str) -> None:
+    def _record(
+        self, request: Request, raw: bytes, answer: Answer, reason: str, now: float
+    ) -> None:
         self.seen.append(
             Seen(
                 seq=len(self.seen) + 1,
@@ -159,7 +163,7 @@ class FakePlatform:
                 headers={k.lower(): v for k, v in request.headers.items()},
                 raw=raw,
                 body=_parse(raw),
-                at=time.time(),
+                at=now,
                 accepted=not reason,
                 reason=reason,
                 answer=answer,

@@ -96,7 +96,9 @@ async def send(
             timeout=timeout,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
-        return reply_failure(channel, exc.recipients[0])
+        if exc.recipients:
+            return reply_failure(channel, exc.recipients[0])
+        return exception_failure(channel, PLATFORM, exc)
     except aiosmtplib.SMTPResponseException as exc:
         return reply_failure(channel, exc)
     except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
