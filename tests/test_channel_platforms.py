@@ -17,6 +17,7 @@ from shared.channels import platforms
 from shared.channels.messages import digest_message, escalation_message
 from shared.channels.model import Channel, DigestFacts, Message, SendResult
 from shared.channels.platforms import DEFAULT_RATE_PER_MINUTE, rate_per_minute
+from shared.channels.platforms.common import scrub
 from shared.channels.platforms.webhook import body_of as webhook_body
 from tests.conftest import free_port
 from tests.fakes.base import serve
@@ -173,6 +174,13 @@ async def test_feishu_card_is_signed_coloured_and_has_buttons(client: httpx.Asyn
     assert_says_everything(json.dumps(card, ensure_ascii=False))
     [actions] = [e for e in card["elements"] if e["tag"] == "action"]
     assert [b["url"] for b in actions["actions"]] == [FACTS.order_url, FACTS.ack_url]
+
+
+async def test_feishu_older_bot_answers_status_code(client: httpx.AsyncClient) -> None:
+    fake = FeishuFake(TOKEN[:36], SECRET, older=True)
+    async with serve(fake) as base:
+        result = await send(fake.channel(base), EN, client)
+    assert result.ok and result.code == "0" and len(fake.accepted) == 1
 
 
 async def test_feishu_wrong_secret_error_code_and_rate_limit(client: httpx.AsyncClient) -> None:
@@ -354,3 +362,20 @@ async def test_email_server_down_is_a_failure_without_the_password(
     result = await send(channel, EN, client)
     assert not result.ok and result.code is None and "e-mail: no answer" in str(result.error)
     assert_secret_free(result, channel, "mail-pass-9f8e7d")
+
+
+def test_scrub_hides_the_url_its_tokens_and_the_secrets() -> None:
+    channel = Channel(
+        "feishu",
+        "feishu",
+        url=f"https://user:pw-{TOKEN[:8]}@open.feishu.cn/open-apis/bot/v2/hook/{TOKEN[:36]}?k={TOKEN[40:]}",
+        secrets=(SECRET,),
+    )
+    text = (
+        f"POST {channel.url} failed; hook {TOKEN[:36]} key {TOKEN[40:]} "
+        f"password pw-{TOKEN[:8]} secret {SECRET}; send too fast at open-apis/bot"
+    )
+    scrubbed = scrub(text, channel)
+    for secret in (TOKEN[:36], TOKEN[40:], f"pw-{TOKEN[:8]}", SECRET):
+        assert secret not in scrubbed
+    assert "send too fast at open-apis/bot" in scrubbed

@@ -145,9 +145,11 @@ class FeishuFake(FakePlatform):
         19024: "Key Words Not Found",
     }
 
-    def __init__(self, hook: str, secret: str, **kwargs: Any) -> None:
+    def __init__(self, hook: str, secret: str, *, older: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hook, self.secret = hook, secret
+        # An older bot answers success with `StatusCode`/`StatusMessage` only.
+        self.older = older
 
     def url(self, base: str) -> str:
         return f"{base}{self.PREFIX}{self.hook}"
@@ -172,6 +174,8 @@ class FeishuFake(FakePlatform):
         return None
 
     def ok(self) -> Answer:
+        if self.older:
+            return Answer(200, {"StatusCode": 0, "StatusMessage": "success"})
         return Answer(
             200,
             {"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"},

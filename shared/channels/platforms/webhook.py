@@ -58,6 +58,7 @@ def headers_for(
 ) -> dict[str, str]:
     """Every header of one attempt (signed now)."""
     timestamp = int(time.time())
+    secrets = [secret for secret in secrets if secret]
     headers = {
         "Content-Type": "application/json",
         DELIVERY_HEADER: str(attempt),
