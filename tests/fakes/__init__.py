@@ -1,0 +1,1 @@
+"""Local fakes of the platforms the escalation bots send to (tests only)."""
