@@ -21,6 +21,8 @@ from temporalio.client import Client
 from app.desk import install_desk
 from app.limits import install_input_limits
 from app.openapi import install_openapi
+from services.escalations.ack import hide_ack_tokens_in_logs
+from services.escalations.ack import router as ack_router
 from services.escalations.api import router as escalations_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
@@ -88,6 +90,9 @@ def create_app(
         app.include_router(importlib.import_module(f"services.{dept}.api").router)
     app.include_router(orders_router)
     app.include_router(reports_router)
+    # One-click acknowledge links: the signed token in the path is the credential.
+    app.include_router(ack_router)
+    hide_ack_tokens_in_logs()
     app.include_router(escalations_router)
     install_desk(app)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from shared import timeline as timeline_models
+from shared.escalations import ack_links as ack_link_models
 from shared.escalations import models as escalation_models
 from shared.models import metadata
 from shared.settings import DEPARTMENTS
@@ -15,4 +16,11 @@ SCHEMAS: tuple[str, ...] = (*DEPARTMENTS, "escalation", "calendar")
 for _dept in DEPARTMENTS:
     importlib.import_module(f"services.{_dept}.models")
 
-__all__ = ["SCHEMAS", "calendar_models", "escalation_models", "metadata", "timeline_models"]
+__all__ = [
+    "SCHEMAS",
+    "ack_link_models",
+    "calendar_models",
+    "escalation_models",
+    "metadata",
+    "timeline_models",
+]
