@@ -33,13 +33,16 @@ from temporalio.client import (
 )
 
 from services.planning.report_schemas import PlanReportInput
+from shared.escalations.delivery_types import DigestInput
 from shared.material_types import DailyMrpInput
 from shared.periods import PeriodKind
 from shared.production_types import WeeklyUnshippedInput
 from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings
 from shared.temporal import workflow_queue
+from shared.working_time.text import parse_shifts
 from workflows.daily_mrp import DailyMrpWorkflow
+from workflows.digest import EscalationDigestWorkflow
 from workflows.reports import PlanReportWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
@@ -72,6 +75,13 @@ PLAN_REPORT_NOTES: dict[PeriodKind, str] = {
 }
 
 
+ESCALATION_DIGEST_NOTE = (
+    "Escalation digest (issue 15): at the start of the plant's working day (its first shift), "
+    "each department's open escalations in one message to the channels routed for "
+    "escalation_digest; on the plant's days off the run records that it skipped and ends."
+)
+
+
 def daily_mrp_schedule_id(prefix: str) -> str:
     """The id of the daily-MRP schedule (also its workflows' id base)."""
     return f"{prefix}-daily-mrp"
@@ -92,6 +102,33 @@ def daily_mrp_schedule(settings: Settings) -> Schedule:
             comment=f"every day at {settings.mrp_daily_at} {settings.timezone} (days off skip)",
         ),
         note=DAILY_MRP_NOTE,
+        zone=settings.timezone,
+    )
+
+
+def escalation_digest_schedule_id(prefix: str) -> str:
+    """The id of the daily escalation-digest schedule (also its workflows' id base)."""
+    return f"{prefix}-escalation-digest"
+
+
+def escalation_digest_schedule(settings: Settings) -> Schedule:
+    """Every day at the start of the first shift (the plant's local time),
+    EscalationDigestWorkflow on the workflow queue; the run skips the plant's days off."""
+    prefix = settings.task_queue_prefix
+    start = parse_shifts(settings.shifts)[0].start  # minutes after local midnight
+    at = f"{start // 60:02d}:{start % 60:02d}"
+    return _on_calendar(
+        EscalationDigestWorkflow.run,
+        DigestInput(queue_prefix=prefix),
+        schedule_id=escalation_digest_schedule_id(prefix),
+        prefix=prefix,
+        summary="escalation digest: each department's open escalations",
+        calendar=ScheduleCalendarSpec(
+            **_time_of_day(at),
+            comment=f"every day at {at} {settings.timezone}, the first shift's start "
+            "(days off skip)",
+        ),
+        note=ESCALATION_DIGEST_NOTE,
         zone=settings.timezone,
     )
 
@@ -207,6 +244,12 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         weekly_unshipped_schedule_id(prefix),
         weekly_unshipped_schedule(settings),
         memo={"description": WEEKLY_UNSHIPPED_NOTE, "process": "P2.6"},
+    )
+    await _ensure_schedule(
+        client,
+        escalation_digest_schedule_id(prefix),
+        escalation_digest_schedule(settings),
+        memo={"description": ESCALATION_DIGEST_NOTE, "process": "issue 15"},
     )
     for kind in PLAN_REPORT_KINDS:
         await _ensure_schedule(

@@ -39,6 +39,7 @@ from workflows.calendar_change import CalendarChangeWorkflow
 from workflows.clients import CalendarChangeInput, start_calendar_change
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.design_change import DesignChangeWorkflow
+from workflows.digest import EscalationDigestWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
@@ -66,6 +67,7 @@ WORKFLOWS: list[type] = [
     WeeklyUnshippedWorkflow,
     PlanReportWorkflow,
     CalendarChangeWorkflow,
+    EscalationDigestWorkflow,
 ]
 
 

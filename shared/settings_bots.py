@@ -35,7 +35,8 @@ class BotSettings(BaseSettings):
     # Every webhook POST (escalation bots and event webhooks): how long one attempt may take
     # (the activity's own timeout, 5 min, stays above it), the backoff between attempts
     # (doubling from initial to max), and the cap after which a delivery is marked failed and
-    # raised to `ops` as `delivery_failed`: whichever of attempts or age comes first.
+    # raised to `ops` as `channel_failing` (once per channel per hour): whichever of failed
+    # attempts or age comes first.
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=240)
     webhook_backoff_initial_seconds: float = Field(default=2, gt=0, le=3600)
     webhook_backoff_max_seconds: float = Field(default=600, gt=0, le=86400)

@@ -11,11 +11,13 @@ Spans go to `ORDERFLOW_OTLP_ENDPOINT` over OTLP/HTTP when it is set, and nowhere
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import httpx
 import opentelemetry.context
 from fastapi import FastAPI
 from opentelemetry import metrics, trace
@@ -71,14 +73,55 @@ def setup_tracing(
     global _provider
     with _lock:
         if _provider is None:
+            quiet_http_logs()
             _provider = build_tracer_provider(settings)
             trace.set_tracer_provider(_provider)
-            HTTPXClientInstrumentor().instrument(tracer_provider=_provider)
+            HTTPXClientInstrumentor().instrument(
+                tracer_provider=_provider,
+                request_hook=_scrub_url,
+                async_request_hook=_async_scrub_url,
+            )
         for processor in processors:
             if processor not in _added:
                 _provider.add_span_processor(processor)
                 _added.append(processor)
         return _provider
+
+
+# A chat robot's URL holds its token in the query (DingTalk, WeCom) or the path (Slack,
+# Feishu): a client span shows the scheme and host only.
+_URL_ATTRIBUTES = ("http.url", "url.full")
+
+
+def safe_url(url: Any) -> str:
+    """A URL's scheme, host and port, nothing that may be a token."""
+    parsed = httpx.URL(url) if not isinstance(url, httpx.URL) else url
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/***"
+
+
+def _scrub_url(span: trace.Span, request: Any) -> None:
+    if not span.is_recording():
+        return
+    url = request.url if hasattr(request, "url") else request[1]
+    if isinstance(url, tuple):  # httpcore's (scheme, host, port, target)
+        scheme, host, port, _ = url
+        url = httpx.URL(scheme=scheme.decode(), host=host.decode(), port=port)
+    attributes = getattr(span, "attributes", None) or {}
+    for key in _URL_ATTRIBUTES:
+        if key in attributes:
+            span.set_attribute(key, safe_url(url))
+
+
+async def _async_scrub_url(span: trace.Span, request: Any) -> None:
+    _scrub_url(span, request)
+
+
+def quiet_http_logs() -> None:
+    """httpx logs every request's full URL at INFO, a chat robot's token with it: only its
+    warnings are logged."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def flush_tracing(timeout_millis: int = 5000) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio.testing import WorkflowEnvironment
 
-from shared.escalations.models import Delivery
+from shared.escalations.models import ChannelDelivery
 from shared.settings import Settings
 from shared.temporal import ESCALATED
 from tests.conftest import Stack, run_stack, settings_for
@@ -69,8 +69,8 @@ async def task_row(stack: Stack, task_id: str) -> dict[str, Any]:
 
 async def delivery_record(engine: AsyncEngine, escalation_id: int, timeout: float = 10.0) -> Any:
     """The stored delivery of an escalation, once it is marked delivered (bounded wait)."""
-    query = select(col(Delivery.attempts), col(Delivery.delivered_at)).where(
-        col(Delivery.escalation_id) == escalation_id
+    query = select(col(ChannelDelivery.attempts), col(ChannelDelivery.delivered_at)).where(
+        col(ChannelDelivery.escalation_id) == escalation_id
     )
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

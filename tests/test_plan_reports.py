@@ -110,7 +110,7 @@ async def test_a_report_is_stored_and_posted_signed_until_the_webhook_takes_it(
         "quality": (0, 0, None),
         "sales": (1, 1, 1.0),
     }
-    assert (result.kind, result.period, result.published_to) == ("week", week, [url])
+    assert (result.kind, result.period, result.published_to) == ("week", week, ["event-webhook-1"])
     assert _by_dept([d.model_dump() for d in result.departments]) == expected
     (stored,) = await _stored(engine, "week", week)
     assert _by_dept(stored.rows) == expected

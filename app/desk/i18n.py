@@ -90,6 +90,7 @@ _EN: dict[str, str] = {
     "esc.branch_failed": "Step failed",
     "esc.calendar_unconfirmed": "Calendar year unconfirmed",
     "esc.delivery_failed": "Bot delivery failed",
+    "esc.channel_failing": "Chat channel failing",
 }
 
 _ZH: dict[str, str] = {
@@ -160,6 +161,7 @@ _ZH: dict[str, str] = {
     "esc.branch_failed": "步骤失败",
     "esc.calendar_unconfirmed": "年度日历待确认",
     "esc.delivery_failed": "机器人推送失败",
+    "esc.channel_failing": "消息通道推送失败",
 }
 
 # The desk's own words.

@@ -1,4 +1,5 @@
-"""Escalation routes: list the events, acknowledge one (API.md `/escalations`)."""
+"""Escalation routes: list the events, acknowledge one (API.md `/escalations`), list the
+channels they are delivered to with their health."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select, update
-from sqlmodel import col
 
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import CurrentUser, SessionDep, SettingsDep
 from shared.errors import conflict, not_found
-from shared.escalations.activities import redact_url
-from shared.escalations.models import ACKED, OPEN, Delivery, Escalation
-from shared.escalations.schemas import DeliveryStatePublic, EscalationListed, EscalationPublic
+from shared.escalations import deliveries
+from shared.escalations.models import ACKED, OPEN, Escalation
+from shared.escalations.schemas import (
+    ChannelHealthPublic,
+    ChannelPublic,
+    DeliveryStatePublic,
+    EscalationListed,
+    EscalationPublic,
+)
 from shared.params import IdPath, OffsetQuery
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
@@ -23,6 +29,7 @@ router = APIRouter(prefix="/escalations", tags=["escalations"])
 async def list_escalations(
     session: SessionDep,
     user: CurrentUser,
+    settings: SettingsDep,
     state: Literal["open", "acked"] | None = None,
     order_no: str | None = None,
     role: str | None = None,
@@ -38,31 +45,50 @@ async def list_escalations(
     if role:
         query = query.where(Escalation.role == role)  # type: ignore[arg-type]
     rows = list((await session.execute(query)).scalars())
-    # Each listed escalation's delivery state per bot (state, attempts, last answer).
-    deliveries: dict[int, list[DeliveryStatePublic]] = {}
-    if rows:
-        found = await session.execute(
-            select(Delivery)
-            .where(col(Delivery.escalation_id).in_([row.id for row in rows]))
-            .order_by(col(Delivery.url))
-        )
-        for delivery in found.scalars():
-            deliveries.setdefault(delivery.escalation_id, []).append(
-                DeliveryStatePublic(
-                    target=redact_url(delivery.url),
-                    delivery_id=delivery.delivery_id,
-                    state=delivery.state,
-                    attempts=delivery.attempts,
-                    last_status=delivery.last_status,
-                    last_error=delivery.last_error,
-                    delivered_at=delivery.delivered_at,
-                )
+    # Each listed escalation's delivery state per channel (state, attempts, last answer).
+    book = settings.channel_book()
+    found: dict[int, list[DeliveryStatePublic]] = {}
+    ids = [row.id for row in rows if row.id is not None]
+    for delivery in await deliveries.of_escalations(session, ids):
+        channel = book.channels.get(delivery.channel)
+        found.setdefault(delivery.escalation_id or 0, []).append(
+            DeliveryStatePublic(
+                channel=delivery.channel,
+                target=channel.target() if channel else "(no longer configured)",
+                delivery_id=delivery.delivery_id,
+                state=delivery.state,
+                attempts=delivery.attempts,
+                last_status=delivery.last_status,
+                last_error=delivery.last_error,
+                delivered_at=delivery.delivered_at,
             )
+        )
     return [
         EscalationListed.model_validate(row, from_attributes=True).model_copy(
-            update={"deliveries": deliveries.get(row.id or 0, [])}
+            update={"deliveries": found.get(row.id or 0, [])}
         )
         for row in rows
+    ]
+
+
+@router.get("/channels", response_model=list[ChannelPublic])
+async def list_channels(
+    session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> list[ChannelPublic]:
+    """The configured channels with their type, where they go (no token or secret) and their
+    delivery health (admin, ops)."""
+    user.require(("ops",), "listing the escalation channels")
+    health = await deliveries.health(session, now=datetime.now(UTC))
+    return [
+        ChannelPublic(
+            name=channel.name,
+            type=channel.type,
+            lang=channel.lang,
+            target=channel.target(),
+            rate_per_minute=channel.rate_per_minute,
+            health=ChannelHealthPublic(**health.get(channel.name, deliveries.Health()).__dict__),
+        )
+        for channel in settings.channel_book().channels.values()
     ]
 
 

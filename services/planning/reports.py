@@ -1,6 +1,6 @@
 """Plan-achievement reports: computed with the KPI's SQL, stored in `planning.reports` (one per
-week or month; a re-run replaces it), and published as a signed `plan_report` event to every
-URL in `event_webhooks`.
+week or month; a re-run replaces it), and sent as a `plan_report` event to the channels the
+routes name (shared/escalations/notify.py).
 
 The Temporal Schedules `<prefix>-weekly-plan-report` and `<prefix>-monthly-plan-report`
 (app/schedules.py) start PlanReportWorkflow, which calls these activities.
@@ -30,7 +30,9 @@ from services.planning.report_schemas import (
 )
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.escalations.activities import Outgoing, deliver, delivery_id
+from shared.escalations import deliveries
+from shared.escalations.activities import channel_for_url
+from shared.escalations.notify import DeliveryActivities, event_delivery_id
 from shared.periods import Period, PeriodKind, parse_period
 from shared.schedule_times import hour_minute, weekday_number
 from shared.settings import Settings
@@ -82,6 +84,18 @@ def report_event(report: PlanReport) -> dict[str, Any]:
     }
 
 
+def report_event_of(result: PlanReportResult, at: datetime) -> dict[str, Any]:
+    """The same JSON from what `store_plan_report` returned, stored at `at` (a workflow has
+    the result, not the row)."""
+    return {
+        "kind": EVENT_KIND,
+        "period_kind": result.kind,
+        "period": result.period,
+        "departments": [d.model_dump(mode="json") for d in result.departments],
+        "generated_at": at.isoformat(),
+    }
+
+
 def plan_report_time(period: Period, settings: Settings) -> datetime:
     """When the schedules make the report of `period`: a week's on `report_weekday` of the next
     week (the Friday run reports the week before), a month's on `report_month_day` of the next
@@ -116,31 +130,37 @@ class PlanReportActivities(DbActivities):
 
     @activity.defn
     async def event_webhook_targets(self) -> list[str]:
-        """The event webhooks' URLs, read now so a changed setting applies to the next run."""
+        """The legacy event webhook URLs (for a run started before channels)."""
         return list(self._settings.event_webhooks)
 
     @activity.defn
     async def publish_plan_report(self, target: PublishPlanReport) -> int:
-        """POST the stored report, signed like escalations; a non-2xx answer raises so
-        Temporal retries it, until the cap marks the delivery failed (raised to `ops`)."""
+        """Send the stored report to a bare URL (a run started before channels), as a webhook
+        channel; the answer's status, 0 when it failed at the cap."""
         async with session_scope(self._engine) as session:
             report = await get_report(session, kind=target.kind, period=target.period)
         if report is None:
             raise ApplicationError(
                 f"no stored {target.kind} report {target.period}", non_retryable=True
             )
-        # A re-run of the period publishes anew: its own id, the same on each of its retries.
-        out = Outgoing(
-            delivery_id=delivery_id(
-                "report",
-                f"{target.kind}-{target.period}",
-                target.url,
-                activity.info().workflow_run_id or "",
-            ),
-            url=target.url,
-            payload=report_event(report),
-            what=f"{EVENT_KIND} event {target.kind} {target.period}",
-            department="planning",
-            headers={"X-Orderflow-Event": EVENT_KIND},
+        channel = channel_for_url(self._settings, target.url)
+        run = (activity.info().workflow_run_id or "")[:8]
+        delivery_id = event_delivery_id(
+            EVENT_KIND, f"{target.kind}-{target.period}-{run}", channel.name
         )
-        return await deliver(self._engine, self._settings, out)
+        async with session_scope(self._engine) as session:
+            await deliveries.plan(
+                session,
+                [
+                    deliveries.Planned(
+                        delivery_id=delivery_id,
+                        channel=channel.name,
+                        event=EVENT_KIND,
+                        content=report_event(report),
+                    )
+                ],
+                at=activity.info().scheduled_time,
+            )
+        sender = DeliveryActivities(self._engine, self._settings)
+        outcome = await sender.send_planned(delivery_id, channel_given=channel)
+        return 200 if outcome.state == "delivered" else 0

@@ -29,7 +29,7 @@ ACK_PATH = "/escalations/ack"
 ACK_LINK_INVALID, ACK_LINK_EXPIRED = "ack_link_invalid", "ack_link_expired"
 _KEY_LABEL = b"orderflow ack link v1"
 _B64 = re.compile(r"[A-Za-z0-9_-]+")
-_NONCE = re.compile(r"[0-9a-f]{32}")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16}")
 
 
 class AckLinkError(Exception):
@@ -87,7 +87,9 @@ def _key(settings: Settings) -> bytes:
 
 
 def _mac(settings: Settings, claims_part: str) -> bytes:
-    return hmac.new(_key(settings), claims_part.encode("ascii"), hashlib.sha256).digest()
+    # 128 bits of HMAC-SHA256 (RFC 2104 §5 allows truncating to half): a short link that a
+    # channel name and a role of 48 characters each still fit in one path segment.
+    return hmac.new(_key(settings), claims_part.encode("ascii"), hashlib.sha256).digest()[:16]
 
 
 def sign_claims(settings: Settings, claims: dict[str, object]) -> str:
@@ -110,7 +112,7 @@ def ack_token(
         "r": role,
         "c": channel,
         "x": int(expires.timestamp()),
-        "n": secrets.token_hex(16),
+        "n": secrets.token_urlsafe(12),
     }
     token = sign_claims(settings, claims)
     if len(token) > PARAM_LEN:

@@ -1,16 +1,19 @@
-"""The escalation tables, in schema `escalation`: events and their webhook deliveries."""
+"""The escalation tables, in schema `escalation`: events, their deliveries to channels, every
+send attempt, and the pace of rate-limited channels."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, Column, Identity, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from shared.models import ts_field
 
 OPEN, ACKED = "open", "acked"
-# A delivery's state per target: retried while pending, until 2xx or the cap.
+# A delivery's state: retried while pending, until the channel takes it or the cap.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
@@ -36,28 +39,55 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
-# One webhook URL's delivery of an escalation: attempts until it answered 2xx or the cap
-# (`webhook_max_attempts`, `webhook_max_age_seconds`) marked it failed.
-class Delivery(SQLModel, table=True):
-    __tablename__ = "deliveries"
+# One message to one channel: an escalation's, or a business event's (`plan_report`,
+# `escalation_digest`). Attempts until the channel took it, or the cap
+# (`webhook_max_attempts` failures, `webhook_max_age_seconds`) marked it failed. A channel
+# that asked to slow down (rate limit) is not a failure: the message waits its turn.
+class ChannelDelivery(SQLModel, table=True):
+    __tablename__ = "channel_deliveries"
     __table_args__ = {"schema": "escalation"}
 
-    escalation_id: int = Field(primary_key=True, foreign_key="escalation.escalations.id")
-    url: str = Field(primary_key=True)
-    attempts: int = 0
-    last_status: int | None = None
-    last_error: str | None = None
-    delivered_at: datetime | None = ts_field(nullable=True)
-    # The receiver's dedupe key (`webhook-id`), the same on every attempt.
-    delivery_id: str | None = Field(default=None, max_length=80)
-    state: str = Field(
-        default=PENDING,
-        max_length=16,
-        sa_column_kwargs={"server_default": PENDING},
+    # `esc-<escalation id>-<channel>` or `evt-<event>-<key>-<channel>`: the receiver's dedupe key
+    # (`webhook-id`), the same on every attempt.
+    delivery_id: str = Field(primary_key=True, max_length=160)
+    # Order of the channel's messages: a paced channel sends them in this order.
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(), unique=True, nullable=False)
     )
+    channel: str = Field(index=True, max_length=48)
+    escalation_id: int | None = Field(
+        default=None, foreign_key="escalation.escalations.id", index=True
+    )
+    event: str | None = Field(default=None, max_length=48)
+    # An event's body as it was when it happened (the report, the digest's escalation ids).
+    content: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    state: str = Field(default=PENDING, max_length=16)
+    # Every send tried; failures are those not answered "slow down" (the cap counts these).
+    attempts: int = 0
+    failures: int = 0
+    last_status: int | None = None
+    last_code: str | None = Field(default=None, max_length=64)
+    last_error: str | None = None
+    created_at: datetime = ts_field()
+    # When its activity last looked at it: a pending row nobody touches any more (its workflow
+    # was terminated) stops holding the channel's later messages back.
+    touched_at: datetime = ts_field()
+    delivered_at: datetime | None = ts_field(nullable=True)
+    failed_at: datetime | None = ts_field(nullable=True)
 
 
-# One POST of a delivery (an escalation or an event to one URL), recorded before it is sent and
+# A paced channel's last send (`rate_per_minute`): the next waits until 60/rate seconds after.
+class ChannelPace(SQLModel, table=True):
+    __tablename__ = "channel_pace"
+    __table_args__ = {"schema": "escalation"}
+
+    channel: str = Field(primary_key=True, max_length=48)
+    last_sent_at: datetime = ts_field()
+    # A rate-limit answer holds the channel's sends back until then.
+    paused_until: datetime | None = ts_field(nullable=True)
+
+
+# One send of a delivery (an escalation or an event to one channel), recorded before it is sent and
 # completed with its answer: a POST cut short by a kill stays as an attempt without an answer.
 class DeliveryAttempt(SQLModel, table=True):
     __tablename__ = "delivery_attempts"
@@ -67,8 +97,10 @@ class DeliveryAttempt(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    delivery_id: str = Field(index=True, max_length=80)
-    # The URL without credentials or query values (they may hold tokens).
+    delivery_id: str = Field(index=True, max_length=160)
+    # The channel sent to (None: an attempt from before channels, to a bare URL).
+    channel: str | None = Field(default=None, max_length=48, index=True)
+    # Where it went, safe to show: scheme and host only (paths and queries may hold tokens).
     target: str
     attempt: int
     status: int | None = None

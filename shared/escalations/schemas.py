@@ -24,8 +24,10 @@ class EscalationPublic(BaseModel):
     acked_at: datetime | None = None
 
 
-# An escalation's delivery to one bot, as `GET /escalations` shows it (the URL redacted).
+# An escalation's delivery to one channel, as `GET /escalations` shows it: the channel's name
+# and where it goes, safe to show (scheme and host, or an e-mail's recipients).
 class DeliveryStatePublic(BaseModel):
+    channel: str
     target: str
     delivery_id: str | None
     state: str
@@ -38,3 +40,23 @@ class DeliveryStatePublic(BaseModel):
 # An escalation in the `GET /escalations` list: with its delivery state per bot.
 class EscalationListed(EscalationPublic):
     deliveries: list[DeliveryStatePublic] = []
+
+
+# A channel's delivery health: its last send that got through, its last that did not (and
+# why), how many did not in the last 24 hours, and the messages waiting for it.
+class ChannelHealthPublic(BaseModel):
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    failures_24h: int = 0
+    pending: int = 0
+
+
+# A configured channel, as `GET /escalations/channels` lists it (no URL, token or secret).
+class ChannelPublic(BaseModel):
+    name: str
+    type: str
+    lang: str
+    target: str
+    rate_per_minute: int
+    health: ChannelHealthPublic

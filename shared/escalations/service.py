@@ -1,7 +1,7 @@
 """Escalation rows other code reads or changes outside the escalation activities: an order's
 open escalations and their acknowledgement by the system, in the caller's session; and the
-webhook deliveries' records (every attempt, each escalation's delivery state per target), which
-only these functions write."""
+finishing and reading of recorded send attempts (`shared.escalations.deliveries` plans and
+starts them)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from shared.escalations.models import (
-    ACKED,
-    DELIVERED,
-    OPEN,
-    Delivery,
-    DeliveryAttempt,
-    Escalation,
-)
+from shared.escalations.models import ACKED, OPEN, DeliveryAttempt, Escalation
 
 
 async def open_of_order(session: AsyncSession, *, order_no: str) -> list[tuple[int, str | None]]:
@@ -47,20 +39,6 @@ async def acknowledge(
     return sorted(esc_id for esc_id in acked.scalars() if esc_id is not None)
 
 
-async def attempt_started(
-    session: AsyncSession, *, delivery_id: str, target: str, attempt: int, at: datetime
-) -> None:
-    """Record a POST about to be sent (before it is, so a kill mid-POST still leaves a row)."""
-    await session.execute(
-        insert(DeliveryAttempt)
-        .values(delivery_id=delivery_id, target=target, attempt=attempt, started_at=at)
-        .on_conflict_do_update(
-            constraint="uq_delivery_attempts_attempt",
-            set_={"target": target, "started_at": at, "status": None, "error": None},
-        )
-    )
-
-
 async def attempt_finished(
     session: AsyncSession,
     *,
@@ -79,45 +57,6 @@ async def attempt_finished(
             col(DeliveryAttempt.attempt) == attempt,
         )
         .values(status=status, error=error, duration_ms=duration_ms, finished_at=at)
-    )
-
-
-async def escalation_delivery_state(
-    session: AsyncSession,
-    *,
-    escalation_id: int,
-    url: str,
-    delivery_id: str,
-    status: int | None,
-    error: str | None,
-    state: str,
-    at: datetime,
-) -> None:
-    """Count one more attempt of an escalation to a URL, and its state after it."""
-    delivered = at if state == DELIVERED else None
-    await session.execute(
-        insert(Delivery)
-        .values(
-            escalation_id=escalation_id,
-            url=url,
-            delivery_id=delivery_id,
-            attempts=1,
-            last_status=status,
-            last_error=error,
-            delivered_at=delivered,
-            state=state,
-        )
-        .on_conflict_do_update(
-            index_elements=["escalation_id", "url"],
-            set_={
-                "attempts": Delivery.attempts + 1,
-                "delivery_id": delivery_id,
-                "last_status": status,
-                "last_error": error,
-                "delivered_at": delivered,
-                "state": state,
-            },
-        )
     )
 
 

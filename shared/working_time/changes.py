@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.escalations.activities import _store_escalation
+from shared.escalations.store import store_escalation
 from shared.settings import Settings
 from shared.tasks.models import INBOXES, OPEN
 from shared.temporal import workflow_queue
@@ -55,7 +55,7 @@ async def remind_unconfirmed(
     public = public_part(settings, covered_years(today))
     raised = []
     for year in years_to_remind(public, await confirmed_years(session), today):
-        stored = await _store_escalation(
+        stored = await store_escalation(
             session,
             RaiseEscalation(
                 key=unconfirmed_key(year),

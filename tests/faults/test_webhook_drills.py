@@ -20,10 +20,12 @@ from sqlmodel import col
 from temporalio.testing import WorkflowEnvironment
 
 from services.planning.report_schemas import PlanReportInput
+from shared.channels.model import CHANNEL_FAILING
 from shared.db import session_scope
 from shared.escalations import service
-from shared.escalations.activities import DELIVERY_FAILED, EscalationDelivery, delivery_id
-from shared.escalations.models import Delivery, DeliveryAttempt, Escalation
+from shared.escalations.activities import EscalationDelivery
+from shared.escalations.models import ChannelDelivery, DeliveryAttempt, Escalation
+from shared.escalations.notify import escalation_delivery_id
 from shared.settings import Settings
 from shared.temporal import department_queue, workflow_queue
 from tests.conftest import Stack, free_port, run_stack, settings_for
@@ -32,6 +34,12 @@ from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.reports import PlanReportWorkflow
 
 DEPARTMENT = "engineering"
+# ORDERFLOW_ESCALATION_WEBHOOKS' first URL, as the channel it becomes.
+BOT = "escalation-webhook-1"
+
+
+def delivery_id(escalation_id: int) -> str:
+    return escalation_delivery_id(escalation_id, BOT)
 
 
 def drill_settings(base: Settings, *bots: str, **changes: object) -> Settings:
@@ -87,11 +95,11 @@ async def recorded(engine: AsyncEngine, did: str) -> list[DeliveryAttempt]:
         return await service.attempts_of(session, delivery_id=did)
 
 
-async def delivery_row(engine: AsyncEngine, escalation_id: int) -> Delivery:
+async def delivery_row(engine: AsyncEngine, escalation_id: int) -> ChannelDelivery:
     async with session_scope(engine) as session:
         row = (
             await session.execute(
-                select(Delivery).where(col(Delivery.escalation_id) == escalation_id)
+                select(ChannelDelivery).where(col(ChannelDelivery.escalation_id) == escalation_id)
             )
         ).scalar_one()
         return row
@@ -126,14 +134,14 @@ async def test_bot_down_then_up_gets_each_escalation_once_with_its_id(
     async with run_stack(settings, ts_env.client) as stack:
         ids = await store_escalations(engine, 2)
         handles = [await deliver(stack, esc_id) for esc_id in ids]
-        dids = [delivery_id("esc", str(esc_id), url) for esc_id in ids]
+        dids = [delivery_id(esc_id) for esc_id in ids]
         # Down: connections refused until each delivery has failed at least three times.
         async with asyncio.timeout(30):
             while min([len(await recorded(engine, d)) for d in dids]) < 3:
                 await asyncio.sleep(0.05)
         async with WebhookReceiver(secret, port=port) as bot:
             for handle in handles:
-                assert await asyncio.wait_for(handle.result(), 30) == [url]
+                assert await asyncio.wait_for(handle.result(), 30) == [BOT]
         posts = bot.by_webhook_id()
         attempts = {d: await recorded(engine, d) for d in dids}
         report("down-then-up", posts, attempts)
@@ -160,8 +168,8 @@ async def test_slow_bot_gets_retries_with_the_same_id_and_every_post_is_recorded
         async with run_stack(settings, ts_env.client) as stack:
             (esc_id,) = await store_escalations(engine, 1)
             handle = await deliver(stack, esc_id)
-            assert await asyncio.wait_for(handle.result(), 30) == [bot.url]
-        did = delivery_id("esc", str(esc_id), bot.url)
+            assert await asyncio.wait_for(handle.result(), 30) == [BOT]
+        did = delivery_id(esc_id)
         posts = bot.by_webhook_id()
         attempts = await recorded(engine, did)
         report("slow", posts, {did: attempts})
@@ -183,8 +191,8 @@ async def test_erroring_bot_is_retried_until_2xx_and_each_answer_is_recorded(
         async with run_stack(settings, ts_env.client) as stack:
             (esc_id,) = await store_escalations(engine, 1)
             handle = await deliver(stack, esc_id)
-            assert await asyncio.wait_for(handle.result(), 30) == [bot.url]
-        did = delivery_id("esc", str(esc_id), bot.url)
+            assert await asyncio.wait_for(handle.result(), 30) == [BOT]
+        did = delivery_id(esc_id)
         posts = bot.by_webhook_id()
         attempts = await recorded(engine, did)
         report("erroring", posts, {did: attempts})
@@ -197,7 +205,7 @@ async def test_erroring_bot_is_retried_until_2xx_and_each_answer_is_recorded(
         assert (state.state, state.attempts, state.last_status) == ("delivered", 4, 200)
 
 
-async def test_cap_marks_the_delivery_failed_and_raises_delivery_failed_to_ops_once(
+async def test_cap_marks_the_delivery_failed_and_raises_channel_failing_to_ops_once(
     base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
     secret = base_settings.webhook_signing_secret()
@@ -207,7 +215,7 @@ async def test_cap_marks_the_delivery_failed_and_raises_delivery_failed_to_ops_o
             (esc_id,) = await store_escalations(engine, 1)
             handle = await deliver(stack, esc_id)
             # The workflow ends: retries stop at the cap.
-            assert await asyncio.wait_for(handle.result(), 30) == [bot.url]
+            assert await asyncio.wait_for(handle.result(), 30) == [BOT]
             listed = await stack.http.get(
                 "/escalations",
                 params={"role": "ops", "state": "open"},
@@ -216,20 +224,20 @@ async def test_cap_marks_the_delivery_failed_and_raises_delivery_failed_to_ops_o
             assert listed.status_code == 200, listed.text
             everything = await stack.http.get("/escalations", headers=stack.token("ops-bot", "ops"))
             assert everything.status_code == 200, everything.text
-        did = delivery_id("esc", str(esc_id), bot.url)
-        # The list shows the escalation's delivery per bot: failed after three attempts.
+        did = delivery_id(esc_id)
+        # The list shows the escalation's delivery per channel: failed after three attempts.
         (shown,) = [e for e in everything.json() if e["id"] == esc_id]
-        assert shown["deliveries"] == [
-            {
-                "target": bot.url,
-                "delivery_id": did,
-                "state": "failed",
-                "attempts": 3,
-                "last_status": 500,
-                "last_error": None,
-                "delivered_at": None,
-            }
-        ]
+        (delivery,) = shown["deliveries"]
+        assert {k: v for k, v in delivery.items() if k != "last_error"} == {
+            "channel": BOT,
+            "target": bot.url.rsplit("/", 1)[0] + "/***",
+            "delivery_id": did,
+            "state": "failed",
+            "attempts": 3,
+            "last_status": 500,
+            "delivered_at": None,
+        }
+        assert "500" in delivery["last_error"]
         posts = bot.by_webhook_id()
         attempts = await recorded(engine, did)
         report("cap", posts, {did: attempts})
@@ -237,11 +245,11 @@ async def test_cap_marks_the_delivery_failed_and_raises_delivery_failed_to_ops_o
         assert [(a.attempt, a.status) for a in attempts] == [(1, 500), (2, 500), (3, 500)]
         state = await delivery_row(engine, esc_id)
         assert (state.state, state.attempts, state.delivered_at) == ("failed", 3, None)
-        failed = [e for e in listed.json() if e["kind"] == DELIVERY_FAILED]
+        failed = [e for e in listed.json() if e["kind"] == CHANNEL_FAILING]
         assert len(failed) == 1
         assert failed[0]["role"] == "ops" and did in failed[0]["message"]
-        assert failed[0]["order_no"].startswith("SO-DRILL-")
-        # Stored, never sent: the failing bot got nothing but the three attempts.
+        assert BOT in failed[0]["message"] and failed[0]["department"] == DEPARTMENT
+        # Not sent to the failing channel itself: it got nothing but the three attempts.
         assert list(posts) == [did]
 
 
@@ -266,26 +274,32 @@ async def test_plan_report_event_to_a_dead_webhook_is_capped_and_the_report_stil
             id=f"plan-report-{uuid.uuid4().hex[:8]}",
             task_queue=workflow_queue(settings.task_queue_prefix),
         )
-    assert result.published_to == [url]
+    assert result.published_to == ["event-webhook-1"]
     async with session_scope(engine) as session:
         rows = list(
             (
                 await session.execute(
-                    select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).like("report_%"))
+                    select(DeliveryAttempt).where(
+                        col(DeliveryAttempt.delivery_id).like("evt-plan_report-%")
+                    )
                 )
             ).scalars()
         )
         failed = list(
             (
                 await session.execute(
-                    select(Escalation).where(col(Escalation.kind) == DELIVERY_FAILED)
+                    select(Escalation).where(
+                        col(Escalation.kind) == CHANNEL_FAILING,
+                        col(Escalation.message).contains("event-webhook-1"),
+                    )
                 )
             ).scalars()
         )
     print(f"[report-cap] recorded {[(a.delivery_id, a.attempt, a.error) for a in rows]}")
     assert sorted(a.attempt for a in rows) == [1, 2]
     assert all(a.status is None and a.error for a in rows)
-    # The password and the query's token are not stored in clear.
-    assert {a.target for a in rows} == {url.replace("hunter2", "***").replace("s3cret", "***")}
+    # Neither the password nor the query's token is stored: the scheme and host only.
+    assert {a.target for a in rows} == {f"http://127.0.0.1:{url.split(':')[-1].split('/')[0]}/***"}
+    assert all("hunter2" not in (a.error or "") and "s3cret" not in (a.error or "") for a in rows)
     assert len(failed) == 1 and failed[0].role == "ops" and failed[0].department == "planning"
     assert "hunter2" not in failed[0].message and "s3cret" not in failed[0].message
