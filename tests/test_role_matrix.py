@@ -74,6 +74,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/planning/orders/{order_no}/plan"): ANY_ROLE,
     ("GET", "/warehouse/stock"): ANY_ROLE,
     ("GET", "/escalations"): ANY_ROLE,
+    ("GET", "/escalations/channels"): {"ops", "admin"},
     ("POST", "/escalations/{escalation_id}/ack"): {ESCALATED_TO, "admin"},
     ("GET", "/orders/{order_no}/trace"): {"quality", "ops", "admin"},
     ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},

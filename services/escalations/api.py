@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select, update
 
+from shared.channels.model import ChannelType
 from shared.deps import CurrentUser, SessionDep, SettingsDep
 from shared.errors import conflict, not_found
 from shared.escalations import deliveries
@@ -73,10 +74,13 @@ async def list_escalations(
 
 @router.get("/channels", response_model=list[ChannelPublic])
 async def list_channels(
-    session: SessionDep, user: CurrentUser, settings: SettingsDep
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    kind: Annotated[ChannelType | None, Query(alias="type")] = None,
 ) -> list[ChannelPublic]:
-    """The configured channels with their type, where they go (no token or secret) and their
-    delivery health (admin, ops)."""
+    """The configured channels (of one `type`, if given) with where they go (no token or
+    secret) and their delivery health (admin, ops)."""
     user.require(("ops",), "listing the escalation channels")
     health = await deliveries.health(session, now=datetime.now(UTC))
     return [
@@ -89,6 +93,7 @@ async def list_channels(
             health=ChannelHealthPublic(**health.get(channel.name, deliveries.Health()).__dict__),
         )
         for channel in settings.channel_book().channels.values()
+        if kind is None or channel.type == kind
     ]
 
 
