@@ -65,12 +65,13 @@ PLAN_REPORT_NOTES: dict[PeriodKind, str] = {
     "week": (
         "Weekly plan report (PROCESS KPIs): plan achievement per department for the previous ISO "
         "week (milestones met on or before their planned date / milestones due), stored for "
-        "GET /planning/reports?week= and POSTed to the event webhooks; runs on days off too."
+        "GET /planning/reports?week= and sent to the channels routed for plan_report; runs on "
+        "days off too."
     ),
     "month": (
         "Monthly plan report (PROCESS KPIs): plan achievement per department for the previous "
-        "month, stored for GET /planning/reports?month= and POSTed to the event webhooks; runs "
-        "on days off too."
+        "month, stored for GET /planning/reports?month= and sent to the channels routed for "
+        "plan_report; runs on days off too."
     ),
 }
 
