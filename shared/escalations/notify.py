@@ -15,7 +15,7 @@ from functools import cached_property
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shared.activities import DbActivities
 from shared.channels import platforms
@@ -167,27 +167,32 @@ class DeliveryActivities(DbActivities):
                     at=now,
                 )
                 return _outcome(delivery)
+            wait = 0.0
             if channel.rate_per_minute > 0:
                 wait = await deliveries.turn_wait(
                     session, delivery, rate_per_minute=channel.rate_per_minute, now=now
                 )
-                if wait > 0:
-                    await deliveries.touch(session, delivery.delivery_id, at=now)
-                    raise ApplicationError(
-                        f"channel {channel.name} sends {channel.rate_per_minute} a minute, "
-                        f"one after another: this message's turn comes in {wait:.1f} s",
-                        type="ChannelTurn",
-                        next_retry_delay=timedelta(seconds=wait),
-                    )
-            message = await self._message(session, delivery, channel, now)
-            attempt = delivery.attempts + 1
-            await deliveries.attempt_started(
-                session,
-                delivery_id=delivery.delivery_id,
-                channel=channel.name,
-                target=channel.target(),
-                attempt=attempt,
-                at=now,
+            if wait > 0:
+                # Still waiting its turn, and seen now: it keeps its place in the queue.
+                await deliveries.touch(session, delivery.delivery_id, at=now)
+            else:
+                message = await self._message(session, delivery, channel, now)
+                attempt = delivery.attempts + 1
+                await deliveries.attempt_started(
+                    session,
+                    delivery_id=delivery.delivery_id,
+                    channel=channel.name,
+                    target=channel.target(),
+                    attempt=attempt,
+                    at=now,
+                )
+        if wait > 0:
+            raise ApplicationError(
+                f"channel {channel.name} sends {channel.rate_per_minute} a minute, one after "
+                f"another: this message's turn comes in {wait:.1f} s",
+                type="ChannelTurn",
+                next_retry_delay=timedelta(seconds=wait),
+                category=ApplicationErrorCategory.BENIGN,
             )
         return await self._send(delivery, channel, message, attempt)
 
@@ -250,6 +255,7 @@ class DeliveryActivities(DbActivities):
                 "the message keeps its place and is sent again",
                 type="ChannelRateLimited",
                 next_retry_delay=timedelta(seconds=wait),
+                category=ApplicationErrorCategory.BENIGN,
             )
         raise ApplicationError(
             f"channel {channel.name} did not take the message: {error}; retrying",
