@@ -1,7 +1,7 @@
-"""The channels' configuration and routing (shared/channels/config.py, routing.py): what a
-misconfigured channel or route is refused with (named, and never showing a URL, secret or
-password), where secrets are read from, the legacy webhooks as channels, and which channels
-an escalation or event goes to."""
+"""The channels' configuration (shared/channels/config.py): what a misconfigured channel or
+route is refused with (named, and never showing a URL, secret or password), where secrets are
+read from, and the legacy webhooks as channels. Which channels an escalation or event goes to:
+tests/test_channel_routing.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.channels.config import ChannelConfigError, load_channel_book
-from shared.channels.model import ESCALATION_DIGEST, PLAN_REPORT
+from shared.channels.model import PLAN_REPORT
 from shared.channels.routing import ChannelBook
 from shared.settings import Settings
 
@@ -350,74 +350,3 @@ def test_legacy_webhooks_are_checked_and_their_names_kept(tmp_path: Path) -> Non
     clash = json.dumps([wecom(name="event-webhook-1")])
     with pytest.raises(ValidationError, match='channel "event-webhook-1": the name is given twice'):
         Settings(home=tmp_path, channels=clash, event_webhooks=f"http://{HOST}/events")
-
-
-ISSUE_EXAMPLE = {
-    "channels": [
-        dingtalk("quality-group"),
-        wecom("division-group", lang="en"),
-        email("qm-mail"),
-        wecom("planning-group"),
-    ],
-    "routes": [
-        {"channels": ["quality-group"], "department": "quality", "level": 1},
-        {"channels": ["division-group"], "level": 2},
-        {"channels": ["qm-mail"], "kind": "serious_nonconformance"},
-        {"channels": ["planning-group"], "role": ["planning", "head:planning"]},
-        {"channels": ["division-group"], "event": PLAN_REPORT},
-        {"channels": ["quality-group"], "event": ESCALATION_DIGEST, "department": "quality"},
-        {
-            "channels": ["planning-group", "division-group"],
-            "event": ESCALATION_DIGEST,
-            "department": ["planning", "ops"],
-        },
-    ],
-}
-
-
-def test_the_issues_routing_examples() -> None:
-    book = load_channel_book(channels_json=json.dumps(ISSUE_EXAMPLE))
-
-    def to(kind: str, level: int, department: str, role: str) -> list[str]:
-        return book.for_escalation(kind=kind, level=level, department=department, role=role)
-
-    assert to("task_overdue", 1, "quality", "quality") == ["quality-group"]
-    assert to("task_overdue", 2, "quality", "head:quality") == ["division-group"]
-    assert to("task_overdue", 2, "sales", "division") == ["division-group"]
-    assert to("serious_nonconformance", 1, "production", "division") == ["qm-mail"]
-    assert to("serious_nonconformance", 1, "quality", "quality") == ["quality-group", "qm-mail"]
-    assert to("serious_nonconformance", 2, "quality", "division") == ["division-group", "qm-mail"]
-    assert to("material_late", 1, "procurement", "planning") == ["planning-group"]
-    assert to("material_late", 1, "sales", "sales") == []
-
-
-def test_event_routing_with_department_digests() -> None:
-    book = load_channel_book(channels_json=json.dumps(ISSUE_EXAMPLE))
-    assert book.for_event(PLAN_REPORT) == ["division-group"]
-    assert book.for_event(PLAN_REPORT, department="sales") == ["division-group"]
-    assert book.for_event(ESCALATION_DIGEST, department="quality") == ["quality-group"]
-    assert book.for_event(ESCALATION_DIGEST, department="ops") == [
-        "planning-group",
-        "division-group",
-    ]
-    assert book.for_event(ESCALATION_DIGEST, department="sales") == []
-    # A digest without a department reaches no department's own channel.
-    assert book.for_event(ESCALATION_DIGEST) == []
-
-
-def test_without_routes_every_channel_gets_everything() -> None:
-    for config in ([dingtalk(), email()], {"channels": [dingtalk(), email()], "routes": []}):
-        book = load_channel_book(channels_json=json.dumps(config))
-        every = ["quality-group", "qm-mail"]
-        assert book.for_escalation(kind="x", level=2, department="ops", role="ops") == every
-        assert book.for_event(PLAN_REPORT) == every
-        assert book.for_event(ESCALATION_DIGEST, department="sales") == every
-    nothing = load_channel_book()
-    assert nothing == ChannelBook({}, ())
-    assert nothing.for_escalation(kind="x", level=1, department="sales", role="sales") == []
-
-
-def test_a_book_refuses_routes_to_channels_it_lacks() -> None:
-    book = load_channel_book(channels_json=json.dumps(ISSUE_EXAMPLE))
-    with pytest.raises(ValueError, match="teams"):
-        ChannelBook(book.channels, (*book.routes, type(book.routes[0])(channels=("teams",))))
