@@ -185,9 +185,7 @@ async def escalations(engine: AsyncEngine, *, kind: str) -> list[Escalation]:
         return list(found.scalars())
 
 
-async def until(
-    what: str, check: Callable[[], Awaitable[bool]], *, timeout: float = 60.0
-) -> None:
+async def until(what: str, check: Callable[[], Awaitable[bool]], *, timeout: float = 60.0) -> None:
     """Poll `check` until it holds (real time: nothing waits on a workflow's result, so the
     time-skipping server does not skip the order's timers meanwhile)."""
     deadline = asyncio.get_running_loop().time() + timeout
