@@ -5,7 +5,7 @@ pace, every attempt's answer, and each channel's health. Only these functions wr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -27,6 +27,9 @@ from shared.escalations.models import (
 STALE_AFTER = timedelta(minutes=10)
 # The shortest wait before a message whose turn has not come looks again.
 MIN_WAIT_SECONDS = 0.2
+# A new pace row's last send: long ago. Not `datetime.min`, which asyncpg stores as
+# '-infinity' and reads back as a naive datetime (that cannot be compared with `now`).
+NEVER_SENT = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ async def turn_wait(
     row is locked meanwhile, so two workers never take the same turn."""
     await session.execute(
         insert(ChannelPace)
-        .values(channel=delivery.channel, last_sent_at=datetime.min.replace(tzinfo=now.tzinfo))
+        .values(channel=delivery.channel, last_sent_at=NEVER_SENT)
         .on_conflict_do_nothing(index_elements=["channel"])
     )
     pace = (
