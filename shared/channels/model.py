@@ -120,23 +120,11 @@ class SendResult:
 
 
 @dataclass(frozen=True)
-class Delivered:
-    """A delivery's state after an attempt, for the workflow (names only, no targets)."""
-
-    delivery_id: str
-    channel: str
-    state: str
-    attempts: int
-    at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class EscalationFacts:
     """What a message about one escalation says, gathered when it is written: `now` is when
     (lateness counts to it), `zone` the plant's time zone every time is shown in, `order_url`
-    the desk's (or the API's) order page, `ack_url` the one-click acknowledge link (None when
-    the escalation is no longer open or is not acknowledged by people, e.g. `channel_failing`
-    to `ops`)."""
+    the desk's (or the API's) order page, `ack_url` the one-click acknowledge link, signed for the
+    role the escalation is raised to (None when it is no longer open)."""
 
     id: int
     kind: str

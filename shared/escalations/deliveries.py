@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -228,7 +228,7 @@ async def health(session: AsyncSession, *, now: datetime) -> dict[str, Health]:
         )
     last_errors = await session.execute(
         select(col(attempts.channel), col(attempts.error))
-        .distinct(col(attempts.channel))
+        .ext(distinct_on(col(attempts.channel)))
         .where(col(attempts.channel).is_not(None), failed)
         .order_by(col(attempts.channel), col(attempts.finished_at).desc())
     )
