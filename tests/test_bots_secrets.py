@@ -8,10 +8,10 @@ answers an error code until the cap, the webhook and Slack answer an error that 
 token back, so retries, failed deliveries and `channel_failing` escalations (with their own
 delivery workflows) exist too. The workers trace as `orderflow worker` does. Then every secret
 and every full URL is looked for in: the history of every workflow (payloads decoded: inputs,
-results, summaries, failures) and their descriptions while running and after, every log record
-at DEBUG and the process's output, every exported span (as JSON: name, attributes, events,
-status, resource), every row of the database and the API's `GET /escalations` and
-`GET /escalations/channels`.
+results, summaries, failures), their descriptions while running and their current details
+(what the Temporal UI shows), every log record at DEBUG and the process's output, every
+exported span (as JSON: name, attributes, events, status, resource), every row of the database
+and the API's `GET /escalations` and `GET /escalations/channels`.
 """
 
 from __future__ import annotations
@@ -242,6 +242,9 @@ async def finish(handle: WorkflowHandle[Any, Any], seen: Seen) -> Any:
                 f"description of {handle.id}", readable(MessageToDict(description.raw_description))
             )
             await asyncio.wait([result], timeout=0.1)
+    # The Temporal UI's "current details" (set_current_details), as the workflow left them.
+    metadata = await handle.query("__temporal_workflow_metadata")
+    seen.add(f"current details of {handle.id}", str(metadata))
     return result.result()
 
 
@@ -335,6 +338,7 @@ async def test_no_secret_in_histories_logs_spans_rows_or_answers(
     assert smtp.letters[0].login == "orderflow"
     assert all(c in seen.places[f"history of {handles[0].id}"] for c in CHANNELS)
     assert "esc-" in seen.places[f"history of {handles[0].id}"]
+    assert "quality-ding failed" in seen.places[f"current details of {handles[0].id}"]
     assert f"errcode {DING_REFUSAL}" in seen.places["table escalation.delivery_attempts"]
     assert "WeCom: no answer" in seen.places["table escalation.delivery_attempts"]
     assert "channel quality-ding did not take the message" in seen.places["logs"]
