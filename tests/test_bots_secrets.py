@@ -276,6 +276,9 @@ async def test_no_secret_in_histories_logs_spans_rows_or_answers(
     tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # As in a worker: setup_tracing (the `spans` fixture) kept httpx's request log, which
+    # holds each URL, to warnings; every other logger logs at DEBUG here.
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
     s = Secrets.make()
     ding, slack = (
         DingTalkFake(s.ding_token, s.ding_secret),
