@@ -387,3 +387,54 @@ def test_every_orderflow_process_holds_the_actor_key(compose: dict[str, Any]) ->
     for name in ORDERFLOW_SERVICES:
         key = environment(compose["services"][name])["ORDERFLOW_ACTOR_KEY"]
         assert key == TEST_SECRETS["ORDERFLOW_ACTOR_KEY"]
+
+
+# The escalation bots' settings (README "Bots") and where compose mounts the channels file.
+BOTS_VARIABLES = frozenset(
+    {
+        "ORDERFLOW_CHANNELS",
+        "ORDERFLOW_CHANNELS_FILE",
+        "ORDERFLOW_PUBLIC_URL",
+        "ORDERFLOW_DESK_URL",
+        "ORDERFLOW_ACK_LINK_HOURS",
+    }
+)
+CHANNELS_DIR = ROOT / "deploy" / "channels"
+CHANNELS_MOUNT = "/etc/orderflow/channels"
+
+
+@pytest.mark.parametrize("name", ["gateway", "worker"])
+def test_the_gateway_and_worker_read_the_bots_channels_from_the_mounted_file(
+    compose: dict[str, Any], name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The worker sends the messages, the gateway serves their acknowledge links and
+    GET /escalations/channels: both get the bots' settings and deploy/channels/ read-only;
+    with the example copied to channels.json there, production accepts the channels."""
+    service = compose["services"][name]
+    env = environment(service)
+    assert env.keys() >= BOTS_VARIABLES
+    assert f"./deploy/channels:{CHANNELS_MOUNT}:ro" in service["volumes"]
+    for key in [k for k in os.environ if k.startswith("ORDERFLOW_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # The container's /etc/orderflow/channels/channels.json is deploy/channels/channels.json.
+    local = tmp_path / "channels.json"
+    local.write_text((CHANNELS_DIR / "channels.json.example").read_text())
+    monkeypatch.setenv("ORDERFLOW_CHANNELS_FILE", str(local))
+    settings = Settings()
+    assert settings.channel_book().channels, "the example names channels"
+    assert settings.ack_link_hours > 0
+
+
+def test_migrate_gets_no_channels_and_the_channels_file_stays_out_of_git(
+    compose: dict[str, Any],
+) -> None:
+    assert not BOTS_VARIABLES & environment(compose["services"]["migrate"]).keys()
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(CHANNELS_DIR / "channels.json")], cwd=ROOT
+    )
+    kept = subprocess.run(
+        ["git", "check-ignore", "-q", str(CHANNELS_DIR / "channels.json.example")], cwd=ROOT
+    )
+    assert (ignored.returncode, kept.returncode) == (0, 1)

@@ -38,6 +38,10 @@ SHARED_PATHS = ("/orders", "/escalations", "/kpis")
 # (the desk calls the API in-process, so it needs every department's routes).
 DESK_GATEWAY = "gateway-desk"
 DESK_PATHS = ("/desk", "/docs", "/openapi.json")
+# The escalation bots' channels: a file of the Secret `orderflow-channels`, one example for
+# compose and Kubernetes.
+CHANNELS_FILE = "channels.json"
+CHANNELS_EXAMPLE = ROOT / "deploy" / "channels" / "channels.json.example"
 TEST_SECRETS = {
     "ORDERFLOW_DATABASE_URL": "postgresql://orderflow_app:pw@postgres.example.com:5432/orderflow",
     "ORDERFLOW_MIGRATION_DATABASE_URL": (
@@ -74,11 +78,12 @@ def kubectl() -> str:
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
     """The production overlay as `kubectl kustomize` renders it, with secrets.env and
-    migration-secrets.env filled in from their examples (in a copy: the real ones never exist
-    in the repo)."""
+    migration-secrets.env filled in from their examples and channels.json copied from
+    deploy/channels/ (in a copy: the real ones never exist in the repo)."""
     tree = tmp_path_factory.mktemp("k8s") / "k8s"
     secrets = ("secrets.env", "migration-secrets.env")
-    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns(*secrets))
+    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns(*secrets, CHANNELS_FILE))
+    shutil.copy(CHANNELS_EXAMPLE, tree / OVERLAY / CHANNELS_FILE)
     for name in secrets:
         example = (tree / OVERLAY / f"{name}.example").read_text().splitlines()
         filled = []
@@ -298,8 +303,29 @@ def test_ingress_routes_each_prefix_to_a_gateway_that_serves_it(manifests: list[
         assert routed[path] == DESK_GATEWAY
 
 
+def channels_secret(manifests: list[Manifest]) -> Manifest:
+    """The Secret holding the channels file (`orderflow-channels-<hash>`)."""
+    (found,) = [
+        m
+        for m in of_kind(manifests, "Secret")
+        if m["metadata"]["name"].startswith("orderflow-channels")
+    ]
+    return found
+
+
+def mounted_secret(workload: Manifest, path: str) -> str | None:
+    """The name of the Secret whose volume the workload's container mounts at `path`."""
+    spec = workload["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for mount in c.get("volumeMounts", []):
+        if mount["mountPath"] == path:
+            return str(volumes[mount["name"]]["secret"]["secretName"])
+    return None
+
+
 def test_config_and_secret_hold_settings_production_accepts(
-    manifests: list[Manifest], monkeypatch: pytest.MonkeyPatch
+    manifests: list[Manifest], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (config,) = [m for m in of_kind(manifests, "ConfigMap") if "ORDERFLOW_ENV" in m["data"]]
     secret = runtime_secret(manifests)
@@ -324,8 +350,47 @@ def test_config_and_secret_hold_settings_production_accepts(
                 monkeypatch.delenv(key)
             for key, value in {**data, **env(c)}.items():
                 monkeypatch.setenv(key, value)
+            if "ORDERFLOW_CHANNELS_FILE" in env(c):
+                # The file as the container sees it: the mounted Secret's key.
+                channels = channels_secret(manifests)
+                mounted = Path(env(c)["ORDERFLOW_CHANNELS_FILE"])
+                assert mounted_secret(workload, str(mounted.parent)) == channels["metadata"]["name"]
+                local = tmp_path / mounted.name
+                local.write_bytes(base64.b64decode(channels["data"][mounted.name]))
+                monkeypatch.setenv("ORDERFLOW_CHANNELS_FILE", str(local))
             settings = Settings()  # env=prod refuses missing secrets and servers
             assert settings.env == "prod" and settings.temporal_address
+
+
+def test_the_bots_channels_are_a_secret_file_of_the_gateways_and_workers(
+    manifests: list[Manifest],
+) -> None:
+    """The channels' URLs hold the robots' tokens: they come from the Secret
+    `orderflow-channels`, mounted read-only where ORDERFLOW_CHANNELS_FILE points, in every
+    gateway (ack links, GET /escalations/channels) and worker (it sends), and in no Job."""
+    channels = channels_secret(manifests)
+    assert set(channels["data"]) == {CHANNELS_FILE}
+    directory = "/etc/orderflow/channels"
+    for workload in of_kind(manifests, "Deployment") + of_kind(manifests, "Job"):
+        (c,) = workload["spec"]["template"]["spec"]["containers"]
+        role = workload["metadata"]["labels"].get("app.kubernetes.io/component")
+        name = workload["metadata"]["name"]
+        if role not in ("gateway", "worker"):
+            assert "ORDERFLOW_CHANNELS_FILE" not in env(c), name
+            assert mounted_secret(workload, directory) is None, name
+            continue
+        assert env(c)["ORDERFLOW_CHANNELS_FILE"] == f"{directory}/{CHANNELS_FILE}", name
+        assert mounted_secret(workload, directory) == channels["metadata"]["name"], name
+        (mount,) = [m for m in c["volumeMounts"] if m["mountPath"] == directory]
+        assert mount["readOnly"] is True
+    data = settings_data(manifests)
+    assert "ORDERFLOW_CHANNELS" not in data, "give the channels in one place: the file"
+    # The messages' links go to the host the Ingress serves.
+    (ingress,) = of_kind(manifests, "Ingress")
+    host = ingress["spec"]["rules"][0]["host"]
+    assert data["ORDERFLOW_PUBLIC_URL"] == f"https://{host}"
+    assert data["ORDERFLOW_DESK_URL"] == f"https://{host}/desk"
+    assert float(data["ORDERFLOW_ACK_LINK_HOURS"]) > 0
 
 
 def test_migration_job_runs_orderflow_migrate(manifests: list[Manifest]) -> None:

@@ -92,6 +92,9 @@ def test_network_policies_deny_by_default_and_allow_only_what_is_needed(
         assert reaches_temporal == (role in ("gateway", "worker", "temporal-bootstrap"))
         reaches_postgres = any(port == 5432 for _, port in egress)
         assert reaches_postgres == (role in ("gateway", "worker", "migrate"))
+        # The workers send the e-mail channels' letters (STARTTLS or TLS submission).
+        reaches_smtp = {port for _, port in egress} >= {587, 465}
+        assert reaches_smtp == (role == "worker"), workload["metadata"]["name"]
     ports = {
         int(p["containerPort"])
         for d in of_kind(manifests, "Deployment")
