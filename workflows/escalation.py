@@ -129,7 +129,8 @@ class EscalationDeliveryWorkflow:
         return names
 
     async def _to_urls(self, delivery: EscalationDelivery) -> list[str]:
-        """Before channels: POST the escalation to each URL of the setting."""
+        """Before channels: POST the escalation to each URL of the setting. (Its history holds
+        the URLs; a run started after the patch holds channel names only.)"""
         escalation_id = delivery.escalation_id
         urls = await workflow.execute_activity_method(
             EscalationActivities.webhook_targets,
@@ -147,9 +148,9 @@ class EscalationDeliveryWorkflow:
                     task_queue=delivery.task_queue,
                     start_to_close_timeout=WEBHOOK_TIMEOUT,
                     retry_policy=WEBHOOK_RETRY,
-                    summary=f"POST escalation {escalation_id} to {url}"[:200],
+                    summary=f"POST escalation {escalation_id} to webhook {n} of {len(urls)}",
                 )
-                for url in urls
+                for n, url in enumerate(urls, start=1)
             )
         )
         return urls

@@ -99,9 +99,9 @@ class PlanReportWorkflow:
                     task_queue=queue,
                     start_to_close_timeout=WEBHOOK_TIMEOUT,
                     retry_policy=WEBHOOK_RETRY,
-                    summary=f"{name}: POST to {url}"[:200],
+                    summary=f"{name}: POST to event webhook {n} of {len(urls)}",
                 )
-                for url in urls
+                for n, url in enumerate(urls, start=1)
             )
         )
         workflow.set_current_details(f"**{name}**: stored and published to {len(urls)} webhook(s)")

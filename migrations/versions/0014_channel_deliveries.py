@@ -69,12 +69,20 @@ def upgrade() -> None:
     op.alter_column('delivery_attempts', 'delivery_id', type_=sqlmodel.sql.sqltypes.AutoString(length=160), schema='escalation')
     op.add_column('delivery_attempts', sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=True), schema='escalation')
     op.create_index(op.f('ix_escalation_delivery_attempts_channel'), 'delivery_attempts', ['channel'], unique=False, schema='escalation')
-    # Targets recorded before kept their paths, which may hold a token (Slack, Feishu): only the
-    # scheme and host stay.
-    op.execute(
-        "UPDATE escalation.delivery_attempts "
-        "SET target = regexp_replace(target, '^([a-z]+://[^/?#]+).*$', '\\1/***')"
-    )
+    # Targets recorded before kept their paths, which may hold a token (Slack, Feishu), and so
+    # did the `delivery_failed` escalations' messages and the errors kept: every URL in them
+    # keeps its scheme and host only.
+    for table, column, where in (
+        ("delivery_attempts", "target", ""),
+        ("escalations", "message", "WHERE kind = 'delivery_failed'"),
+        ("channel_deliveries", "last_error", "WHERE last_error IS NOT NULL"),
+        ("delivery_attempts", "error", "WHERE error IS NOT NULL"),
+    ):
+        op.execute(
+            f"UPDATE escalation.{table} SET {column} = "
+            f"regexp_replace({column}, '([a-z]+://)([^/?#\\s@]*@)?([^/?#\\s]+)\\S*', "
+            f"'\\1\\3/***', 'g') {where}"
+        )
 
 
 def downgrade() -> None:
