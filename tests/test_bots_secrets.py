@@ -265,6 +265,8 @@ async def database_rows(engine: AsyncEngine) -> dict[str, str]:
     return found
 
 
+# The fake SMTP server takes a login without TLS (tests have no certificate).
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 async def test_no_secret_in_histories_logs_spans_rows_or_answers(
     base_settings: Settings,
     ts_env: WorkflowEnvironment,
