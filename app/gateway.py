@@ -24,6 +24,7 @@ from app.openapi import install_openapi
 from services.escalations.ack import hide_ack_tokens_in_logs
 from services.escalations.ack import router as ack_router
 from services.escalations.api import router as escalations_router
+from services.escalations.channels_api import router as channels_router
 from services.orders.api import router as orders_router
 from services.planning.api import reports_router
 from shared.actor import signing_client
@@ -93,6 +94,7 @@ def create_app(
     # One-click acknowledge links: the signed token in the path is the credential.
     app.include_router(ack_router)
     hide_ack_tokens_in_logs()
+    app.include_router(channels_router)
     app.include_router(escalations_router)
     install_desk(app)
 

@@ -66,6 +66,8 @@ DESCRIPTIONS: dict[str, str] = {
     "413": "`body_too_large`: the request body is over the size limit.",
     "422": "`invalid_request` (with `problems`), `invalid_payload` or a route's own code: the "
     "request is not valid.",
+    "502": "`channel_refused`: the chat platform (or mail server) did not take the message; "
+    "`detail` says what it answered.",
     "503": "`unavailable`: Temporal did not take the request; try again.",
 }
 
@@ -75,6 +77,9 @@ NOT_FOUND_EXTRA = {
     ("get", "/planning/reports"),
     ("post", "/warehouse/returns"),
 }
+
+# Operations that pass on a third party's refusal.
+BAD_GATEWAY = {("post", "/escalations/channels/{name}/test")}
 
 # Operations that can conflict with the state (anything sending a workflow update can find
 # its workflow closed); paths are regular expressions, `[^/]+` standing for a department.
@@ -159,6 +164,8 @@ def _add_errors(method: str, path: str, operation: dict[str, Any], *, uses_tempo
         statuses.append("409")
     if "requestBody" in operation:
         statuses.append("413")
+    if (method, path) in BAD_GATEWAY:
+        statuses.append("502")
     if uses_temporal:
         statuses.append("503")
     for status in statuses:

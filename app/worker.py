@@ -36,6 +36,7 @@ from shared.working_time.changes import CalendarActivities
 from shared.working_time.store import plant_today
 from workflows.assembly_issue import AssemblyIssueWorkflow
 from workflows.calendar_change import CalendarChangeWorkflow
+from workflows.channel_test import ChannelTestWorkflow
 from workflows.clients import CalendarChangeInput, start_calendar_change
 from workflows.daily_mrp import DailyMrpWorkflow
 from workflows.design_change import DesignChangeWorkflow
@@ -68,6 +69,7 @@ WORKFLOWS: list[type] = [
     PlanReportWorkflow,
     CalendarChangeWorkflow,
     EscalationDigestWorkflow,
+    ChannelTestWorkflow,
 ]
 
 

@@ -75,6 +75,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/warehouse/stock"): ANY_ROLE,
     ("GET", "/escalations"): ANY_ROLE,
     ("GET", "/escalations/channels"): {"ops", "admin"},
+    ("POST", "/escalations/channels/{name}/test"): {"admin"},
     ("POST", "/escalations/{escalation_id}/ack"): {ESCALATED_TO, "admin"},
     ("GET", "/orders/{order_no}/trace"): {"quality", "ops", "admin"},
     ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},
@@ -146,6 +147,7 @@ def body_for(method: str, template: str) -> Any:
             "lines": [{"item": "NO-SUCH-ITEM", "qty": 1}],
         },
         "/escalations/{escalation_id}/ack": None,
+        "/escalations/channels/{name}/test": None,
         # Both roles let in add it: the second gets 409 (it overlaps the first), also "in".
         "/planning/calendar/exceptions": {
             "kind": "day_off",
@@ -235,6 +237,7 @@ def concrete(template: str, params: dict[str, str]) -> str:
             # No such exception: a role let in gets 404, after the role check.
             "exception_id": "999999",
             "year": "2030",
+            "name": "no-such-channel",
         }[m.group(1)],
         template,
     )

@@ -14,12 +14,14 @@ from shared.temporal import workflow_queue
 from shared.workflow_ids import order_workflow_id
 from workflows.base import TaskWorkflow
 from workflows.calendar_change import CalendarChangeInput, CalendarChangeWorkflow
+from workflows.channel_test import ChannelTestWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
 
 __all__ = [
     "CalendarChangeInput",
     "CalendarChangeWorkflow",
+    "ChannelTestWorkflow",
     "IncomingInspectionWorkflow",
     "OrderWorkflow",
     "TaskWorkflow",

@@ -1,5 +1,4 @@
-"""Escalation routes: list the events, acknowledge one (API.md `/escalations`), list the
-channels they are delivered to with their health."""
+"""Escalation routes: list the events, acknowledge one (API.md `/escalations`)."""
 
 from __future__ import annotations
 
@@ -9,14 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select, update
 
-from shared.channels.model import ChannelType
 from shared.deps import CurrentUser, SessionDep, SettingsDep
 from shared.errors import conflict, not_found
 from shared.escalations import deliveries
 from shared.escalations.models import ACKED, OPEN, Escalation
 from shared.escalations.schemas import (
-    ChannelHealthPublic,
-    ChannelPublic,
     DeliveryStatePublic,
     EscalationListed,
     EscalationPublic,
@@ -69,31 +65,6 @@ async def list_escalations(
             update={"deliveries": found.get(row.id or 0, [])}
         )
         for row in rows
-    ]
-
-
-@router.get("/channels", response_model=list[ChannelPublic])
-async def list_channels(
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    kind: Annotated[ChannelType | None, Query(alias="type")] = None,
-) -> list[ChannelPublic]:
-    """The configured channels (of one `type`, if given) with where they go (no token or
-    secret) and their delivery health (admin, ops)."""
-    user.require(("ops",), "listing the escalation channels")
-    health = await deliveries.health(session, now=datetime.now(UTC))
-    return [
-        ChannelPublic(
-            name=channel.name,
-            type=channel.type,
-            lang=channel.lang,
-            target=channel.target(),
-            rate_per_minute=channel.rate_per_minute,
-            health=ChannelHealthPublic(**health.get(channel.name, deliveries.Health()).__dict__),
-        )
-        for channel in settings.channel_book().channels.values()
-        if kind is None or channel.type == kind
     ]
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.channels.model import (
+    CHANNEL_TEST,
     ESCALATION_DIGEST,
     PLAN_REPORT,
     DigestFacts,
@@ -219,5 +220,22 @@ def plan_report_message(event: Mapping[str, object], lang: Lang, zone: str) -> M
         data=dict(event),
         lang=lang,
         event=PLAN_REPORT,
+        level=1,
+    )
+
+
+def test_message(channel: str, lang: Lang, *, by: str, at: datetime, zone: str) -> Message:
+    """An administrator's test of a channel: says the channel works, who sent it and when."""
+    return Message(
+        title=word("test_title", lang).format(channel=channel),
+        lines=(
+            word("test_line", lang).format(channel=channel),
+            _pair(word("test_by", lang), by, lang),
+            _pair(word("test_at", lang), local_time(at, zone), lang),
+        ),
+        links=(),
+        data={"kind": CHANNEL_TEST, "channel": channel, "by": by, "sent_at": at.isoformat()},
+        lang=lang,
+        event=CHANNEL_TEST,
         level=1,
     )

@@ -21,6 +21,8 @@ SmtpSecurity = Literal["starttls", "tls", "none"]
 
 # Event kinds that go through the routing beside escalations.
 PLAN_REPORT, ESCALATION_DIGEST = "plan_report", "escalation_digest"
+# What an administrator's test of a channel sends (`POST /escalations/channels/{name}/test`).
+CHANNEL_TEST = "channel_test"
 EVENT_KINDS: tuple[str, ...] = (PLAN_REPORT, ESCALATION_DIGEST)
 
 # The escalation a channel whose deliveries failed raises to `ops` (once per channel per hour).

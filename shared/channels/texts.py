@@ -91,6 +91,16 @@ ROLES: dict[str, tuple[str, str]] = {
 
 # The fixed words of a message, by language.
 WORDS: dict[str, dict[Lang, str]] = {
+    "test_title": {
+        "zh": "orderflow 测试消息：{channel}",
+        "en": "orderflow test message: {channel}",
+    },
+    "test_line": {
+        "zh": "消息通道 {channel} 配置正确：路由到这里的升级和通知都会在此送达。",
+        "en": "Channel {channel} works: escalations and notices routed to it arrive here.",
+    },
+    "test_by": {"zh": "发送人", "en": "Sent by"},
+    "test_at": {"zh": "发送时间", "en": "Sent at"},
     "order": {"zh": "订单", "en": "Order"},
     "customer": {"zh": "客户", "en": "Customer"},
     "what": {"zh": "事项", "en": "What"},

@@ -16,6 +16,7 @@ from temporalio import activity
 from shared.channels.model import Channel
 from shared.db import session_scope
 from shared.escalations import deliveries
+from shared.escalations.channel_test import ChannelTestActivities
 from shared.escalations.notify import DeliveryActivities, escalation_delivery_id
 from shared.escalations.store import store_escalation
 from shared.settings import Settings
@@ -48,8 +49,9 @@ def channel_for_url(settings: Settings, url: str) -> Channel:
     )
 
 
-class EscalationActivities(DeliveryActivities):
-    """Stores escalations and delivers them and the business events to their channels."""
+class EscalationActivities(DeliveryActivities, ChannelTestActivities):
+    """Stores escalations and delivers them and the business events to their channels (and
+    an administrator's test message)."""
 
     @activity.defn
     async def raise_escalation(self, esc: RaiseEscalation) -> EscalationRaised:

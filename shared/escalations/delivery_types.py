@@ -73,3 +73,24 @@ class DigestRun(BaseModel):
 # What the daily digest schedule starts EscalationDigestWorkflow with.
 class DigestInput(BaseModel):
     queue_prefix: str
+
+
+# An administrator's test of a channel: one message, one attempt, its answer.
+class ChannelTest(BaseModel):
+    channel: str
+    by: str
+
+
+class ChannelTestInput(BaseModel):
+    queue_prefix: str
+    channel: str
+    by: str
+
+
+class ChannelTestResult(BaseModel):
+    channel: str
+    ok: bool
+    status: int | None = None
+    code: str | None = None
+    error: str | None = None
+    duration_ms: int = 0
