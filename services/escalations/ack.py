@@ -31,6 +31,8 @@ from shared.channels.links import (
     order_url,
     read_ack_token,
 )
+from shared.channels.model import Lang
+from shared.channels.texts import escalation_kind_text, role_text
 from shared.deps import SessionDep
 from shared.errors import APIError
 from shared.escalations.ack_links import (
@@ -142,16 +144,17 @@ def _local(instant: datetime | None, zone: str) -> str:
 
 
 def _facts(
-    settings: Settings, escalation: Escalation, t: dict[str, str]
+    settings: Settings, escalation: Escalation, t: dict[str, str], lang: Lang
 ) -> list[tuple[str, str, str | None]]:
-    """The escalation's facts as rows of (label, value, link), the message first."""
+    """The escalation's facts as rows of (label, value, link), the message first; its kind
+    and role in words, as the chat message said them."""
     zone = settings.timezone
     rows: list[tuple[str, str, str | None]] = [
         (t["message"], escalation.message, None),
         (t["order"], escalation.order_no, order_url(settings, escalation.order_no)),
-        (t["kind"], escalation.kind, None),
+        (t["kind"], escalation_kind_text(escalation.kind, lang), None),
         (t["level"], str(escalation.level), None),
-        (t["role"], escalation.role, None),
+        (t["role"], role_text(escalation.role, lang), None),
         (t["due"], _local(escalation.due_at, zone), None),
         (t["breached"], _local(escalation.breached_at, zone), None),
     ]
@@ -182,7 +185,9 @@ def _page(
         t=t,
         notice=notice,
         error=error,
-        facts=_facts(settings, escalation, t) if escalation is not None else [],
+        facts=_facts(settings, escalation, t, "en" if lang == "en" else "zh")
+        if escalation is not None
+        else [],
         confirm=t["confirm"].format(role=claim.role) if claim is not None else None,
         expires=_local(claim.expires_at, settings.timezone) if claim is not None else "",
     )
