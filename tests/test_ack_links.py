@@ -136,7 +136,7 @@ async def test_a_link_shows_the_escalation_then_acknowledges_it_once(
         assert page.status_code == 200, page.text
         assert page.headers["content-type"].startswith("text/html")
         assert page.headers["referrer-policy"] == "no-referrer"
-        assert f"以{QUALITY}身份确认收到" in page.text
+        assert "以质量部负责人身份确认收到" in page.text  # the role in words
         assert esc.order_no in page.text and esc.message in page.text
         # Due and breach times in the plant's zone.
         breached = esc.breached_at.astimezone(ZoneInfo("Asia/Shanghai"))
@@ -147,7 +147,7 @@ async def test_a_link_shows_the_escalation_then_acknowledges_it_once(
 
     done = await api.http.post(path, headers=HTML)
     assert done.status_code == 200, done.text
-    assert f"已以{QUALITY}身份确认收到" in done.text
+    assert "已以质量部负责人身份确认收到" in done.text
     assert "<form" not in done.text
     listed = await api.http.get(
         "/escalations", params={"order_no": esc.order_no}, headers=api.token("o", "ops")
@@ -175,13 +175,13 @@ async def test_english_page_and_json_answer(api: Stack, engine: AsyncEngine) -> 
     path = link(api, esc.id, lang="en")
     page = await api.http.get(path, headers=HTML)
     assert page.status_code == 200, page.text
-    assert f"Acknowledge as {QUALITY}" in page.text and '<html lang="en">' in page.text
+    assert "Acknowledge as Head of Quality" in page.text and '<html lang="en">' in page.text
     # Without ?lang the browser's language decides; Chinese when it names neither.
     bare = path.split("?", 1)[0]
     by_header = await api.http.get(bare, headers={**HTML, "Accept-Language": "en-US,en;q=0.9"})
-    assert f"Acknowledge as {QUALITY}" in by_header.text
+    assert "Acknowledge as Head of Quality" in by_header.text
     default = await api.http.get(bare, headers={**HTML, "Accept-Language": "de-DE"})
-    assert f"以{QUALITY}身份确认收到" in default.text
+    assert "以质量部负责人身份确认收到" in default.text
 
     # A body without a bearer token is let in: the link is the credential.
     acked = await api.http.post(path, headers=JSON, json={})
@@ -261,7 +261,7 @@ async def test_a_link_for_another_role_is_refused_and_not_used_up(
     body = assert_error(await api.http.post(path, headers=JSON), 403, "wrong_role")
     assert body["role"] == "division" and body["link_role"] == QUALITY
     page = await api.http.post(path, headers=HTML)
-    assert page.status_code == 403 and "division" in page.text
+    assert page.status_code == 403 and "事业部领导" in page.text  # the roles in words
     assert (await row(engine, esc.id)).state == "open"
     assert await uses(engine, esc.id) == []
     # Not used up: it is refused for its role again, never as used.

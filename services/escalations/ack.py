@@ -143,6 +143,10 @@ def _local(instant: datetime | None, zone: str) -> str:
     return f"{instant.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
+def _lang(lang: str) -> Lang:
+    return "en" if lang == "en" else "zh"
+
+
 def _facts(
     settings: Settings, escalation: Escalation, t: dict[str, str], lang: Lang
 ) -> list[tuple[str, str, str | None]]:
@@ -185,10 +189,10 @@ def _page(
         t=t,
         notice=notice,
         error=error,
-        facts=_facts(settings, escalation, t, "en" if lang == "en" else "zh")
-        if escalation is not None
-        else [],
-        confirm=t["confirm"].format(role=claim.role) if claim is not None else None,
+        facts=_facts(settings, escalation, t, _lang(lang)) if escalation is not None else [],
+        confirm=t["confirm"].format(role=role_text(claim.role, _lang(lang)))
+        if claim is not None
+        else None,
         expires=_local(claim.expires_at, settings.timezone) if claim is not None else "",
     )
     return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
@@ -270,7 +274,7 @@ async def ack_by_link(
     )
     if wants_json(request):
         return _public(acked)
-    notice = TEXT[lang]["done"].format(role=claim.role)
+    notice = TEXT[lang]["done"].format(role=role_text(claim.role, _lang(lang)))
     return _page(request, lang, escalation=acked, notice=notice)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from shared.channels.model import Lang
+from shared.channels.texts import role_text
 from shared.errors import APIError
 
 TEXT: dict[str, dict[str, str]] = {
@@ -77,7 +79,11 @@ def refusal_sentence(lang: str, exc: APIError, zone: str) -> str:
     if exc.error == "ack_link_used":
         return words["ack_link_used"].format(at=_local(extra.get("used_at"), zone))
     if exc.error == "wrong_role":
-        return words["wrong_role"].format(link_role=extra.get("link_role"), role=extra.get("role"))
+        language: Lang = "en" if lang == "en" else "zh"
+        return words["wrong_role"].format(
+            link_role=role_text(str(extra.get("link_role")), language),
+            role=role_text(str(extra.get("role")), language),
+        )
     if exc.error == "already_acked":
         by = extra.get("acked_by") or "—"
         return words["already_acked"].format(by=by, at=_local(extra.get("acked_at"), zone))
