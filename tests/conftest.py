@@ -230,6 +230,33 @@ class Stack:
         return {"Authorization": f"Bearer {mint_token(self.settings, sub=sub, roles=list(roles))}"}
 
 
+class QuickServer(uvicorn.Server):
+    """uvicorn's server, looking for its exit every 10 ms instead of every 100 ms, and not
+    waiting 100 ms for connections to drain when none is open: each test's gateway stops
+    0.1-0.2 s sooner (hundreds of tests start and stop one)."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            await asyncio.sleep(0.01)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # The test's client has closed its connections; the server sees it within a few ms.
+        for _ in range(20):
+            if not (self.server_state.connections or self.server_state.tasks):
+                break
+            await asyncio.sleep(0.005)
+        if self.server_state.connections or self.server_state.tasks:
+            await super().shutdown(sockets)
+            return
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
+
+
 @asynccontextmanager
 async def run_stack(
     settings: Settings,
@@ -249,7 +276,7 @@ async def run_stack(
     runs = [asyncio.create_task(w.run()) for w in started]
     port = free_port()
     app = create_app(settings, temporal=client)
-    server = uvicorn.Server(
+    server = QuickServer(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     serving = asyncio.create_task(server.serve())
@@ -260,8 +287,8 @@ async def run_stack(
             yield Stack(settings=settings, client=client, http=http)
     finally:
         server.should_exit = True
-        await serving
-        await asyncio.gather(*(w.shutdown() for w in started))
+        # The gateway and the workers stop side by side (nothing calls the gateway any more).
+        await asyncio.gather(serving, *(w.shutdown() for w in started))
         await asyncio.gather(*runs, return_exceptions=True)
         await engine.dispose()
 
