@@ -276,8 +276,17 @@ async def run_stack(
     runs = [asyncio.create_task(w.run()) for w in started]
     port = free_port()
     app = create_app(settings, temporal=client)
+    # Keep-alive past any stall of this busy process: a connection the server closes as idle
+    # just as the test sends on it is a ReadError no real client of one gateway would see.
     server = QuickServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=60,
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:
