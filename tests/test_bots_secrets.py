@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -35,7 +33,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
@@ -53,6 +51,7 @@ from tests.conftest import Stack, free_port, run_stack, settings_for
 from tests.fakes.base import serve
 from tests.fakes.platforms import DingTalkFake, FeishuFake, SlackFake, WebhookFake
 from tests.fakes.smtp import smtp_server
+from tests.secret_places import database_rows, log_text, readable
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.reports import PlanReportWorkflow
 
@@ -61,7 +60,6 @@ CHANNELS = ("quality-ding", "ops-slack", "plant-feishu", "erp-hook", "qm-mail", 
 REPORT_CHANNELS = ("ops-slack", "erp-hook")
 # DingTalk's "sign not match": the robot refuses every message until the cap (2 attempts).
 DING_REFUSAL = 310000
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
 
 @dataclass(frozen=True)
@@ -112,40 +110,6 @@ class Seen:
                 if at >= 0:
                     found.append(f"{label} in {place}: …{shown[max(0, at - 120) : at + 60]}…")
         return found
-
-
-def readable(data: Any) -> str:
-    """A JSON document (a history, a description) as text, with every base64 string (a
-    payload's data and metadata: inputs, results, summaries, details) decoded beside it."""
-    parts: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                parts.append(str(key))
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str):
-            parts.append(value)
-            if _BASE64.fullmatch(value):
-                try:
-                    raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_")
-                    parts.append(raw.decode("utf-8"))
-                except (binascii.Error, UnicodeDecodeError):
-                    pass
-        else:
-            parts.append(str(value))
-
-    walk(data)
-    return "\n".join(parts)
-
-
-def log_text(records: list[logging.LogRecord]) -> str:
-    """Every record as a process would write it (message, arguments, extras, traceback)."""
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    return "\n".join(f"{formatter.format(r)}\n{vars(r)!r}" for r in records)
 
 
 @pytest.fixture
@@ -246,23 +210,6 @@ async def finish(handle: WorkflowHandle[Any, Any], seen: Seen) -> Any:
     metadata = await handle.query("__temporal_workflow_metadata")
     seen.add(f"current details of {handle.id}", str(metadata))
     return result.result()
-
-
-async def database_rows(engine: AsyncEngine) -> dict[str, str]:
-    """Every row of every table outside the system schemas, by table."""
-    found: dict[str, str] = {}
-    async with engine.connect() as conn:
-        tables = await conn.execute(
-            text(
-                "select table_schema, table_name from information_schema.tables where "
-                "table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', "
-                "'information_schema')"
-            )
-        )
-        for schema, table in tables.all():
-            rows = await conn.execute(text(f'select * from "{schema}"."{table}"'))
-            found[f"{schema}.{table}"] = "\n".join(repr(tuple(row)) for row in rows.all())
-    return found
 
 
 # The fake SMTP server takes a login without TLS (tests have no certificate).

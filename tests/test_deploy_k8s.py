@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from shared.settings import DEPARTMENTS, Settings
-from shared.temporal import SEARCH_ATTRIBUTE_ARGS, all_queues
+from shared.temporal import all_queues
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -362,37 +362,6 @@ def test_config_and_secret_hold_settings_production_accepts(
             assert settings.env == "prod" and settings.temporal_address
 
 
-def test_the_bots_channels_are_a_secret_file_of_the_gateways_and_workers(
-    manifests: list[Manifest],
-) -> None:
-    """The channels' URLs hold the robots' tokens: they come from the Secret
-    `orderflow-channels`, mounted read-only where ORDERFLOW_CHANNELS_FILE points, in every
-    gateway (ack links, GET /escalations/channels) and worker (it sends), and in no Job."""
-    channels = channels_secret(manifests)
-    assert set(channels["data"]) == {CHANNELS_FILE}
-    directory = "/etc/orderflow/channels"
-    for workload in of_kind(manifests, "Deployment") + of_kind(manifests, "Job"):
-        (c,) = workload["spec"]["template"]["spec"]["containers"]
-        role = workload["metadata"]["labels"].get("app.kubernetes.io/component")
-        name = workload["metadata"]["name"]
-        if role not in ("gateway", "worker"):
-            assert "ORDERFLOW_CHANNELS_FILE" not in env(c), name
-            assert mounted_secret(workload, directory) is None, name
-            continue
-        assert env(c)["ORDERFLOW_CHANNELS_FILE"] == f"{directory}/{CHANNELS_FILE}", name
-        assert mounted_secret(workload, directory) == channels["metadata"]["name"], name
-        (mount,) = [m for m in c["volumeMounts"] if m["mountPath"] == directory]
-        assert mount["readOnly"] is True
-    data = settings_data(manifests)
-    assert "ORDERFLOW_CHANNELS" not in data, "give the channels in one place: the file"
-    # The messages' links go to the host the Ingress serves.
-    (ingress,) = of_kind(manifests, "Ingress")
-    host = ingress["spec"]["rules"][0]["host"]
-    assert data["ORDERFLOW_PUBLIC_URL"] == f"https://{host}"
-    assert data["ORDERFLOW_DESK_URL"] == f"https://{host}/desk"
-    assert float(data["ORDERFLOW_ACK_LINK_HOURS"]) > 0
-
-
 def test_migration_job_runs_orderflow_migrate(manifests: list[Manifest]) -> None:
     job = named(manifests, "Job", "orderflow-migrate")
     (c,) = job["spec"]["template"]["spec"]["containers"]
@@ -400,42 +369,3 @@ def test_migration_job_runs_orderflow_migrate(manifests: list[Manifest]) -> None
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     images = {container(d)["image"] for d in of_kind(manifests, "Deployment")}
     assert images == {c["image"]}, "migrations must come from the image that runs them"
-
-
-def test_bootstrap_job_registers_the_code_search_attributes(manifests: list[Manifest]) -> None:
-    job = named(manifests, "Job", "temporal-bootstrap")
-    spec = job["spec"]["template"]["spec"]
-    (c,) = spec["containers"]
-    variables = {e["name"]: e for e in c["env"]}
-    assert variables["SEARCH_ATTRIBUTES"]["value"].split() == list(SEARCH_ATTRIBUTE_ARGS)
-    config_name = next(m for m in of_kind(manifests, "ConfigMap") if "ORDERFLOW_ENV" in m["data"])
-    for name, key in (
-        ("TEMPORAL_ADDRESS", "ORDERFLOW_TEMPORAL_ADDRESS"),
-        ("TEMPORAL_NAMESPACE", "ORDERFLOW_TEMPORAL_NAMESPACE"),
-    ):
-        ref = variables[name]["valueFrom"]["configMapKeyRef"]
-        assert (ref["name"], ref["key"]) == (config_name["metadata"]["name"], key)
-    (script_volume,) = [v for v in spec["volumes"] if "configMap" in v]
-    script_map = named(manifests, "ConfigMap", script_volume["configMap"]["name"])
-    script = (K8S / "base" / "temporal-bootstrap.sh").read_text()
-    assert script_map["data"]["temporal-bootstrap.sh"] == script
-    mount = next(m for m in c["volumeMounts"] if m["name"] == script_volume["name"])
-    assert c["command"][-1] == f"{mount['mountPath']}/temporal-bootstrap.sh"
-
-
-def test_temporal_helm_values_use_postgres_with_secret_passwords() -> None:
-    values = yaml.safe_load((K8S / "temporal" / "values.yaml").read_text())
-    persistence = values["server"]["config"]["persistence"]
-    stores = persistence["datastores"]
-    assert {persistence["defaultStore"], persistence["visibilityStore"]} == set(stores)
-    databases = set()
-    for store in stores.values():
-        sql = store["sql"]
-        assert sql["pluginName"] == "postgres12"
-        assert sql["existingSecret"] and "password" not in sql
-        databases.add(sql["databaseName"])
-    assert len(databases) == 2
-    assert isinstance(persistence["numHistoryShards"], int)
-    assert (K8S / "base" / "kustomization.yaml").read_text().count(
-        "temporal-frontend.temporal.svc.cluster.local:7233"
-    ) == 1
