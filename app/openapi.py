@@ -91,6 +91,7 @@ CONFLICTS = [
     ("post", r"/production/orders/\{order_no\}/issues"),
     ("post", r"/warehouse/receipts"),
     ("post", r"/escalations/\{escalation_id\}/ack"),
+    ("post", r"/escalations/\{escalation_id\}/resolve"),
     ("post", r"/planning/calendar/exceptions"),
 ]
 

@@ -77,6 +77,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/escalations/channels"): {"ops", "admin"},
     ("POST", "/escalations/channels/{name}/test"): {"admin"},
     ("POST", "/escalations/{escalation_id}/ack"): {ESCALATED_TO, "admin"},
+    ("POST", "/escalations/{escalation_id}/resolve"): {ESCALATED_TO, "admin"},
     ("GET", "/orders/{order_no}/trace"): {"quality", "ops", "admin"},
     ("GET", "/warehouse/trace"): {"quality", "ops", "admin"},
     ("GET", "/kpis"): {"planning", "ops", "division", "admin"},
@@ -147,6 +148,7 @@ def body_for(method: str, template: str) -> Any:
             "lines": [{"item": "NO-SUCH-ITEM", "qty": 1}],
         },
         "/escalations/{escalation_id}/ack": None,
+        "/escalations/{escalation_id}/resolve": {"resolution": "matrix"},
         "/escalations/channels/{name}/test": None,
         # Both roles let in add it: the second gets 409 (it overlaps the first), also "in".
         "/planning/calendar/exceptions": {

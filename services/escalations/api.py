@@ -1,4 +1,5 @@
-"""Escalation routes: list the events, acknowledge one (API.md `/escalations`)."""
+"""Escalation routes: list the events, acknowledge one (API.md `/escalations`), resolve one with
+what was done (orderflow's addition)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from shared.deps import CurrentUser, SessionDep, SettingsDep
 from shared.errors import conflict, not_found
 from shared.escalations import deliveries
-from shared.escalations.models import ACKED, OPEN, Escalation
+from shared.escalations.models import ACKED, OPEN, RESOLVED, Escalation
 from shared.escalations.schemas import (
     DeliveryStatePublic,
     EscalationListed,
     EscalationPublic,
+    ResolveRequest,
 )
 from shared.params import IdPath, OffsetQuery
+from shared.timeline import add_event
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 
@@ -27,7 +30,7 @@ async def list_escalations(
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
-    state: Literal["open", "acked"] | None = None,
+    state: Literal["open", "acked", "resolved"] | None = None,
     order_no: str | None = None,
     role: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -94,3 +97,61 @@ async def ack_escalation(
         )
     await session.commit()
     return EscalationPublic.model_validate(acked, from_attributes=True)
+
+
+@router.post("/{escalation_id}/resolve", response_model=EscalationPublic)
+async def resolve_escalation(
+    escalation_id: IdPath, body: ResolveRequest, session: SessionDep, user: CurrentUser
+) -> EscalationPublic:
+    """Close an escalation with what was done: only the role it was raised to (or admin) may.
+    An open one is acknowledged by the same person at the same moment; the order's timeline
+    records who resolved it and how."""
+    escalation = await session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise not_found(f"escalation {escalation_id}")
+    user.require((escalation.role,), f"resolving an escalation raised to {escalation.role}")
+    now = datetime.now(UTC)
+    result = await session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation_id,  # type: ignore[arg-type]
+            Escalation.state.in_((OPEN, ACKED)),  # type: ignore[attr-defined]
+        )
+        .values(
+            state=RESOLVED,
+            resolution=body.resolution,
+            resolved_by=user.sub,
+            resolved_at=now,
+            acked_by=func.coalesce(Escalation.acked_by, user.sub),
+            acked_at=func.coalesce(Escalation.acked_at, now),
+        )
+        .returning(Escalation)
+    )
+    resolved = result.scalars().first()
+    if resolved is None:
+        await session.rollback()
+        await session.refresh(escalation)  # who resolved it, even if that was just now
+        raise conflict(
+            "already_resolved",
+            f"escalation {escalation_id} was resolved by {escalation.resolved_by} "
+            f"at {escalation.resolved_at:%Y-%m-%d %H:%M}Z: {escalation.resolution}",
+        )
+    if resolved.order_no:
+        await add_event(
+            session,
+            key=f"escalation_resolved:{escalation_id}",
+            order_no=resolved.order_no,
+            at=now,
+            kind="escalation_resolved",
+            actor=user.sub,
+            summary=f"resolved the escalation to {resolved.role} (level {resolved.level}, "
+            f"{resolved.kind}): {body.resolution}",
+            detail={
+                "escalation_id": escalation_id,
+                "kind": resolved.kind,
+                "level": resolved.level,
+                "resolution": body.resolution,
+            },
+        )
+    await session.commit()
+    return EscalationPublic.model_validate(resolved, from_attributes=True)

@@ -12,7 +12,8 @@ from sqlmodel import Field, SQLModel
 
 from shared.models import ts_field
 
-OPEN, ACKED = "open", "acked"
+# An escalation is open, then acknowledged (someone took it), then resolved (what was done).
+OPEN, ACKED, RESOLVED = "open", "acked", "resolved"
 # A delivery's state: retried while pending, until the channel takes it or the cap.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -36,6 +37,10 @@ class Escalation(SQLModel, table=True):
     state: str = Field(default=OPEN, index=True, max_length=16)
     acked_by: str | None = None
     acked_at: datetime | None = ts_field(nullable=True)
+    # What was done about it, by whom and when (`POST /escalations/{id}/resolve`).
+    resolution: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = ts_field(nullable=True)
     created_at: datetime = ts_field()
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.bounds import Text
+
+# The longest resolution a caller may record.
+RESOLUTION_LEN = 2000
 
 
 # An escalation as the API shows it.
@@ -22,6 +27,22 @@ class EscalationPublic(BaseModel):
     state: str
     acked_by: str | None = None
     acked_at: datetime | None = None
+    resolution: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+# `POST /escalations/{id}/resolve`: what was done about the escalation.
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resolution: Text = Field(min_length=1, max_length=RESOLUTION_LEN)
+
+    @field_validator("resolution")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank: say what was done")
+        return value.strip()
 
 
 # An escalation's delivery to one channel, as `GET /escalations` shows it: the channel's name
