@@ -17,6 +17,7 @@ from tests.drivers import inbox
 from tests.helpers import (
     MARGIN,
     advance_to,
+    complete,
     complete_ok,
     escalations,
     parse_time,
@@ -66,6 +67,13 @@ async def test_weekly_run_asks_a_stocked_order_for_a_ship_date_that_moves_its_sh
     # Sales expects to ship three days after the later of the plan and today: the ship
     # milestone's forecast moves there, its planned date stays.
     today = (await ts_env.get_current_time()).date()
+    past = await complete(
+        flow,
+        "sales.ship_date",
+        order_no,
+        {"expected_ship": (today - timedelta(days=1)).isoformat()},
+    )
+    assert past.status_code == 422 and "before today" in past.json()["detail"], past.text
     expected = max(planned_ship, today) + timedelta(days=3)
     await complete_ok(flow, "sales.ship_date", order_no, {"expected_ship": expected.isoformat()})
     view = await wait_view(
