@@ -194,3 +194,30 @@ async def test_reuse_stock_reserves_free_stock_for_the_short_order(
     # The NCR itself still waits for quality; the daily MRP has nothing to buy for the order.
     assert await inbox_tasks(flow, "quality", order_no, "quality.ncr_judgement")
     assert order_no not in (await _daily(flow)).reallocation.requisitions
+
+
+async def test_concession_quality_grants_unasked_covers_the_order_and_ends_the_planners_question(
+    flow: Stack, ts_env: WorkflowEnvironment
+) -> None:
+    short = await short_of_a_breaker(flow)
+    order_no, breaker = short.order_no, short.breaker
+
+    await _judge(flow, short, "concession", "cosmetic only")
+    view = await order_view(flow, order_no)
+    assert D(_line(view, breaker)["missing"]) == 0
+    assert not [e for e in view["timeline"] if "asks quality for a concession" in e["summary"]]
+    # The planner's question about the shortage stays until the completeness check finds the
+    # line covered, three days ahead at the latest; then it is withdrawn, not answered.
+    await advance_to(ts_env, production_start(view) - timedelta(days=3) + MARGIN)
+    await wait_view(
+        flow,
+        order_no,
+        lambda v: any(e["kind"] == "material_complete" for e in v["timeline"]),
+        "material_complete event",
+    )
+    await settled(flow, f"order-{order_no}")
+    assert not await inbox_tasks(flow, "planning", order_no, "planning.ncr_disposition")
+    (withdrawn,) = await inbox_tasks(
+        flow, "planning", order_no, "planning.ncr_disposition", state="withdrawn"
+    )
+    assert withdrawn["task_id"] == short.disposition["task_id"]
