@@ -111,7 +111,7 @@ def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     escalations = group("escalations", "escalation events: list, acknowledge")
     listing = leaf(escalations, "list", escalations_list_command, "escalations, newest first")
-    listing.add_argument("--state", choices=("open", "acked"))
+    listing.add_argument("--state", choices=("open", "acked", "resolved"))
     listing.add_argument("--order", metavar="NO", help="only this order's escalations")
     ack = leaf(escalations, "ack", escalations_ack_command, "acknowledge one (escalated role)")
     ack.add_argument("escalation_id", metavar="ID", type=int)
