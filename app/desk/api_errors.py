@@ -12,6 +12,7 @@ import re
 
 ERRORS_ZH: dict[str, str] = {
     "already_acked": "该升级提醒已被确认",
+    "already_resolved": "该升级提醒已被处理关闭",
     "body_too_large": "提交的内容过大",
     "change_refused": "该变更未被接受",
     "customer_confirmation_required": "需要客户确认编号",
