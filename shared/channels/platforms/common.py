@@ -1,8 +1,9 @@
-"""What every platform's sender shares: secret-free error sentences, Retry-After, the answer
-of an HTTP POST, and a message as markdown or plain text."""
+"""What every platform's sender shares: the POST itself, secret-free error sentences,
+Retry-After, the answer of an HTTP POST, and a message as markdown or plain text."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +26,45 @@ SEND_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
     OSError,
 )
+
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+async def post(
+    client: httpx.AsyncClient,
+    channel: Channel,
+    platform: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    timeout: float,  # noqa: ASYNC109  (per request: httpx applies it)
+    url: str | None = None,
+) -> httpx.Response | SendResult:
+    """POST to the channel's URL (or `url`, e.g. one signed for this request): the answer, or
+    the failed send, scrubbed, when there was none."""
+    try:
+        return await client.post(
+            url or channel.url, content=content, headers=headers, timeout=timeout
+        )
+    except SEND_ERRORS as exc:
+        return exception_failure(channel, platform, exc)
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    channel: Channel,
+    platform: str,
+    body: object,
+    *,
+    timeout: float,  # noqa: ASYNC109  (per request: httpx applies it)
+    url: str | None = None,
+) -> httpx.Response | SendResult:
+    """`post` of `body` as UTF-8 JSON (Chinese left as it is, as the chat platforms expect)."""
+    content = json.dumps(body, ensure_ascii=False).encode()
+    return await post(
+        client, channel, platform, content=content, headers=JSON_HEADERS, timeout=timeout, url=url
+    )
 
 
 def secret_parts(channel: Channel) -> list[str]:

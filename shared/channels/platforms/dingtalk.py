@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from urllib.parse import quote_plus
 
@@ -19,10 +18,9 @@ import httpx
 
 from shared.channels.model import Channel, Message, SendResult
 from shared.channels.platforms.common import (
-    SEND_ERRORS,
     coded_answer,
-    exception_failure,
     markdown_text,
+    post_json,
 )
 
 PLATFORM = "DingTalk"
@@ -67,12 +65,11 @@ async def send(
     url = signed_url(
         channel.url, channel.secrets[0] if channel.secrets else None, int(time.time() * 1000)
     )
-    content = json.dumps(body_of(message), ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    try:
-        response = await client.post(url, content=content, headers=headers, timeout=timeout)
-    except SEND_ERRORS as exc:
-        return exception_failure(channel, PLATFORM, exc)
+    response = await post_json(
+        client, channel, PLATFORM, body_of(message), timeout=timeout, url=url
+    )
+    if isinstance(response, SendResult):
+        return response
     return coded_answer(
         channel,
         PLATFORM,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
@@ -20,10 +19,9 @@ import httpx
 
 from shared.channels.model import Channel, Message, SendResult
 from shared.channels.platforms.common import (
-    SEND_ERRORS,
     coded_answer,
-    exception_failure,
     json_answer,
+    post_json,
 )
 
 PLATFORM = "Feishu"
@@ -90,12 +88,9 @@ async def send(
     """POST the signed card and read `code` (or `StatusCode`)."""
     secret = channel.secrets[0] if channel.secrets else None
     body = body_of(message, secret, int(time.time()))
-    content = json.dumps(body, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    try:
-        response = await client.post(channel.url, content=content, headers=headers, timeout=timeout)
-    except SEND_ERRORS as exc:
-        return exception_failure(channel, PLATFORM, exc)
+    response = await post_json(client, channel, PLATFORM, body, timeout=timeout)
+    if isinstance(response, SendResult):
+        return response
     answer = json_answer(response) or {}
     older = "code" not in answer and "StatusCode" in answer
     return coded_answer(

@@ -9,16 +9,14 @@ is sent too much; a 4xx/5xx whose body is the error code (`invalid_payload`, `no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
 from shared.channels.model import Channel, Message, SendResult
 from shared.channels.platforms.common import (
-    SEND_ERRORS,
-    exception_failure,
     failure,
+    post_json,
     retry_after,
     short_body,
 )
@@ -85,12 +83,9 @@ async def send(
     timeout: float,  # noqa: ASYNC109  (per request: httpx or SMTP applies it)
 ) -> SendResult:
     """POST the blocks; only 200 `ok` is delivered."""
-    content = json.dumps(body_of(message), ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    try:
-        response = await client.post(channel.url, content=content, headers=headers, timeout=timeout)
-    except SEND_ERRORS as exc:
-        return exception_failure(channel, PLATFORM, exc)
+    response = await post_json(client, channel, PLATFORM, body_of(message), timeout=timeout)
+    if isinstance(response, SendResult):
+        return response
     status, text = response.status_code, response.text.strip()
     if status == 200 and text == "ok":
         return SendResult(ok=True, status=status)

@@ -20,7 +20,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from shared.channels.model import Channel, Message, SendResult
-from shared.channels.platforms.common import SEND_ERRORS, exception_failure, http_failure
+from shared.channels.platforms.common import http_failure, post
 
 SIGNATURE_HEADER = "X-Orderflow-Signature"
 DELIVERY_HEADER = "X-Orderflow-Delivery"
@@ -87,10 +87,9 @@ async def send(
     """POST the message's data, signed; any 2xx is delivered, 429 is a rate limit."""
     body = body_of(message)
     headers = headers_for(message, body, channel.secrets, delivery_id=delivery_id, attempt=attempt)
-    try:
-        response = await client.post(channel.url, content=body, headers=headers, timeout=timeout)
-    except SEND_ERRORS as exc:
-        return exception_failure(channel, PLATFORM, exc)
+    response = await post(client, channel, PLATFORM, content=body, headers=headers, timeout=timeout)
+    if isinstance(response, SendResult):
+        return response
     if 200 <= response.status_code < 300:
         return SendResult(ok=True, status=response.status_code)
     return http_failure(channel, PLATFORM, response)

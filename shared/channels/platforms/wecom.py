@@ -8,15 +8,12 @@ else a refusal.
 
 from __future__ import annotations
 
-import json
-
 import httpx
 
 from shared.channels.model import Channel, Message, SendResult
 from shared.channels.platforms.common import (
-    SEND_ERRORS,
     coded_answer,
-    exception_failure,
+    post_json,
     truncate_utf8,
 )
 
@@ -53,12 +50,9 @@ async def send(
     timeout: float,  # noqa: ASYNC109  (per request: httpx or SMTP applies it)
 ) -> SendResult:
     """POST the markdown message to the robot's URL and read `errcode`."""
-    content = json.dumps(body_of(message), ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    try:
-        response = await client.post(channel.url, content=content, headers=headers, timeout=timeout)
-    except SEND_ERRORS as exc:
-        return exception_failure(channel, PLATFORM, exc)
+    response = await post_json(client, channel, PLATFORM, body_of(message), timeout=timeout)
+    if isinstance(response, SendResult):
+        return response
     return coded_answer(
         channel,
         PLATFORM,
