@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
 from typing import Any
@@ -47,6 +46,7 @@ from shared.escalations.models import Escalation
 from shared.settings import Settings
 from shared.telemetry import setup_tracing, tracing_interceptor
 from shared.temporal import department_queue, workflow_queue
+from tests.bots import store
 from tests.conftest import Stack, free_port, run_stack, settings_for
 from tests.fakes.base import serve
 from tests.fakes.platforms import DingTalkFake, FeishuFake, SlackFake, WebhookFake
@@ -172,29 +172,6 @@ def wanted_absent(s: Secrets, config: dict[str, Any], hook: str, slack: str) -> 
     }
 
 
-async def store_escalations(engine: AsyncEngine, count: int) -> list[int]:
-    now = datetime.now(UTC)
-    tag = uuid.uuid4().hex[:8]
-    rows = [
-        Escalation(
-            key=f"secrets:{tag}:{n}",
-            kind="task_overdue",
-            level=1,
-            order_no=f"SO-SECRET-{tag}",
-            department=DEPARTMENT,
-            role=f"head:{DEPARTMENT}",
-            breached_at=now,
-            message=f"inspection {n} overdue",
-            created_at=now,
-        )
-        for n in range(count)
-    ]
-    async with session_scope(engine) as session:
-        session.add_all(rows)
-        await session.flush()
-        return [row.id for row in rows if row.id is not None]
-
-
 async def finish(handle: WorkflowHandle[Any, Any], seen: Seen) -> Any:
     """The workflow's result, describing it while it runs (pending activities show their
     last failure there, as the Temporal UI does)."""
@@ -308,7 +285,11 @@ async def deliver_all(
     prefix = stack.settings.task_queue_prefix
     queue = department_queue(prefix, DEPARTMENT)
     handles: list[WorkflowHandle[Any, Any]] = []
-    for escalation_id in await store_escalations(engine, 2):
+    stored = [
+        await store(engine, department=DEPARTMENT, role=f"head:{DEPARTMENT}", message=f"No. {n}")
+        for n in range(2)
+    ]
+    for escalation_id in stored:
         handle = await stack.client.start_workflow(
             EscalationDeliveryWorkflow.run,
             EscalationDelivery(escalation_id=escalation_id, task_queue=queue),
