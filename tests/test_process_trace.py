@@ -112,7 +112,9 @@ def named_test_problem(ref: str) -> str | None:
     path, qualname = match.groups()
     if not qualname.rsplit("::", 1)[-1].startswith("test"):
         return f"`{ref}` does not name a test function"
-    return code_problem(f"{path}:{qualname.replace('::', '.')}")
+    if code_problem(f"{path}:{qualname.replace('::', '.')}"):
+        return f"`{ref}`: {path} has no test {qualname}"
+    return None
 
 
 def route_key(method: str, path: str) -> tuple[str, str]:
@@ -243,7 +245,7 @@ def test_the_checker_finds_every_name_that_does_not_exist() -> None:
     found = "\n".join(name_problems(tables, app_routes()))
     for named in (
         "`sales.shipping` is no task kind",
-        "defines no test_a_change_gone",
+        "tests/test_customer_change.py has no test test_a_change_gone",
         "`POST /warehouse/returnz`: the app has no such route",
         "defines no PlanPhase._haggle",
         "there is no file workflows/closed.py",
