@@ -63,7 +63,9 @@ def read_tables(doc: str) -> tuple[dict[str, Table], list[str]]:
                 header = cells
                 if tuple(header[1:]) != COLUMNS or header[0] not in TABLES:
                     problems.append(f"line {number}: a table's header must be x | {COLUMNS}")
-                current = tables.setdefault(header[0], [])
+                    current = []  # its rows are read, and checked no further
+                else:
+                    current = tables.setdefault(header[0], [])
             continue
         if SEPARATOR.match(line.strip()):
             continue
@@ -277,6 +279,9 @@ def test_the_checker_finds_missing_foreign_and_repeated_rows() -> None:
     seed = "四、流程:1.评审1.1市场部1.2 采购部3.1技术部3.2技术工程师 订单接收"
     tables, malformed = read_tables(doc)
     assert not malformed
+    narrow = "| clause | the seed asks | status |\n|---|---|---|\n| §1.2 | x | done |"
+    assert len(read_tables(f"{doc}\n\n{narrow}")[1]) == 1
+    assert read_tables(f"{doc}\n\n{narrow}")[0] == tables
     found = coverage_problems(tables, seed) + name_problems(tables, frozenset())
     assert sorted(found) == sorted(
         [
