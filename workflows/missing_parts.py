@@ -107,7 +107,13 @@ class MissingPartsGate:
         if fit.is_open or fit.payload is None:
             await order.book.withdraw(fit)
             return
-        fitted = pf.FitMissingParts.parse(fit.payload).parts
+        # A part sales has had ship separately meanwhile is not signed for here.
+        outstanding = self.state.outstanding()
+        fitted = [
+            part for part in pf.FitMissingParts.parse(fit.payload).parts if part.item in outstanding
+        ]
+        if not fitted:
+            return
         self.state.signing = [part.item for part in fitted]
         sign = await order.book.open(
             "quality.sign_fitted_parts",
