@@ -61,7 +61,8 @@ DESCRIPTIONS: dict[str, str] = {
     "403": "`forbidden`: the token's roles may not do this.",
     "404": "`not_found` (or `report_not_found`): what the request names does not exist.",
     "409": "A conflict with the current state, e.g. `task_not_open`, `duplicate_order`, "
-    "`order_not_cancellable`, `change_refused`, `issue_refused`, `workflow_closed`, "
+    "`order_not_cancellable`, `change_refused`, `issue_refused`, `delay_warning_refused`, "
+    "`workflow_closed`, "
     "`exception_overlaps`.",
     "413": "`body_too_large`: the request body is over the size limit.",
     "422": "`invalid_request` (with `problems`), `invalid_payload` or a route's own code: the "
@@ -89,6 +90,7 @@ CONFLICTS = [
     ("post", r"/sales/orders/\{order_no\}/cancel"),
     ("post", r"/sales/orders/\{order_no\}/changes"),
     ("post", r"/production/orders/\{order_no\}/issues"),
+    ("post", r"/planning/orders/\{order_no\}/delay-warnings"),
     ("post", r"/warehouse/receipts"),
     ("post", r"/escalations/\{escalation_id\}/ack"),
     ("post", r"/escalations/\{escalation_id\}/resolve"),
@@ -217,6 +219,7 @@ _ORDER_LINKS = [
     ("post", "/sales/orders/{order_no}/changes", "path"),
     ("post", "/sales/orders/{order_no}/cancel", "path"),
     ("post", "/production/orders/{order_no}/issues", "path"),
+    ("post", "/planning/orders/{order_no}/delay-warnings", "path"),
 ]
 
 

@@ -42,6 +42,8 @@ class PlanState(BaseModel):
     proposal: PlanProposal | None = None
     bom_revision: int = 0
     delay_warned: date | None = None
+    # Delay warnings the planner raised by hand (§2.4), counted to number them.
+    hand_warnings: int = 0
     # True once the milestone clocks run (after the master plan is agreed).
     watching: bool = False
 
@@ -88,6 +90,22 @@ class ProductionState(BaseModel):
     issue_workflows: list[str] = Field(default_factory=list)
 
 
+# §11.2: parts listed missing at final inspection (item -> quantity), until each is fitted and
+# signed or sales has it ship separately; the buyer's chase of each, and the parts under
+# quality's signature.
+class MissingPartsState(BaseModel):
+    listed: dict[str, str] = Field(default_factory=dict)
+    fitted: list[str] = Field(default_factory=list)
+    separate: list[str] = Field(default_factory=list)
+    signing: list[str] = Field(default_factory=list)
+    chases: dict[str, str] = Field(default_factory=dict)
+
+    def outstanding(self) -> list[str]:
+        """Listed parts neither fitted and signed nor shipping separately."""
+        done = {*self.fitted, *self.separate}
+        return [item for item in self.listed if item not in done]
+
+
 # P9-P10: final inspection rounds and the ship-date task of the weekly unshipped run.
 class ClosingState(BaseModel):
     rounds: int = 0
@@ -95,6 +113,7 @@ class ClosingState(BaseModel):
     # Open defect id -> its description.
     defects: dict[str, str] = Field(default_factory=dict)
     ship_date_task: str | None = None
+    missing: MissingPartsState = Field(default_factory=MissingPartsState)
 
 
 # Customer changes: every one taken, and the one in progress (one at a time).

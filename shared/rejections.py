@@ -24,6 +24,8 @@ class Rejection(StrEnum):
     NOT_CANCELLABLE = "OrderNotCancellable"
     # report_issue: the order takes no issue now (409)
     ISSUE_REFUSED = "IssueRefused"
+    # warn_delay: the order takes no delay warning now (no plan yet, the milestone done; 409)
+    DELAY_WARNING_REFUSED = "DelayWarningRefused"
     # any update carrying `by`/`roles`: no valid actor assertion from the gateway (a bare
     # Temporal client, a tampered, expired or misdirected assertion; 403, shared/actor.py)
     UNAUTHENTICATED = "Unauthenticated"

@@ -38,6 +38,7 @@ ANSWERS: dict[Rejection, Callable[[str, str], APIError]] = {
     Rejection.CHANGE_REFUSED: lambda m, _: conflict("change_refused", m),
     Rejection.NOT_CANCELLABLE: lambda m, _: conflict("order_not_cancellable", m),
     Rejection.ISSUE_REFUSED: lambda m, _: conflict("issue_refused", m),
+    Rejection.DELAY_WARNING_REFUSED: lambda m, _: conflict("delay_warning_refused", m),
     Rejection.UNAUTHENTICATED: lambda m, _: forbidden(m),
 }
 

@@ -20,6 +20,7 @@ from sqlalchemy import Column, Integer, Numeric
 
 from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
 from services.planning.calendar_schemas import ExceptionCreate
+from services.planning.delay_api import DelayWarningCreate
 from services.planning.models import PlanRevision
 from services.procurement.models import PoLine, PurchaseOrder, Requisition
 from services.production.models import ProductionIssue
@@ -36,6 +37,7 @@ from services.sales.schemas import (
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
+from shared import payloads_final as pf
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -143,6 +145,16 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ReturnLineCreate, "lot_no"): col(StockLot, "lot_no"),
     (ExceptionCreate, "shifts"): col(CalendarExceptionRow, "shifts"),
     (ExceptionCreate, "reason"): col(CalendarExceptionRow, "reason"),
+    # Parts missing at final inspection (task payloads) and the planner's delay warning (the
+    # timeline's detail; the escalation's message is clipped to its column).
+    (pf.FittedPart, "item"): JSON,
+    (pf.FittedPart, "signed_by"): JSON,
+    (pf.SignFittedParts, "comment"): JSON,
+    (pf.MissingPartsShipment, "ship_separately"): JSON,
+    (pf.MissingPartsShipment, "comment"): JSON,
+    (DelayWarningCreate, "milestone"): JSON,
+    (DelayWarningCreate, "reason"): JSON,
+    (DelayWarningCreate, "countermeasure"): JSON,
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -153,6 +165,7 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     IssueCreate,
     ReturnCreate,
     ExceptionCreate,
+    DelayWarningCreate,
 )
 
 

@@ -89,6 +89,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/planning/calendar/exceptions"): {"planning", "admin"},
     ("DELETE", "/planning/calendar/exceptions/{exception_id}"): {"planning", "admin"},
     ("POST", "/planning/calendar/years/{year}/confirm"): {"planning", "admin"},
+    ("POST", "/planning/orders/{order_no}/delay-warnings"): {"planning", "admin"},
     # Sales.
     ("POST", "/sales/orders"): {"sales", "admin"},
     ("POST", "/sales/orders/{order_no}/cancel"): {"sales", "admin"},
@@ -158,6 +159,11 @@ def body_for(method: str, template: str) -> Any:
             "reason": "matrix",
         },
         "/planning/calendar/years/{year}/confirm": None,
+        "/planning/orders/{order_no}/delay-warnings": {
+            "new_date": "2030-07-01",
+            "reason": "matrix",
+            "countermeasure": "matrix",
+        },
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}

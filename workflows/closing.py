@@ -2,8 +2,10 @@
 
 * Final inspection (§11): production submits the product (with any missing parts); quality
   inspects; defects go back to production, each corrected and signed by the team leader, and
-  quality inspects again, as many rounds as it takes (round 1 is the first-pass yield). The
-  passed product enters finished goods and the work order closes.
+  quality inspects again, as many rounds as it takes (round 1 is the first-pass yield). Parts
+  listed missing are chased and hold the product until fitted and signed or shipped
+  separately (workflows/missing_parts.py). The passed product then enters finished goods and
+  the work order closes.
 * Delivery and close: shipment and transport, the customer's receipt, commissioning
   (installation, training, power-on check; repeated until the unit runs), settlement,
   evaluation; then the order is `closed` with its whole history kept.
@@ -23,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.production_types import FinalInspectionRound, FinishedGoods, WorkOrderStep
     from workflows.clocks import due_by
     from workflows.common import end_of_day
+    from workflows.missing_parts import MissingPartsGate
 
 if TYPE_CHECKING:
     from shared.order_state import ClosingState
@@ -34,8 +37,17 @@ class ClosingPhase:
 
     def __init__(self, state: ClosingState, ctx: OrderContext) -> None:
         self.state, self.ctx = state, ctx
+        self.missing_parts = MissingPartsGate(state.missing, ctx)
 
     def rule_violation(self, payload: p.Payload) -> str | None:
+        if isinstance(payload, p.SubmitInspection):
+            items = [m.item for m in payload.missing_parts]
+            repeated = sorted({item for item in items if items.count(item) > 1})
+            if repeated:
+                return f"list each missing part once; repeated: {', '.join(repeated)}"
+        problem = self.missing_parts.rule_violation(payload)
+        if problem:
+            return problem
         if isinstance(payload, p.FinalInspection) and not payload.passed and not payload.defects:
             return "a failed inspection lists its defects"
         if isinstance(payload, p.CorrectDefects):
@@ -111,6 +123,9 @@ class ClosingPhase:
             await order.wait_tasks(correction)
             self.state.defects = {}
         await order.record_actual("final_inspection")
+        # §11.2: parts listed missing hold the product until fitted and signed, or until sales
+        # has them ship separately; it enters finished goods (and may ship) after that.
+        await self.missing_parts.run(missing)
         by = "quality"
         await order.activity(
             WarehouseActivities.finished_goods,

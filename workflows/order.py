@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from shared import payloads as p
     from shared.actor import verify_actor
     from shared.change_types import ChangeAccepted, CustomerChange
+    from shared.delay_types import DelayWarned, DelayWarning
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
     from shared.production_types import (
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.changes import CHANGE_REFUSED, ChangesPhase
     from workflows.clocks import on_working_time
     from workflows.closing import ClosingPhase
+    from workflows.delay_warning import warn_delay, warning_refusal, warning_violation
     from workflows.materials import MaterialsPhase
     from workflows.order_records import OrderRecords
     from workflows.plan import PlanPhase
@@ -269,6 +271,21 @@ class OrderWorkflow(OrderRecords):
         refusal = self.changes.refusal(cmd)
         if refusal:
             raise reject(CHANGE_REFUSED, refusal)
+
+    @workflow.update
+    async def warn_delay(self, cmd: DelayWarning) -> DelayWarned:
+        """The planner's delivery-delay warning with its countermeasure (§2.4)."""
+        return await warn_delay(self, cmd)
+
+    @warn_delay.validator
+    def _validate_delay_warning(self, cmd: DelayWarning) -> None:
+        verify_actor(cmd, "warn_delay")
+        problem = warning_violation(cmd)
+        if problem:
+            raise reject(INVALID_PAYLOAD, problem)
+        refusal = warning_refusal(self, cmd)
+        if refusal:
+            raise reject(Rejection.DELAY_WARNING_REFUSED, refusal)
 
     @workflow.update
     async def cancel(self, cmd: CancelOrder) -> CancellationResult:

@@ -56,6 +56,21 @@ def promise_violation(payload: p.Payload, today: date) -> str | None:
     return None
 
 
+def approval_kind(requisition: RequisitionSummary, order_no: str | None) -> str | None:
+    """Who approves a requisition before it is bought, None when nobody need.
+
+    Safety stock is the daily run's (§4.3, §4.5): its requisitions belong to no order and go to
+    the procurement head (`procurement.stock_approval`), special or not. An order's own
+    requisitions need the division leader only when special (§4.4, engineering changes
+    included). An order's MRP run nets no safety stock, so no order requisition is ever a
+    safety-stock one; should one come, it is bought for its order like any other, not sent to
+    the stock approval (which no order's path takes).
+    """
+    if order_no is None:
+        return "procurement.stock_approval"
+    return "procurement.special_approval" if requisition.special else None
+
+
 class Buying:
     """One requisition's approval (where needed), purchase order and promised-date check,
     run by the workflow `host` that owns its tasks."""
@@ -82,20 +97,17 @@ class Buying:
 
     async def run(self, required: Callable[[], date | None]) -> RequisitionSettled:
         """Approve where needed, then buy; `required` is read when the PO task opens."""
-        r = self.requisition
-        needs_approval = self.order_no is None or r.special or r.reason == "safety_stock"
-        if needs_approval and not await self.approved():
+        kind = approval_kind(self.requisition, self.order_no)
+        if kind is not None and not await self.approved(kind):
             return self.outcome()
         return await self.place(required())
 
     def _for(self) -> str:
         return f"for {self.order_no}" if self.order_no else "for safety stock"
 
-    async def approved(self) -> bool:
-        """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
+    async def approved(self, kind: str) -> bool:
+        """The approval task of `kind` (see `approval_kind`) and its decision, recorded."""
         host, r = self.host, self.requisition
-        special = r.special and self.order_no is not None
-        kind = "procurement.special_approval" if special else "procurement.stock_approval"
         task = await host.book.open(
             kind, f"Approve buying {r.qty} {r.item} {self._for()}", r.model_dump(mode="json")
         )

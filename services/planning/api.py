@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.status import HTTP_404_NOT_FOUND
 
 from services.planning.calendar_api import router as calendar_router
+from services.planning.delay_api import router as delay_router
 from services.planning.report_schemas import PlanReportPublic
 from services.planning.reports import get_report, plan_report_time, report_public
 from services.planning.schemas import PlanHistory
@@ -25,6 +26,7 @@ REPORT_READERS: tuple[str, ...] = (*KPI_READERS, *(f"head:{d}" for d in DEPARTME
 router = APIRouter(prefix="/planning", tags=["planning"])
 router.include_router(task_router("planning"))
 router.include_router(calendar_router)
+router.include_router(delay_router)
 
 # `/planning/reports` is mounted by every gateway, like `/kpis`: the figures span every
 # department.

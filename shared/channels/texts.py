@@ -70,6 +70,9 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.evaluation": ("项目评价", "Evaluation"),
     "sales.ship_date": ("确认发货日期", "Expected ship date"),
     "sales.change_agreement": ("变更协议", "Change agreement"),
+    "production.fit_missing_parts": ("缺件装配", "Fit the missing parts"),
+    "quality.sign_fitted_parts": ("缺件装配签字", "Sign the fitted parts"),
+    "sales.missing_parts_shipment": ("缺件另行发货", "Missing parts: ship separately?"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

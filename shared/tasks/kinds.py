@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
+from shared import payloads_final as pf
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -54,6 +55,10 @@ _KINDS = [
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
     TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
+    # Parts missing at final inspection (§11.2): fitted and signed, or shipped separately.
+    TaskKind("production.fit_missing_parts", "production", pf.FitMissingParts),
+    TaskKind("quality.sign_fitted_parts", "quality", pf.SignFittedParts),
+    TaskKind("sales.missing_parts_shipment", "sales", pf.MissingPartsShipment),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
