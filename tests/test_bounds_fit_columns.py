@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from sqlalchemy import Column, Integer, Numeric
 
+from services.aftersales.models import ServiceCase, Warranty
+from services.aftersales.schemas import CaseCreate, PartsIssue, WarrantySet
 from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.models import PlanRevision
@@ -33,9 +35,11 @@ from services.sales.schemas import (
     OrderCreate,
     OrderLineIn,
 )
+from services.warehouse.case_issue import CasePart
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
+from shared import payloads_aftersales as pa
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -143,6 +147,19 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ReturnLineCreate, "lot_no"): col(StockLot, "lot_no"),
     (ExceptionCreate, "shifts"): col(CalendarExceptionRow, "shifts"),
     (ExceptionCreate, "reason"): col(CalendarExceptionRow, "reason"),
+    # After-sales service cases: the tasks' payloads, the case, the parts issued to it.
+    (pa.CaseResponse, "response"): JSON,
+    (pa.CaseOnSite, "engineer"): JSON,
+    (pa.CaseOnSite, "findings"): JSON,
+    (pa.CaseResolution, "resolution"): JSON,
+    (ReturnCreate, "case_id"): col(ServiceCase, "case_id"),
+    (CaseCreate, "order_no"): col(ServiceCase, "order_no"),
+    (CaseCreate, "description"): col(ServiceCase, "description"),
+    (CaseCreate, "contact"): col(ServiceCase, "contact"),
+    (CasePart, "item"): col(Movement, "item"),
+    (CasePart, "qty"): col(Movement, "qty"),
+    (CasePart, "lot_no"): col(StockLot, "lot_no"),
+    (WarrantySet, "months"): col(Warranty, "months"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -153,6 +170,9 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     IssueCreate,
     ReturnCreate,
     ExceptionCreate,
+    CaseCreate,
+    PartsIssue,
+    WarrantySet,
 )
 
 

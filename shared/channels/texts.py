@@ -70,6 +70,9 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.evaluation": ("项目评价", "Evaluation"),
     "sales.ship_date": ("确认发货日期", "Expected ship date"),
     "sales.change_agreement": ("变更协议", "Change agreement"),
+    "aftersales.case_response": ("售后首次响应", "Service case: first response"),
+    "aftersales.case_on_site": ("售后上门服务", "Service case: on site"),
+    "aftersales.case_resolve": ("售后问题解决", "Service case: resolved"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

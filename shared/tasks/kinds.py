@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
+from shared import payloads_aftersales as pa
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -54,6 +55,10 @@ _KINDS = [
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
     TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
+    # After-sales service cases (售后): the three SLA clocks of a case.
+    TaskKind("aftersales.case_response", "aftersales", pa.CaseResponse),
+    TaskKind("aftersales.case_on_site", "aftersales", pa.CaseOnSite),
+    TaskKind("aftersales.case_resolve", "aftersales", pa.CaseResolution),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
