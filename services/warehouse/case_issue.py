@@ -69,7 +69,10 @@ async def issue_to_case(
     when an item has not that much free or not that much in known lots."""
     issued = []
     for part in parts:
-        free = await free_qty(session, part.item)  # locks the item's stock row
+        # The lots first, then the item's stock row (`free_qty` locks it), as a pick and a
+        # return take them: no deadlock between them.
+        lots = await _lots_of(session, part)
+        free = await free_qty(session, part.item)
         if part.qty > free:
             raise invalid(
                 "insufficient_stock",
@@ -77,7 +80,7 @@ async def issue_to_case(
                 f"{_n(part.qty)} cannot be issued to case {case_id}",
             )
         taken = []
-        for lot, qty in await _lots_for(session, part):
+        for lot, qty in _plan(part, lots):
             lot.qty_left = Decimal(lot.qty_left) - qty
             await record(
                 session,
@@ -103,17 +106,22 @@ async def issue_to_case(
     return issued
 
 
-async def _lots_for(session: AsyncSession, part: CasePart) -> list[tuple[StockLot, Decimal]]:
-    """The lots `part` comes out of, locked: the named one, or the oldest with some left."""
+async def _lots_of(session: AsyncSession, part: CasePart) -> list[StockLot]:
+    """The lots `part` may come out of, locked, oldest first: the named one, or every lot of
+    the item with some left."""
     query = select(StockLot).where(col(StockLot.item) == part.item, col(StockLot.qty_left) > 0)
     if part.lot_no is not None:
         query = query.where(col(StockLot.lot_no) == part.lot_no)
-    lots = (
-        await session.execute(
-            query.order_by(col(StockLot.created_at), col(StockLot.lot_no)).with_for_update()
-        )
-    ).scalars()
-    plan, left = [], part.qty
+    rows = await session.execute(
+        query.order_by(col(StockLot.created_at), col(StockLot.lot_no)).with_for_update()
+    )
+    return list(rows.scalars())
+
+
+def _plan(part: CasePart, lots: list[StockLot]) -> list[tuple[StockLot, Decimal]]:
+    """What each lot gives, oldest first; 422 when the lots hold less than the part."""
+    plan: list[tuple[StockLot, Decimal]] = []
+    left = part.qty
     for lot in lots:
         if left <= 0:
             break
@@ -121,11 +129,11 @@ async def _lots_for(session: AsyncSession, part: CasePart) -> list[tuple[StockLo
         plan.append((lot, take))
         left -= take
     if left > 0:
-        where = f"lot {part.lot_no}" if part.lot_no else "the stock lots"
+        where = f"lot {part.lot_no} holds" if part.lot_no else "the stock lots hold"
         raise invalid(
             "issue_exceeds_lot",
-            f"{where} of {part.item} hold only {_n(part.qty - left)}; {_n(part.qty)} cannot be "
-            "issued traced to a lot",
+            f"{where} only {_n(part.qty - left)} {part.item}; {_n(part.qty)} cannot be issued "
+            "traced to a lot",
         )
     return plan
 
