@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from services.aftersales.service import add_months
 from tests.branch_drivers import to_delivery
 from tests.conftest import Stack
 from tests.helpers import (
@@ -189,3 +190,10 @@ async def test_a_repair_case_runs_its_clocks_takes_parts_and_a_return_and_resolv
     paid = await _post(flow, "/aftersales/cases", {**complaint, "paid": True}, "sales")
     assert paid.status_code == 201, paid.text
     assert (paid.json()["in_warranty"], paid.json()["paid"]) == (False, True)
+
+
+def test_a_warranty_ends_on_the_same_day_months_later_or_the_month_end() -> None:
+    assert add_months(date(2026, 3, 15), 12) == date(2027, 3, 15)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2025, 11, 30), 3) == date(2026, 2, 28)
+    assert add_months(date(2026, 5, 4), 0) == date(2026, 5, 4)
