@@ -77,6 +77,8 @@ NOT_FOUND_EXTRA = {
     ("get", "/warehouse/trace"),
     ("get", "/planning/reports"),
     ("post", "/warehouse/returns"),
+    ("post", "/aftersales/cases"),
+    ("get", "/aftersales/cases"),
 }
 
 # Operations that pass on a third party's refusal.
@@ -95,6 +97,11 @@ CONFLICTS = [
     ("post", r"/escalations/\{escalation_id\}/ack"),
     ("post", r"/escalations/\{escalation_id\}/resolve"),
     ("post", r"/planning/calendar/exceptions"),
+    # After-sales: a case on an undelivered or out-of-warranty order, parts for a resolved
+    # case, a return naming a case of another order.
+    ("post", r"/aftersales/cases"),
+    ("post", r"/aftersales/cases/\{case_id\}/parts"),
+    ("post", r"/warehouse/returns"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")

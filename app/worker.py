@@ -47,6 +47,7 @@ from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
 from workflows.requisition import RequisitionWorkflow
+from workflows.service_case import ServiceCaseWorkflow
 from workflows.unshipped import WeeklyUnshippedWorkflow
 
 log = logging.getLogger("orderflow.worker")
@@ -70,6 +71,7 @@ WORKFLOWS: list[type] = [
     CalendarChangeWorkflow,
     EscalationDigestWorkflow,
     ChannelTestWorkflow,
+    ServiceCaseWorkflow,
 ]
 
 

@@ -181,6 +181,13 @@ class Settings(BotSettings):
     sla_picking_lead: Duration = timedelta(hours=4)
     sla_task_default: Duration = timedelta(days=1)
     sla_escalation_second_level: float = 2.0
+    # After-sales (售后): a service case's clocks in working time from its opening (first
+    # response, engineer on site, resolved), and the warranty from the customer's receipt
+    # (months; an order may have its own, PUT /aftersales/warranties/{order_no}).
+    sla_case_first_response: Duration = timedelta(hours=4)
+    sla_case_on_site: Duration = timedelta(days=2)
+    sla_case_resolved: Duration = timedelta(days=5)
+    aftersales_warranty_months: int = Field(default=12, ge=0, le=120)
     # Per-kind task SLAs, keyed by kind (`engineering.contract_review`); filled from
     # `ORDERFLOW_SLA_TASK_<KIND>` variables when the settings are read.
     task_slas: dict[str, Duration] = Field(default_factory=dict)

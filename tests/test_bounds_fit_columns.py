@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from sqlalchemy import Column, Integer, Numeric
 
+from services.aftersales.models import ServiceCase, Warranty
+from services.aftersales.schemas import CaseCreate, PartsIssue, WarrantySet
 from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.delay_api import DelayWarningCreate
@@ -34,10 +36,12 @@ from services.sales.schemas import (
     OrderCreate,
     OrderLineIn,
 )
+from services.warehouse.case_issue import CasePart
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
 from shared import payloads_final as pf
+from shared import payloads_aftersales as pa
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -155,6 +159,19 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (DelayWarningCreate, "milestone"): JSON,
     (DelayWarningCreate, "reason"): JSON,
     (DelayWarningCreate, "countermeasure"): JSON,
+    # After-sales service cases: the tasks' payloads, the case, the parts issued to it.
+    (pa.CaseResponse, "response"): JSON,
+    (pa.CaseOnSite, "engineer"): JSON,
+    (pa.CaseOnSite, "findings"): JSON,
+    (pa.CaseResolution, "resolution"): JSON,
+    (ReturnCreate, "case_id"): col(ServiceCase, "case_id"),
+    (CaseCreate, "order_no"): col(ServiceCase, "order_no"),
+    (CaseCreate, "description"): col(ServiceCase, "description"),
+    (CaseCreate, "contact"): col(ServiceCase, "contact"),
+    (CasePart, "item"): col(Movement, "item"),
+    (CasePart, "qty"): col(Movement, "qty"),
+    (CasePart, "lot_no"): col(StockLot, "lot_no"),
+    (WarrantySet, "months"): col(Warranty, "months"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -166,6 +183,9 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     ReturnCreate,
     ExceptionCreate,
     DelayWarningCreate,
+    CaseCreate,
+    PartsIssue,
+    WarrantySet,
 )
 
 

@@ -105,6 +105,14 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     # Quality and production.
     ("GET", "/quality/orders/{order_no}/inspection-basis"): inbox_readers("quality"),
     ("POST", "/production/orders/{order_no}/issues"): {"production", "admin"},
+    # After-sales service cases and warranties: read by everyone, opened by aftersales and
+    # sales, parts issued by the warehouse and aftersales, warranties set by sales/aftersales.
+    ("GET", "/aftersales/cases"): ANY_ROLE,
+    ("GET", "/aftersales/cases/{case_id}"): ANY_ROLE,
+    ("POST", "/aftersales/cases"): {"aftersales", "sales", "admin"},
+    ("POST", "/aftersales/cases/{case_id}/parts"): {"warehouse", "aftersales", "admin"},
+    ("GET", "/aftersales/warranties/{order_no}"): ANY_ROLE,
+    ("PUT", "/aftersales/warranties/{order_no}"): {"sales", "aftersales", "admin"},
     # Released BOMs and drawings: the departments that receive them, as their inbox readers.
     **{
         ("GET", f"/{d}/orders/{{order_no}}/bom"): inbox_readers(d)
@@ -123,6 +131,8 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
 
 def body_for(method: str, template: str) -> Any:
     """A body that passes the route's declared model (see the module docstring)."""
+    if (method, template) == ("PUT", "/aftersales/warranties/{order_no}"):
+        return {"months": 12}
     if method != "POST":
         return None
     if template == "/sales/orders":
@@ -164,6 +174,12 @@ def body_for(method: str, template: str) -> Any:
             "reason": "matrix",
             "countermeasure": "matrix",
         },
+        "/aftersales/cases": {
+            "kind": "repair",
+            "order_no": "NO-SUCH-ORDER",
+            "description": "matrix",
+        },
+        "/aftersales/cases/{case_id}/parts": {"lines": [{"item": "NO-SUCH-ITEM", "qty": 1}]},
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}
@@ -246,6 +262,7 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "exception_id": "999999",
             "year": "2030",
             "name": "no-such-channel",
+            "case_id": "SC-NO-SUCH",
         }[m.group(1)],
         template,
     )

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from shared.aftersales_types import ServiceCaseInput, service_case_workflow_id
 from shared.temporal import workflow_queue
 from shared.workflow_ids import order_workflow_id
 from workflows.base import TaskWorkflow
@@ -17,6 +18,7 @@ from workflows.calendar_change import CalendarChangeInput, CalendarChangeWorkflo
 from workflows.channel_test import ChannelTestWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
+from workflows.service_case import ServiceCaseWorkflow
 
 __all__ = [
     "CalendarChangeInput",
@@ -24,9 +26,11 @@ __all__ = [
     "ChannelTestWorkflow",
     "IncomingInspectionWorkflow",
     "OrderWorkflow",
+    "ServiceCaseWorkflow",
     "TaskWorkflow",
     "order_handle",
     "start_calendar_change",
+    "start_service_case",
     "task_handle",
 ]
 
@@ -61,3 +65,15 @@ async def start_calendar_change(
     except WorkflowAlreadyStartedError:
         return False
     return True
+
+
+async def start_service_case(client: Client, inp: ServiceCaseInput) -> None:
+    """Start a service case's workflow (`service-case-<case_id>`); a case's id runs once."""
+    await client.start_workflow(
+        ServiceCaseWorkflow.run,
+        inp,
+        id=service_case_workflow_id(inp.case_id),
+        task_queue=workflow_queue(inp.queue_prefix),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=f"{inp.order_no} · service case {inp.case_id} ({inp.kind})"[:200],
+    )

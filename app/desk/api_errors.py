@@ -49,6 +49,13 @@ ERRORS_ZH: dict[str, str] = {
     "wrong_supplier": "供应商与采购订单不符",
     "unhealthy": "服务不可用",
     "unreadable": "无法读取服务的回答",
+    # After-sales service cases (售后).
+    "order_not_delivered": "该订单尚未交付客户，不能受理售后",
+    "out_of_warranty": "该订单已过保修期，请按有偿服务受理",
+    "case_resolved": "该售后服务单已解决关闭",
+    "case_not_of_order": "该售后服务单不属于此订单",
+    "insufficient_stock": "可用库存不足",
+    "issue_exceeds_lot": "批次库存不足，无法按批次发放",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

@@ -23,6 +23,7 @@ from sqlmodel import col
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from services.aftersales.service import case_order
 from services.procurement.service import has_requirement, shrink_requirement
 from services.sales.service import order_exists, order_has_item
 from services.warehouse.lots import picked_lots
@@ -35,7 +36,7 @@ from services.warehouse.schemas import (
     ReturnPublic,
 )
 from services.warehouse.stock import add_lot, allocate, change_stock, record, shortfalls
-from shared.errors import invalid, not_found
+from shared.errors import conflict, invalid, not_found
 from shared.material_types import MaterialNotice
 from shared.timeline import add_event
 from workflows.clients import OrderWorkflow, order_handle
@@ -55,10 +56,12 @@ class _Return:
     reason: str
     by: str
     at: datetime
+    case_id: str | None = None
 
     @property
     def detail(self) -> dict[str, Any]:
-        return {"return_no": self.return_no, "kind": self.kind, "reason": self.reason}
+        detail = {"return_no": self.return_no, "kind": self.kind, "reason": self.reason}
+        return detail | ({"case_id": self.case_id} if self.case_id else {})
 
 
 def _n(qty: Decimal) -> str:
@@ -71,10 +74,11 @@ async def create_return(
 ) -> ReturnPublic:
     """Book a return in the session's transaction (the caller commits); any line that cannot
     be returned raises a 404/422 error and the caller's rollback leaves stock untouched."""
-    if body.order_no is not None and not await order_exists(session, body.order_no):
-        raise not_found(f"order {body.order_no}")
+    order_no = await _case_order(session, body) if body.case_id else body.order_no
+    if order_no is not None and not await order_exists(session, order_no):
+        raise not_found(f"order {order_no}")
     seq = (await session.execute(text("SELECT nextval('warehouse.receipt_seq')"))).scalar_one()
-    ret = _Return(f"RT-{seq:06d}", body.kind, body.order_no, body.reason, by, at)
+    ret = _Return(f"RT-{seq:06d}", body.kind, order_no, body.reason, by, at, body.case_id)
     lines = []
     for line in body.lines:
         if ret.kind == "aftersales":
@@ -92,10 +96,27 @@ async def create_return(
         returned_at=at,
         lines=lines,
         allocated=allocated,
+        case_id=ret.case_id,
     )
     if ret.order_no is not None:
         await _tell_material_control(session, ret, result)
     return result
+
+
+async def _case_order(session: AsyncSession, body: ReturnCreate) -> str:
+    """The order of the service case the return names: 404 for an unknown case, 409 when the
+    body names another order."""
+    case_id = body.case_id or ""
+    order_no = await case_order(session, case_id)
+    if order_no is None:
+        raise not_found(f"service case {case_id}")
+    if body.order_no is not None and body.order_no != order_no:
+        raise conflict(
+            "case_not_of_order",
+            f"service case {case_id} is on order {order_no}, not {body.order_no}; name its "
+            "order or leave order_no out",
+        )
+    return order_no
 
 
 async def _from_order(
@@ -299,6 +320,7 @@ async def _offer_to_others(
 async def _tell_material_control(session: AsyncSession, ret: _Return, result: ReturnPublic) -> None:
     """The order's timeline records the return, which material control reads (§7.3.1)."""
     what = ", ".join(f"{_n(line.qty)} {line.item}" for line in result.lines)
+    case = f" on service case {ret.case_id}" if ret.case_id else ""
     await add_event(
         session,
         key=f"{ret.return_no}:material_return",
@@ -306,7 +328,7 @@ async def _tell_material_control(session: AsyncSession, ret: _Return, result: Re
         at=ret.at,
         kind="material_return",
         actor=ret.by,
-        summary=f"{ret.return_no} {ret.kind.replace('_', ' ')} return: {what} ({ret.reason})",
+        summary=f"{ret.return_no} {ret.kind.replace('_', ' ')} return{case}: {what} ({ret.reason})",
         detail=result.model_dump(mode="json"),
     )
 

@@ -41,11 +41,15 @@ class ReturnCreate(BaseModel):
     order_no: Annotated[str, Field(min_length=1, max_length=ORDER_NO_LEN), NoControl] | None = None
     reason: Reason
     lines: list[ReturnLineCreate] = Field(min_length=1, max_length=500)
+    # The after-sales service case the goods come back on (its order is the return's order).
+    case_id: Annotated[str, Field(min_length=1, max_length=32), NoControl] | None = None
 
     @model_validator(mode="after")
     def _order_named_for_order_returns(self) -> ReturnCreate:
         if self.kind != "aftersales" and self.order_no is None:
             raise ValueError(f"order_no is required for a {self.kind} return")
+        if self.case_id is not None and self.kind != "aftersales":
+            raise ValueError(f"case_id links an aftersales return, not a {self.kind} one")
         return self
 
 
@@ -75,3 +79,4 @@ class ReturnPublic(BaseModel):
     returned_at: datetime
     lines: list[ReturnLinePublic]
     allocated: dict[str, dict[str, Decimal]]
+    case_id: str | None = None

@@ -73,6 +73,9 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "production.fit_missing_parts": ("缺件装配", "Fit the missing parts"),
     "quality.sign_fitted_parts": ("缺件装配签字", "Sign the fitted parts"),
     "sales.missing_parts_shipment": ("缺件另行发货", "Missing parts: ship separately?"),
+    "aftersales.case_response": ("售后首次响应", "Service case: first response"),
+    "aftersales.case_on_site": ("售后上门服务", "Service case: on site"),
+    "aftersales.case_resolve": ("售后问题解决", "Service case: resolved"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

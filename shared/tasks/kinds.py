@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared import payloads as p
 from shared import payloads_final as pf
+from shared import payloads_aftersales as pa
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -59,6 +60,10 @@ _KINDS = [
     TaskKind("production.fit_missing_parts", "production", pf.FitMissingParts),
     TaskKind("quality.sign_fitted_parts", "quality", pf.SignFittedParts),
     TaskKind("sales.missing_parts_shipment", "sales", pf.MissingPartsShipment),
+    # After-sales service cases (售后): the three SLA clocks of a case.
+    TaskKind("aftersales.case_response", "aftersales", pa.CaseResponse),
+    TaskKind("aftersales.case_on_site", "aftersales", pa.CaseOnSite),
+    TaskKind("aftersales.case_resolve", "aftersales", pa.CaseResolution),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
