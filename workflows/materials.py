@@ -68,8 +68,12 @@ class MaterialsPhase:
 
     def _pick_again(self) -> None:
         """Goods the order had picked left it: their replacement is picked as it comes in. A
-        round under way re-checks the lines itself; one more is queued otherwise."""
-        if self.state.picking or self._pick_queued:
+        round under way is woken to re-check its lines (as a reservation wakes it); one more
+        is queued otherwise."""
+        if self.state.picking:
+            self.state.reservations += 1
+            return
+        if self._pick_queued:
             return
         self._pick_queued = True
         self.ctx.branch(self._supplement())
