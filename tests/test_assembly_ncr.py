@@ -3,15 +3,25 @@ has (P6.3), on the time-skipping server through the public API. One order in ass
 NCRs: two breakers returned (out on a release pass, bought again at once, the planner asked),
 48 bolts scrapped (written off, bought again, the planner asked), one breaker kept on a
 concession (nothing moves), one made frame sent for repair (made again on a work order; the
-order held none from stock, so the planner is not asked)."""
+order held none from stock, so the planner is not asked). And incoming scrap of a PO that
+was cancelled is requisitioned again for its order."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from temporalio.testing import WorkflowEnvironment
 
+from services.procurement.models import PurchaseOrder, Requirement, Requisition
+from services.quality.assembly_ncr import cover_scrapped
+from services.quality.models import Ncr
+from shared.db import session_scope
 from tests.conftest import Stack
 from tests.daily_mrp_drivers import _get
 from tests.helpers import settled, wait_task
@@ -148,3 +158,65 @@ async def test_nonconforming_material_in_assembly_moves_the_goods_as_an_incoming
     chases = await inbox_tasks(flow, "procurement", order_no, "procurement.chase_supply")
     assert {t["context"]["item"] for t in chases} == {breaker, bolt}
     assert (await order_view(flow, order_no))["stage"] == "production"
+
+
+async def test_scrap_of_a_cancelled_po_is_requisitioned_again_once(engine: AsyncEngine) -> None:
+    """A PO that can no longer owe the scrapped goods: the order they were bought for
+    requisitions them at the judgement (a retried judgement finds the same requisition)."""
+    suffix = uuid.uuid4().hex[:6]
+    order_no, po_no, item = f"SO-{suffix}", f"PO-{suffix}", f"VS1-{suffix}"
+    now = datetime.now(UTC)
+    ncr = Ncr(
+        ncr_no=f"NCR-L{suffix}-1",
+        lot_no=f"L{suffix}",
+        receipt_no=f"R{suffix}",
+        po_no=po_no,
+        supplier="Chint",
+        order_no=order_no,
+        item=item,
+        qty=D(1),
+        defect="cracked housing",
+        state="closed",
+        disposition="scrap",
+        created_at=now,
+    )
+    async with session_scope(engine) as session:
+        session.add(
+            PurchaseOrder(
+                po_no=po_no,
+                supplier="Chint",
+                order_no=order_no,
+                promised_date=now.date(),
+                state="cancelled",
+                created_by="buyer",
+                created_at=now,
+            )
+        )
+        session.add(
+            Requirement(
+                order_no=order_no,
+                item=item,
+                bom_revision=1,
+                qty=D(6),
+                make_or_buy="buy",
+                special=True,
+                required_date=now.date() + timedelta(days=9),
+                updated_at=now,
+            )
+        )
+    async with session_scope(engine) as session:
+        (first,) = await cover_scrapped(session, ncr, qty=D(1), at=now)
+    async with session_scope(engine) as session:
+        (again,) = await cover_scrapped(session, ncr, qty=D(1), at=now)
+        rows = list(
+            (
+                await session.execute(
+                    select(Requisition).where(col(Requisition.order_no) == order_no)
+                )
+            ).scalars()
+        )
+    assert first == again
+    assert (first.item, first.qty, first.reason, first.special) == (item, 1, "ncr", True)
+    assert [(r.key, r.state, r.required_date) for r in rows] == [
+        (first.key, "open", now.date() + timedelta(days=9))
+    ]
