@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engineering.service import item_masters, newest_revision
-from services.procurement.models import Requirement, Requisition, WorkOrder
+from services.procurement.models import PurchaseOrder, Requirement, Requisition, WorkOrder
+from services.procurement.service import owe_again
 from shared.types import RequisitionSummary
 
 # Namespace of the replacements' keys: fixed forever, or a retried judgement after an upgrade
@@ -101,3 +102,13 @@ async def replace_for_order(
         .on_conflict_do_nothing(index_elements=["key"])
     )
     return Replacement(requisition=summary)
+
+
+async def owe_again_if_open(session: AsyncSession, *, po_no: str, item: str, qty: Decimal) -> bool:
+    """The PO owes `qty` of the item again (`owe_again`) unless it was cancelled or does not
+    exist; whether it does."""
+    po = await session.get(PurchaseOrder, po_no, with_for_update=True)
+    if po is None or po.state == "cancelled":
+        return False
+    await owe_again(session, po_no=po_no, item=item, qty=qty)
+    return True

@@ -16,9 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.procurement.models import PurchaseOrder
-from services.procurement.replace import replace_for_order
-from services.procurement.service import owe_again
+from services.procurement.replace import owe_again_if_open, replace_for_order
 from services.quality.models import Ncr, ReleasePass
 from services.warehouse.nonconforming import take_from_order
 from services.warehouse.stock import record
@@ -192,9 +190,7 @@ async def cover_scrapped(
     """Incoming goods scrapped here are had again at once: the supplier owes them again on
     their PO, or, when that PO was cancelled, the order they were bought for requisitions
     them. Returns the requisitions made (the order must buy them)."""
-    po = await session.get(PurchaseOrder, ncr.po_no) if ncr.po_no else None
-    if po is not None and po.state != "cancelled":
-        await owe_again(session, po_no=po.po_no, item=ncr.item, qty=qty)
+    if ncr.po_no and await owe_again_if_open(session, po_no=ncr.po_no, item=ncr.item, qty=qty):
         return []
     if not ncr.order_no:  # for stock, of a cancelled PO: the daily MRP's safety stock decides
         return []
