@@ -20,7 +20,8 @@ from shared.types import RequisitionSummary
 
 # Something changed in an order's material: a signal to `order-<order_no>`.
 # kind: `reserved` (stock set aside for it), `ncr` (its goods were rejected), `requisition`
-# (a new requisition to approve and buy, from the daily MRP run).
+# (a new requisition to approve and buy: from the daily MRP run, or an NCR's replacement).
+# `found_in` is `assembly` for an NCR on goods the order had picked (they have left it).
 class MaterialNotice(BaseModel):
     kind: str
     item: str | None = None
@@ -29,6 +30,7 @@ class MaterialNotice(BaseModel):
     defect: str | None = None
     requisition: RequisitionSummary | None = None
     message: str = ""
+    found_in: str | None = None
 
 
 class LotLine(BaseModel):
@@ -97,6 +99,37 @@ class NcrJudged(BaseModel):
 class NcrClosed(BaseModel):
     pass_no: str | None = None
     allocation: Allocation
+    # Scrapped goods of a PO that can no longer be reopened, requisitioned again for the order.
+    requisitions: list[RequisitionSummary] = Field(default_factory=list)
+
+
+# quality.ncr_judgement of nonconforming material found in assembly (§8.5b) completed: its
+# material effect on the order that had picked the goods.
+class AssemblyNcrJudged(BaseModel):
+    order_no: str
+    issue_no: str
+    description: str
+    items: list[dict[str, Any]]
+    disposition: str
+    comment: str = ""
+    by: str
+    at: datetime
+
+
+# One item of an assembly NCR as judged: what left the order, on which release pass, and what
+# replaces it (a requisition to buy, or a work order's key).
+class AssemblyNcrLine(BaseModel):
+    ncr_no: str
+    item: str
+    qty: Decimal
+    taken: Decimal = Decimal(0)
+    pass_no: str | None = None
+    requisition: RequisitionSummary | None = None
+    work_order: str | None = None
+
+
+class AssemblyNcrClosed(BaseModel):
+    lines: list[AssemblyNcrLine] = Field(default_factory=list)
 
 
 # One line of the completeness check (P5.1) and of the pick list (P7.1).

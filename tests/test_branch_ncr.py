@@ -1,8 +1,8 @@
 """NCR branches no other test walks (§5.4, P6.3), on the time-skipping server through the
 public API: one of six breakers rejected leaves the order short, then quality's `concession`
 (after the planner asked for it) keeps the goods for the order, `scrap` writes them off and
-the daily MRP requisitions the need again, and the planner's `reuse_stock` covers the order
-from free stock. The stack works every day so the daily MRP runs whatever day it is."""
+the PO owes them again at once, and the planner's `reuse_stock` covers the order from free
+stock. The stack works every day so the daily MRP runs whatever day it is."""
 
 from __future__ import annotations
 
@@ -121,49 +121,39 @@ async def test_concession_the_planner_asks_for_keeps_the_goods_for_the_order(
     assert not [e for e in await escalations(flow, order_no) if e["kind"] == "material_shortage"]
 
 
-async def test_scrap_writes_the_goods_off_and_the_daily_mrp_requisitions_the_need_again(
+async def test_scrap_writes_the_goods_off_and_the_po_owes_them_again_at_once(
     flow: Stack,
 ) -> None:
     short = await short_of_a_breaker(flow)
     order_no, breaker = short.order_no, short.breaker
 
     await _judge(flow, short, "scrap", "housing beyond repair")
-    # Written off at the plant: no release pass, nothing into stock, not owed on the PO.
+    # Written off at the plant: no release pass, nothing into stock.
     moved = await _movements(flow, short)
     assert moved.get("scrapped") == 1 and "concession" not in moved and "released" not in moved
     breakers = await stock(flow, breaker)
     assert D(breakers["on_hand"]) == 5 and D(breakers["free"]) == 0
     assert {k: D(v) for k, v in breakers["reserved"].items()} == {order_no: 5}
-    assert await _breaker_po_received(flow, short) == SETS
+    # Covered again at the judgement, with no daily MRP run: the supplier owes it on the PO.
+    assert await _breaker_po_received(flow, short) == 5
+    pos = await _get(flow, "/procurement/purchase-orders", order_no=order_no)
+    (po,) = [po for po in pos if any(x["item"] == breaker for x in po["lines"])]
+    assert po["state"] == "open"
     view = await order_view(flow, order_no)
     event = _judged(view, short)
     assert event["detail"] == {"ncr_no": short.ncr_no, "disposition": "scrap", "pass_no": None}
     line = _line(view, breaker)
-    assert D(line["missing"]) == 1
+    assert D(line["missing"]) == 1 and D(line["on_order"]) == 1
     assert line["ncrs"] == [f"{short.ncr_no}: 1.0000 cracked housing (scrap)"]
     # The planner's decision is still asked for: the order is short because of the NCR.
     (open_disposition,) = await inbox_tasks(flow, "planning", order_no, "planning.ncr_disposition")
     assert open_disposition["task_id"] == short.disposition["task_id"]
 
-    # The need is covered again by the next daily MRP: one special breaker requisitioned
-    # for the order, the order told and its buyer asked for the division's approval.
+    # The daily MRP counts what the PO owes again: it buys nothing more for the order.
     result = await _daily(flow)
-    (bought,) = result.reallocation.requisitions[order_no]
-    assert (bought.item, bought.qty, bought.reason, bought.special) == (breaker, 1, "order", True)
-    assert order_no in result.notified
-    approval = await wait_task(flow, "procurement.special_approval", order_no)
-    assert approval["task_id"] != short.disposition["task_id"]
-    view = await wait_view(
-        flow,
-        order_no,
-        lambda v: any(e["actor"] == "mrp-daily" for e in v["timeline"]),
-        "daily MRP event",
-    )
-    (mrp,) = [e for e in view["timeline"] if e["actor"] == "mrp-daily"]
-    assert f"requisition for 1 {breaker}" in mrp["summary"], mrp
-    # Once requisitioned the next run does not buy it twice.
-    again = await _daily(flow)
-    assert order_no not in again.reallocation.requisitions
+    assert order_no not in result.reallocation.requisitions
+    requisitions = await _get(flow, "/procurement/requisitions", order_no=order_no)
+    assert not [r for r in requisitions if r["item"] == breaker and r["reason"] != "order"]
 
 
 async def test_reuse_stock_reserves_free_stock_for_the_short_order(

@@ -2,7 +2,10 @@
 (id `issue-<issue_no>`, §8.5), so an order's history does not grow with its issues.
 
 * nonconforming material → quality judges it (`quality.ncr_judgement`); a serious one goes to
-  the division at once;
+  the division at once. The judgement has the material effect an incoming one has: return and
+  repair move the goods out on a release pass, scrap writes them off, and either way the order
+  buys (or makes) them again at once and its planner is asked when it is short; concession
+  keeps them;
 * missing part → the planner's analysis: self-made → a sheet-metal work order; purchased →
   the buyer chases it; engineering cause → handed back to the order, which runs the design
   change (it owns the BOM revision and the purchases).
@@ -16,6 +19,7 @@ branch of their own, through the same functions.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +28,9 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
+    from services.quality.activities import QualityActivities
     from shared import payloads as p
+    from shared.material_types import AssemblyNcrClosed, AssemblyNcrJudged, MaterialNotice
     from shared.production_types import (
         AssemblyIssue,
         IssueRecord,
@@ -35,7 +41,12 @@ with workflow.unsafe.imports_passed_through():
     from shared.types import RaiseEscalation
     from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
-    from workflows.tasks import TaskHost
+    from workflows.common import notify_order
+    from workflows.tasks import TaskHost, TaskState
+
+# How a material effect reaches the order: a signal from an issue's own workflow, a direct
+# call on the order's branch.
+Tell = Callable[[MaterialNotice], Awaitable[None]]
 
 
 # A missing part whose cause is engineering: the order runs the design change.
@@ -45,9 +56,10 @@ class NeedsDesignChange:
 
 
 async def judge_nonconforming(
-    host: TaskHost, order_no: str, issue_no: str, cmd: ReportIssue
+    host: TaskHost, order_no: str, issue_no: str, cmd: ReportIssue, tell: Tell
 ) -> str:
-    """Quality judges nonconforming material found in assembly; serious goes to the division."""
+    """Quality judges nonconforming material found in assembly; serious goes to the division.
+    The judgement's material effect follows (`_carry_out`), the order told by `tell`."""
     if cmd.severity == "serious":
         await host.escalate(
             key=f"{issue_no}:serious",
@@ -72,9 +84,64 @@ async def judge_nonconforming(
     )
     await host.wait_tasks(judgement)
     answer = p.NcrJudgement.parse(judgement.payload)
+    if workflow.patched("assembly-ncr-material"):
+        await _carry_out(host, order_no, issue_no, cmd, answer, judgement, tell)
     return f"NCR-{issue_no} judged {answer.disposition}" + (
         f": {answer.comment}" if answer.comment else ""
     )
+
+
+async def _carry_out(
+    host: TaskHost,
+    order_no: str,
+    issue_no: str,
+    cmd: ReportIssue,
+    answer: p.NcrJudgement,
+    judgement: TaskState,
+    tell: Tell,
+) -> None:
+    """The NCR's material effect (QualityActivities.judge_assembly_ncr), then the order hears
+    of each replacement to buy and of each line that left it: its planner decides how to
+    cover the shortage meanwhile (`planning.ncr_disposition`, when it is short)."""
+    closed: AssemblyNcrClosed = await host.activity(
+        QualityActivities.judge_assembly_ncr,
+        AssemblyNcrJudged(
+            order_no=order_no,
+            issue_no=issue_no,
+            description=cmd.description,
+            items=cmd.items,
+            disposition=answer.disposition,
+            comment=answer.comment,
+            by=judgement.completed_by or "quality",
+            at=judgement.completed_at or workflow.now(),
+        ),
+        f"NCR-{issue_no} judged {answer.disposition}: its material effect on {order_no}",
+    )
+    for line in closed.lines:
+        if line.requisition is not None:
+            await tell(
+                MaterialNotice(
+                    kind="requisition",
+                    item=line.item,
+                    qty=line.qty,
+                    ncr_no=line.ncr_no,
+                    requisition=line.requisition,
+                    message=f"{line.ncr_no}: {line.qty} {line.item} bought again",
+                )
+            )
+        if answer.disposition != "concession":
+            await tell(
+                MaterialNotice(
+                    kind="ncr",
+                    item=line.item,
+                    qty=line.qty,
+                    ncr_no=line.ncr_no,
+                    defect=cmd.description,
+                    found_in="assembly",
+                    message=f"{line.ncr_no}: {line.qty} {line.item} left assembly "
+                    f"({answer.disposition})",
+                )
+            )
 
 
 async def analyse_missing_part(
@@ -169,7 +236,7 @@ class AssemblyIssueWorkflow(TaskWorkflow):
             await record_issue(self, issue.order_no, issue.issue_no, cmd, "open", None, cmd.by)
             if cmd.kind == "nonconforming_material":
                 found: str | NeedsDesignChange = await judge_nonconforming(
-                    self, issue.order_no, issue.issue_no, cmd
+                    self, issue.order_no, issue.issue_no, cmd, self._notify_order
                 )
             else:
                 found = await analyse_missing_part(self, issue.order_no, issue.issue_no, cmd)
@@ -219,6 +286,9 @@ class AssemblyIssueWorkflow(TaskWorkflow):
         """The order is marked escalated as when it raised the escalation itself."""
         handle = workflow.get_external_workflow_handle(order_workflow_id(self.issue.order_no))
         self.branch(_signal(handle, "escalation_raised", esc))
+
+    async def _notify_order(self, notice: MaterialNotice) -> None:
+        await notify_order(self.issue.order_no, notice)
 
     async def _tell_order(self, outcome: IssueSettled) -> None:
         handle = workflow.get_external_workflow_handle(order_workflow_id(self.issue.order_no))

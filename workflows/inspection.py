@@ -4,7 +4,9 @@ The buyer hears of refused lines at once; quality has `ORDERFLOW_SLA_INCOMING_IN
 to record qualified and rejected quantities (head:quality at 8 h, division at 16 h); qualified
 goods go into stock and are reserved for the orders that need them, which are signalled; each
 rejected line opens an NCR that quality judges (return, repair, concession, scrap), and the
-order it was bought for is told so its planner can decide how it gets its material.
+order it was bought for is told so its planner can decide how it gets its material. Whatever
+leaves (returned, repaired, scrapped) is owed again on its PO at the judgement; scrap of a
+cancelled PO is requisitioned again and the order buys it.
 """
 
 from __future__ import annotations
@@ -214,6 +216,20 @@ class IncomingInspectionWorkflow(TaskWorkflow):
         # Signal before the NCR counts as closed: the run ends once every NCR is closed, and
         # a signal from a closed workflow is dropped.
         await self._signal_reserved(closed.allocation, ncr.ncr_no)
+        if ncr.order_no and closed.requisitions and workflow.patched("ncr-scrap-requisition"):
+            # Scrapped goods of a cancelled PO, requisitioned again: the order buys them.
+            for requisition in closed.requisitions:
+                await notify_order(
+                    ncr.order_no,
+                    MaterialNotice(
+                        kind="requisition",
+                        item=requisition.item,
+                        qty=requisition.qty,
+                        ncr_no=ncr.ncr_no,
+                        requisition=requisition,
+                        message=f"{ncr.ncr_no}: {requisition.qty} {requisition.item} bought again",
+                    ),
+                )
         self.ncrs[ncr.ncr_no] = "closed"
 
     async def _signal_reserved(self, allocation: Allocation, source: str) -> None:

@@ -6,8 +6,10 @@
   production start.
 * Drawings (P8.1): at production start - DRAWINGS_LEAD the drawings must be released, else
   head:engineering is escalated to.
-* NCRs (§5.4): goods rejected on the order's PO leave it short; the planner decides with
-  `planning.ncr_disposition` (reuse stock, new arrival date, concession request).
+* NCRs (§5.4): goods rejected on the order's PO, or found nonconforming in assembly and
+  taken from it, leave it short; the planner decides with `planning.ncr_disposition` (reuse
+  stock, new arrival date, concession request). What replaces goods taken in assembly is
+  picked for production as it comes in.
 * Picking (P7.1) follows at production start - PICKING_LEAD (`picking.py`); all picked →
   the production work order opens.
 """
@@ -48,6 +50,8 @@ class MaterialsPhase:
     def __init__(self, state: MaterialsState, ctx: OrderContext) -> None:
         self.state, self.ctx = state, ctx
         self.picking = Picking(self)
+        # A supplementary picking round is queued for goods an assembly NCR took.
+        self._pick_queued = False
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -57,8 +61,28 @@ class MaterialsPhase:
             self.state.reservations += 1
         elif notice.kind == "ncr":
             self.ctx.branch(self._ncr(notice))
+            if notice.found_in == "assembly" and self.state.picking_started:
+                self._pick_again()
         elif notice.kind == "requisition" and notice.requisition is not None:
             self.ctx.buy([notice.requisition])
+
+    def _pick_again(self) -> None:
+        """Goods the order had picked left it: their replacement is picked as it comes in. A
+        round under way is woken to re-check its lines (as a reservation wakes it); one more
+        is queued otherwise."""
+        if self.state.picking:
+            self.state.reservations += 1
+            return
+        if self._pick_queued:
+            return
+        self._pick_queued = True
+        self.ctx.branch(self._supplement())
+
+    async def _supplement(self) -> None:
+        try:
+            await self.picking.supplement()
+        finally:
+            self._pick_queued = False
 
     def rule_violation(self, payload: p.Payload) -> str | None:
         today = self.ctx.today()

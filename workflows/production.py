@@ -21,6 +21,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
     from shared import payloads as p
+    from shared.material_types import MaterialNotice
     from shared.production_types import (
         AssemblyIssue,
         DesignChangeRequest,
@@ -241,7 +242,9 @@ class ProductionPhase:
         if cmd.kind == "design_problem":
             resolution = await self._design_problem(issue_no, cmd)
         elif cmd.kind == "nonconforming_material":
-            resolution = await judge_nonconforming(order, order.inp.order_no, issue_no, cmd)
+            resolution = await judge_nonconforming(
+                order, order.inp.order_no, issue_no, cmd, self._notice
+            )
         else:
             found = await analyse_missing_part(order, order.inp.order_no, issue_no, cmd)
             resolution = (
@@ -250,6 +253,10 @@ class ProductionPhase:
                 else await self._design_change(issue_no, cmd, found.by)
             )
         await self._close(issue_no, cmd, resolution)
+
+    async def _notice(self, notice: MaterialNotice) -> None:
+        """An NCR's material effect on an issue handled on the order's own branch."""
+        self.ctx.notice_material(notice)
 
     async def _design_problem(self, issue_no: str, cmd: ReportIssue) -> str:
         order = self.ctx

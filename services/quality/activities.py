@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.procurement.service import owe_again
+from services.quality.assembly_ncr import cover_scrapped, judge_assembly
 from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
 from services.warehouse.receiving.service import (
     book_inspection,
@@ -30,6 +31,8 @@ from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
 from shared.material_types import (
     Allocation,
+    AssemblyNcrClosed,
+    AssemblyNcrJudged,
     ConcessionRequest,
     InspectionRecorded,
     InspectionRequested,
@@ -164,7 +167,8 @@ class QualityActivities(DbActivities):
     @activity.defn
     async def judge_ncr(self, judged: NcrJudged) -> NcrClosed:
         """Carry out quality's judgement: concession into stock, return or repair at the
-        supplier on a release pass, or scrap; what leaves is owed again on the PO."""
+        supplier on a release pass, or scrap; what leaves is owed again on the PO at once (a
+        scrapped quantity of a cancelled PO is requisitioned again for its order)."""
         async with session_scope(self._engine) as session:
             ncr = (
                 await session.execute(
@@ -173,9 +177,13 @@ class QualityActivities(DbActivities):
             ).scalar_one()
             if ncr.state == "closed":  # a retry after the first attempt committed
                 issued = await session.get(ReleasePass, f"RP-{ncr.ncr_no.removeprefix('NCR-')}")
+                again = []
+                if ncr.disposition == "scrap":  # keyed by the NCR: found again, not made
+                    again = await cover_scrapped(session, ncr, qty=Decimal(ncr.qty), at=judged.at)
                 return NcrClosed(
                     pass_no=issued.pass_no if issued else None,
                     allocation=Allocation(reserved=await reserved_by(session, ncr.ncr_no)),
+                    requisitions=again,
                 )
             ncr.state, ncr.disposition = "closed", judged.disposition
             ncr.comment, ncr.judged_by, ncr.judged_at = judged.comment, judged.by, judged.at
@@ -191,10 +199,11 @@ class QualityActivities(DbActivities):
             }
             pass_no = None
             given: dict[str, dict[str, Decimal]] = {}
+            requisitions = []
             if judged.disposition == "concession":
                 await add_lot(
                     session,
-                    lot_no=ncr.lot_no,
+                    lot_no=_incoming_lot(ncr),
                     item=ncr.item,
                     qty=qty,
                     source="concession",
@@ -224,9 +233,11 @@ class QualityActivities(DbActivities):
                     )
                     await record(session, kind="released", ref=pass_no, **common)
                     # Returned or repaired goods come back: the supplier owes them again.
-                    await owe_again(session, po_no=ncr.po_no, item=ncr.item, qty=qty)
-                else:  # scrapped here and written off; the planner decides on replacement
+                    if ncr.po_no:
+                        await owe_again(session, po_no=ncr.po_no, item=ncr.item, qty=qty)
+                else:  # scrapped here and written off, and had again at once
                     await record(session, kind="scrapped", ref=ncr.ncr_no, **common)
+                    requisitions = await cover_scrapped(session, ncr, qty=qty, at=judged.at)
             if ncr.order_no:
                 leaving = f", release pass {pass_no}" if pass_no else ""
                 await add_event(
@@ -244,7 +255,17 @@ class QualityActivities(DbActivities):
                         "pass_no": pass_no,
                     },
                 )
-        return NcrClosed(pass_no=pass_no, allocation=Allocation(reserved=given))
+        return NcrClosed(
+            pass_no=pass_no, allocation=Allocation(reserved=given), requisitions=requisitions
+        )
+
+    @activity.defn
+    async def judge_assembly_ncr(self, judged: AssemblyNcrJudged) -> AssemblyNcrClosed:
+        """Carry out quality's judgement of nonconforming material found in assembly: what
+        leaves the order (return, repair, scrap) is replaced at once (services/quality/
+        assembly_ncr.py)."""
+        async with session_scope(self._engine) as session:
+            return AssemblyNcrClosed(lines=await judge_assembly(session, judged))
 
     @activity.defn
     async def request_concession(self, request: ConcessionRequest) -> None:
@@ -320,11 +341,18 @@ class QualityActivities(DbActivities):
                 )
             ).scalars():
                 ncr.order_no = None
-                lots.add(ncr.lot_no)
+                lots.add(_incoming_lot(ncr))
             await detach_tasks(
                 session, department="quality", order_no=order_no, prefix="inspection-"
             )
         return sorted(inspection_workflow_id(lot) for lot in lots)
+
+
+def _incoming_lot(ncr: Ncr) -> str:
+    """The lot an incoming NCR's goods were received in (every incoming NCR has one)."""
+    if ncr.lot_no is None:
+        raise ApplicationError(f"{ncr.ncr_no} has no incoming lot", non_retryable=True)
+    return ncr.lot_no
 
 
 def _summary(ncr: Ncr) -> NcrSummary:

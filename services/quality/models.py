@@ -34,16 +34,23 @@ class Inspection(SQLModel, table=True):
     within_sla: bool | None = None
 
 
-# A nonconformance report on rejected goods, and quality's judgement of them.
+# A nonconformance report on rejected goods, and quality's judgement of them: goods rejected
+# at incoming inspection (`found_in` incoming: lot, receipt, PO and supplier always known), or
+# nonconforming material found in assembly (§8.5b: the issue it came from, and the lot the
+# order picked the goods from when they came from stock).
 class Ncr(SQLModel, table=True):
     __tablename__ = "ncrs"
     __table_args__ = {"schema": "quality"}
 
-    ncr_no: str = Field(primary_key=True, max_length=40)
-    lot_no: str = Field(index=True, max_length=32)
-    receipt_no: str = Field(max_length=32)
-    po_no: str = Field(max_length=64)
-    supplier: str = Field(max_length=128)
+    ncr_no: str = Field(primary_key=True, max_length=96)
+    lot_no: str | None = Field(default=None, index=True, max_length=32)
+    receipt_no: str | None = Field(default=None, max_length=32)
+    po_no: str | None = Field(default=None, max_length=64)
+    supplier: str | None = Field(default=None, max_length=128)
+    found_in: str = Field(
+        default="incoming", max_length=16, sa_column_kwargs={"server_default": "incoming"}
+    )
+    issue_no: str | None = Field(default=None, max_length=80)
     order_no: str | None = Field(default=None, index=True, max_length=64)
     item: str = Field(max_length=64)
     qty: Decimal = qty_field()
@@ -61,9 +68,10 @@ class ReleasePass(SQLModel, table=True):
     __tablename__ = "release_passes"
     __table_args__ = {"schema": "quality"}
 
-    pass_no: str = Field(primary_key=True, max_length=40)
-    ncr_no: str = Field(unique=True, max_length=40)
-    supplier: str = Field(max_length=128)
+    pass_no: str = Field(primary_key=True, max_length=96)
+    ncr_no: str = Field(unique=True, max_length=96)
+    # None for goods of no known supplier (made here, or of no lot).
+    supplier: str | None = Field(default=None, max_length=128)
     item: str = Field(max_length=64)
     qty: Decimal = qty_field()
     reason: str = Field(max_length=16)

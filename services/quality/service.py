@@ -91,14 +91,20 @@ async def ncrs_of_lots(
             ),
         )
         for ncr, release in (await session.execute(query)).all()
+        if ncr.lot_no is not None  # every NCR the query finds has one: it matched a lot
     ]
 
 
 async def open_ncr_qty(session: AsyncSession, *, items: Iterable[str]) -> dict[str, Decimal]:
-    """Per item, the rejected quantity open NCRs still hold."""
+    """Per item, the rejected quantity open incoming NCRs still hold (goods an assembly NCR
+    concerns are the order's, picked, not on their way into stock)."""
     rows = await session.execute(
         select(col(Ncr.item), func.sum(col(Ncr.qty)))
-        .where(col(Ncr.item).in_(list(items)), col(Ncr.state) == "open")
+        .where(
+            col(Ncr.item).in_(list(items)),
+            col(Ncr.state) == "open",
+            col(Ncr.found_in) == "incoming",
+        )
         .group_by(col(Ncr.item))
     )
     return {item: Decimal(qty or 0) for item, qty in rows.all()}

@@ -31,16 +31,18 @@ class LotPick:
 async def picked_lots(
     session: AsyncSession, order_no: str, item: str | None = None
 ) -> list[LotPick]:
-    """What each lot gave an order (picked less returned to it), most recently picked first.
+    """What each lot gave an order (picked less returned to it, and less what an assembly NCR
+    took away), most recently picked first.
 
     An after-sales return is goods back from the customer, not a pick undone, so it does not
-    reduce what the order took from its lots.
+    reduce what the order took from its lots; nor do an incoming NCR's release or scrap, which
+    concern goods never picked.
     """
     query = (
         select(Movement)
         .where(
             col(Movement.order_no) == order_no,
-            col(Movement.kind).in_(("picked", "returned")),
+            col(Movement.kind).in_(("picked", "returned", "released", "scrapped")),
         )
         .order_by(col(Movement.at), col(Movement.id))
     )
@@ -53,7 +55,10 @@ async def picked_lots(
         if move.kind == "picked":
             net[key] += Decimal(move.qty)
             last[key] = move.at
-        elif move.detail.get("kind") != "aftersales":
+        elif move.kind == "returned":
+            if move.detail.get("kind") != "aftersales":
+                net[key] -= Decimal(move.qty)
+        elif move.detail.get("found_in") == "assembly":
             net[key] -= Decimal(move.qty)
     picks = [
         LotPick(item=key[0], lot_no=key[1], qty=qty, last_picked_at=last[key])

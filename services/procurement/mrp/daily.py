@@ -5,9 +5,10 @@ Why the netting pools supply: stock is allocated to whichever active order needs
 earliest required date, `services.warehouse.stock.allocate`) whenever goods come into stock,
 whatever order a PO was placed for. So what an item will have is on hand + everything on its
 way in (open PO lines, requisitions not yet ordered, goods pending inspection, rejects an open
-NCR will bring back as stock or reopen on the PO), and what it must give is every active order's
-shortage. Orders draw on that pool earliest required first; what none of it covers is bought
-for the order, and what is left after every order decides whether safety stock needs a top-up.
+incoming NCR will bring back as stock or reopen on the PO), and what it must give is every
+active order's shortage. Orders draw on that pool earliest required first; what none of it
+covers is bought for the order, and what is left after every order decides whether safety
+stock needs a top-up.
 Counting only an order's own requisitions would buy twice what MRP on BOM release expected
 from an open stock PO; counting only stock POs for safety stock would ignore that orders will
 take those goods first.
@@ -219,7 +220,9 @@ async def _open_supply(session: AsyncSession, items: Iterable[str]) -> dict[str,
             supply[item] += Decimal(qty or 0)
     for item, qty in (await pending_inspection(session, items=wanted)).items():
         supply[item] += qty
-    # Every judgement brings rejects back: as stock (concession) or owed again on the PO.
+    # Every judgement of an open incoming NCR brings its rejects back, at the judgement
+    # itself: as stock (concession), or owed again on the PO (return, repair, scrap; scrap of
+    # a cancelled PO is requisitioned again for its order, and that requisition counts above).
     for item, qty in (await open_ncr_qty(session, items=wanted)).items():
         supply[item] += qty
     return supply
