@@ -40,8 +40,8 @@ from services.warehouse.case_issue import CasePart
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
-from shared import payloads_final as pf
 from shared import payloads_aftersales as pa
+from shared import payloads_final as pf
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
-from shared import payloads_final as pf
 from shared import payloads_aftersales as pa
+from shared import payloads_final as pf
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
