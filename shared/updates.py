@@ -39,6 +39,7 @@ ANSWERS: dict[Rejection, Callable[[str, str], APIError]] = {
     Rejection.NOT_CANCELLABLE: lambda m, _: conflict("order_not_cancellable", m),
     Rejection.ISSUE_REFUSED: lambda m, _: conflict("issue_refused", m),
     Rejection.UNAUTHENTICATED: lambda m, _: forbidden(m),
+    Rejection.FOUR_EYES: lambda m, _: conflict("four_eyes", m),
 }
 
 

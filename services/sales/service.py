@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
+from services.sales.payments import record_plan
 from services.sales.schemas import OrderCreate
 from shared.types import OrderInput
 from shared.workflow_ids import order_workflow_id
@@ -30,7 +31,8 @@ async def find_intake(session: AsyncSession, *, key: str, subject: str) -> Intak
 
 
 async def record_order(session: AsyncSession, intake: OrderInput) -> bool:
-    """Write the order, its lines and its Idempotency-Key, once (the caller commits).
+    """Write the order, its lines, its payment plan and its Idempotency-Key, once (the caller
+    commits).
 
     Intake starts the order's workflow first; then the gateway writes the row before it answers
     201, and the workflow's first activity writes it too, in case the gateway died in between.
@@ -63,6 +65,7 @@ async def record_order(session: AsyncSession, intake: OrderInput) -> bool:
     )
     if inserted.first() is None:
         return False
+    await record_plan(session, intake, now)
     for number, line in enumerate(intake.lines, start=1):
         session.add(OrderLine(order_no=intake.order_no, line_no=number, **line.model_dump()))
     if intake.idempotency_key and intake.request_hash:

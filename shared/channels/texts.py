@@ -70,6 +70,8 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.evaluation": ("项目评价", "Evaluation"),
     "sales.ship_date": ("确认发货日期", "Expected ship date"),
     "sales.change_agreement": ("变更协议", "Change agreement"),
+    "sales.order_audit": ("订单审核", "Order audit"),
+    "sales.collect_payment": ("催收货款", "Collect payment"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

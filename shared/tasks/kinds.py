@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
+from shared import payloads_money as pm
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -54,6 +55,10 @@ _KINDS = [
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
     TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
+    # Money (issue 16): finance audits the terms at intake (the role `OrderInput.audit_role`
+    # names, finance or the sales head); sales or finance chase a short payment.
+    TaskKind("sales.order_audit", "sales", pm.OrderAudit, ("finance", "head:sales")),
+    TaskKind("sales.collect_payment", "sales", pm.CollectPayment, ("sales", "finance")),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
