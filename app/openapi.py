@@ -62,7 +62,7 @@ DESCRIPTIONS: dict[str, str] = {
     "404": "`not_found` (or `report_not_found`): what the request names does not exist.",
     "409": "A conflict with the current state, e.g. `task_not_open`, `duplicate_order`, "
     "`order_not_cancellable`, `change_refused`, `issue_refused`, `workflow_closed`, "
-    "`exception_overlaps`.",
+    "`exception_overlaps`, `four_eyes`, `duplicate_payment`, `order_not_payable`.",
     "413": "`body_too_large`: the request body is over the size limit.",
     "422": "`invalid_request` (with `problems`), `invalid_payload` or a route's own code: the "
     "request is not valid.",
@@ -76,6 +76,7 @@ NOT_FOUND_EXTRA = {
     ("get", "/warehouse/trace"),
     ("get", "/planning/reports"),
     ("post", "/warehouse/returns"),
+    ("get", "/sales/receivables"),
 }
 
 # Operations that pass on a third party's refusal.
@@ -93,6 +94,7 @@ CONFLICTS = [
     ("post", r"/escalations/\{escalation_id\}/ack"),
     ("post", r"/escalations/\{escalation_id\}/resolve"),
     ("post", r"/planning/calendar/exceptions"),
+    ("post", r"/sales/orders/\{order_no\}/payments"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")
@@ -217,6 +219,7 @@ _ORDER_LINKS = [
     ("post", "/sales/orders/{order_no}/changes", "path"),
     ("post", "/sales/orders/{order_no}/cancel", "path"),
     ("post", "/production/orders/{order_no}/issues", "path"),
+    ("post", "/sales/orders/{order_no}/payments", "path"),
 ]
 
 

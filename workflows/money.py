@@ -55,6 +55,17 @@ class MoneyPhase:
     def terms(self) -> PaymentTerms | None:
         return self.ctx.inp.terms
 
+    def contract(self) -> Decimal:
+        """The contract amount: intake's, or the last a customer change agreed anew (the
+        change's agreement task carries it; sales' order row takes it too)."""
+        amount = self.ctx.inp.amount
+        for task in self.ctx.book.tasks.values():
+            if task.kind == "sales.change_agreement" and task.payload is not None:
+                agreed = p.ChangeAgreement.parse(task.payload)
+                if agreed.agreed and agreed.amount:
+                    amount = Decimal(str(agreed.amount))
+        return amount
+
     def heard(self, total: PaymentsTotal) -> None:
         """The ledger's total, as sales booked it (the latest of what it sent)."""
         if total.count >= self.state.payments:
@@ -141,7 +152,7 @@ class MoneyPhase:
         terms, inp = self.terms, self.ctx.inp
         if terms is None or not terms.deposit_before_release:
             return
-        deposit = terms.deposit(inp.amount)
+        deposit = terms.deposit(self.contract())
         if deposit <= 0 or not workflow.patched(DEPOSIT_GATE):
             return
         if self.state.paid < deposit:
@@ -155,7 +166,7 @@ class MoneyPhase:
         await self.ctx.event(
             "deposit_paid",
             "orderflow",
-            f"deposit paid ({self.state.paid} of {inp.amount} {inp.currency}): released",
+            f"deposit paid ({self.state.paid} of {self.contract()} {inp.currency}): released",
             {"deposit": str(deposit), "paid": str(self.state.paid)},
         )
 
@@ -185,14 +196,15 @@ class MoneyPhase:
                 f"book {stated - self.state.paid} {inp.currency} paid at settlement",
             )
             self.heard(total)
-        due = inp.amount - terms.retention(inp.amount)
+        contract = self.contract()
+        due = contract - terms.retention(contract)
         if self.state.paid >= due:
             return
         await order.event(
             "short_payment",
             by,
             f"paid {self.state.paid} of the {due} {inp.currency} due at settlement "
-            f"(contract {inp.amount}); the order stays in closing until the rest is in",
+            f"(contract {contract}); the order stays in closing until the rest is in",
             {"paid": str(self.state.paid), "due": str(due), "invoice_no": answer.invoice_no},
         )
         await self.collect(due, "the final payment")

@@ -30,7 +30,10 @@ _NOT_OWED = ("cancelled", "declined")
 
 
 @router.post(
-    "/orders/{order_no}/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentBooked
+    "/orders/{order_no}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentBooked,
+    responses={200: {"model": PaymentBooked, "description": "the same payment, sent again"}},
 )
 async def record_payment(
     order_no: str,
