@@ -117,6 +117,19 @@ async def test_audit_by_finance_forced_approval_and_four_eyes(money: Stack) -> N
     }
     assert Decimal(row["due"]) == 0 and Decimal(row["outstanding"]) == 480000
 
+    # An intake without terms (as before the audit) gets the plant's: 30 % deposit, 5 %
+    # retention, no credit limit; nothing forces approval.
+    plain = await _take_in(money)
+    audit = await wait_task(money, "sales.order_audit", plain)
+    assert audit["context"]["approval_reasons"] == []
+    [row] = (await _receivables(money, plain))["orders"]
+    plan = {i["kind"]: (Decimal(i["amount"]), i["bucket"]) for i in row["instalments"]}
+    assert plan == {
+        "deposit": (Decimal(144000), "not_due"),
+        "final": (Decimal(312000), "not_due"),
+        "retention": (Decimal(24000), "not_due"),
+    }
+
 
 async def test_deposit_gate_receivables_short_settlement_and_close(
     money: Stack, ts_env: WorkflowEnvironment

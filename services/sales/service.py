@@ -19,9 +19,17 @@ from services.sales.schemas import OrderCreate
 from shared.types import OrderInput
 from shared.workflow_ids import order_workflow_id
 
+# Intake fields added later (issue 16's terms): left out of the hash when not sent, so that a
+# request retried across the upgrade hashes as it did.
+_LATER_FIELDS = ("payment_terms", "credit_limit", "customer_qualification")
+
 
 def request_hash(body: OrderCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = body.model_dump(mode="json")
+    for name in _LATER_FIELDS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
