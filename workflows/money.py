@@ -181,7 +181,9 @@ class MoneyPhase:
         if terms is None or not workflow.patched(SETTLEMENT_PAYMENTS):
             return
         answer = p.Settlement.parse(settlement.payload)
-        stated = Decimal(str(answer.amount_paid))
+        contract = self.contract()
+        # Never more booked than the contract: an overpayment is not the order's money.
+        stated = min(Decimal(str(answer.amount_paid)), contract)
         by = settlement.completed_by or "sales"
         if stated > self.state.paid:
             total = await order.activity(
@@ -196,7 +198,6 @@ class MoneyPhase:
                 f"book {stated - self.state.paid} {inp.currency} paid at settlement",
             )
             self.heard(total)
-        contract = self.contract()
         due = contract - terms.retention(contract)
         if self.state.paid >= due:
             return
