@@ -62,8 +62,8 @@ DESCRIPTIONS: dict[str, str] = {
     "404": "`not_found` (or `report_not_found`): what the request names does not exist.",
     "409": "A conflict with the current state, e.g. `task_not_open`, `duplicate_order`, "
     "`order_not_cancellable`, `change_refused`, `issue_refused`, `delay_warning_refused`, "
-    "`workflow_closed`, "
-    "`exception_overlaps`.",
+    "`workflow_closed`, `exception_overlaps`, `four_eyes`, `duplicate_payment`, "
+    "`order_not_payable`.",
     "413": "`body_too_large`: the request body is over the size limit.",
     "422": "`invalid_request` (with `problems`), `invalid_payload` or a route's own code: the "
     "request is not valid.",
@@ -79,6 +79,7 @@ NOT_FOUND_EXTRA = {
     ("post", "/warehouse/returns"),
     ("post", "/aftersales/cases"),
     ("get", "/aftersales/cases"),
+    ("get", "/sales/receivables"),
 }
 
 # Operations that pass on a third party's refusal.
@@ -102,6 +103,7 @@ CONFLICTS = [
     ("post", r"/aftersales/cases"),
     ("post", r"/aftersales/cases/\{case_id\}/parts"),
     ("post", r"/warehouse/returns"),
+    ("post", r"/sales/orders/\{order_no\}/payments"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")
@@ -227,6 +229,7 @@ _ORDER_LINKS = [
     ("post", "/sales/orders/{order_no}/cancel", "path"),
     ("post", "/production/orders/{order_no}/issues", "path"),
     ("post", "/planning/orders/{order_no}/delay-warnings", "path"),
+    ("post", "/sales/orders/{order_no}/payments", "path"),
 ]
 
 

@@ -79,7 +79,9 @@ async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: lis
 
 
 async def main(home: Path, url: str, orders: int, concurrency: int) -> None:
-    settings = Settings(env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32)
+    settings = Settings(
+        env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32, order_audit=False
+    )
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,

@@ -15,8 +15,11 @@ from shared.settings import DEPARTMENTS, Settings
 READ_ALL = ("ops", "admin")
 # Who may read the factory's figures (`/kpis`; plan reports also to every department head).
 KPI_READERS: tuple[str, ...] = ("planning", "ops", "division")
+# `finance` audits orders' payment terms and books money in (issue 16); a plant without a
+# finance department gives that to `head:sales` (`ORDERFLOW_FINANCE_ROLE`).
+FINANCE = "finance"
 KNOWN_ROLES = frozenset(
-    {*DEPARTMENTS, *(f"head:{d}" for d in DEPARTMENTS), "division", "ops", "admin"}
+    {*DEPARTMENTS, *(f"head:{d}" for d in DEPARTMENTS), FINANCE, "division", "ops", "admin"}
 )
 
 

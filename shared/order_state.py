@@ -123,6 +123,16 @@ class ChangesState(BaseModel):
     agreements: dict[str, tuple[CustomerChange, ChangeImpact]] = Field(default_factory=dict)
 
 
+# Money (issue 16): the ledger's total as sales last told it, whether management's approval
+# needs four eyes and why the terms force it, and how many collection rounds there were.
+class MoneyState(BaseModel):
+    paid: Decimal = Decimal(0)
+    payments: int = 0
+    four_eyes: bool = False
+    approval_reasons: list[str] = Field(default_factory=list)
+    collections: int = 0
+
+
 class OrderState(BaseModel):
     """The whole state of one order's workflow."""
 
@@ -140,6 +150,7 @@ class OrderState(BaseModel):
     production: ProductionState = Field(default_factory=ProductionState)
     closing: ClosingState = Field(default_factory=ClosingState)
     changes: ChangesState = Field(default_factory=ChangesState)
+    money: MoneyState = Field(default_factory=MoneyState)
     cancellation: CancelOrder | None = None
     cancelled: CancellationResult | None = None
     # How many runs the order has had: continue-as-new carries the state into the next.

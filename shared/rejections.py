@@ -29,3 +29,5 @@ class Rejection(StrEnum):
     # any update carrying `by`/`roles`: no valid actor assertion from the gateway (a bare
     # Temporal client, a tampered, expired or misdirected assertion; 403, shared/actor.py)
     UNAUTHENTICATED = "Unauthenticated"
+    # complete_task: management's approval given by who took the order in (409 `four_eyes`)
+    FOUR_EYES = "FourEyes"

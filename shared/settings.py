@@ -29,6 +29,7 @@ from shared.settings_fields import (
     WorkWeekText,
     split_csv,
 )
+from shared.settings_money import MoneySettings
 from shared.working_time.data import CalendarData, CalendarException, PublicCalendar
 from shared.working_time.text import parse_shifts, parse_work_week
 
@@ -53,7 +54,7 @@ MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 # Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
 # `ORDERFLOW_SLA_TASK_<KIND>`, read by `Settings.task_sla`.
-class Settings(BotSettings):
+class Settings(BotSettings, MoneySettings):
     # `hide_input_in_errors`: a validation error must not echo what it was given (secrets).
     model_config = SettingsConfigDict(
         env_prefix="ORDERFLOW_", extra="ignore", hide_input_in_errors=True

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.payment_types import PaymentTerms
 from shared.working_time.clocks import ClockSpec
 
 STAGES: tuple[str, ...] = (
@@ -58,6 +59,11 @@ class OrderInput(BaseModel):
     idempotency_key: str | None = None
     request_hash: str | None = None
     received_at: datetime | None = None
+    # The payment terms and customer qualification (the plant's defaults when the request sent
+    # none), and the role whose holder audits them at intake (None: no order audit; an order
+    # taken in before order audits has neither).
+    terms: PaymentTerms | None = None
+    audit_role: str | None = None
     # Set by continue-as-new: the state the previous run of this order ended with.
     resume: OrderState | None = None
 

@@ -40,6 +40,7 @@ ANSWERS: dict[Rejection, Callable[[str, str], APIError]] = {
     Rejection.ISSUE_REFUSED: lambda m, _: conflict("issue_refused", m),
     Rejection.DELAY_WARNING_REFUSED: lambda m, _: conflict("delay_warning_refused", m),
     Rejection.UNAUTHENTICATED: lambda m, _: forbidden(m),
+    Rejection.FOUR_EYES: lambda m, _: conflict("four_eyes", m),
 }
 
 

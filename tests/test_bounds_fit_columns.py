@@ -28,7 +28,15 @@ from services.procurement.models import PoLine, PurchaseOrder, Requisition
 from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssueItem
 from services.quality.models import FinalInspection, Inspection, Ncr
-from services.sales.models import Cancellation, CustomerChange, Order, OrderLine
+from services.sales.models import (
+    Cancellation,
+    CustomerChange,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentPlan,
+)
+from services.sales.payment_schemas import PaymentIn, PaymentTermsIn, ProgressPaymentIn
 from services.sales.schemas import (
     CancelRequest,
     ChangeDetail,
@@ -42,6 +50,7 @@ from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
 from shared import payloads_aftersales as pa
 from shared import payloads_final as pf
+from shared import payloads_money as pm
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -50,6 +59,7 @@ from shared.working_time.models import CalendarExceptionRow
 # Free text: kept in a `text` column or in JSONB (a task's payload, a timeline entry), where no
 # length is enforced; its bound must stay at or below FREE_TEXT_LEN.
 JSON = inbox("sales").c.payload
+TERMS = PaymentPlan.__table__.c["terms"]  # type: ignore[attr-defined]
 INT4_MAX = 2**31 - 1
 
 
@@ -172,6 +182,19 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (CasePart, "qty"): col(Movement, "qty"),
     (CasePart, "lot_no"): col(StockLot, "lot_no"),
     (WarrantySet, "months"): col(Warranty, "months"),
+    # Money (issue 16): the terms are kept whole in the payment plan's JSONB; its numbers are
+    # held to the order amount's numeric(18,2), which they are compared and multiplied with.
+    (pm.OrderAudit, "comment"): col(Order, "status_reason"),
+    (pm.CollectPayment, "comment"): JSON,
+    (OrderCreate, "credit_limit"): col(Order, "amount"),
+    (OrderCreate, "customer_qualification"): TERMS,
+    (PaymentTermsIn, "deposit_pct"): col(Order, "amount"),
+    (PaymentTermsIn, "retention_pct"): col(Order, "amount"),
+    (PaymentTermsIn, "retention_days"): TERMS,
+    (PaymentTermsIn, "credit_days"): TERMS,
+    (ProgressPaymentIn, "pct"): col(Order, "amount"),
+    (PaymentIn, "amount"): col(Payment, "amount"),
+    (PaymentIn, "reference"): col(Payment, "reference"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -186,6 +209,7 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     CaseCreate,
     PartsIssue,
     WarrantySet,
+    PaymentIn,
 )
 
 

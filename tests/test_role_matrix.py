@@ -45,8 +45,10 @@ HEADS = {f"head:{d}" for d in DEPARTMENTS}
 def inbox_readers(dept: str, *more: str) -> set[str]:
     """API.md: a department's inbox is read by its people, its head, ops, admin and whoever
     completes one of its kinds (division: sales' management and procurement's special
-    approvals)."""
+    approvals; finance: sales' order audit and collection)."""
     completers = {"division"} if dept in ("sales", "procurement") else set()
+    if dept == "sales":
+        completers.add("finance")
     return {dept, f"head:{dept}", "ops", "admin", *completers, *more}
 
 
@@ -95,6 +97,9 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/sales/orders/{order_no}/cancel"): {"sales", "admin"},
     ("GET", "/sales/orders/{order_no}/cancellation-cost"): {"sales", "ops", "division", "admin"},
     ("POST", "/sales/orders/{order_no}/changes"): {"sales", "admin"},
+    # Money in (issue 16): booked by sales and finance, read with ops and division too.
+    ("POST", "/sales/orders/{order_no}/payments"): {"sales", "finance", "head:sales", "admin"},
+    ("GET", "/sales/receivables"): {"sales", "finance", "head:sales", "ops", "division", "admin"},
     # Procurement's lists.
     ("GET", "/procurement/requisitions"): inbox_readers("procurement"),
     ("GET", "/procurement/work-orders"): inbox_readers("procurement", "production"),
@@ -146,6 +151,11 @@ def body_for(method: str, template: str) -> Any:
             "qty": 1,
         },
         "/production/orders/{order_no}/issues": {"kind": "design_problem", "description": "x"},
+        "/sales/orders/{order_no}/payments": {
+            "amount": 1,
+            "date": "2026-01-02",
+            "reference": "matrix",
+        },
         "/warehouse/receipts": {
             "po_no": "PO-NO-SUCH",
             "delivery_note_no": f"DN-{uuid.uuid4().hex[:8]}",

@@ -7,8 +7,9 @@
   separately (workflows/missing_parts.py). The passed product then enters finished goods and
   the work order closes.
 * Delivery and close: shipment and transport, the customer's receipt, commissioning
-  (installation, training, power-on check; repeated until the unit runs), settlement,
-  evaluation; then the order is `closed` with its whole history kept.
+  (installation, training, power-on check; repeated until the unit runs), settlement (a
+  short payment collected first, workflows/money.py), evaluation; then the order is `closed`
+  with its whole history kept.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from shared.order_state import ClosingState
     from workflows.context import OrderContext
+    from workflows.money import MoneyPhase
 
 
 class ClosingPhase:
     """P9-P10 on the order's `ClosingState`."""
 
-    def __init__(self, state: ClosingState, ctx: OrderContext) -> None:
-        self.state, self.ctx = state, ctx
+    def __init__(self, state: ClosingState, ctx: OrderContext, money: MoneyPhase) -> None:
+        self.state, self.ctx, self.money = state, ctx, money
         self.missing_parts = MissingPartsGate(state.missing, ctx)
 
     def rule_violation(self, payload: p.Payload) -> str | None:
@@ -203,6 +205,8 @@ class ClosingPhase:
             {"amount": str(order.inp.amount), "currency": order.inp.currency},
         )
         await order.wait_tasks(settlement)
+        # What was paid against what is due: a short payment is collected before evaluation.
+        await self.money.settle(settlement)
         evaluation = await order.book.open(
             "sales.evaluation",
             f"Evaluate {order.inp.order_no} with {order.inp.customer}",

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.delay_types import DelayWarned, DelayWarning
     from shared.material_types import MaterialNotice
     from shared.order_state import OrderState
+    from shared.payment_types import PaymentsTotal
     from shared.production_types import (
         CancellationResult,
         CancelOrder,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared.rejections import Rejection
     from shared.types import (
+        CompleteTask,
         OrderInput,
         RaiseEscalation,
         RequisitionSettled,
@@ -49,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.closing import ClosingPhase
     from workflows.delay_warning import warn_delay, warning_refusal, warning_violation
     from workflows.materials import MaterialsPhase
+    from workflows.money import MoneyPhase
     from workflows.order_records import OrderRecords
     from workflows.plan import PlanPhase
     from workflows.production import ProductionPhase
@@ -74,12 +77,13 @@ class OrderWorkflow(OrderRecords):
         self._init_tasks(inp.order_no, inp.queue_prefix, self.state.tasks)
         self.change_lock = asyncio.Lock()
         self.material_lock = asyncio.Lock()
-        self.review = ReviewPhase(self.state.review, self)
+        self.money = MoneyPhase(self.state.money, self)
+        self.review = ReviewPhase(self.state.review, self, self.money)
         self.plan = PlanPhase(self.state.plan, self)
         self.purchasing = PurchasingPhase(self.state.purchasing, self)
         self.materials = MaterialsPhase(self.state.materials, self)
         self.production = ProductionPhase(self.state.production, self)
-        self.closing = ClosingPhase(self.state.closing, self)
+        self.closing = ClosingPhase(self.state.closing, self, self.money)
         self.changes = ChangesPhase(self.state.changes, self)
         # Clocks beside the run (material control, picking due): cancelled with the order.
         self.watchers: list[asyncio.Task[None]] = []
@@ -124,6 +128,7 @@ class OrderWorkflow(OrderRecords):
                 await self.close_declined(outcome.reason)
                 return
             self.state.due_date = outcome.delivery_date
+            await self.money.deposit_gate()
             await self._enter("planning")
         if self.state.stage == "planning":
             await self.plan.run()
@@ -241,6 +246,11 @@ class OrderWorkflow(OrderRecords):
         if self.state.status == "active":
             self.closing.ship_date_due()
 
+    @workflow.signal
+    def payments_changed(self, total: PaymentsTotal) -> None:
+        """Sales booked a payment: the ledger's total (why a signal: workflows/money.py)."""
+        self.money.heard(total)
+
     @workflow.update
     async def report_issue(self, cmd: ReportIssue) -> IssueReported:
         """An issue reported from assembly (§8.5), tracked to closure on its own branch."""
@@ -335,7 +345,16 @@ class OrderWorkflow(OrderRecords):
             or self.production.rule_violation(task, payload)
             or self.closing.rule_violation(payload)
             or self.changes.rule_violation(task, payload)
+            or self.money.rule_violation(payload)
         )
+
+    def _validate_completion(self, cmd: CompleteTask) -> None:
+        """The task book's checks and the payload's rules, then the money's: who may not
+        complete the task (the order audit's role, four eyes on management's approval)."""
+        super()._validate_completion(cmd)
+        refusal = self.money.completion_refusal(self.book.check(cmd)[0], cmd)
+        if refusal:
+            raise reject(*refusal)
 
     # -- what the phases ask of the order (OrderContext) -----------------------------------------
 

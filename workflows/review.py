@@ -1,5 +1,6 @@
-"""P1 Order review (§1): engineering and procurement in parallel, planning's delivery date,
-management approval above the threshold, and the customer's confirmation."""
+"""P1 Order review (§1): engineering and procurement in parallel (with finance's order audit,
+workflows/money.py), planning's delivery date, management approval above the threshold or
+where the terms force it, and the customer's confirmation."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from shared.order_state import ReviewState
     from workflows.context import OrderContext
+    from workflows.money import MoneyPhase
 
 
 # What the review decided: a confirmed date, or a decline with its reason.
@@ -30,11 +32,15 @@ class ReviewOutcome:
 class ReviewPhase:
     """P1 on the order's `ReviewState`: the figures it gathers feed the master plan."""
 
-    def __init__(self, state: ReviewState, ctx: OrderContext) -> None:
-        self.state, self.ctx = state, ctx
+    def __init__(self, state: ReviewState, ctx: OrderContext, money: MoneyPhase) -> None:
+        self.state, self.ctx, self.money = state, ctx, money
 
     async def run(self) -> ReviewOutcome:
+        audit = await self.money.open_audit()
         await self._technical_and_lead_time()
+        refusal = await self.money.audit_refusal(audit)
+        if refusal:
+            return ReviewOutcome(declined=True, reason=refusal)
         return await self._agree_delivery_date()
 
     async def _technical_and_lead_time(self) -> None:
@@ -108,11 +114,8 @@ class ReviewPhase:
             )
             await order.wait_tasks(review)
             delivery_date = p.DeliveryReview.parse(review.payload).delivery_date
-            if (
-                not self.state.approved
-                and order.state.policy
-                and inp.amount > order.state.policy.approval_threshold
-            ):
+            above = order.state.policy and inp.amount > order.state.policy.approval_threshold
+            if not self.state.approved and (above or self.money.needs_approval()):
                 outcome = await self._management_approval(delivery_date)
                 if outcome is not None:
                     return outcome
@@ -148,6 +151,9 @@ class ReviewPhase:
                     order.state.policy.approval_threshold if order.state.policy else ""
                 ),
                 "delivery_date": delivery_date.isoformat(),
+                # Why the order needs approval whatever its amount (the order audit).
+                "approval_reasons": order.state.money.approval_reasons,
+                "taken_in_by": inp.received_by,
             },
         )
         await order.wait_tasks(approval)

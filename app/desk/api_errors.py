@@ -56,6 +56,12 @@ ERRORS_ZH: dict[str, str] = {
     "case_not_of_order": "该售后服务单不属于此订单",
     "insufficient_stock": "可用库存不足",
     "issue_exceeds_lot": "批次库存不足，无法按批次发放",
+    # Money (issue 16).
+    "four_eyes": "接单人不能审批自己接的订单（四眼原则），请由另一位负责人审批",
+    "duplicate_payment": "该收款凭证号已登记在此订单上",
+    "order_not_payable": "该订单已取消或已拒绝，不能登记收款",
+    "overpayment": "收款金额超过该订单的未收金额",
+    "invalid_as_of": "账龄日期有误",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

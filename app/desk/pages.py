@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.desk.i18n import language, local_time, translator
 from app.desk.session import csrf_token
-from shared.auth import Principal
+from shared.auth import FINANCE, Principal
 from shared.settings import DEPARTMENTS
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -52,10 +52,12 @@ def render(
 
 
 def desks_of(user: Principal) -> list[str]:
-    """The departments whose inbox the user works in (admin, ops and division see all)."""
+    """The departments whose inbox the user works in (admin, ops and division see all;
+    finance works in sales' inbox, where its order audits and collections land)."""
     if user.roles & {"admin", "ops", "division"}:
         return list(DEPARTMENTS)
-    return [dept for dept in DEPARTMENTS if dept in user.roles or f"head:{dept}" in user.roles]
+    roles = user.roles | ({"sales"} if FINANCE in user.roles else set())
+    return [dept for dept in DEPARTMENTS if dept in roles or f"head:{dept}" in roles]
 
 
 def sign_in_redirect(request: Request) -> Response:

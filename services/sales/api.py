@@ -22,6 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.sales.cancellation.service import lock_order, unwind
 from services.sales.models import IntakeRequest, Order
+from services.sales.payment_schemas import intake_terms
+from services.sales.payments_api import router as payments_router
 from services.sales.schemas import CancelRequest, ChangeRequest, OrderCreate, OrderCreated
 from services.sales.service import (
     find_intake,
@@ -43,6 +45,7 @@ from workflows.clients import OrderWorkflow, order_handle
 
 router = APIRouter(prefix="/sales", tags=["sales"])
 router.include_router(task_router("sales"))
+router.include_router(payments_router)
 
 
 # How long a concurrent retry waits for the request that started its order to write it.
@@ -115,6 +118,10 @@ def _intake(
         idempotency_key=idempotency_key or None,
         request_hash=request_hash(body) if idempotency_key else None,
         received_at=datetime.now(UTC),
+        terms=intake_terms(
+            body.payment_terms, body.credit_limit, body.customer_qualification, settings
+        ),
+        audit_role=settings.finance_role if settings.order_audit else None,
     )
 
 

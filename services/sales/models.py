@@ -1,4 +1,5 @@
-"""Sales tables: the order record, its lines, and intake idempotency keys."""
+"""Sales tables: the order record, its lines, intake idempotency keys, cancellations, customer
+changes, and the money: payment plans and payments."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.models import json_field, qty_field, ts_field
@@ -101,3 +102,33 @@ class CustomerChange(SQLModel, table=True):
     requested_at: datetime = ts_field()
     decided_by: str | None = None
     decided_at: datetime | None = ts_field(nullable=True)
+
+
+# An order's payment terms as intake fixed them (P1 order audit; `shared.payment_types.
+# PaymentTerms` as JSON), and the role that audits them (None: the plant audits no order).
+class PaymentPlan(SQLModel, table=True):
+    __tablename__ = "payment_plans"
+    __table_args__ = {"schema": "sales"}
+
+    order_no: str = Field(primary_key=True, foreign_key="sales.orders.order_no", max_length=64)
+    terms: dict[str, Any] = json_field()
+    audit_role: str | None = Field(default=None, max_length=32)
+    created_at: datetime = ts_field()
+
+
+# Money in: one payment of the customer against an order, with its bank or receipt reference
+# (unique per order, so a resent booking is recognised).
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("order_no", "reference", name="uq_payments_order_reference"),
+        {"schema": "sales"},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(foreign_key="sales.orders.order_no", index=True, max_length=64)
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    paid_on: date
+    reference: str = Field(max_length=200)
+    recorded_by: str = Field(max_length=128)
+    recorded_at: datetime = ts_field()

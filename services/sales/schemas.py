@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.sales.payment_schemas import Money, PaymentTermsIn, QualificationText
 from shared.bounds import (
     CODE_LEN,
     FREE_TEXT_LEN,
@@ -59,6 +60,10 @@ class OrderCreate(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
     currency: str = Field(default="CNY", max_length=3, pattern=r"^[A-Z]{3}$")
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    # The order audit's figures (issue 16): left out, the plant's defaults apply.
+    payment_terms: PaymentTermsIn | None = None
+    credit_limit: Money | None = None
+    customer_qualification: QualificationText | None = None
 
     @field_validator("requested_date")
     @classmethod

@@ -14,13 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.sales.models import IntakeRequest, Order, OrderLine
+from services.sales.payments import record_plan
 from services.sales.schemas import OrderCreate
 from shared.types import OrderInput
 from shared.workflow_ids import order_workflow_id
 
+# Intake fields added later (issue 16's terms): left out of the hash when not sent, so that a
+# request retried across the upgrade hashes as it did.
+_LATER_FIELDS = ("payment_terms", "credit_limit", "customer_qualification")
+
 
 def request_hash(body: OrderCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = body.model_dump(mode="json")
+    for name in _LATER_FIELDS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -30,7 +39,8 @@ async def find_intake(session: AsyncSession, *, key: str, subject: str) -> Intak
 
 
 async def record_order(session: AsyncSession, intake: OrderInput) -> bool:
-    """Write the order, its lines and its Idempotency-Key, once (the caller commits).
+    """Write the order, its lines, its payment plan and its Idempotency-Key, once (the caller
+    commits).
 
     Intake starts the order's workflow first; then the gateway writes the row before it answers
     201, and the workflow's first activity writes it too, in case the gateway died in between.
@@ -63,6 +73,7 @@ async def record_order(session: AsyncSession, intake: OrderInput) -> bool:
     )
     if inserted.first() is None:
         return False
+    await record_plan(session, intake, now)
     for number, line in enumerate(intake.lines, start=1):
         session.add(OrderLine(order_no=intake.order_no, line_no=number, **line.model_dump()))
     if intake.idempotency_key and intake.request_hash:

@@ -76,6 +76,8 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "aftersales.case_response": ("售后首次响应", "Service case: first response"),
     "aftersales.case_on_site": ("售后上门服务", "Service case: on site"),
     "aftersales.case_resolve": ("售后问题解决", "Service case: resolved"),
+    "sales.order_audit": ("订单审核", "Order audit"),
+    "sales.collect_payment": ("催收货款", "Collect payment"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from shared import payloads as p
 from shared import payloads_aftersales as pa
 from shared import payloads_final as pf
+from shared import payloads_money as pm
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -64,6 +65,10 @@ _KINDS = [
     TaskKind("aftersales.case_response", "aftersales", pa.CaseResponse),
     TaskKind("aftersales.case_on_site", "aftersales", pa.CaseOnSite),
     TaskKind("aftersales.case_resolve", "aftersales", pa.CaseResolution),
+    # Money (issue 16): finance audits the terms at intake (the role `OrderInput.audit_role`
+    # names, finance or the sales head); sales or finance chase a short payment.
+    TaskKind("sales.order_audit", "sales", pm.OrderAudit, ("finance", "head:sales")),
+    TaskKind("sales.collect_payment", "sales", pm.CollectPayment, ("sales", "finance")),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}

@@ -141,6 +141,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         # The worker's Prometheus port: two stacks at once must not both want 9464.
         ORDERFLOW_METRICS_PORT=str(_free_port()),
         ORDERFLOW_TASK_QUEUE_PREFIX=f"e2e-{uuid.uuid4().hex[:8]}",
+        # The e2e walks play no finance role: the order audit (issue 16) is off for them.
+        ORDERFLOW_ORDER_AUDIT="false",
     )
     stack = Runner(home=home, ports=ports, env=env)
     try:
