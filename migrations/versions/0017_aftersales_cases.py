@@ -1,7 +1,7 @@
 """aftersales service cases and per-order warranties (售后)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
