@@ -8,6 +8,7 @@ from temporalio import activity
 from services.sales.cancellation import CancellationActivities
 from services.sales.changes import ChangeActivities
 from services.sales.models import Order
+from services.sales.notices import NoticeActivities
 from services.sales.service import record_order
 from services.sales.unshipped import UnshippedActivities
 from shared.activities import DbActivities
@@ -72,4 +73,5 @@ ACTIVITIES: list[type] = [
     UnshippedActivities,
     CancellationActivities,
     ChangeActivities,
+    NoticeActivities,
 ]
