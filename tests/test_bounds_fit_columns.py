@@ -36,6 +36,7 @@ from services.sales.schemas import (
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
+from shared import payloads_customer as pc
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -111,6 +112,16 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (p.Settlement, "invoice_no"): JSON,
     # Kept in the task's payload; held to the contract amount's precision all the same.
     (p.Settlement, "amount_paid"): col(Order, "amount"),
+    # Issue 16: kept in the task's payload and the timeline's detail (JSON); the amount held
+    # to the contract amount's precision.
+    (pc.CancellationSettlement, "amount"): col(Order, "amount"),
+    (pc.CancellationSettlement, "reference"): JSON,
+    (pc.CancellationSettlement, "notes"): JSON,
+    (pc.ShippingCheck, "delivery_address"): JSON,
+    (pc.ShippingCheck, "consignee"): JSON,
+    (pc.ShippingCheck, "contact_phone"): JSON,
+    (pc.ShippingCheck, "packaging"): JSON,
+    (pc.ShippingCheck, "notes"): JSON,
     (p.Evaluation, "satisfaction"): JSON,
     (p.Evaluation, "lessons"): JSON,
     (OrderLineIn, "item"): col(Reservation, "item"),

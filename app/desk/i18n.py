@@ -232,6 +232,38 @@ _EN.update(FORMS_EN)  # the inbox and the task forms: labels, payload fields, ch
 _ZH.update(FORMS_ZH)
 
 _EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
+
+# Issue 16's task forms: the cancellation settlement and the shipping check.
+_EN.update(
+    {
+        "field.settlement": "Settlement agreed",
+        "choice.fee": "Cancellation fee (customer pays)",
+        "choice.compensation": "Compensation (plant pays)",
+        "choice.none": "Neither pays",
+        "field.reference": "Reference of the agreement",
+        "field.delivery_address": "Delivery address",
+        "field.consignee": "Consignee",
+        "field.contact_phone": "Contact phone",
+        "field.address_confirmed": "Address and contact confirmed with the customer",
+        "field.packaging": "Packaging",
+        "field.packaging_ok": "Packaging fit for the transport",
+    }
+)
+_ZH.update(
+    {
+        "field.settlement": "协商结果",
+        "choice.fee": "收取取消费用（客户付）",
+        "choice.compensation": "补偿客户（工厂付）",
+        "choice.none": "双方互不支付",
+        "field.reference": "协议编号或依据",
+        "field.delivery_address": "收货地址",
+        "field.consignee": "收货人",
+        "field.contact_phone": "联系电话",
+        "field.address_confirmed": "已与客户再次确认地址和联系方式",
+        "field.packaging": "包装方式",
+        "field.packaging_ok": "包装满足运输要求",
+    }
+)
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
 
 
