@@ -48,10 +48,11 @@ async def test_a_cancelled_order_waits_for_the_fee_agreed_with_the_customer(
     await _settle(flow, order_no)
     view = await order_view(flow, order_no)
     assert (view["stage"], view["status"]) == ("cancelled", "cancelled")
-    assert "settled: fee 15000.00 CNY" in view["status_reason"]
+    assert view["status_reason"] == "the utility withdrew the project"
     [settled] = [e for e in view["timeline"] if e["kind"] == "cancellation_settled"]
     assert settled["detail"]["reference"] == FEE_AGREED["reference"]
     assert (settled["detail"]["settlement"], settled["detail"]["amount"]) == ("fee", "15000.00")
+    assert "fee 15000.00 CNY (customer pays)" in settled["summary"]
     assert await open_tasks_everywhere(flow, order_no) == []
     handle = flow.client.get_workflow_handle(f"order-{order_no}")
     assert await asyncio.wait_for(handle.result(), timeout=15) == "cancelled"

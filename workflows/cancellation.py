@@ -156,8 +156,8 @@ async def _settle(order: OrderWorkflow, task: TaskState, result: CancellationRes
             "cost_total": str(result.cost.total),
         },
     )
-    reason = order.state.cancellation.reason if order.state.cancellation else result.reason
-    await order.set_stage("cancelled", "cancelled", f"{reason}; settled: {what}")
+    # The status reason stays the cancellation's; the settlement is on the timeline.
+    await order.set_stage("cancelled", "cancelled", result.reason)
     order.state.cancelled = result
 
 
