@@ -74,10 +74,13 @@ async def test_progress_notices_reach_the_routed_channels_and_ship_waits_for_its
     base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
     t = tag()
-    hook, wecom, escalations_only = WebhookFake(f"s{t}"), WeComFake(f"k{t}"), WebhookFake(f"e{t}")
+    # The WeCom group unpaced (the platform's 20 a minute would spread a dozen notices over
+    # half a minute of real time; pacing is test_bots_delivery's).
+    hook, wecom = WebhookFake(f"s{t}"), WeComFake(f"k{t}", limit_per_minute=0)
+    escalations_only = WebhookFake(f"e{t}")
     async with served(hook, wecom, escalations_only) as (h, w, e):
         desk = hook.channel(h, name=f"sales-desk-{t}", lang="en")
-        group = wecom.channel(w, name=f"sales-group-{t}", lang="zh")
+        group = wecom.channel(w, name=f"sales-group-{t}", lang="zh", rate_per_minute=6000)
         ops = escalations_only.channel(e, name=f"ops-{t}", lang="en")
         routes: list[dict[str, object]] = [
             {"channels": [desk.name], "event": "customer_notice"},
