@@ -7,14 +7,15 @@ check of the delivery address and packaging has passed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from shared.settings import Settings
-from tests.bots import bot_settings, served, tag, text_of, until
-from tests.conftest import THRESHOLD, Stack, run_stack
+from tests.bots import bot_settings, served, spec, tag, text_of, until
+from tests.conftest import THRESHOLD, Stack, run_stack, settings_for
 from tests.fakes.platforms import WebhookFake, WeComFake
 from tests.helpers import MARGIN, advance_to, complete, complete_ok, wait_task
 from tests.material_drivers import (
@@ -124,6 +125,18 @@ async def test_progress_notices_reach_the_routed_channels_and_ship_waits_for_its
     assert any(f"{order_no} 计划第1版" in text for text in texts), texts
     # A channel routed for escalations only gets no notice.
     assert not [s for s in escalations_only.accepted if "customer_notice" in str(s.body)]
+
+
+def test_notices_go_only_where_a_route_names_them(base_settings: Settings) -> None:
+    channel = WebhookFake("s").channel("http://127.0.0.1:9", name="all")
+    everything = settings_for(base_settings, channels=json.dumps([spec(channel)]))
+    book = everything.channel_book()
+    assert book.for_event("plan_report") == ["all"]
+    assert book.for_event("customer_notice") == []
+    routed = bot_settings(
+        base_settings, [channel], [{"channels": ["all"], "event": "customer_notice"}]
+    )
+    assert routed.channel_book().for_event("customer_notice", department="sales") == ["all"]
 
 
 def view_actual(view: dict[str, Any], name: str) -> str:
