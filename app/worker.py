@@ -43,6 +43,7 @@ from workflows.design_change import DesignChangeWorkflow
 from workflows.digest import EscalationDigestWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
+from workflows.notices import NoticeDeliveryWorkflow
 from workflows.order import OrderWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
@@ -72,6 +73,7 @@ WORKFLOWS: list[type] = [
     EscalationDigestWorkflow,
     ChannelTestWorkflow,
     ServiceCaseWorkflow,
+    NoticeDeliveryWorkflow,
 ]
 
 

@@ -20,10 +20,12 @@ from services.production.models import ProductionOrder
 from shared.db import session_scope
 from tests.conftest import Stack
 from tests.drivers import (
+    inbox,
     open_tasks_everywhere,
 )
 from tests.helpers import (
     advance_to,
+    complete_ok,
     escalations,
     settled,
 )
@@ -114,8 +116,20 @@ def _charges(cost: dict[str, Any]) -> list[tuple[Any, ...]]:
     )
 
 
+# A cancellation fee agreed with the customer (sales.cancellation_settlement).
+FEE_AGREED = {"settlement": "fee", "amount": 15000, "reference": "customer letter 2026-117"}
+
+
+async def _settle(stack: Stack, order_no: str) -> dict[str, Any]:
+    """Sales records the fee agreed with the customer; the order is then `cancelled`."""
+    return await complete_ok(stack, "sales.cancellation_settlement", order_no, FEE_AGREED)
+
+
 async def _assert_nothing_open(stack: Stack, engine: AsyncEngine, order_no: str) -> None:
-    """Nothing of the order is left open anywhere, and the order says it is cancelled."""
+    """Once sales has recorded the cancellation's settlement (if it is still open), nothing
+    of the order is left open anywhere, and the order says it is cancelled."""
+    if await inbox(stack, "sales.cancellation_settlement", order_no, "open"):
+        await _settle(stack, order_no)
     assert await open_tasks_everywhere(stack, order_no) == []
     view = await order_view(stack, order_no)
     assert (view["stage"], view["status"], view["open_tasks"]) == ("cancelled", "cancelled", [])

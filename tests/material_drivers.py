@@ -268,6 +268,28 @@ async def buy_and_pick(
     return view
 
 
+# A passed sales.shipping_check: the address re-confirmed with the customer, packaging fit.
+SHIPPING_CHECKED: dict[str, Any] = {
+    "delivery_address": "No. 8 Substation Road, Jiangning, Nanjing",
+    "consignee": "Wang Wei",
+    "contact_phone": "+86 25 5555 0101",
+    "address_confirmed": True,
+    "packaging": "wooden crate, moisture barrier",
+    "packaging_ok": True,
+}
+
+
+async def ship(stack: Stack, order_no: str, tracking_no: str = "DP-1") -> dict[str, Any]:
+    """The shipping check passed, then `sales.ship` by road; the view ship answers with."""
+    await complete_ok(stack, "sales.shipping_check", order_no, SHIPPING_CHECKED)
+    return await complete_ok(
+        stack,
+        "sales.ship",
+        order_no,
+        {"carrier": "Deppon", "mode": "road", "tracking_no": tracking_no},
+    )
+
+
 async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[str, Any]:
     """An order in assembly (its card open) through a one-operation card, a passed final
     inspection, shipping, delivery, commissioning, settlement and evaluation; returns the
@@ -276,9 +298,7 @@ async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[s
     await complete_ok(stack, "production.assembly", order_no, card)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
-    await complete_ok(
-        stack, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
-    )
+    await ship(stack, order_no)
     today = (await ts_env.get_current_time()).date().isoformat()
     await complete_ok(stack, "sales.delivery_confirmed", order_no, {"received_on": today})
     await complete_ok(

@@ -49,6 +49,7 @@ from services.warehouse.models import Movement, ReceiptLine, Reservation, Return
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
 from shared import payloads_aftersales as pa
+from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
 from shared.bounds import FREE_TEXT_LEN, NumericFit
@@ -127,6 +128,16 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (p.Settlement, "invoice_no"): JSON,
     # Kept in the task's payload; held to the contract amount's precision all the same.
     (p.Settlement, "amount_paid"): col(Order, "amount"),
+    # Issue 16: kept in the task's payload and the timeline's detail (JSON); the amount held
+    # to the contract amount's precision.
+    (pc.CancellationSettlement, "amount"): col(Order, "amount"),
+    (pc.CancellationSettlement, "reference"): JSON,
+    (pc.CancellationSettlement, "notes"): JSON,
+    (pc.ShippingCheck, "delivery_address"): JSON,
+    (pc.ShippingCheck, "consignee"): JSON,
+    (pc.ShippingCheck, "contact_phone"): JSON,
+    (pc.ShippingCheck, "packaging"): JSON,
+    (pc.ShippingCheck, "notes"): JSON,
     (p.Evaluation, "satisfaction"): JSON,
     (p.Evaluation, "lessons"): JSON,
     (OrderLineIn, "item"): col(Reservation, "item"),

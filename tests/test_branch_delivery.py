@@ -33,6 +33,7 @@ from tests.material_drivers import (
     place_orders,
     production_start,
     receive_in_full,
+    ship,
     to_materials,
     wait_view,
 )
@@ -91,9 +92,7 @@ async def test_weekly_run_asks_a_stocked_order_for_a_ship_date_that_moves_its_sh
     # actual recorded, and the next run lists the order no more.
     assert (await weekly_unshipped(flow, ts_env)).asked == [order_no]
     await wait_task(flow, "sales.ship_date", order_no)
-    view = await complete_ok(
-        flow, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-9"}
-    )
+    view = await ship(flow, order_no, "DP-9")
     assert _ship(view)["actual"] == (await ts_env.get_current_time()).date().isoformat()
     await wait_task(flow, "sales.delivery_confirmed", order_no)
     assert not await inbox_tasks(flow, "sales", order_no, "sales.ship_date")

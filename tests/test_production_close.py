@@ -16,6 +16,7 @@ from tests.material_drivers import (
     inbox_tasks,
     order_view,
     production_start,
+    ship,
     to_production,
 )
 
@@ -109,12 +110,7 @@ async def test_production_final_inspection_twice_failed_delivery_and_close(
     assert [e["detail"]["round"] for e in rounds] == [1, 2, 3]
 
     # Delivery, commissioning (the first power-on fails), settlement, evaluation: closed.
-    await complete_ok(
-        flow,
-        "sales.ship",
-        order_no,
-        {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-778812"},
-    )
+    await ship(flow, order_no, "DP-778812")
     today = (await ts_env.get_current_time()).date().isoformat()
     view = await complete_ok(flow, "sales.delivery_confirmed", order_no, {"received_on": today})
     assert view["stage"] == "commissioning"

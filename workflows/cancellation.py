@@ -2,6 +2,11 @@
 every task it has open is withdrawn, design changes under way are cancelled, inspections of its
 goods carry on for stock, and every department's tables are unwound by one activity that also
 computes what the order cost so far.
+
+With that cost, sales agrees with the customer the cancellation fee or the compensation
+(`sales.cancellation_settlement`, due like every task and escalated when late); the order is
+`cancelled` once that is recorded. The `cancel` update does not wait for it: it answers the
+cost as soon as the order is unwound, and the settlement task is open by then.
 """
 
 from __future__ import annotations
@@ -15,15 +20,20 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.sales.cancellation import CancellationActivities
+    from shared.payloads_customer import CancellationSettlement
     from shared.production_types import CancellationResult, CancelOrder, UnwindOrder
     from shared.rejections import Rejection
     from workflows.common import notify_reserved
+    from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
     from workflows.order import OrderWorkflow
 
 # The update rejection the API turns into 409.
 NOT_CANCELLABLE = Rejection.NOT_CANCELLABLE
+# The patch behind which a cancelled order waits for its settlement with the customer (orders
+# cancelled before it were `cancelled` as soon as they were unwound).
+CANCELLATION_SETTLEMENT = "cancellation-settlement"
 
 
 async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationResult:
@@ -94,9 +104,61 @@ async def cancel_order(order: OrderWorkflow, cmd: CancelOrder) -> CancellationRe
         }
     )
     await notify_reserved(result.allocated, f"freed by cancelled {order.inp.order_no}")
+    if workflow.patched(CANCELLATION_SETTLEMENT):
+        settlement = await _open_settlement(order, result)
+        order.branch(_settle(order, settlement, result))
+        return result
     await order.set_stage("cancelled", "cancelled", cmd.reason)
     state.cancelled = result
     return result
+
+
+async def _open_settlement(order: OrderWorkflow, result: CancellationResult) -> TaskState:
+    """Sales' task to agree the fee or compensation with the customer, given the cost."""
+    cost = result.cost
+    return await order.book.open(
+        "sales.cancellation_settlement",
+        f"Agree the cancellation of {order.inp.order_no} with {order.inp.customer}: cost so "
+        f"far {cost.total} {cost.currency}",
+        {
+            "reason": result.reason,
+            "stage_at_cancel": result.stage_at_cancel,
+            "currency": cost.currency,
+            "cost_total": str(cost.total),
+            "received_material": str(cost.received_material),
+            "work_done": str(cost.work_done),
+            "open_commitments": str(cost.open_commitments),
+            "contract_amount": str(order.inp.amount),
+        },
+    )
+
+
+async def _settle(order: OrderWorkflow, task: TaskState, result: CancellationResult) -> None:
+    """Once the settlement is agreed: on the timeline, then the order is `cancelled`."""
+    await order.wait_tasks(task)
+    agreed = CancellationSettlement.parse(task.payload)
+    currency = result.cost.currency
+    if agreed.settlement == "none":
+        what = "no fee and no compensation"
+    else:
+        payer = "customer pays" if agreed.settlement == "fee" else "plant pays"
+        what = f"{agreed.settlement} {agreed.amount:.2f} {currency} ({payer})"
+    await order.event(
+        "cancellation_settled",
+        task.completed_by or "sales",
+        f"cancellation settled with {order.inp.customer}: {what}, ref {agreed.reference}",
+        {
+            "settlement": agreed.settlement,
+            "amount": f"{agreed.amount:.2f}",
+            "currency": currency,
+            "reference": agreed.reference,
+            "notes": agreed.notes,
+            "cost_total": str(result.cost.total),
+        },
+    )
+    # The status reason stays the cancellation's; the settlement is on the timeline.
+    await order.set_stage("cancelled", "cancelled", result.reason)
+    order.state.cancelled = result
 
 
 def _design_changes(order: OrderWorkflow) -> list[workflow.ChildWorkflowHandle[Any, Any]]:

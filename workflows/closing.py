@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from services.quality.activities import QualityActivities
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
+    from shared.payloads_customer import ShippingCheck
     from shared.production_types import FinalInspectionRound, FinishedGoods, WorkOrderStep
     from workflows.clocks import due_by
     from workflows.common import end_of_day
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
     from shared.order_state import ClosingState
     from workflows.context import OrderContext
     from workflows.money import MoneyPhase
+    from workflows.tasks import TaskState
+
+# The patch behind which `sales.ship` waits for a passed `sales.shipping_check` (orders that
+# reached delivery before it ship without one).
+SHIPPING_CHECK = "shipping-check"
 
 
 class ClosingPhase:
@@ -68,7 +74,31 @@ class ClosingPhase:
             return f"received_on must not lie in the future ({self.ctx.today()})"
         if isinstance(payload, p.ShipDate) and payload.expected_ship < self.ctx.today():
             return f"expected_ship must not lie before today ({self.ctx.today()})"
+        if isinstance(payload, p.Ship):
+            return self._not_checked()
         return None
+
+    def _not_checked(self) -> str | None:
+        """Why `sales.ship` may not complete yet: its order's shipping check has not passed.
+        (An order whose delivery began before the check existed has no check task: it ships
+        as it did.)"""
+        checks = [t for t in self.ctx.book.tasks.values() if t.kind == "sales.shipping_check"]
+        if not checks or any(_passed(t) for t in checks):
+            return None
+        last = checks[-1]
+        failed = next((t for t in reversed(checks) if t.payload is not None), None)
+        if failed is None:
+            return (
+                f"{self.ctx.inp.order_no} cannot ship before its shipping check has passed: "
+                f"complete sales.shipping_check {last.task_id} (delivery address and contact "
+                "confirmed with the customer, packaging checked) first"
+            )
+        notes = ShippingCheck.parse(failed.payload).notes
+        again = f"pass the new check {last.task_id}" if last.is_open else "pass a new check"
+        return (
+            f"{self.ctx.inp.order_no} cannot ship: its last shipping check failed ({notes}); "
+            f"correct that and {again} first"
+        )
 
     # -- P9 final inspection ------------------------------------------------------------------
 
@@ -143,7 +173,21 @@ class ClosingPhase:
     # -- P10 delivery and close -----------------------------------------------------------------
 
     async def deliver(self) -> None:
+        """Ship, once checked; then the customer's receipt.
+
+        What the plant checks before the goods leave (seed 七.3, P10.1), as one
+        `sales.shipping_check` task in sales' inbox, opened with `sales.ship` and due with it:
+        the delivery address, the consignee and a contact phone, re-confirmed with the
+        customer (the order itself carries no address: the contract's may have changed since,
+        and a wrong one is a lost truck), and the packaging fit for the transport (crate or
+        pallet, moisture and shock protection, marks). It passes when both are confirmed; a
+        failed check says why and another is opened once it is put right. `sales.ship` is
+        refused (422, with the check's task id) until a check has passed; the confirmed address
+        and contact go with the delivery-confirmation task.
+        """
         order = self.ctx
+        checked = workflow.patched(SHIPPING_CHECK)
+        check = await self._open_check(1, "") if checked else None
         ship = await order.book.open(
             "sales.ship",
             f"Ship {order.inp.order_no} to {order.inp.customer}",
@@ -153,6 +197,9 @@ class ClosingPhase:
             },
             **_due(order, "ship"),
         )
+        address: dict[str, Any] = {}
+        if check is not None:
+            address = await self._until_checked(check)
         await order.wait_tasks(ship)
         asked = order.book.get(self.state.ship_date_task)
         if asked is not None:
@@ -173,9 +220,47 @@ class ClosingPhase:
         received = await order.book.open(
             "sales.delivery_confirmed",
             f"Confirm {order.inp.customer} received {order.inp.order_no}",
-            {"carrier": shipment.carrier, "tracking_no": shipment.tracking_no},
+            {"carrier": shipment.carrier, "tracking_no": shipment.tracking_no, **address},
         )
         await order.wait_tasks(received)
+
+    async def _open_check(self, attempt: int, previous_notes: str) -> TaskState:
+        """Open the shipping check (it is due with the shipment: it comes before it)."""
+        order = self.ctx
+        context: dict[str, Any] = {"attempt": attempt, "customer": order.inp.customer}
+        if previous_notes:
+            context["previous_notes"] = previous_notes
+        return await order.book.open(
+            "sales.shipping_check",
+            f"Check {order.inp.order_no} before shipping: delivery address with "
+            f"{order.inp.customer}, packaging" + (f" (attempt {attempt})" if attempt > 1 else ""),
+            context,
+            **_due(order, "ship"),
+        )
+
+    async def _until_checked(self, check: TaskState) -> dict[str, Any]:
+        """Shipping checks until one passes (each failed one says why and is done again once
+        corrected); `sales.ship` is refused until then. Returns the address the passed check
+        confirmed, for the delivery's confirmation."""
+        order, attempt = self.ctx, 1
+        while True:
+            await order.wait_tasks(check)
+            answer = ShippingCheck.parse(check.payload)
+            await order.event(
+                "shipping_check",
+                check.completed_by or "sales",
+                f"shipping check {attempt} of {order.inp.order_no}: "
+                + ("passed" if answer.passed else f"failed: {answer.notes}"),
+                answer.model_dump(mode="json"),
+            )
+            if answer.passed:
+                return {
+                    "delivery_address": answer.delivery_address,
+                    "consignee": answer.consignee,
+                    "contact_phone": answer.contact_phone,
+                }
+            attempt += 1
+            check = await self._open_check(attempt, answer.notes)
 
     async def commission(self) -> None:
         """Installation, training and power-on check, until the unit runs (aftersales)."""
@@ -241,6 +326,10 @@ class ClosingPhase:
         forecast = order.state.plan.forecast.get("ship")
         if forecast is None or answer.expected_ship != forecast:
             await order.reforecast("ship", answer.expected_ship)
+
+
+def _passed(task: TaskState) -> bool:
+    return task.payload is not None and ShippingCheck.parse(task.payload).passed
 
 
 def _due(order: OrderContext, milestone: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """What an order writes down as it goes: its timeline, its stage (with the `Stage`, `DueDate`
-and `Escalated` search attributes and the current details the Web UI shows) and its milestone
-actuals. `OrderWorkflow` builds on it; its phases reach it through `OrderContext`."""
+and `Escalated` search attributes and the current details the Web UI shows), its milestone
+actuals and the customer notices of its progress (a milestone reached, a plan revision).
+`OrderWorkflow` builds on it; its phases reach it through `OrderContext`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from temporalio.common import SearchAttributeUpdate
 with workflow.unsafe.imports_passed_through():
     from services.planning.activities import PlanningActivities
     from services.sales.activities import SalesActivities
+    from shared.notices import MILESTONE_REACHED, CustomerNotice
     from shared.order_state import OrderState
     from shared.temporal import DUE_DATE, ESCALATED, STAGE
     from shared.types import (
@@ -24,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
+    from workflows.notices import CUSTOMER_NOTICES, give_notice
 
 
 class OrderRecords(TaskWorkflow):
@@ -93,6 +96,32 @@ class OrderRecords(TaskWorkflow):
             ),
             f"milestone {milestone} actual {self.state.actuals[milestone]}",
         )
+        await self.notify_customer(
+            MILESTONE_REACHED,
+            milestone,
+            milestone=milestone,
+            actual=self.state.actuals[milestone],
+            planned=self.state.plan.milestones.get(milestone),
+        )
+
+    async def notify_customer(self, kind: str, key: str, **facts: Any) -> None:
+        """A customer notice of the order's progress (`kind` milestone or plan_revision,
+        `key` unique among the order's notices of that kind): on the timeline and to the
+        channels routed for `customer_notice`. Orders from before notices give none."""
+        if not workflow.patched(CUSTOMER_NOTICES):
+            return
+        notice = CustomerNotice.model_validate(
+            {
+                "order_no": self.inp.order_no,
+                "customer": self.inp.customer,
+                "kind": kind,
+                "key": f"{kind}-{key}",
+                "at": workflow.now(),
+                "by": "orderflow",
+                **facts,
+            }
+        )
+        await give_notice(self, notice)
 
     async def close_declined(self, reason: str) -> None:
         await self.book.withdraw_all()

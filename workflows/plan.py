@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
+    from shared.notices import PLAN_REVISED
     from shared.types import (
         BomRelease,
         BomReleased,
@@ -162,6 +163,15 @@ class PlanPhase:
                 at=workflow.now(),
             ),
             f"publish plan revision {self.state.revision}: {reason}",
+        )
+        await order.notify_customer(
+            PLAN_REVISED,
+            f"r{self.state.revision}",
+            revision=self.state.revision,
+            reason=reason,
+            milestones=self.state.milestones,
+            forecast_ship=self.state.forecast.get("ship"),
+            due_date=order.state.due_date,
         )
 
     async def revise(self, milestones: dict[str, date], reason: str, by: str) -> None:

@@ -83,6 +83,8 @@ _EN: dict[str, str] = {
     "kind.sales.missing_parts_shipment": "Missing parts: ship separately?",
     "kind.sales.order_audit": "Order audit (terms and credit)",
     "kind.sales.collect_payment": "Collect payment",
+    "kind.sales.cancellation_settlement": "Cancellation fee or compensation",
+    "kind.sales.shipping_check": "Shipping check (address, packaging)",
     "esc.task_overdue": "Task overdue",
     "esc.milestone_overdue": "Milestone overdue",
     "esc.delivery_delay": "Delivery delay",
@@ -162,6 +164,8 @@ _ZH: dict[str, str] = {
     "kind.sales.missing_parts_shipment": "缺件是否另行发货",
     "kind.sales.order_audit": "订单审核（付款条件与资信）",
     "kind.sales.collect_payment": "催收货款",
+    "kind.sales.cancellation_settlement": "取消订单费用或补偿",
+    "kind.sales.shipping_check": "发货前检查（地址、包装）",
     "esc.task_overdue": "任务超时",
     "esc.milestone_overdue": "节点逾期",
     "esc.delivery_delay": "交期延误",
@@ -244,6 +248,38 @@ _EN.update(FORMS_EN)  # the inbox and the task forms: labels, payload fields, ch
 _ZH.update(FORMS_ZH)
 
 _EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
+
+# Issue 16's task forms: the cancellation settlement and the shipping check.
+_EN.update(
+    {
+        "field.settlement": "Settlement agreed",
+        "choice.fee": "Cancellation fee (customer pays)",
+        "choice.compensation": "Compensation (plant pays)",
+        "choice.none": "Neither pays",
+        "field.reference": "Reference of the agreement",
+        "field.delivery_address": "Delivery address",
+        "field.consignee": "Consignee",
+        "field.contact_phone": "Contact phone",
+        "field.address_confirmed": "Address and contact confirmed with the customer",
+        "field.packaging": "Packaging",
+        "field.packaging_ok": "Packaging fit for the transport",
+    }
+)
+_ZH.update(
+    {
+        "field.settlement": "协商结果",
+        "choice.fee": "收取取消费用（客户付）",
+        "choice.compensation": "补偿客户（工厂付）",
+        "choice.none": "双方互不支付",
+        "field.reference": "协议编号或依据",
+        "field.delivery_address": "收货地址",
+        "field.consignee": "收货人",
+        "field.contact_phone": "联系电话",
+        "field.address_confirmed": "已与客户再次确认地址和联系方式",
+        "field.packaging": "包装方式",
+        "field.packaging_ok": "包装满足运输要求",
+    }
+)
 MESSAGES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
 
 

@@ -8,6 +8,7 @@ from temporalio import activity
 from services.sales.cancellation import CancellationActivities
 from services.sales.changes import ChangeActivities
 from services.sales.models import Order
+from services.sales.notices import NoticeActivities
 from services.sales.payments import PaymentActivities
 from services.sales.service import record_order
 from services.sales.unshipped import UnshippedActivities
@@ -74,4 +75,5 @@ ACTIVITIES: list[type] = [
     CancellationActivities,
     ChangeActivities,
     PaymentActivities,
+    NoticeActivities,
 ]

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import TypeVar, cast
 
 from shared.channels.config_raw import NAME, ChannelConfigError, Raw
-from shared.channels.model import EVENT_KINDS, Channel, Route
+from shared.channels.model import ROUTED_EVENT_KINDS, Channel, Route
 from shared.departments import DEPARTMENTS
 
 ROUTE_KEYS = ("channels", "kind", "level", "department", "role", "event")
@@ -42,7 +42,7 @@ def _route(obj: object, index: int, channels: Mapping[str, Channel]) -> Route:
         raise ChannelConfigError(f"route {index}: must be a JSON object such as {_EXAMPLE}")
     raw = Raw(f"route {index}", obj)
     raw.known_keys(ROUTE_KEYS, "a route")
-    events = _words(raw, "event", EVENT_KINDS)
+    events = _words(raw, "event", ROUTED_EVENT_KINDS)
     if events and {"kind", "level", "role"} & set(obj):
         raw.fail(
             "an event route takes only channels, event and department (a department's "

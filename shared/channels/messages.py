@@ -1,5 +1,6 @@
 # ruff: noqa: RUF001  (Chinese text uses full-width punctuation on purpose)
-"""What the escalation bots say: an escalation, a department's daily digest, a plan report.
+"""What the escalation bots say: an escalation, a department's daily digest, a plan report,
+a customer progress notice.
 
 Pure functions of the facts gathered when a message is written (no I/O, no clock: `now` is in
 the facts), so a workflow's activity can build the same message on every attempt.
@@ -13,6 +14,7 @@ from typing import Any
 
 from shared.channels.model import (
     CHANNEL_TEST,
+    CUSTOMER_NOTICE,
     ESCALATION_DIGEST,
     PLAN_REPORT,
     DigestFacts,
@@ -26,6 +28,7 @@ from shared.channels.texts import (
     duration_text,
     escalation_kind_text,
     local_time,
+    milestone_text,
     one_line,
     percent,
     role_text,
@@ -220,6 +223,38 @@ def plan_report_message(event: Mapping[str, object], lang: Lang, zone: str) -> M
         data=dict(event),
         lang=lang,
         event=PLAN_REPORT,
+        level=1,
+    )
+
+
+def customer_notice_message(event: Mapping[str, object], lang: Lang) -> Message:
+    """A customer progress notice (shared/notices.py `CustomerNotice.content`): a milestone
+    reached with its actual and planned dates, or a plan revision with why, the ship forecast
+    and the due date; the customer, the order's link; the event as data."""
+    order_no = str(event.get("order_no", ""))
+    lines = [_pair(word("customer", lang), one_line(str(event.get("customer", ""))), lang)]
+    if event.get("kind") == "milestone":
+        milestone = milestone_text(str(event.get("milestone", "")), lang)
+        title = word("notice_milestone", lang).format(order_no=order_no, milestone=milestone)
+        lines.append(_pair(word("notice_actual", lang), str(event.get("actual")), lang))
+        if event.get("planned"):
+            lines.append(_pair(word("notice_planned", lang), str(event.get("planned")), lang))
+    else:
+        title = word("notice_plan", lang).format(order_no=order_no, revision=event.get("revision"))
+        reason = one_line(str(event.get("reason") or ""))
+        if reason:
+            lines.append(_pair(word("notice_reason", lang), reason, lang))
+        lines.append(_pair(word("notice_ship", lang), str(event.get("forecast_ship")), lang))
+        lines.append(_pair(word("notice_due", lang), str(event.get("due_date")), lang))
+    url = str(event.get("order_url") or "")
+    links = (Link(f"{word('open_order', lang)} {order_no}", url),) if url else ()
+    return Message(
+        title=title,
+        lines=tuple(lines),
+        links=links,
+        data=dict(event),
+        lang=lang,
+        event=CUSTOMER_NOTICE,
         level=1,
     )
 

@@ -24,6 +24,11 @@ PLAN_REPORT, ESCALATION_DIGEST = "plan_report", "escalation_digest"
 # What an administrator's test of a channel sends (`POST /escalations/channels/{name}/test`).
 CHANNEL_TEST = "channel_test"
 EVENT_KINDS: tuple[str, ...] = (PLAN_REPORT, ESCALATION_DIGEST)
+# An order's progress notice for its customer (shared/notices.py): one per milestone reached
+# and plan revision, so many that a channel gets them only when a route names the event (a
+# channel configured without routes, or a legacy event webhook, does not).
+CUSTOMER_NOTICE = "customer_notice"
+ROUTED_EVENT_KINDS: tuple[str, ...] = (*EVENT_KINDS, CUSTOMER_NOTICE)
 
 # The escalation a channel whose deliveries failed raises to `ops` (once per channel per hour).
 CHANNEL_FAILING = "channel_failing"

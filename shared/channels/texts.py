@@ -78,6 +78,8 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "aftersales.case_resolve": ("售后问题解决", "Service case: resolved"),
     "sales.order_audit": ("订单审核", "Order audit"),
     "sales.collect_payment": ("催收货款", "Collect payment"),
+    "sales.cancellation_settlement": ("取消订单费用或补偿", "Cancellation fee or compensation"),
+    "sales.shipping_check": ("发货前检查（地址、包装）", "Shipping check (address, packaging)"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {
@@ -89,6 +91,18 @@ DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {
     "quality": ("质量部", "Quality"),
     "production": ("生产部", "Production"),
     "aftersales": ("售后服务部", "After-sales"),
+}
+
+# The plan's milestones (shared/payloads.py MILESTONES), (zh, en).
+MILESTONE_NAMES: dict[str, tuple[str, str]] = {
+    "design_done": ("设计完成", "Design done"),
+    "bom_release": ("BOM发布", "BOM released"),
+    "drawings_release": ("图纸发布", "Drawings released"),
+    "material_required": ("物料齐套", "Material in"),
+    "production_start": ("开始生产", "Production started"),
+    "production_end": ("生产完成", "Production finished"),
+    "final_inspection": ("出厂检验合格", "Final inspection passed"),
+    "ship": ("发货", "Shipped"),
 }
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -140,6 +154,20 @@ WORDS: dict[str, dict[Lang, str]] = {
     "report_nothing": {"zh": "{dept}：本期无到期节点", "en": "{dept}: nothing due"},
     "report_none": {"zh": "本期没有部门有到期节点。", "en": "No department had milestones due."},
     "generated": {"zh": "生成时间", "en": "Generated"},
+    # customer_notice (shared/notices.py)
+    "notice_milestone": {
+        "zh": "客户进度通知：{order_no} {milestone}",
+        "en": "Customer notice: {order_no} {milestone}",
+    },
+    "notice_plan": {
+        "zh": "客户进度通知：{order_no} 计划第{revision}版",
+        "en": "Customer notice: {order_no} plan revision {revision}",
+    },
+    "notice_actual": {"zh": "实际日期", "en": "Reached on"},
+    "notice_planned": {"zh": "计划日期", "en": "Planned for"},
+    "notice_reason": {"zh": "调整原因", "en": "Why"},
+    "notice_ship": {"zh": "预计发货", "en": "Forecast to ship"},
+    "notice_due": {"zh": "约定交期", "en": "Due date"},
 }
 
 
@@ -166,6 +194,11 @@ def task_kind_text(kind: str, lang: Lang) -> str:
 
 def department_text(department: str, lang: Lang) -> str:
     return _pick(DEPARTMENT_NAMES, department, lang)
+
+
+def milestone_text(milestone: str, lang: Lang) -> str:
+    """A plan milestone in words (the code itself when it has no phrase)."""
+    return _pick(MILESTONE_NAMES, milestone, lang)
 
 
 def role_text(role: str, lang: Lang) -> str:

@@ -19,9 +19,15 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shared.activities import DbActivities
 from shared.channels import platforms
-from shared.channels.messages import digest_message, escalation_message, plan_report_message
+from shared.channels.messages import (
+    customer_notice_message,
+    digest_message,
+    escalation_message,
+    plan_report_message,
+)
 from shared.channels.model import (
     CHANNEL_FAILING,
+    CUSTOMER_NOTICE,
     ESCALATION_DIGEST,
     PLAN_REPORT,
     Channel,
@@ -293,6 +299,8 @@ class DeliveryActivities(DbActivities):
             return digest_message(digest, channel.lang)
         if delivery.event == PLAN_REPORT:
             return plan_report_message(content, channel.lang, settings.timezone)
+        if delivery.event == CUSTOMER_NOTICE:
+            return customer_notice_message(content, channel.lang)
         raise ApplicationError(
             f"delivery {delivery.delivery_id}: no message for event {delivery.event}",
             non_retryable=True,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared import payloads as p
 from shared import payloads_aftersales as pa
+from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
 
@@ -69,6 +70,9 @@ _KINDS = [
     # names, finance or the sales head); sales or finance chase a short payment.
     TaskKind("sales.order_audit", "sales", pm.OrderAudit, ("finance", "head:sales")),
     TaskKind("sales.collect_payment", "sales", pm.CollectPayment, ("sales", "finance")),
+    # Issue 16: the fee or compensation of a cancellation; the check before shipping.
+    TaskKind("sales.cancellation_settlement", "sales", pc.CancellationSettlement),
+    TaskKind("sales.shipping_check", "sales", pc.ShippingCheck),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}

@@ -41,6 +41,7 @@ WITHOUT_CLOCKS = frozenset(
         "CalendarChangeWorkflow",
         "DailyMrpWorkflow",
         "EscalationDeliveryWorkflow",
+        "NoticeDeliveryWorkflow",
         "PlanReportWorkflow",
         "WeeklyUnshippedWorkflow",
     }

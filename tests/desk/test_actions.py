@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from app.desk.i18n import MESSAGES
+from tests.cancellation_drivers import _settle
 from tests.conftest import Stack
 from tests.helpers import wait_task
 from tests.issue_drivers import _in_assembly
@@ -230,6 +231,8 @@ async def test_a_customer_change_and_a_cancellation_show_their_answers(flow: Sta
         assert done.status_code == 200, done.text
         assert EN["actions.cancel.total"] in done.text and "CNY" in done.text
         assert EN["stage.materials"] in done.text
+        # The order is `cancelled` once sales has recorded the fee agreed with the customer.
+        await _settle(flow, order_no)
         again = await http.post(
             f"/desk/sales/orders/{order_no}/cancel", data={"csrf": csrf, "reason": "again"}
         )

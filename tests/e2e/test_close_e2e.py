@@ -265,7 +265,18 @@ def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
         first = quality.wait_for("quality.final_inspection", order_no)
         quality.complete(first, {"passed": True, "defects": []})
 
-        # P10: ship, receipt, commissioning, settlement, evaluation.
+        # P10: shipping check, ship, receipt, commissioning, settlement, evaluation.
+        sales.complete(
+            sales.wait_for("sales.shipping_check", order_no),
+            {
+                "delivery_address": "No. 8 Substation Road, Jiangning, Nanjing",
+                "consignee": "Wang Wei",
+                "contact_phone": "+86 25 5555 0101",
+                "address_confirmed": True,
+                "packaging": "wooden crate, moisture barrier",
+                "packaging_ok": True,
+            },
+        )
         sales.complete(
             sales.wait_for("sales.ship", order_no),
             {"carrier": "SF Express", "mode": "road", "tracking_no": f"SF-{order_no}"},

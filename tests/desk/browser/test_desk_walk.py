@@ -27,6 +27,7 @@ from tests.desk.browser.conftest import Desk, DeskMaker
 from tests.helpers import MARGIN, advance_to, order_body
 from tests.material_drivers import (
     SETS,
+    SHIPPING_CHECKED,
     milestones,
     order_view,
     production_start,
@@ -338,6 +339,7 @@ async def test_one_order_from_intake_to_closed_at_the_desk(
     # P9-P10: final inspection, shipping, delivery, commissioning, settlement, evaluation.
     await done(production, "production.submit_inspection", {"missing_parts": []})
     await done(quality, "quality.final_inspection", {"passed": True})
+    await done(sales, "sales.shipping_check", SHIPPING_CHECKED)
     await done(
         sales, "sales.ship", {"carrier": "Deppon", "mode": "road", "tracking_no": f"DP-{suffix}"}
     )
