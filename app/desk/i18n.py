@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 
 from app.desk.i18n_actions import ACTIONS_EN, ACTIONS_ZH
+from app.desk.i18n_aftersales import EN as AFTERSALES_EN
+from app.desk.i18n_aftersales import ZH as AFTERSALES_ZH
 from app.desk.i18n_forms import EN as FORMS_EN
 from app.desk.i18n_forms import ZH as FORMS_ZH
 from app.desk.i18n_orders import EN as ORDERS_EN
@@ -246,6 +248,8 @@ _EN.update(ORDERS_EN)  # the order pages, the escalations board, the KPI dashboa
 _ZH.update(ORDERS_ZH)
 _EN.update(FORMS_EN)  # the inbox and the task forms: labels, payload fields, choices
 _ZH.update(FORMS_ZH)
+_EN.update(AFTERSALES_EN)  # the after-sales service case forms
+_ZH.update(AFTERSALES_ZH)
 
 _EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
 
