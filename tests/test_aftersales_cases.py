@@ -24,6 +24,7 @@ from tests.helpers import (
     wait_escalation,
     wait_task,
 )
+from tests.material_drivers import ship
 
 
 async def _post(stack: Stack, path: str, body: dict[str, Any], *roles: str) -> Any:
@@ -62,9 +63,7 @@ async def test_a_repair_case_runs_its_clocks_takes_parts_and_a_return_and_resolv
     assert (early.status_code, early.json()["error"]) == (409, "order_not_delivered"), early.text
 
     # Shipped, and received by the customer 60 days ago: inside the plant's 12 months.
-    await complete_ok(
-        flow, "sales.ship", order_no, {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-7"}
-    )
+    await ship(flow, order_no, "DP-7")
     received = date.today() - timedelta(days=60)
     await complete_ok(
         flow, "sales.delivery_confirmed", order_no, {"received_on": received.isoformat()}

@@ -25,7 +25,13 @@ from tests.helpers import (
     order_body,
     wait_task,
 )
-from tests.material_drivers import buy_and_pick, order_view, production_start, two_level_bom
+from tests.material_drivers import (
+    buy_and_pick,
+    order_view,
+    production_start,
+    ship,
+    two_level_bom,
+)
 from workflows.common import end_of_day
 
 FINANCE = ("finance",)
@@ -183,8 +189,7 @@ async def test_deposit_gate_receivables_short_settlement_and_close(
     await complete_ok(money, "production.assembly", order_no, card)
     await complete_ok(money, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(money, "quality.final_inspection", order_no, {"passed": True})
-    ship = {"carrier": "Deppon", "mode": "road", "tracking_no": "DP-1"}
-    await complete_ok(money, "sales.ship", order_no, ship)
+    await ship(money, order_no)
     today = (await ts_env.get_current_time()).date()
     await complete_ok(
         money, "sales.delivery_confirmed", order_no, {"received_on": today.isoformat()}
