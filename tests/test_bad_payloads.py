@@ -49,6 +49,8 @@ async def shared(databases: Databases, home: Path) -> AsyncIterator[Shared]:
         database_url=databases.url(name),
         jwt_key="test-signing-key-" + "x" * 32,
         webhook_secret="test-webhook-secret",
+        # The walks here play no finance role: the order audit (issue 16) is off for them.
+        order_audit=False,
     )
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,

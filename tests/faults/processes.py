@@ -40,6 +40,7 @@ class Gateway:
             ORDERFLOW_JWT_KEY=settings.jwt_key.get_secret_value(),
             ORDERFLOW_WEBHOOK_SECRET=settings.webhook_secret.get_secret_value(),
             ORDERFLOW_METRICS_PORT="0",
+            ORDERFLOW_ORDER_AUDIT=str(settings.order_audit).lower(),
             PYTHONPATH=str(REPO),
             PYTHONUNBUFFERED="1",
         )

@@ -54,6 +54,7 @@ class Worker:
             "ORDERFLOW_JWT_KEY": settings.jwt_key.get_secret_value(),
             "ORDERFLOW_WEBHOOK_SECRET": settings.webhook_secret.get_secret_value(),
             "ORDERFLOW_METRICS_PORT": "0",
+            "ORDERFLOW_ORDER_AUDIT": str(settings.order_audit).lower(),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = self.kills = 0
