@@ -86,6 +86,12 @@ class ProductionState(BaseModel):
     confirming: dict[str, str] = Field(default_factory=dict)
     # The issues' own workflows still running (AssemblyIssueWorkflow ids).
     issue_workflows: list[str] = Field(default_factory=list)
+    # The workshop's checks (§8.1, §8.2, §8.4; workflows/workshop.py): their task ids, and
+    # whether the certificates and manuals are recorded with quality (final inspection waits).
+    drawing_check: str | None = None
+    appearance_check: str | None = None
+    documents_task: str | None = None
+    documents_recorded: bool = False
 
 
 # P9-P10: final inspection rounds and the ship-date task of the weekly unshipped run.

@@ -104,6 +104,17 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     # Quality and production.
     ("GET", "/quality/orders/{order_no}/inspection-basis"): inbox_readers("quality"),
     ("POST", "/production/orders/{order_no}/issues"): {"production", "admin"},
+    # The workshop's capacity per product family (§8.8): set by its head, read by planners.
+    ("PUT", "/production/capacity/{family}"): {"head:production", "admin"},
+    ("GET", "/production/capacity/{family}"): {
+        "production",
+        "head:production",
+        "planning",
+        "head:planning",
+        "division",
+        "ops",
+        "admin",
+    },
     # Released BOMs and drawings: the departments that receive them, as their inbox readers.
     **{
         ("GET", f"/{d}/orders/{{order_no}}/bom"): inbox_readers(d)
@@ -122,6 +133,8 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
 
 def body_for(method: str, template: str) -> Any:
     """A body that passes the route's declared model (see the module docstring)."""
+    if method == "PUT" and template == "/production/capacity/{family}":
+        return {"production_days": 10, "reason": "matrix"}
     if method != "POST":
         return None
     if template == "/sales/orders":
@@ -240,6 +253,7 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "exception_id": "999999",
             "year": "2030",
             "name": "no-such-channel",
+            "family": "MATRIX-FAMILY",
         }[m.group(1)],
         template,
     )

@@ -47,6 +47,7 @@ ERRORS_ZH: dict[str, str] = {
     "wrong_supplier": "供应商与采购订单不符",
     "unhealthy": "服务不可用",
     "unreadable": "无法读取服务的回答",
+    "invalid_capacity": "产能变更的生效日期不能早于今天",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.procurement.service import owe_again
+from services.quality.documents import DocumentActivities
 from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
 from services.warehouse.receiving.service import (
     book_inspection,
@@ -367,4 +368,9 @@ async def _tell_orders(
         )
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, QualityActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    QualityActivities,
+    DocumentActivities,
+]

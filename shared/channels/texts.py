@@ -70,6 +70,10 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.evaluation": ("项目评价", "Evaluation"),
     "sales.ship_date": ("确认发货日期", "Expected ship date"),
     "sales.change_agreement": ("变更协议", "Change agreement"),
+    "production.drawing_check": ("图纸确认", "Drawing check"),
+    "engineering.drawing_question": ("图纸疑问答复", "Answer a drawing question"),
+    "production.appearance_check": ("物料外观确认", "Material appearance check"),
+    "production.hand_over_documents": ("合格证说明书移交", "Hand documents to quality"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

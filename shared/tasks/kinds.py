@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
+from shared import payloads_workshop as pw
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -54,6 +55,11 @@ _KINDS = [
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
     TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
+    # The workshop's checks (§8.1, §8.2, §8.4) and engineering's answer to a drawing question.
+    TaskKind("production.drawing_check", "production", pw.DrawingCheck),
+    TaskKind("engineering.drawing_question", "engineering", pw.DrawingAnswer),
+    TaskKind("production.appearance_check", "production", pw.AppearanceCheck),
+    TaskKind("production.hand_over_documents", "production", pw.HandOverDocuments),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
