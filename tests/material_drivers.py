@@ -17,6 +17,15 @@ from tests.helpers import MARGIN, advance_to, complete_ok, create_order, wait_ta
 
 SETS = 6  # the order_body's six KYN28-12 sets
 
+# §8.4: the component certificates and manuals production hands to quality during production;
+# final inspection waits for them (`production.hand_over_documents`).
+DOCUMENTS: dict[str, Any] = {
+    "documents": [
+        {"kind": "certificate", "item": "VS1 breaker", "ref": "CERT-VS1-1"},
+        {"kind": "manual", "item": "KYN28-12", "ref": "MAN-KYN28-12"},
+    ]
+}
+
 
 def two_level_bom(suffix: str) -> list[dict[str, Any]]:
     """KYN28-12 ← frame (made) ← 48 bolts (bought); KYN28-12 ← breaker (bought, special)."""
@@ -274,6 +283,7 @@ async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[s
     view the evaluation answers with."""
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
     await complete_ok(

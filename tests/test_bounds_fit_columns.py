@@ -22,9 +22,10 @@ from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingR
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.models import PlanRevision
 from services.procurement.models import PoLine, PurchaseOrder, Requisition
-from services.production.models import ProductionIssue
+from services.production.capacity_api import CapacityChange
+from services.production.models import CapacityVersion, ProductionIssue
 from services.production.schemas import IssueCreate, IssueItem
-from services.quality.models import FinalInspection, Inspection, Ncr
+from services.quality.models import FinalInspection, HandedDocument, Inspection, Ncr
 from services.sales.models import Cancellation, CustomerChange, Order, OrderLine
 from services.sales.schemas import (
     CancelRequest,
@@ -36,6 +37,7 @@ from services.sales.schemas import (
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
+from shared import payloads_workshop as pw
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -143,6 +145,17 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ReturnLineCreate, "lot_no"): col(StockLot, "lot_no"),
     (ExceptionCreate, "shifts"): col(CalendarExceptionRow, "shifts"),
     (ExceptionCreate, "reason"): col(CalendarExceptionRow, "reason"),
+    # The workshop's checks (§8.1, §8.2, §8.4) and its capacity (§8.8).
+    (pw.DrawingCheck, "unclear"): JSON,
+    (pw.DrawingCheck, "comment"): JSON,
+    (pw.DrawingAnswer, "answer"): JSON,
+    (pw.AppearanceFinding, "item"): col(Requisition, "item"),
+    (pw.AppearanceFinding, "qty"): col(Requisition, "qty"),
+    (pw.AppearanceFinding, "defect"): col(ProductionIssue, "description"),
+    (pw.HandedDocument, "item"): col(HandedDocument, "item"),
+    (pw.HandedDocument, "ref"): col(HandedDocument, "ref"),
+    (CapacityChange, "production_days"): col(CapacityVersion, "production_days"),
+    (CapacityChange, "reason"): col(CapacityVersion, "reason"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -153,6 +166,7 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     IssueCreate,
     ReturnCreate,
     ExceptionCreate,
+    CapacityChange,
 )
 
 

@@ -61,6 +61,6 @@ class CapacityVersion(SQLModel, table=True):
     version: int = Field(primary_key=True)
     production_days: int
     effective_from: date
-    reason: str = Field(max_length=2000)
+    reason: str
     set_by: str = Field(max_length=128)
     set_at: datetime = ts_field()
