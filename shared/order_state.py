@@ -89,6 +89,7 @@ class ProductionState(BaseModel):
     # The workshop's checks (§8.1, §8.2, §8.4; workflows/workshop.py): their task ids, and
     # whether the certificates and manuals are recorded with quality (final inspection waits).
     drawing_check: str | None = None
+    drawing_questions: list[str] = Field(default_factory=list)
     appearance_check: str | None = None
     documents_task: str | None = None
     documents_recorded: bool = False

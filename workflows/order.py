@@ -156,6 +156,9 @@ class OrderWorkflow(OrderRecords):
             await self._enter("final_inspection")
         if self.state.stage == "final_inspection":
             await self.closing.final_inspection()
+            # Checks of the workshop still open ask for nothing now (orders from before them
+            # have none: no command).
+            await self.production.workshop.checks_over()
             await self._enter("delivery", reason="passed final inspection: in finished goods")
         if self.state.stage == "delivery":
             await self.closing.deliver()

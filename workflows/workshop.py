@@ -11,6 +11,9 @@
 * Certificates and manuals (§8.4): handed to quality during production
   (`production.hand_over_documents`) and recorded per order; final inspection waits for them.
 
+The checks do not hold assembly up; one still open when the product has passed final
+inspection is withdrawn (`checks_over`).
+
 Orders started before these checks existed (patch `workshop-checks`) run without them.
 """
 
@@ -109,6 +112,7 @@ class WorkshopChecks:
             )
             for n, point in enumerate(check.unclear, start=1)
         ]
+        self.state.drawing_questions = [question.task_id for _, question in questions]
         for point, question in questions:
             answer = await self._answered(question)
             if answer is not None:
@@ -174,3 +178,12 @@ class WorkshopChecks:
             f"record {len(documents)} certificate(s)/manual(s) handed to quality",
         )
         self.state.documents_recorded = True
+
+    async def checks_over(self) -> None:
+        """The product passed final inspection: a check still open (the drawing check, its
+        questions, the appearance check) asks for nothing any more and is withdrawn."""
+        state = self.state
+        for task_id in (state.drawing_check, *state.drawing_questions, state.appearance_check):
+            task = self.ctx.book.get(task_id)
+            if task is not None:
+                await self.ctx.book.withdraw(task)
