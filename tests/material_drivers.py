@@ -267,6 +267,8 @@ async def buy_and_pick(
     await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
     bolt, breaker = f"BOLT-{suffix}", f"VS1-{suffix}"
     await advance_to(ts_env, production_start(view) - timedelta(hours=4) + MARGIN)
+    # §8.1: the team leader found the drawings clear (the check opened 3 days before the start).
+    await complete_ok(stack, "production.drawing_check", order_no, {"clear": True})
     view = await complete_ok(
         stack,
         "warehouse.picking",
@@ -278,12 +280,14 @@ async def buy_and_pick(
 
 
 async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[str, Any]:
-    """An order in assembly (its card open) through a one-operation card, a passed final
+    """An order in assembly (its card open) through the appearance check (nothing found), the
+    documents handed to quality, a one-operation card, a passed final
     inspection, shipping, delivery, commissioning, settlement and evaluation; returns the
     view the evaluation answers with."""
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
-    await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.appearance_check", order_no, {"findings": []})
     await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
+    await complete_ok(stack, "production.assembly", order_no, card)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
     await complete_ok(

@@ -114,7 +114,7 @@ class MaterialsPhase:
         await self.picking.run(start)
         if workflow.patched("material-required-actual"):
             await order.record_actual("material_required")
-        if self.state.work_order is None:  # an order from before work orders opened with the plan
+        if self.state.work_order is None:  # started before the work order came with the plan
             await self.open_work_order()
             return
         plan = order.state.plan

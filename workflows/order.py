@@ -128,9 +128,8 @@ class OrderWorkflow(OrderRecords):
             await self._enter("planning")
         if self.state.stage == "planning":
             await self.plan.run()
-            if workflow.patched(
-                WORK_ORDER_WITH_PLAN
-            ):  # §4.2: the plan is out, the work order opens
+            # §4.2: with the master plan out, the production work order opens.
+            if workflow.patched(WORK_ORDER_WITH_PLAN):
                 await self.materials.open_work_order()
             await self._enter("engineering")
         if self.state.stage == "engineering":

@@ -4,6 +4,7 @@ family's production days as a new version; planning, production and ops read the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/capacity", tags=["production"])
 # Who may read the capacity history: the workshop, the planners who plan by it, read-only ops.
 READERS = ("production", "head:production", "planning", "head:planning", "division", "ops")
 
-Family = Path(min_length=1, max_length=ITEM_LEN, description="product family (the ordered item)")
+# A product family: the item of an order's first line (no control characters).
+Family = Annotated[Text, Path(min_length=1, max_length=ITEM_LEN, description="the ordered item")]
 
 
 class CapacityChange(BaseModel):
@@ -49,11 +51,11 @@ class CapacityHistory(BaseModel):
 
 @router.put("/{family}", response_model=CapacityVersionPublic)
 async def set_capacity(
+    family: Family,
     body: CapacityChange,
     session: SessionDep,
     calendar: CalendarDep,
     user: CurrentUser,
-    family: str = Family,
 ) -> CapacityVersionPublic:
     """A process or labour-time change (§8.8): the family's production days from
     `effective_from` on, as its next version; the next master-plan proposals plan by it."""
@@ -82,11 +84,11 @@ async def set_capacity(
 
 @router.get("/{family}", response_model=CapacityHistory)
 async def get_capacity(
+    family: Family,
     session: SessionDep,
     calendar: CalendarDep,
     settings: SettingsDep,
     user: CurrentUser,
-    family: str = Family,
 ) -> CapacityHistory:
     """The family's capacity today and every version of it, oldest first."""
     user.require(READERS, "reading the workshop's capacity")
