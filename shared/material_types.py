@@ -185,7 +185,8 @@ class ReserveFree(BaseModel):
     at: datetime
 
 
-# All material picked: the production work order opens (§4.2).
+# The master plan published: the production work order opens (§4.2); orders from before
+# then open it when all their material is picked (`bom_revision` 0: no BOM released yet).
 class OpenProductionOrder(BaseModel):
     order_no: str
     bom_revision: int

@@ -88,6 +88,13 @@ class ProductionState(BaseModel):
     confirming: dict[str, str] = Field(default_factory=dict)
     # The issues' own workflows still running (AssemblyIssueWorkflow ids).
     issue_workflows: list[str] = Field(default_factory=list)
+    # The workshop's checks (§8.1, §8.2, §8.4; workflows/workshop.py): their task ids, and
+    # whether the certificates and manuals are recorded with quality (final inspection waits).
+    drawing_check: str | None = None
+    drawing_questions: list[str] = Field(default_factory=list)
+    appearance_check: str | None = None
+    documents_task: str | None = None
+    documents_recorded: bool = False
 
 
 # §11.2: parts listed missing at final inspection (item -> quantity), until each is fitted and

@@ -74,6 +74,26 @@ class WorkOrderStep(BaseModel):
     order_no: str
     state: str
     at: datetime
+    # `picked` (a work order opened with the master plan): the BOM revision it is built to
+    # now, and the plan's production window then.
+    bom_revision: int | None = None
+    planned_start: date | None = None
+    planned_end: date | None = None
+
+
+class HandedDocumentLine(BaseModel):
+    kind: str
+    item: str
+    ref: str
+
+
+# production.hand_over_documents completed: the certificates and manuals quality now holds.
+class DocumentsHandedOver(BaseModel):
+    order_no: str
+    task_id: str
+    documents: list[HandedDocumentLine]
+    by: str
+    at: datetime
 
 
 # A sheet-metal work order for a self-made missing part (§8.5c).

@@ -17,6 +17,7 @@ from shared.temporal import workflow_queue
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import MARGIN, advance_to, complete_ok, wait_task
 from tests.material_drivers import (
+    DOCUMENTS,
     SETS,
     inspect,
     milestones,
@@ -38,6 +39,7 @@ async def to_delivery(stack: Stack, ts_env: WorkflowEnvironment, suffix: str) ->
     await advance_to(ts_env, production_start(view) + MARGIN)
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     view = await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
     assert view["stage"] == "delivery", view["stage"]

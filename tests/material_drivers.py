@@ -17,6 +17,15 @@ from tests.helpers import MARGIN, advance_to, complete_ok, create_order, wait_ta
 
 SETS = 6  # the order_body's six KYN28-12 sets
 
+# §8.4: the component certificates and manuals production hands to quality during production;
+# final inspection waits for them (`production.hand_over_documents`).
+DOCUMENTS: dict[str, Any] = {
+    "documents": [
+        {"kind": "certificate", "item": "VS1 breaker", "ref": "CERT-VS1-1"},
+        {"kind": "manual", "item": "KYN28-12", "ref": "MAN-KYN28-12"},
+    ]
+}
+
 
 def two_level_bom(suffix: str) -> list[dict[str, Any]]:
     """KYN28-12 ← frame (made) ← 48 bolts (bought); KYN28-12 ← breaker (bought, special)."""
@@ -258,6 +267,8 @@ async def buy_and_pick(
     await receive_in_full(stack, order_no, suffix, bolts_po, breakers_po)
     bolt, breaker = f"BOLT-{suffix}", f"VS1-{suffix}"
     await advance_to(ts_env, production_start(view) - timedelta(hours=4) + MARGIN)
+    # §8.1: the team leader found the drawings clear (the check opened 3 days before the start).
+    await complete_ok(stack, "production.drawing_check", order_no, {"clear": True})
     view = await complete_ok(
         stack,
         "warehouse.picking",
@@ -291,10 +302,13 @@ async def ship(stack: Stack, order_no: str, tracking_no: str = "DP-1") -> dict[s
 
 
 async def assemble_and_close(stack: Stack, ts_env: Any, order_no: str) -> dict[str, Any]:
-    """An order in assembly (its card open) through a one-operation card, a passed final
+    """An order in assembly (its card open) through the appearance check (nothing found), the
+    documents handed to quality, a one-operation card, a passed final
     inspection, shipping, delivery, commissioning, settlement and evaluation; returns the
     view the evaluation answers with."""
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
+    await complete_ok(stack, "production.appearance_check", order_no, {"findings": []})
+    await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(stack, "production.assembly", order_no, card)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})

@@ -25,9 +25,10 @@ from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.delay_api import DelayWarningCreate
 from services.planning.models import PlanRevision
 from services.procurement.models import PoLine, PurchaseOrder, Requisition
-from services.production.models import ProductionIssue
+from services.production.capacity_api import CapacityChange
+from services.production.models import CapacityVersion, ProductionIssue
 from services.production.schemas import IssueCreate, IssueItem
-from services.quality.models import FinalInspection, Inspection, Ncr
+from services.quality.models import FinalInspection, HandedDocument, Inspection, Ncr
 from services.sales.models import (
     Cancellation,
     CustomerChange,
@@ -52,6 +53,7 @@ from shared import payloads_aftersales as pa
 from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
+from shared import payloads_workshop as pw
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
@@ -206,6 +208,17 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ProgressPaymentIn, "pct"): col(Order, "amount"),
     (PaymentIn, "amount"): col(Payment, "amount"),
     (PaymentIn, "reference"): col(Payment, "reference"),
+    # The workshop's checks (§8.1, §8.2, §8.4) and its capacity (§8.8).
+    (pw.DrawingCheck, "unclear"): JSON,
+    (pw.DrawingCheck, "comment"): JSON,
+    (pw.DrawingAnswer, "answer"): JSON,
+    (pw.AppearanceFinding, "item"): col(Requisition, "item"),
+    (pw.AppearanceFinding, "qty"): col(Requisition, "qty"),
+    (pw.AppearanceFinding, "defect"): col(ProductionIssue, "description"),
+    (pw.HandedDocument, "item"): col(HandedDocument, "item"),
+    (pw.HandedDocument, "ref"): col(HandedDocument, "ref"),
+    (CapacityChange, "production_days"): col(CapacityVersion, "production_days"),
+    (CapacityChange, "reason"): col(CapacityVersion, "reason"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -221,6 +234,7 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     PartsIssue,
     WarrantySet,
     PaymentIn,
+    CapacityChange,
 )
 
 

@@ -181,7 +181,8 @@ async def test_cancel_after_po_placement_cancels_the_pos_and_counts_the_open_com
     assert result["unwound"] == {
         "requisitions": [],  # both became purchase orders
         "purchase_orders": [bolts_po, breakers_po],
-        "work_orders": work_orders,
+        # MRP's work orders, and the production work order opened with the master plan.
+        "work_orders": [*work_orders, f"PWO-{order_no}"],
         "reservations": {},
         "tasks": result["unwound"]["tasks"],
     }

@@ -13,6 +13,7 @@ from tests.conftest import Stack
 from tests.drivers import open_tasks_everywhere
 from tests.helpers import MARGIN, advance_to, complete, complete_ok, wait_task
 from tests.material_drivers import (
+    DOCUMENTS,
     inbox_tasks,
     order_view,
     production_start,
@@ -75,6 +76,7 @@ async def test_production_final_inspection_twice_failed_delivery_and_close(
     await _confirm(flow, order_no, {"welding": True, "busbar torque": True})
 
     # Final inspection: two rounds of defects, each corrected and signed, then a pass.
+    await complete_ok(flow, "production.hand_over_documents", order_no, DOCUMENTS)
     submit = await wait_task(flow, "production.submit_inspection", order_no)
     assert submit["context"]["missing_parts"] == [{"item": "nameplate", "qty": 1.0}]
     view = await complete_ok(flow, "production.submit_inspection", order_no, {"missing_parts": []})

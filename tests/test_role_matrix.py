@@ -118,6 +118,17 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/aftersales/cases/{case_id}/parts"): {"warehouse", "aftersales", "admin"},
     ("GET", "/aftersales/warranties/{order_no}"): ANY_ROLE,
     ("PUT", "/aftersales/warranties/{order_no}"): {"sales", "aftersales", "admin"},
+    # The workshop's capacity per product family (§8.8): set by its head, read by planners.
+    ("PUT", "/production/capacity/{family}"): {"head:production", "admin"},
+    ("GET", "/production/capacity/{family}"): {
+        "production",
+        "head:production",
+        "planning",
+        "head:planning",
+        "division",
+        "ops",
+        "admin",
+    },
     # Released BOMs and drawings: the departments that receive them, as their inbox readers.
     **{
         ("GET", f"/{d}/orders/{{order_no}}/bom"): inbox_readers(d)
@@ -138,6 +149,8 @@ def body_for(method: str, template: str) -> Any:
     """A body that passes the route's declared model (see the module docstring)."""
     if (method, template) == ("PUT", "/aftersales/warranties/{order_no}"):
         return {"months": 12}
+    if method == "PUT" and template == "/production/capacity/{family}":
+        return {"production_days": 10, "reason": "matrix"}
     if method != "POST":
         return None
     if template == "/sales/orders":
@@ -273,6 +286,7 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "year": "2030",
             "name": "no-such-channel",
             "case_id": "SC-NO-SUCH",
+            "family": "MATRIX-FAMILY",
         }[m.group(1)],
         template,
     )

@@ -1,7 +1,8 @@
 """P9 final inspection and P10 delivery to close.
 
 * Final inspection (§11): production submits the product (with any missing parts); quality
-  inspects; defects go back to production, each corrected and signed by the team leader, and
+  inspects (once the component certificates and manuals are handed to quality, §8.4);
+  defects go back to production, each corrected and signed by the team leader, and
   quality inspects again, as many rounds as it takes (round 1 is the first-pass yield). Parts
   listed missing are chased and hold the product until fitted and signed or shipped
   separately (workflows/missing_parts.py). The passed product then enters finished goods and
@@ -114,6 +115,13 @@ class ClosingPhase:
         )
         await order.wait_tasks(submitted)
         request = p.SubmitInspection.parse(submitted.payload)
+        workshop = order.state.production
+        if workshop.documents_task is not None and not workshop.documents_recorded:
+            # §8.4: quality inspects with the component certificates and manuals in hand.
+            await order.until(
+                lambda: workshop.documents_recorded,
+                "final inspection held until the certificates and manuals are handed to quality",
+            )
         missing = [m.model_dump() for m in request.missing_parts]
         while True:
             self.state.rounds += 1

@@ -10,8 +10,10 @@
   taken from it, leave it short; the planner decides with `planning.ncr_disposition` (reuse
   stock, new arrival date, concession request). What replaces goods taken in assembly is
   picked for production as it comes in.
-* Picking (P7.1) follows at production start - PICKING_LEAD (`picking.py`); all picked →
-  the production work order opens.
+* Work order (§4.2): opened when the master plan is published (`open_work_order`); all
+  picked (P7.1, `picking.py`, at production start - PICKING_LEAD) → it is `picked`, built to
+  the released BOM. Orders from before then open it here, when all is picked.
+* Drawing check (§8.1) at production start - DRAWINGS_LEAD: `workshop.py`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ with workflow.unsafe.imports_passed_through():
         OpenProductionOrder,
         ReserveFree,
     )
+    from shared.production_types import WorkOrderStep
     from shared.working_time.clocks import ClockSpec, after, day_start
     from workflows.clocks import on_working_time
     from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_for
+    from workflows.workshop import WORKSHOP_CHECKS
 
 if TYPE_CHECKING:
     from shared.order_state import MaterialsState
@@ -111,6 +115,8 @@ class MaterialsPhase:
         start = await self.ctx.production_start()
         self.ctx.watch(self._drawings_lead(start))
         self.ctx.watch(self._check_completeness(start))
+        if workflow.patched(WORKSHOP_CHECKS):
+            self.ctx.check_drawings()
         pick_at = start - policy.picking_lead
         if on_working_time():
             # The picking lead is working time: half a working day before an 08:00 start is
@@ -132,6 +138,27 @@ class MaterialsPhase:
         await self.picking.run(start)
         if workflow.patched("material-required-actual"):
             await order.record_actual("material_required")
+        if self.state.work_order is None:  # started before the work order came with the plan
+            await self.open_work_order()
+            return
+        plan = order.state.plan
+        await order.activity(
+            ProductionActivities.work_order_step,
+            WorkOrderStep(
+                order_no=order.inp.order_no,
+                state="picked",
+                at=workflow.now(),
+                bom_revision=plan.bom_revision,
+                planned_start=plan.milestones["production_start"],
+                planned_end=plan.milestones["production_end"],
+            ),
+            f"material of work order {self.state.work_order} picked "
+            f"(BOM revision {plan.bom_revision})",
+        )
+
+    async def open_work_order(self) -> None:
+        """The order's production work order (§4.2), for the plan's production window."""
+        order = self.ctx
         self.state.work_order = await order.activity(
             ProductionActivities.open_production_order,
             OpenProductionOrder(

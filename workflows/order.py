@@ -63,6 +63,9 @@ with workflow.unsafe.imports_passed_through():
 # The patch behind which a new order's first activity writes its row (orders started before it
 # replay without that activity: the gateway had written their row before starting them).
 INTAKE_RECORDS_ORDER = "intake-records-order"
+# The patch behind which the production work order opens when the master plan is published
+# (orders started before it open theirs when their material is picked).
+WORK_ORDER_WITH_PLAN = "work-order-with-plan"
 
 
 @workflow.defn
@@ -132,6 +135,9 @@ class OrderWorkflow(OrderRecords):
             await self._enter("planning")
         if self.state.stage == "planning":
             await self.plan.run()
+            # §4.2: with the master plan out, the production work order opens.
+            if workflow.patched(WORK_ORDER_WITH_PLAN):
+                await self.materials.open_work_order()
             await self._enter("engineering")
         if self.state.stage == "engineering":
             self.state.production.special_operations = await self.plan.release_engineering()
@@ -156,6 +162,9 @@ class OrderWorkflow(OrderRecords):
             await self._enter("final_inspection")
         if self.state.stage == "final_inspection":
             await self.closing.final_inspection()
+            # Checks of the workshop still open ask for nothing now (orders from before them
+            # have none: no command).
+            await self.production.workshop.checks_over()
             await self._enter("delivery", reason="passed final inspection: in finished goods")
         if self.state.stage == "delivery":
             await self.closing.deliver()
@@ -386,6 +395,10 @@ class OrderWorkflow(OrderRecords):
 
     def pick_supplement(self) -> None:
         self.branch(self.materials.picking.supplement())
+
+    def check_drawings(self) -> None:
+        """The team leader's drawing check (§8.1), on its clock before the production start."""
+        self.watch(self.production.workshop.drawing_check())
 
     def production_start_at(self) -> datetime:
         """The planned production start as runs from before working time count it: its date

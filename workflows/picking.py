@@ -2,7 +2,8 @@
 list, due at the production start. A line picked short of its list was not on the shelf: it
 is written off, reported to planning and procurement, and chased like any shortage; picking
 reopens for the rest as soon as it is reserved (or looked for again daily). When every line is
-picked the phase is over and the production work order opens.
+picked the phase is over: the production work order (opened with the master plan, named in
+the task) is picked, or, for an order from before then, opens.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class Picking:
                     ],
                     "not_available": [line_context(x) for x in outstanding if x not in ready],
                     "production_start": start.isoformat(),
+                    "work_order": self.state.work_order,
                 },
                 due_at=start if start > workflow.now() else None,
             )

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import days_after, end_of_day, notify_reserved
     from workflows.design_change import DesignChangeWorkflow
     from workflows.tasks import TaskState
+    from workflows.workshop import WORKSHOP_CHECKS, WorkshopChecks
 
 if TYPE_CHECKING:
     from shared.order_state import ProductionState
@@ -62,6 +63,8 @@ class ProductionPhase:
         self.design_change_handles: dict[
             str, workflow.ChildWorkflowHandle[DesignChangeWorkflow, DesignChangeResult] | None
         ] = {}
+        # §8.1, §8.2, §8.4: the drawing check, the appearance check, the documents for quality.
+        self.workshop = WorkshopChecks(state, ctx, self.report)
 
     # -- the phase ----------------------------------------------------------------------------
 
@@ -76,6 +79,8 @@ class ProductionPhase:
             WorkOrderStep(order_no=order.inp.order_no, state="in_progress", at=workflow.now()),
             f"start work order {order.state.materials.work_order}",
         )
+        if workflow.patched(WORKSHOP_CHECKS):
+            self.workshop.at_production_start()
         if "drawings_release" not in order.state.actuals:  # P8.1: no assembly without drawings
             await order.until(
                 lambda: "drawings_release" in order.state.actuals,

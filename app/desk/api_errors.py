@@ -62,6 +62,7 @@ ERRORS_ZH: dict[str, str] = {
     "order_not_payable": "该订单已取消或已拒绝，不能登记收款",
     "overpayment": "收款金额超过该订单的未收金额",
     "invalid_as_of": "账龄日期有误",
+    "invalid_capacity": "产能变更的生效日期不能早于今天",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

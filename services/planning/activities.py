@@ -19,6 +19,7 @@ from services.planning.scheduling import (
     calendar_exceptions,
     propose_milestones,
 )
+from services.production.capacity import family_of, production_days_of
 from services.sales.service import active_order_nos
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -58,10 +59,16 @@ def plan_today(calendar: FactoryCalendar, given: date) -> date:
 class PlanningActivities(DbActivities):
     """The planner's automatic work; the worker registers the bound methods."""
 
-    @property
-    def _capacity(self) -> Capacity:
+    async def _capacity(self, order_no: str, on: date) -> Capacity:
+        """The workshop's figures for the order: its product family's production days in
+        effect on `on` (§8.8), else the plant's standard."""
         s = self._settings
-        return Capacity(s.production_days, s.inspection_days, s.ship_days, s.workshop_capacity)
+        async with session_scope(self._engine) as session:
+            family = await family_of(session, order_no=order_no)
+            days = family and await production_days_of(session, family=family, on=on)
+        return Capacity(
+            days or s.production_days, s.inspection_days, s.ship_days, s.workshop_capacity
+        )
 
     @activity.defn
     async def load_policy(self) -> Policy:
@@ -89,21 +96,24 @@ class PlanningActivities(DbActivities):
 
     async def _propose(
         self, calendar: FactoryCalendar, figures: DeliveryProposalInput | PlanProposalInput
-    ) -> dict[str, date]:
-        return propose_milestones(
+    ) -> tuple[dict[str, date], Capacity]:
+        today = plan_today(calendar, figures.today)
+        capacity = await self._capacity(figures.order_no, today)
+        plan = propose_milestones(
             calendar=calendar,
-            today=plan_today(calendar, figures.today),
+            today=today,
             design_days=figures.design_days,
             lead_days=figures.lead_days,
-            capacity=self._capacity,
+            capacity=capacity,
             bookings=await self._bookings(figures.order_no),
         )
+        return plan, capacity
 
     @activity.defn
     async def propose_delivery(self, figures: DeliveryProposalInput) -> DeliveryProposal:
         """A feasible delivery date: design + material lead time + the workshop's queue."""
         calendar = await self.calendar.current()
-        plan = await self._propose(calendar, figures)
+        plan, capacity = await self._propose(calendar, figures)
         ready = max(plan["material_required"], plan["drawings_release"])
         queue = calendar.working_days_between(ready, plan["production_start"])
         return DeliveryProposal(
@@ -113,7 +123,7 @@ class PlanningActivities(DbActivities):
             explanation=(
                 f"design {figures.design_days} working days, material {figures.lead_days} days "
                 f"after BOM release, workshop queue {queue} working days, production "
-                f"{self._settings.production_days}, inspection {self._settings.inspection_days}, "
+                f"{capacity.production_days}, inspection {self._settings.inspection_days}, "
                 f"shipping {self._settings.ship_days}"
             ),
         )
@@ -122,7 +132,7 @@ class PlanningActivities(DbActivities):
     async def propose_plan(self, figures: PlanProposalInput) -> PlanProposal:
         """The master-plan proposal and whether it meets the confirmed delivery date."""
         calendar = await self.calendar.current()
-        plan = await self._propose(calendar, figures)
+        plan, capacity = await self._propose(calendar, figures)
         shortfall = (plan["ship"] - figures.due_date).days
         # The plan rules the planner's own dates are checked by count the working days of
         # the plan's horizon (and a year past its end) with the calendar's exceptions.
@@ -134,7 +144,7 @@ class PlanningActivities(DbActivities):
             milestones=plan,
             meets_due_date=shortfall <= 0,
             shortfall_days=max(shortfall, 0),
-            standard_production_days=self._settings.production_days,
+            standard_production_days=capacity.production_days,
             days_off=days_off,
             extra_days=extra_days,
         )

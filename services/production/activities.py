@@ -1,5 +1,6 @@
-"""Production activities: opening the order's production work order (§4.2), plus the
-department's inbox and escalations."""
+"""Production activities: the order's production work order (§4.2: opened with the master
+plan, moved as material is picked, production starts and the product passes), assembly
+issues, sheet-metal work orders, plus the department's inbox and escalations."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
 
 from services.engineering.service import newest_revision, top_item
 from services.procurement.mrp.schemas import WorkOrderProposal
 from services.procurement.mrp.service import store_proposals
+from services.production.capacity import family_of
 from services.production.models import ProductionIssue, ProductionOrder
 from services.sales.service import order_lines
 from shared.activities import DbActivities
@@ -47,16 +50,7 @@ class ProductionActivities(DbActivities):
         """Open the order's production work order for its BOM's product; once per order."""
         wo_no = f"PWO-{request.order_no}"
         async with session_scope(self._engine) as session:
-            product = (
-                await top_item(session, order_no=request.order_no, revision=request.bom_revision)
-                or request.order_no
-            )
-            ordered = [
-                Decimal(line.qty)
-                for line in await order_lines(session, order_no=request.order_no)
-                if line.item == product
-            ]
-            qty = sum(ordered, Decimal(0)) if ordered else Decimal(1)
+            product, qty = await _product(session, request.order_no, request.bom_revision)
             await session.execute(
                 insert(ProductionOrder)
                 .values(
@@ -98,6 +92,11 @@ class ProductionActivities(DbActivities):
             if order is None or order.state in (step.state, "cancelled"):
                 return
             order.state = step.state
+            if step.bom_revision is not None:  # material picked: built to this BOM revision
+                order.bom_revision = step.bom_revision
+                order.product, order.qty = await _product(session, step.order_no, step.bom_revision)
+            order.planned_start = step.planned_start or order.planned_start
+            order.planned_end = step.planned_end or order.planned_end
             await add_event(
                 session,
                 key=f"{order.wo_no}:{step.state}",
@@ -173,6 +172,23 @@ class ProductionActivities(DbActivities):
                 detail={"key": key, "issue_no": request.issue_no},
             )
         return key
+
+
+async def _product(session: AsyncSession, order_no: str, revision: int) -> tuple[str, Decimal]:
+    """What the work order builds and how many: the top item of the BOM revision (before the
+    BOM's release, the order's first line) and the ordered quantity of it (1 if not ordered
+    as such)."""
+    product = (
+        await top_item(session, order_no=order_no, revision=revision)
+        or await family_of(session, order_no=order_no)
+        or order_no
+    )
+    ordered = [
+        Decimal(line.qty)
+        for line in await order_lines(session, order_no=order_no)
+        if line.item == product
+    ]
+    return product, sum(ordered, Decimal(0)) if ordered else Decimal(1)
 
 
 ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, ProductionActivities]

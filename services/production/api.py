@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.engineering.api import release_router
+from services.production.capacity_api import router as capacity_router
 from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssuePublic
 from services.sales.service import order_exists
@@ -27,6 +28,7 @@ RECORD_WAIT = 10.0
 router = APIRouter(prefix="/production", tags=["production"])
 router.include_router(task_router("production"))
 router.include_router(release_router("production"))
+router.include_router(capacity_router)
 
 
 @router.post(

@@ -14,7 +14,8 @@ from shared.tasks.models import inbox
 Task = inbox("production")
 
 
-# The production work order of a customer order (§4.2), opened when its material is picked.
+# The production work order of a customer order (§4.2), opened when its master plan is
+# published (orders from before then: when their material was picked).
 class ProductionOrder(SQLModel, table=True):
     __tablename__ = "work_orders"
     __table_args__ = {"schema": "production"}
@@ -47,3 +48,19 @@ class ProductionIssue(SQLModel, table=True):
     reported_by: str
     reported_at: datetime = ts_field()
     closed_at: datetime | None = ts_field(nullable=True)
+
+
+# The workshop's capacity for a product family (§8.8): how many working days production takes,
+# one row per version. A process or labour-time change adds a version; the master-plan
+# proposals read the newest version in effect on their day.
+class CapacityVersion(SQLModel, table=True):
+    __tablename__ = "capacity_versions"
+    __table_args__ = {"schema": "production"}
+
+    family: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    production_days: int
+    effective_from: date
+    reason: str
+    set_by: str = Field(max_length=128)
+    set_at: datetime = ts_field()

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.procurement.service import owe_again
 from services.quality.assembly_ncr import cover_scrapped, judge_assembly
+from services.quality.documents import DocumentActivities
 from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
 from services.warehouse.receiving.service import (
     book_inspection,
@@ -395,4 +396,9 @@ async def _tell_orders(
         )
 
 
-ACTIVITIES: list[type] = [TaskActivities, EscalationActivities, QualityActivities]
+ACTIVITIES: list[type] = [
+    TaskActivities,
+    EscalationActivities,
+    QualityActivities,
+    DocumentActivities,
+]

@@ -91,3 +91,18 @@ class FinalInspection(SQLModel, table=True):
     defects: list[Any] = json_field()
     inspected_by: str
     inspected_at: datetime = ts_field()
+
+
+# A component certificate or manual production handed to quality for an order (§8.4); the
+# order's final inspection waits for its hand-over.
+class HandedDocument(SQLModel, table=True):
+    __tablename__ = "handed_documents"
+    __table_args__ = {"schema": "quality"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=16)
+    item: str = Field(primary_key=True, max_length=64)
+    ref: str = Field(max_length=200)
+    task_id: str = Field(max_length=128)
+    handed_by: str = Field(max_length=128)
+    handed_at: datetime = ts_field()

@@ -80,6 +80,10 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.collect_payment": ("催收货款", "Collect payment"),
     "sales.cancellation_settlement": ("取消订单费用或补偿", "Cancellation fee or compensation"),
     "sales.shipping_check": ("发货前检查（地址、包装）", "Shipping check (address, packaging)"),
+    "production.drawing_check": ("图纸确认", "Drawing check"),
+    "engineering.drawing_question": ("图纸疑问答复", "Answer a drawing question"),
+    "production.appearance_check": ("物料外观确认", "Material appearance check"),
+    "production.hand_over_documents": ("合格证说明书移交", "Hand documents to quality"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

@@ -9,6 +9,7 @@ from shared import payloads_aftersales as pa
 from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
+from shared import payloads_workshop as pw
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -73,6 +74,11 @@ _KINDS = [
     # Issue 16: the fee or compensation of a cancellation; the check before shipping.
     TaskKind("sales.cancellation_settlement", "sales", pc.CancellationSettlement),
     TaskKind("sales.shipping_check", "sales", pc.ShippingCheck),
+    # The workshop's checks (§8.1, §8.2, §8.4) and engineering's answer to a drawing question.
+    TaskKind("production.drawing_check", "production", pw.DrawingCheck),
+    TaskKind("engineering.drawing_question", "engineering", pw.DrawingAnswer),
+    TaskKind("production.appearance_check", "production", pw.AppearanceCheck),
+    TaskKind("production.hand_over_documents", "production", pw.HandOverDocuments),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}

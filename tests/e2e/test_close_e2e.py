@@ -20,6 +20,7 @@ from shared.auth import mint_token
 from shared.settings import Settings
 from tests.e2e.test_materials_e2e import BOM, _inspect, _receive, _wait_view
 from tests.e2e.test_stack import TASK_TIMEOUT, Desk, Runner, _desks, _drive_to_master_plan
+from tests.material_drivers import DOCUMENTS
 
 pytestmark = pytest.mark.e2e
 
@@ -245,6 +246,9 @@ def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
         )
 
         # P9: the first final inspection fails; the defect is corrected and signed.
+        production.complete(
+            production.wait_for("production.hand_over_documents", order_no), DOCUMENTS
+        )
         production.complete(
             production.wait_for("production.submit_inspection", order_no), {"missing_parts": []}
         )

@@ -52,6 +52,7 @@ from tests.drivers import (
 from tests.helpers import MARGIN, advance_to, complete_ok, create_order, wait_task
 from tests.issue_drivers import _report_ok
 from tests.material_drivers import (
+    DOCUMENTS,
     SETS,
     inspect,
     milestones,
@@ -330,6 +331,7 @@ async def test_the_task_kinds_of_one_order_the_walk_does_not_reach_are_completed
     # P9: the card signed; final inspection finds a defect, production corrects and signs it.
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(
         stack,

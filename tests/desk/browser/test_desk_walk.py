@@ -26,6 +26,7 @@ from tests.conftest import Stack
 from tests.desk.browser.conftest import Desk, DeskMaker
 from tests.helpers import MARGIN, advance_to, order_body
 from tests.material_drivers import (
+    DOCUMENTS,
     SETS,
     SHIPPING_CHECKED,
     milestones,
@@ -337,6 +338,7 @@ async def test_one_order_from_intake_to_closed_at_the_desk(
     await done(quality, "quality.process_confirmation", {"operation": "welding", "confirmed": True})
 
     # P9-P10: final inspection, shipping, delivery, commissioning, settlement, evaluation.
+    await done(production, "production.hand_over_documents", DOCUMENTS)
     await done(production, "production.submit_inspection", {"missing_parts": []})
     await done(quality, "quality.final_inspection", {"passed": True})
     await done(sales, "sales.shipping_check", SHIPPING_CHECKED)
