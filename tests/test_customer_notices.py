@@ -19,6 +19,7 @@ from tests.conftest import THRESHOLD, Stack, run_stack, settings_for
 from tests.fakes.platforms import WebhookFake, WeComFake
 from tests.helpers import MARGIN, advance_to, complete, complete_ok, wait_task
 from tests.material_drivers import (
+    DOCUMENTS,
     SHIPPING_CHECKED,
     production_start,
     to_production,
@@ -36,6 +37,7 @@ async def _to_delivery(stack: Stack, ts_env: WorkflowEnvironment, order_no: str)
     """An order in production (`to_production`) assembled and through final inspection."""
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(stack, "production.assembly", order_no, card)
+    await complete_ok(stack, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(stack, "production.submit_inspection", order_no, {"missing_parts": []})
     view = await complete_ok(stack, "quality.final_inspection", order_no, {"passed": True})
     assert view["stage"] == "delivery", view["stage"]

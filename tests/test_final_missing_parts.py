@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import Stack
 from tests.helpers import MARGIN, advance_to, complete, complete_ok, wait_task
 from tests.material_drivers import (
+    DOCUMENTS,
     inbox_tasks,
     order_view,
     production_start,
@@ -54,6 +55,7 @@ async def test_missing_parts_hold_the_shipment_until_fitted_and_signed_or_shippe
     await advance_to(ts_env, production_start(view) + MARGIN)
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(flow, "production.assembly", order_no, card)
+    await complete_ok(flow, "production.hand_over_documents", order_no, DOCUMENTS)
     missing = [{"item": HOOD, "qty": 1}, {"item": PLATE, "qty": 2}]
     twice = await complete(
         flow, "production.submit_inspection", order_no, {"missing_parts": [missing[0]] * 2}

@@ -26,6 +26,7 @@ from tests.helpers import (
     wait_task,
 )
 from tests.material_drivers import (
+    DOCUMENTS,
     buy_and_pick,
     order_view,
     production_start,
@@ -187,6 +188,7 @@ async def test_deposit_gate_receivables_short_settlement_and_close(
     await advance_to(ts_env, production_start(view) + MARGIN)
     card = {"operations": [{"name": "frame assembly", "signed_by": "op-1"}]}
     await complete_ok(money, "production.assembly", order_no, card)
+    await complete_ok(money, "production.hand_over_documents", order_no, DOCUMENTS)
     await complete_ok(money, "production.submit_inspection", order_no, {"missing_parts": []})
     await complete_ok(money, "quality.final_inspection", order_no, {"passed": True})
     await ship(money, order_no)
