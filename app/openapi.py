@@ -93,6 +93,8 @@ CONFLICTS = [
     ("post", r"/escalations/\{escalation_id\}/ack"),
     ("post", r"/escalations/\{escalation_id\}/resolve"),
     ("post", r"/planning/calendar/exceptions"),
+    # Issue 16, procurement: a line that owes nothing (`po_line_closed`), a watch that ended.
+    ("post", r"/procurement/purchase-orders/\{po_no\}/promise"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")

@@ -44,6 +44,7 @@ from workflows.digest import EscalationDigestWorkflow
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
+from workflows.promise_watch import PromiseWatchWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
 from workflows.requisition import RequisitionWorkflow
@@ -70,6 +71,7 @@ WORKFLOWS: list[type] = [
     CalendarChangeWorkflow,
     EscalationDigestWorkflow,
     ChannelTestWorkflow,
+    PromiseWatchWorkflow,
 ]
 
 

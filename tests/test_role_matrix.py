@@ -98,6 +98,17 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/procurement/requisitions"): inbox_readers("procurement"),
     ("GET", "/procurement/work-orders"): inbox_readers("procurement", "production"),
     ("GET", "/procurement/purchase-orders"): {"procurement", "warehouse", "ops", "admin"},
+    # Issue 16: the buyer moves a promise and raises requisitions; the head sets safety stock.
+    ("POST", "/procurement/purchase-orders/{po_no}/promise"): {"procurement", "admin"},
+    ("POST", "/procurement/requisitions"): {"procurement", "admin"},
+    ("PUT", "/procurement/items/{item}/safety-stock"): {"head:procurement", "admin"},
+    ("GET", "/procurement/items/{item}/safety-stock"): {
+        "procurement",
+        "head:procurement",
+        "planning",
+        "ops",
+        "admin",
+    },
     # Warehouse.
     ("POST", "/warehouse/receipts"): {"warehouse", "admin"},
     ("POST", "/warehouse/returns"): {"warehouse", "admin"},
@@ -122,7 +133,7 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
 
 def body_for(method: str, template: str) -> Any:
     """A body that passes the route's declared model (see the module docstring)."""
-    if method != "POST":
+    if method not in ("POST", "PUT"):
         return None
     if template == "/sales/orders":
         return order_body()
@@ -158,6 +169,18 @@ def body_for(method: str, template: str) -> Any:
             "reason": "matrix",
         },
         "/planning/calendar/years/{year}/confirm": None,
+        # Issue 16 (procurement): each names what does not exist, so a role let in gets 404/422.
+        "/procurement/purchase-orders/{po_no}/promise": {
+            "line_no": 1,
+            "promised_date": "2030-01-01",
+        },
+        "/procurement/requisitions": {
+            "item": "NO-SUCH-ITEM",
+            "qty": 1,
+            "need_date": "2030-01-01",
+            "reason": "temporary",
+        },
+        "/procurement/items/{item}/safety-stock": {"level": 5},
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}
@@ -240,6 +263,8 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "exception_id": "999999",
             "year": "2030",
             "name": "no-such-channel",
+            "po_no": "NO-SUCH-PO",
+            "item": "NO-SUCH-ITEM",
         }[m.group(1)],
         template,
     )

@@ -17,11 +17,13 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
     from shared import payloads as p
+    from shared.procurement_types import PromiseWatchInput
+    from shared.temporal import workflow_queue
     from shared.types import (
         PlacePoInput,
         PoPlaced,
@@ -31,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         RequisitionSettled,
         RequisitionSummary,
     )
-    from shared.workflow_ids import order_workflow_id
+    from shared.workflow_ids import order_workflow_id, promise_watch_workflow_id
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
     from workflows.tasks import TaskHost, TaskState
@@ -47,6 +49,11 @@ REQUISITION_SETTLED = "requisition_settled"
 ESCALATION_RAISED = "escalation_raised"
 # How long a requisition with a late promise waits for its order to move the forecast.
 FORECAST_WAIT = timedelta(hours=1)
+# Requisitions raised by hand (§4.4, §4.10): bought before the BOM (pre-purchase) or a
+# temporary addition; like special items, the division approves them.
+BY_HAND = ("pre_purchase", "temporary")
+# Patch: a placed PO line gets its PromiseWatchWorkflow (histories from before start none).
+PROMISE_WATCH = "promise-watch"
 
 
 def promise_violation(payload: p.Payload, today: date) -> str | None:
@@ -83,7 +90,9 @@ class Buying:
     async def run(self, required: Callable[[], date | None]) -> RequisitionSettled:
         """Approve where needed, then buy; `required` is read when the PO task opens."""
         r = self.requisition
-        needs_approval = self.order_no is None or r.special or r.reason == "safety_stock"
+        needs_approval = (
+            self.order_no is None or r.special or r.reason in ("safety_stock", *BY_HAND)
+        )
         if needs_approval and not await self.approved():
             return self.outcome()
         return await self.place(required())
@@ -92,9 +101,10 @@ class Buying:
         return f"for {self.order_no}" if self.order_no else "for safety stock"
 
     async def approved(self) -> bool:
-        """Special items go to the division leader (§4.4), safety stock to the head (§4.5)."""
+        """Special items and requisitions by hand go to the division leader (§4.4), safety
+        stock to the head (§4.5)."""
         host, r = self.host, self.requisition
-        special = r.special and self.order_no is not None
+        special = (r.special and self.order_no is not None) or r.reason in BY_HAND
         kind = "procurement.special_approval" if special else "procurement.stock_approval"
         task = await host.book.open(
             kind, f"Approve buying {r.qty} {r.item} {self._for()}", r.model_dump(mode="json")
@@ -182,6 +192,8 @@ class RequisitionWorkflow(TaskWorkflow):
     async def run(self, inp: RequisitionInput) -> RequisitionSettled:
         try:
             settled = await self.buying.run(lambda: inp.required_date)
+            if settled.state == "ordered" and workflow.patched(PROMISE_WATCH):
+                await self._watch_promise()
         except asyncio.CancelledError:
             # The order was cancelled: nothing is bought, and no inbox keeps asking for it.
             withdrawn = [task.task_id for task in self.book.open_tasks()]
@@ -208,6 +220,30 @@ class RequisitionWorkflow(TaskWorkflow):
                 )
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _watch_promise(self) -> None:
+        """Start the PO line's PromiseWatchWorkflow (it outlives this one)."""
+        placed, promised, r = self.buying.placed, self.buying.promised, self.inp.requisition
+        assert placed is not None and promised is not None
+        # One the API started already (a moved date) watches the line.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                "PromiseWatchWorkflow",
+                PromiseWatchInput(
+                    requisition_key=r.key,
+                    po_no=placed.po_no,
+                    item=placed.item,
+                    qty=placed.qty,
+                    promised_date=promised,
+                    order_no=self.inp.order_no,
+                    required_date=self.inp.required_date,
+                    queue_prefix=self.inp.queue_prefix,
+                ),
+                id=promise_watch_workflow_id(r.key),
+                task_queue=workflow_queue(self.inp.queue_prefix),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"watch the promise of {placed.po_no}: {r.qty} {r.item}"[:200],
+            )
 
     @workflow.signal
     def forecast_moved(self) -> None:

@@ -47,6 +47,11 @@ ERRORS_ZH: dict[str, str] = {
     "wrong_supplier": "供应商与采购订单不符",
     "unhealthy": "服务不可用",
     "unreadable": "无法读取服务的回答",
+    # Issue 16, procurement.
+    "po_line_closed": "该采购订单行已无欠交，不能再改预计到货日期",
+    "invalid_promise": "预计到货日期有误",
+    "invalid_requisition": "物料需求申请有误",
+    "unknown_order": "未知订单",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

@@ -70,6 +70,7 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "sales.evaluation": ("项目评价", "Evaluation"),
     "sales.ship_date": ("确认发货日期", "Expected ship date"),
     "sales.change_agreement": ("变更协议", "Change agreement"),
+    "procurement.confirm_promise": ("确认到货日期", "Confirm the promised date"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

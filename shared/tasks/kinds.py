@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import payloads as p
+from shared import payloads_procurement as pp
 
 
 # One kind of human task: the inbox it lands in, the roles that may complete it, its payload.
@@ -54,6 +55,8 @@ _KINDS = [
     TaskKind("sales.evaluation", "sales", p.Evaluation),
     TaskKind("sales.ship_date", "sales", p.ShipDate),
     TaskKind("sales.change_agreement", "sales", p.ChangeAgreement),
+    # Issue 16, procurement: the buyer confirms (or moves) a PO line's promised date.
+    TaskKind("procurement.confirm_promise", "procurement", pp.ConfirmPromise),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}
