@@ -20,6 +20,9 @@ class PromiseWatchInput(BaseModel):
     order_no: str | None = None
     required_date: date | None = None
     queue_prefix: str = "orderflow"
+    # Started by the API for a move (the line's earlier watch had ended): it takes that move
+    # before anything else, so it cannot end before the move arrives.
+    for_move: bool = False
 
 
 # The line as the watch reads it: whether anything is still owed on it, its promised date and

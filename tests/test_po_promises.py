@@ -223,3 +223,8 @@ async def test_a_hand_requisition_needs_the_division_and_its_promise_is_confirme
     assert done["status"] == 200, done
     watch = plant.client.get_workflow_handle(promise_watch_workflow_id(key), result_type=str)
     assert await watch.result() == "confirmed"
+    # A confirmed date may still move: a new watch takes the move and watches the new date.
+    last = moved_to + timedelta(days=30)
+    status, moved = await _move(plant, po_no, {"line_no": 1, "promised_date": str(last)})
+    assert (status, moved["previous"], moved["late"]) == (200, str(moved_to), True)
+    assert (await _line(plant, po_no))["promised_date"] == last.isoformat()

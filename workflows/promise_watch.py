@@ -41,6 +41,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
 
 CONFIRM_KIND = "procurement.confirm_promise"
+# How long a watch the API started for a move waits for it (the API sends it at once).
+MOVE_WAIT = timedelta(minutes=10)
+# While the buyer has not answered, the line is looked at again each day: a question about
+# goods received (or a PO cancelled with its order) meanwhile is withdrawn.
+RECHECK = timedelta(days=1)
 
 
 def promise_problem(promised: date, today: date) -> str | None:
@@ -62,11 +67,19 @@ class PromiseWatchWorkflow(TaskWorkflow):
         self.state = "watching"
         self._moving = asyncio.Lock()
         self._told_escalated = False
+        self.moves = 0
 
     @workflow.run
     async def run(self, inp: PromiseWatchInput) -> str:
+        if inp.for_move:
+            await self.until(
+                lambda: self.moves > 0,
+                "waiting for the move it was started for",
+                deadline=workflow.now() + MOVE_WAIT,
+                timer_summary="the API sends the move this watch was started for",
+            )
         line = await self._read()
-        if line.promised_date is not None:
+        if line.promised_date is not None and not self.moves:
             self.promised = line.promised_date
         while line.open and line.confirm_days > 0:
             promised = self.promised
@@ -76,7 +89,7 @@ class PromiseWatchWorkflow(TaskWorkflow):
                 continue  # moved before it was time to ask: ask about the new date
             line = await self._read()
             if line.open and await self._ask(promised):
-                break
+                break  # confirmed, or nothing is owed any more
         else:
             self.state = "closed"
         self.describe(f"promise {self.state}")
@@ -100,7 +113,8 @@ class PromiseWatchWorkflow(TaskWorkflow):
         return line
 
     async def _ask(self, promised: date) -> bool:
-        """Ask the buyer to confirm `promised`; True once confirmed, False when it moved."""
+        """Ask the buyer to confirm `promised`; True once confirmed (or once nothing is owed
+        on the line any more: the question is withdrawn), False when the date moved."""
         inp = self.inp
         task = await self.book.open(
             CONFIRM_KIND,
@@ -117,7 +131,16 @@ class PromiseWatchWorkflow(TaskWorkflow):
             due_clock=day_end(self.promised),
         )
         moved = self._moved_from(promised)
-        await self.until(lambda: not task.is_open or moved(), f"waiting for {CONFIRM_KIND}")
+        while not await self.until(
+            lambda: not task.is_open or moved(),
+            f"waiting for {CONFIRM_KIND}",
+            deadline=workflow.now() + RECHECK,
+            timer_summary=f"is {inp.item} on {inp.po_no} still owed a day on?",
+        ):
+            if not (await self._read()).open:  # received, or the PO was cancelled
+                await self.book.withdraw(task)
+                self.state = "closed"
+                return True
         if task.is_open:  # moved through the API meanwhile: this question is answered
             await self.book.withdraw(task)
             return False
@@ -173,6 +196,7 @@ class PromiseWatchWorkflow(TaskWorkflow):
                 f"{inp.po_no}: {inp.item} now promised {new} (was {previous})",
             )
             self.promised = new
+            self.moves += 1
             required = inp.required_date
             late = required is not None and self.promised > required
             if late and required is not None:

@@ -50,8 +50,9 @@ ESCALATION_RAISED = "escalation_raised"
 # How long a requisition with a late promise waits for its order to move the forecast.
 FORECAST_WAIT = timedelta(hours=1)
 # Requisitions raised by hand (§4.4, §4.10): bought before the BOM (pre-purchase) or a
-# temporary addition; like special items, the division approves them.
-BY_HAND = ("pre_purchase", "temporary")
+# temporary addition; like special items, the division approves them. What task titles call
+# one for no order.
+BY_HAND = {"pre_purchase": "as a pre-purchase", "temporary": "as a temporary addition"}
 # Patch: a placed PO line gets its PromiseWatchWorkflow (histories from before start none).
 PROMISE_WATCH = "promise-watch"
 
@@ -98,7 +99,9 @@ class Buying:
         return await self.place(required())
 
     def _for(self) -> str:
-        return f"for {self.order_no}" if self.order_no else "for safety stock"
+        if self.order_no:
+            return f"for {self.order_no}"
+        return BY_HAND.get(self.requisition.reason, "for safety stock")
 
     async def approved(self) -> bool:
         """Special items and requisitions by hand go to the division leader (§4.4), safety
@@ -112,7 +115,8 @@ class Buying:
         await host.wait_tasks(task)
         decision = p.Approval.parse(task.payload)
         self.state = "approved" if decision.approved else "rejected"
-        what = "requisition" if self.order_no else "safety-stock requisition"
+        by_hand = r.reason in BY_HAND
+        what = "requisition" if self.order_no or by_hand else "safety-stock requisition"
         await host.activity(
             ProcurementActivities.decide_requisition,
             RequisitionDecision(
@@ -263,7 +267,7 @@ class RequisitionWorkflow(TaskWorkflow):
 
     def headline(self) -> str:
         r = self.inp.requisition
-        owner = self.inp.order_no or "safety stock"
+        owner = self.inp.order_no or ("by hand" if r.reason in BY_HAND else "safety stock")
         return f"**{owner}** · requisition {r.qty} {r.item} · `{r.key}`"
 
     def stage_of_update(self) -> str:

@@ -103,7 +103,7 @@ async def move_promise(
         # The line's watch has ended (confirmed, or the PO is older than watches): a new one
         # takes the move and watches the new date.
         try:
-            await start_promise_watch(temporal, watch)
+            await start_promise_watch(temporal, watch.model_copy(update={"for_move": True}))
         except RPCError as err:
             raise unavailable(f"Temporal did not take the promise watch: {err.message}") from err
         moved = await _send_move(temporal, watch.requisition_key, command)
