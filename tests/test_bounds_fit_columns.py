@@ -21,7 +21,14 @@ from sqlalchemy import Column, Integer, Numeric
 from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.models import PlanRevision
-from services.procurement.models import PoLine, PurchaseOrder, Requisition
+from services.procurement.buyer_schemas import PromiseMove, RequisitionCreate, SafetyStockSet
+from services.procurement.models import (
+    PoLine,
+    PurchaseOrder,
+    Requisition,
+    SafetyStockChange,
+    SafetyStockLevel,
+)
 from services.production.models import ProductionIssue
 from services.production.schemas import IssueCreate, IssueItem
 from services.quality.models import FinalInspection, Inspection, Ncr
@@ -36,9 +43,11 @@ from services.sales.schemas import (
 from services.warehouse.models import Movement, ReceiptLine, Reservation, ReturnRecord, StockLot
 from services.warehouse.schemas import ReturnCreate, ReturnLineCreate
 from shared import payloads as p
+from shared import payloads_procurement as pp
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
+from shared.timeline import TimelineEvent
 from shared.working_time.models import CalendarExceptionRow
 
 # Free text: kept in a `text` column or in JSONB (a task's payload, a timeline entry), where no
@@ -143,6 +152,15 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (ReturnLineCreate, "lot_no"): col(StockLot, "lot_no"),
     (ExceptionCreate, "shifts"): col(CalendarExceptionRow, "shifts"),
     (ExceptionCreate, "reason"): col(CalendarExceptionRow, "reason"),
+    # Issue 16, procurement.
+    (pp.ConfirmPromise, "comment"): JSON,
+    (PromiseMove, "line_no"): col(PoLine, "line_no"),
+    (PromiseMove, "reason"): col(TimelineEvent, "summary"),
+    (RequisitionCreate, "item"): col(Requisition, "item"),
+    (RequisitionCreate, "qty"): col(Requisition, "qty"),
+    (RequisitionCreate, "order_no"): col(Requisition, "order_no"),
+    (SafetyStockSet, "level"): col(SafetyStockLevel, "level"),
+    (SafetyStockSet, "reason"): col(SafetyStockChange, "reason"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -153,6 +171,9 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     IssueCreate,
     ReturnCreate,
     ExceptionCreate,
+    PromiseMove,
+    RequisitionCreate,
+    SafetyStockSet,
 )
 
 

@@ -6,9 +6,12 @@ new date. `move_promise` (`POST /procurement/purchase-orders/{po}/promise`) move
 time and closes an open confirmation. A date moved past the date the material is required
 warns the planner at once and moves the order's forecast, as a late promise on the PO did.
 
-The RequisitionWorkflow starts it once the line is on a PO; the API starts it again for a line
-whose watch has ended (confirmed, or ordered before watches were kept) when its date moves.
-The watch ends when its date is confirmed or nothing is owed on the line any more.
+The RequisitionWorkflow has an activity start it once the line is on a PO (a child would
+report its end to a requisition long closed); the API starts it again for a line whose watch
+has ended (confirmed, or ordered before watches were kept) when its date moves. The watch ends
+when its date is confirmed or nothing is owed on the line any more; while the buyer has not
+answered, the line is looked at daily and the question withdrawn once nothing is owed (goods
+received, or the PO cancelled with its order).
 """
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
+    from services.procurement.promises import PromiseActivities
     from shared import payloads as p
     from shared.procurement_types import PromiseWatchInput
-    from shared.temporal import workflow_queue
     from shared.types import (
         PlacePoInput,
         PoPlaced,
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         RequisitionSettled,
         RequisitionSummary,
     )
-    from shared.workflow_ids import order_workflow_id, promise_watch_workflow_id
+    from shared.workflow_ids import order_workflow_id
     from workflows.base import TaskWorkflow
     from workflows.common import end_of_day
     from workflows.tasks import TaskHost, TaskState
@@ -226,28 +226,24 @@ class RequisitionWorkflow(TaskWorkflow):
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _watch_promise(self) -> None:
-        """Start the PO line's PromiseWatchWorkflow (it outlives this one)."""
+        """Start the PO line's PromiseWatchWorkflow. It outlives this one and belongs to no
+        workflow (an activity starts it): its end is no event of a requisition long closed."""
         placed, promised, r = self.buying.placed, self.buying.promised, self.inp.requisition
         assert placed is not None and promised is not None
-        # One the API started already (a moved date) watches the line.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await workflow.start_child_workflow(
-                "PromiseWatchWorkflow",
-                PromiseWatchInput(
-                    requisition_key=r.key,
-                    po_no=placed.po_no,
-                    item=placed.item,
-                    qty=placed.qty,
-                    promised_date=promised,
-                    order_no=self.inp.order_no,
-                    required_date=self.inp.required_date,
-                    queue_prefix=self.inp.queue_prefix,
-                ),
-                id=promise_watch_workflow_id(r.key),
-                task_queue=workflow_queue(self.inp.queue_prefix),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                static_summary=f"watch the promise of {placed.po_no}: {r.qty} {r.item}"[:200],
-            )
+        await self.activity(
+            PromiseActivities.start_watch,
+            PromiseWatchInput(
+                requisition_key=r.key,
+                po_no=placed.po_no,
+                item=placed.item,
+                qty=placed.qty,
+                promised_date=promised,
+                order_no=self.inp.order_no,
+                required_date=self.inp.required_date,
+                queue_prefix=self.inp.queue_prefix,
+            ),
+            f"watch the promise of {placed.po_no}: {r.qty} {r.item}",
+        )
 
     @workflow.signal
     def forecast_moved(self) -> None:

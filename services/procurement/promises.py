@@ -8,13 +8,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from services.procurement.models import PoLine, PurchaseOrder
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.procurement_types import LineWatch, RecordPromise
+from shared.procurement_types import LineWatch, PromiseWatchInput, RecordPromise
+from shared.temporal import workflow_queue
 from shared.timeline import add_event
+from shared.workflow_ids import promise_watch_workflow_id
+
+# Started by name: this module is the watch's own activities (workflows/promise_watch.py).
+WATCH_TYPE = "PromiseWatchWorkflow"
 
 
 async def _line(session: AsyncSession, requisition_key: str) -> tuple[PoLine, PurchaseOrder] | None:
@@ -84,3 +90,19 @@ class PromiseActivities(DbActivities):
                     "previous": promise.previous.isoformat(),
                 },
             )
+
+    @activity.defn
+    async def start_watch(self, inp: PromiseWatchInput) -> None:
+        """Start the PO line's PromiseWatchWorkflow on its own (no parent); one already
+        running (the API started it for a move) watches the line instead."""
+        try:
+            await activity.client().start_workflow(
+                WATCH_TYPE,
+                inp,
+                id=promise_watch_workflow_id(inp.requisition_key),
+                task_queue=workflow_queue(inp.queue_prefix),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                static_summary=f"watch the promise of {inp.po_no}: {inp.qty} {inp.item}"[:200],
+            )
+        except WorkflowAlreadyStartedError:
+            activity.logger.info("the promise of %s is watched already", inp.po_no)
