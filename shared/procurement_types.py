@@ -23,6 +23,9 @@ class PromiseWatchInput(BaseModel):
     # Started by the API for a move (the line's earlier watch had ended): it takes that move
     # before anything else, so it cannot end before the move arrives.
     for_move: bool = False
+    # Tasks earlier runs of this watch opened: a new run numbers its tasks after theirs (a
+    # task's id is the workflow id and its number, and the inbox keeps every one).
+    tasks_before: int = 0
 
 
 # The line as the watch reads it: whether anything is still owed on it, its promised date and

@@ -22,7 +22,7 @@ from shared.settings import Settings
 from shared.workflow_ids import promise_watch_workflow_id
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import advance_to, escalations, parse_time, wait_escalation
-from tests.material_drivers import milestones, order_view, place_orders, to_materials
+from tests.material_drivers import milestones, order_view, place_orders, receive, to_materials
 from tests.plant_calendar import PLANT_CLOCKS, plant_calendar
 
 CONFIRM = "procurement.confirm_promise"
@@ -228,3 +228,16 @@ async def test_a_hand_requisition_needs_the_division_and_its_promise_is_confirme
     status, moved = await _move(plant, po_no, {"line_no": 1, "promised_date": str(last)})
     assert (status, moved["previous"], moved["late"]) == (200, str(moved_to), True)
     assert (await _line(plant, po_no))["promised_date"] == last.isoformat()
+    # Goods received while the buyer has not answered: the next day's look withdraws it.
+    last_at = calendar.add_working(calendar.day_start(last), -timedelta(days=3))
+    await advance_to(ts_env, last_at + timedelta(minutes=1))
+    asked = await _wait(plant, CONFIRM, lambda t: is_ours(t) and t["task_id"] != again["task_id"])
+    received = await receive(
+        plant, po_no, "Fastenal", [{"item": item, "qty_noted": 20, "qty_counted": 20}]
+    )
+    assert received.status_code == 201, received.text
+    status, refused = await _move(plant, po_no, {"line_no": 1, "promised_date": str(last)})
+    assert (status, refused["error"]) == (409, "po_line_closed")
+    await advance_to(ts_env, last_at + timedelta(days=1, minutes=2))
+    await _wait(plant, CONFIRM, lambda t: t["task_id"] == asked["task_id"], "withdrawn")
+    assert await watch.result() == "closed"

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         PromiseWatchInput,
         RecordPromise,
     )
+    from shared.task_state import TaskBookState
     from shared.types import RaiseEscalation, RequisitionSettled
     from shared.workflow_ids import order_workflow_id
     from shared.working_time.clocks import day_end, day_start
@@ -65,7 +66,9 @@ class PromiseWatchWorkflow(TaskWorkflow):
     @workflow.init
     def __init__(self, inp: PromiseWatchInput) -> None:
         self.inp = inp
-        self._init_tasks(inp.order_no or NO_ORDER, inp.queue_prefix)
+        self._init_tasks(
+            inp.order_no or NO_ORDER, inp.queue_prefix, TaskBookState(seq=inp.tasks_before)
+        )
         self.promised = inp.promised_date
         self.state = "watching"
         self._moving = asyncio.Lock()

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, status
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -25,7 +26,13 @@ from services.procurement.buyer_schemas import (
     SafetyStockPublic,
     SafetyStockSet,
 )
-from services.procurement.models import PoLine, PurchaseOrder, Requisition, SafetyStockLevel
+from services.procurement.models import (
+    PoLine,
+    PurchaseOrder,
+    Requisition,
+    SafetyStockLevel,
+    Task,
+)
 from services.procurement.safety_stock import current_level, level_history, set_level
 from services.procurement.schemas import RequisitionPublic
 from services.sales.service import order_exists
@@ -35,6 +42,7 @@ from shared.errors import APIError, conflict, invalid, not_found, unavailable
 from shared.procurement_types import MovePromise, PromiseMoved, PromiseWatchInput
 from shared.types import RequisitionInput, RequisitionSummary
 from shared.updates import send_update
+from shared.workflow_ids import promise_watch_workflow_id
 from workflows.clients import (
     PromiseWatchWorkflow,
     promise_watch_handle,
@@ -50,6 +58,12 @@ HEAD = ("head:procurement",)
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+async def tasks_of_workflow(session: AsyncSession, workflow_id: str) -> int:
+    """How many tasks the procurement inbox holds of a workflow id (every run of it)."""
+    query = select(func.count()).select_from(Task).where(Task.c.workflow_id == workflow_id)
+    return int((await session.execute(query)).scalar_one())
 
 
 # -- a PO line's promised date ----------------------------------------------------------------
@@ -103,7 +117,12 @@ async def move_promise(
         # The line's watch has ended (confirmed, or the PO is older than watches): a new one
         # takes the move and watches the new date.
         try:
-            await start_promise_watch(temporal, watch.model_copy(update={"for_move": True}))
+            earlier = await tasks_of_workflow(
+                session, promise_watch_workflow_id(watch.requisition_key)
+            )
+            await start_promise_watch(
+                temporal, watch.model_copy(update={"for_move": True, "tasks_before": earlier})
+            )
         except RPCError as err:
             raise unavailable(f"Temporal did not take the promise watch: {err.message}") from err
         moved = await _send_move(temporal, watch.requisition_key, command)
