@@ -104,6 +104,8 @@ CONFLICTS = [
     ("post", r"/aftersales/cases/\{case_id\}/parts"),
     ("post", r"/warehouse/returns"),
     ("post", r"/sales/orders/\{order_no\}/payments"),
+    # Issue 16, procurement: a line that owes nothing (`po_line_closed`), a watch that ended.
+    ("post", r"/procurement/purchase-orders/\{po_no\}/promise"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")

@@ -45,6 +45,7 @@ from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.notices import NoticeDeliveryWorkflow
 from workflows.order import OrderWorkflow
+from workflows.promise_watch import PromiseWatchWorkflow
 from workflows.replenishment import StockReplenishmentWorkflow
 from workflows.reports import PlanReportWorkflow
 from workflows.requisition import RequisitionWorkflow
@@ -74,6 +75,7 @@ WORKFLOWS: list[type] = [
     ChannelTestWorkflow,
     ServiceCaseWorkflow,
     NoticeDeliveryWorkflow,
+    PromiseWatchWorkflow,
 ]
 
 

@@ -175,6 +175,10 @@ class Settings(BotSettings, MoneySettings):
     # gets 413 before it is read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # Working days before a PO line's promised date its buyer is asked to confirm it
+    # (`procurement.confirm_promise`, §4.7, §4.9; `ORDERFLOW_PO_CONFIRM_DAYS`); 0: not asked.
+    po_confirm_days: int = Field(default=3, ge=0, le=60)
+
     sla_incoming_inspection: Duration = timedelta(hours=8)
     sla_design_change: Duration = timedelta(hours=4)
     sla_material_check_lead: Duration = timedelta(days=3)

@@ -47,3 +47,8 @@ def calendar_check_workflow_id(prefix: str, day: str) -> str:
     """The CalendarChangeWorkflow a worker starts to remind of unpublished years, once a day:
     `<prefix>-calendar-check-<YYYY-MM-DD>`."""
     return f"{prefix}-calendar-check-{day}"
+
+
+def promise_watch_workflow_id(requisition_key: str) -> str:
+    """The PromiseWatchWorkflow of the PO line bought for a requisition: `promise-<key>`."""
+    return f"promise-{requisition_key}"

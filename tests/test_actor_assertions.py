@@ -138,7 +138,14 @@ def test_every_update_taking_an_actor_verifies_it_in_its_validator() -> None:
             assert update.validator is not None, f"{cls.__name__}.{name} has no validator"
             assert f'verify_actor(cmd, "{name}")' in inspect.getsource(update.validator)
             checked.add(name)
-    assert checked == {"complete_task", "cancel", "change", "report_issue", "warn_delay"}
+    assert checked == {
+        "complete_task",
+        "cancel",
+        "change",
+        "report_issue",
+        "warn_delay",
+        "move_promise",
+    }
 
 
 # -- settings and the API answer -------------------------------------------------------------

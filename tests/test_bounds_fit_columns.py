@@ -24,7 +24,14 @@ from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingR
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.delay_api import DelayWarningCreate
 from services.planning.models import PlanRevision
-from services.procurement.models import PoLine, PurchaseOrder, Requisition
+from services.procurement.buyer_schemas import PromiseMove, RequisitionCreate, SafetyStockSet
+from services.procurement.models import (
+    PoLine,
+    PurchaseOrder,
+    Requisition,
+    SafetyStockChange,
+    SafetyStockLevel,
+)
 from services.production.capacity_api import CapacityChange
 from services.production.models import CapacityVersion, ProductionIssue
 from services.production.schemas import IssueCreate, IssueItem
@@ -53,10 +60,12 @@ from shared import payloads_aftersales as pa
 from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
+from shared import payloads_procurement as pp
 from shared import payloads_workshop as pw
 from shared.bounds import FREE_TEXT_LEN, NumericFit
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import inbox
+from shared.timeline import TimelineEvent
 from shared.working_time.models import CalendarExceptionRow
 
 # Free text: kept in a `text` column or in JSONB (a task's payload, a timeline entry), where no
@@ -219,6 +228,15 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     (pw.HandedDocument, "ref"): col(HandedDocument, "ref"),
     (CapacityChange, "production_days"): col(CapacityVersion, "production_days"),
     (CapacityChange, "reason"): col(CapacityVersion, "reason"),
+    # Issue 16, procurement.
+    (pp.ConfirmPromise, "comment"): JSON,
+    (PromiseMove, "line_no"): col(PoLine, "line_no"),
+    (PromiseMove, "reason"): col(TimelineEvent, "summary"),
+    (RequisitionCreate, "item"): col(Requisition, "item"),
+    (RequisitionCreate, "qty"): col(Requisition, "qty"),
+    (RequisitionCreate, "order_no"): col(Requisition, "order_no"),
+    (SafetyStockSet, "level"): col(SafetyStockLevel, "level"),
+    (SafetyStockSet, "reason"): col(SafetyStockChange, "reason"),
 }
 
 REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
@@ -235,6 +253,9 @@ REQUEST_SCHEMAS: tuple[type[BaseModel], ...] = (
     WarrantySet,
     PaymentIn,
     CapacityChange,
+    PromiseMove,
+    RequisitionCreate,
+    SafetyStockSet,
 )
 
 

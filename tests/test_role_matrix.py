@@ -104,6 +104,17 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/procurement/requisitions"): inbox_readers("procurement"),
     ("GET", "/procurement/work-orders"): inbox_readers("procurement", "production"),
     ("GET", "/procurement/purchase-orders"): {"procurement", "warehouse", "ops", "admin"},
+    # Issue 16: the buyer moves a promise and raises requisitions; the head sets safety stock.
+    ("POST", "/procurement/purchase-orders/{po_no}/promise"): {"procurement", "admin"},
+    ("POST", "/procurement/requisitions"): {"procurement", "admin"},
+    ("PUT", "/procurement/items/{item}/safety-stock"): {"head:procurement", "admin"},
+    ("GET", "/procurement/items/{item}/safety-stock"): {
+        "procurement",
+        "head:procurement",
+        "planning",
+        "ops",
+        "admin",
+    },
     # Warehouse.
     ("POST", "/warehouse/receipts"): {"warehouse", "admin"},
     ("POST", "/warehouse/returns"): {"warehouse", "admin"},
@@ -151,7 +162,7 @@ def body_for(method: str, template: str) -> Any:
         return {"months": 12}
     if method == "PUT" and template == "/production/capacity/{family}":
         return {"production_days": 10, "reason": "matrix"}
-    if method != "POST":
+    if method not in ("POST", "PUT"):
         return None
     if template == "/sales/orders":
         return order_body()
@@ -203,6 +214,18 @@ def body_for(method: str, template: str) -> Any:
             "description": "matrix",
         },
         "/aftersales/cases/{case_id}/parts": {"lines": [{"item": "NO-SUCH-ITEM", "qty": 1}]},
+        # Issue 16 (procurement): each names what does not exist, so a role let in gets 404/422.
+        "/procurement/purchase-orders/{po_no}/promise": {
+            "line_no": 1,
+            "promised_date": "2030-01-01",
+        },
+        "/procurement/requisitions": {
+            "item": "NO-SUCH-ITEM",
+            "qty": 1,
+            "need_date": "2030-01-01",
+            "reason": "temporary",
+        },
+        "/procurement/items/{item}/safety-stock": {"level": 5},
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}
@@ -287,6 +310,8 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "name": "no-such-channel",
             "case_id": "SC-NO-SUCH",
             "family": "MATRIX-FAMILY",
+            "po_no": "NO-SUCH-PO",
+            "item": "NO-SUCH-ITEM",
         }[m.group(1)],
         template,
     )

@@ -4,6 +4,7 @@ typed handles on running workflows. Services import nothing else from workflows/
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -11,13 +12,21 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from shared.aftersales_types import ServiceCaseInput, service_case_workflow_id
+from shared.procurement_types import PromiseWatchInput
 from shared.temporal import workflow_queue
-from shared.workflow_ids import order_workflow_id
+from shared.types import RequisitionInput
+from shared.workflow_ids import (
+    order_workflow_id,
+    promise_watch_workflow_id,
+    requisition_workflow_id,
+)
 from workflows.base import TaskWorkflow
 from workflows.calendar_change import CalendarChangeInput, CalendarChangeWorkflow
 from workflows.channel_test import ChannelTestWorkflow
 from workflows.inspection import IncomingInspectionWorkflow
 from workflows.order import OrderWorkflow
+from workflows.promise_watch import PromiseWatchWorkflow
+from workflows.requisition import RequisitionWorkflow
 from workflows.service_case import ServiceCaseWorkflow
 
 __all__ = [
@@ -26,10 +35,15 @@ __all__ = [
     "ChannelTestWorkflow",
     "IncomingInspectionWorkflow",
     "OrderWorkflow",
+    "PromiseWatchWorkflow",
+    "RequisitionWorkflow",
     "ServiceCaseWorkflow",
     "TaskWorkflow",
     "order_handle",
+    "promise_watch_handle",
     "start_calendar_change",
+    "start_promise_watch",
+    "start_requisition",
     "start_service_case",
     "task_handle",
 ]
@@ -76,4 +90,40 @@ async def start_service_case(client: Client, inp: ServiceCaseInput) -> None:
         task_queue=workflow_queue(inp.queue_prefix),
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=f"{inp.order_no} · service case {inp.case_id} ({inp.kind})"[:200],
+    )
+
+
+def promise_watch_handle(
+    client: Client, requisition_key: str
+) -> WorkflowHandle[PromiseWatchWorkflow, str]:
+    """The PromiseWatchWorkflow of the PO line bought for a requisition, typed for its
+    `move_promise` update."""
+    return client.get_workflow_handle_for(
+        PromiseWatchWorkflow.run, promise_watch_workflow_id(requisition_key)
+    )
+
+
+async def start_promise_watch(client: Client, inp: PromiseWatchInput) -> None:
+    """Start a PO line's PromiseWatchWorkflow again (its earlier one, if any, has ended); one
+    started meanwhile by someone else is left as it is."""
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            PromiseWatchWorkflow.run,
+            inp,
+            id=promise_watch_workflow_id(inp.requisition_key),
+            task_queue=workflow_queue(inp.queue_prefix),
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"watch the promise of {inp.po_no}: {inp.qty} {inp.item}"[:200],
+        )
+
+
+async def start_requisition(client: Client, inp: RequisitionInput, summary: str) -> None:
+    """Start the RequisitionWorkflow of a requisition raised by hand (approval, then the PO)."""
+    await client.start_workflow(
+        RequisitionWorkflow.run,
+        inp,
+        id=requisition_workflow_id(inp.requisition.key),
+        task_queue=workflow_queue(inp.queue_prefix),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=summary[:200],
     )

@@ -21,7 +21,9 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
+    from services.procurement.promises import PromiseActivities
     from shared import payloads as p
+    from shared.procurement_types import PromiseWatchInput
     from shared.types import (
         PlacePoInput,
         PoPlaced,
@@ -47,6 +49,12 @@ REQUISITION_SETTLED = "requisition_settled"
 ESCALATION_RAISED = "escalation_raised"
 # How long a requisition with a late promise waits for its order to move the forecast.
 FORECAST_WAIT = timedelta(hours=1)
+# Requisitions raised by hand (§4.4, §4.10): bought before the BOM (pre-purchase) or a
+# temporary addition; like special items, the division approves them. What task titles call
+# one for no order.
+BY_HAND = {"pre_purchase": "as a pre-purchase", "temporary": "as a temporary addition"}
+# Patch: a placed PO line gets its PromiseWatchWorkflow (histories from before start none).
+PROMISE_WATCH = "promise-watch"
 
 
 def promise_violation(payload: p.Payload, today: date) -> str | None:
@@ -64,8 +72,12 @@ def approval_kind(requisition: RequisitionSummary, order_no: str | None) -> str 
     requisitions need the division leader only when special (§4.4, engineering changes
     included). An order's MRP run nets no safety stock, so no order requisition is ever a
     safety-stock one; should one come, it is bought for its order like any other, not sent to
-    the stock approval (which no order's path takes).
+    the stock approval (which no order's path takes). A requisition raised by hand
+    (pre-purchase, temporary addition: `BY_HAND`) goes to the division as a special item does,
+    with or without an order (§4.4, §4.10).
     """
+    if requisition.reason in BY_HAND:
+        return "procurement.special_approval"
     if order_no is None:
         return "procurement.stock_approval"
     return "procurement.special_approval" if requisition.special else None
@@ -103,7 +115,9 @@ class Buying:
         return await self.place(required())
 
     def _for(self) -> str:
-        return f"for {self.order_no}" if self.order_no else "for safety stock"
+        if self.order_no:
+            return f"for {self.order_no}"
+        return BY_HAND.get(self.requisition.reason, "for safety stock")
 
     async def approved(self, kind: str) -> bool:
         """The approval task of `kind` (see `approval_kind`) and its decision, recorded."""
@@ -114,7 +128,8 @@ class Buying:
         await host.wait_tasks(task)
         decision = p.Approval.parse(task.payload)
         self.state = "approved" if decision.approved else "rejected"
-        what = "requisition" if self.order_no else "safety-stock requisition"
+        by_hand = r.reason in BY_HAND
+        what = "requisition" if self.order_no or by_hand else "safety-stock requisition"
         await host.activity(
             ProcurementActivities.decide_requisition,
             RequisitionDecision(
@@ -194,6 +209,8 @@ class RequisitionWorkflow(TaskWorkflow):
     async def run(self, inp: RequisitionInput) -> RequisitionSettled:
         try:
             settled = await self.buying.run(lambda: inp.required_date)
+            if settled.state == "ordered" and workflow.patched(PROMISE_WATCH):
+                await self._watch_promise()
         except asyncio.CancelledError:
             # The order was cancelled: nothing is bought, and no inbox keeps asking for it.
             withdrawn = [task.task_id for task in self.book.open_tasks()]
@@ -221,6 +238,26 @@ class RequisitionWorkflow(TaskWorkflow):
         self._finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
 
+    async def _watch_promise(self) -> None:
+        """Start the PO line's PromiseWatchWorkflow. It outlives this one and belongs to no
+        workflow (an activity starts it): its end is no event of a requisition long closed."""
+        placed, promised, r = self.buying.placed, self.buying.promised, self.inp.requisition
+        assert placed is not None and promised is not None
+        await self.activity(
+            PromiseActivities.start_watch,
+            PromiseWatchInput(
+                requisition_key=r.key,
+                po_no=placed.po_no,
+                item=placed.item,
+                qty=placed.qty,
+                promised_date=promised,
+                order_no=self.inp.order_no,
+                required_date=self.inp.required_date,
+                queue_prefix=self.inp.queue_prefix,
+            ),
+            f"watch the promise of {placed.po_no}: {r.qty} {r.item}",
+        )
+
     @workflow.signal
     def forecast_moved(self) -> None:
         """The order has taken a late promise into its forecast."""
@@ -239,7 +276,7 @@ class RequisitionWorkflow(TaskWorkflow):
 
     def headline(self) -> str:
         r = self.inp.requisition
-        owner = self.inp.order_no or "safety stock"
+        owner = self.inp.order_no or ("by hand" if r.reason in BY_HAND else "safety stock")
         return f"**{owner}** · requisition {r.qty} {r.item} · `{r.key}`"
 
     def stage_of_update(self) -> str:

@@ -63,6 +63,11 @@ ERRORS_ZH: dict[str, str] = {
     "overpayment": "收款金额超过该订单的未收金额",
     "invalid_as_of": "账龄日期有误",
     "invalid_capacity": "产能变更的生效日期不能早于今天",
+    # Issue 16, procurement.
+    "po_line_closed": "该采购订单行已无欠交，不能再改预计到货日期",
+    "invalid_promise": "预计到货日期有误",
+    "invalid_requisition": "物料需求申请有误",
+    "unknown_order": "未知订单",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

@@ -6,7 +6,7 @@ columns may be empty; `found_in` tells the two kinds apart (existing rows are in
 which carries the order number (64 characters), so both grow to 96.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,6 +24,7 @@ from services.procurement.mrp.service import (
     store_proposals,
     store_requirements,
 )
+from services.procurement.promises import PromiseActivities
 from services.warehouse.stock import reserve_once
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -176,4 +177,5 @@ ACTIVITIES: list[type] = [
     ProcurementActivities,
     DailyMrpActivities,
     DcnMrpActivities,
+    PromiseActivities,
 ]

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from services.engineering.api import release_router
+from services.procurement.buyer_api import router as buyer_router
 from services.procurement.schemas import (
     PurchaseOrderPublic,
     RequisitionPublic,
@@ -24,6 +25,7 @@ from shared.deps import CurrentUser, SessionDep
 router = APIRouter(prefix="/procurement", tags=["procurement"])
 router.include_router(task_router("procurement"))
 router.include_router(release_router("procurement"))
+router.include_router(buyer_router)
 
 READERS = inbox_readers("procurement")
 State = Literal["open", "approved", "rejected", "ordered", "closed", "cancelled"]

@@ -76,6 +76,8 @@ class PoLine(SQLModel, table=True):
     unit_price: Decimal | None = Field(
         default=None, sa_column=Column(Numeric(18, 4), nullable=True)
     )
+    # The line's own promised date once the buyer moved it (§4.7, §4.9); None: the PO's.
+    promised_date: date | None = None
 
 
 # What an order needs from stock of one item under its latest BOM revision (MRP's output):
@@ -93,3 +95,29 @@ class Requirement(SQLModel, table=True):
     special: bool = False
     required_date: date | None = None
     updated_at: datetime = ts_field()
+
+
+# The safety stock procurement keeps for an item (§4.5), set by the procurement head; it
+# overrides the item master's default (engineering.items.safety_stock) in the daily MRP run.
+class SafetyStockLevel(SQLModel, table=True):
+    __tablename__ = "safety_stock_levels"
+    __table_args__ = {"schema": "procurement"}
+
+    item: str = Field(primary_key=True, max_length=64)
+    level: Decimal = qty_field()
+    updated_by: str = Field(max_length=128)
+    updated_at: datetime = ts_field()
+
+
+# Every change of a safety-stock level: from what, to what, by whom, when and why.
+class SafetyStockChange(SQLModel, table=True):
+    __tablename__ = "safety_stock_changes"
+    __table_args__ = {"schema": "procurement"}
+
+    id: int | None = Field(default=None, primary_key=True)
+    item: str = Field(index=True, max_length=64)
+    previous: Decimal = qty_field()
+    level: Decimal = qty_field()
+    reason: str = Field(default="", max_length=500)
+    changed_by: str = Field(max_length=128)
+    changed_at: datetime = ts_field()

@@ -37,6 +37,9 @@ class PoLinePublic(BaseModel):
     item: str
     qty: Decimal
     qty_received: Decimal
+    # The line's number on its PO and its promised date (the PO's until the buyer moves it).
+    line_no: int
+    promised_date: date
 
 
 # A purchase order as API.md lists it: `po_no, supplier, promised_date, lines`.

@@ -67,8 +67,17 @@ async def list_purchase_orders(
                 .order_by(col(PoLine.po_no), col(PoLine.line_no))
             )
         ).scalars()
+        promised = {o.po_no: o.promised_date for o in orders}
         for row in rows:
-            lines[row.po_no].append(PoLinePublic.model_validate(row, from_attributes=True))
+            lines[row.po_no].append(
+                PoLinePublic(
+                    line_no=row.line_no,
+                    item=row.item,
+                    qty=row.qty,
+                    qty_received=row.qty_received,
+                    promised_date=row.promised_date or promised[row.po_no],
+                )
+            )
     return [
         PurchaseOrderPublic(
             po_no=o.po_no,
@@ -272,7 +281,8 @@ async def open_po_lines(
             col(PoLine.item),
             col(PoLine.qty),
             col(PoLine.qty_received),
-            col(PurchaseOrder.promised_date),
+            # A line whose date the buyer moved has its own (§4.9).
+            func.coalesce(col(PoLine.promised_date), col(PurchaseOrder.promised_date)),
         )
         .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
         .where(

@@ -84,6 +84,7 @@ TASK_KINDS: dict[str, tuple[str, str]] = {
     "engineering.drawing_question": ("图纸疑问答复", "Answer a drawing question"),
     "production.appearance_check": ("物料外观确认", "Material appearance check"),
     "production.hand_over_documents": ("合格证说明书移交", "Hand documents to quality"),
+    "procurement.confirm_promise": ("确认到货日期", "Confirm the promised date"),
 }
 
 DEPARTMENT_NAMES: dict[str, tuple[str, str]] = {

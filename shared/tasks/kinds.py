@@ -9,6 +9,7 @@ from shared import payloads_aftersales as pa
 from shared import payloads_customer as pc
 from shared import payloads_final as pf
 from shared import payloads_money as pm
+from shared import payloads_procurement as pp
 from shared import payloads_workshop as pw
 
 
@@ -79,6 +80,8 @@ _KINDS = [
     TaskKind("engineering.drawing_question", "engineering", pw.DrawingAnswer),
     TaskKind("production.appearance_check", "production", pw.AppearanceCheck),
     TaskKind("production.hand_over_documents", "production", pw.HandOverDocuments),
+    # Issue 16, procurement: the buyer confirms (or moves) a PO line's promised date.
+    TaskKind("procurement.confirm_promise", "procurement", pp.ConfirmPromise),
 ]
 
 TASK_KINDS: dict[str, TaskKind] = {kind.name: kind for kind in _KINDS}

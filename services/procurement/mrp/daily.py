@@ -34,8 +34,9 @@ from sqlmodel import col
 from temporalio import activity
 
 from services.engineering.schemas import ItemMaster
-from services.engineering.service import item_masters, safety_stock_items
+from services.engineering.service import item_masters
 from services.procurement.models import Requirement, Requisition
+from services.procurement.safety_stock import safety_stock_items
 from services.procurement.service import open_po_qty, requirements_of_orders
 from services.quality.service import open_ncr_qty
 from services.sales.service import active_order_nos
