@@ -21,7 +21,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from services.production.activities import ProductionActivities
-    from services.quality.activities import QualityActivities
+    from services.quality.final_inspection import FinalInspectionActivities
     from services.warehouse.activities import WarehouseActivities
     from shared import payloads as p
     from shared.payloads_customer import ShippingCheck
@@ -140,7 +140,7 @@ class ClosingPhase:
             if self.state.first_pass is None:
                 self.state.first_pass = verdict.passed
             await order.activity(
-                QualityActivities.record_final_inspection,
+                FinalInspectionActivities.record_final_inspection,
                 FinalInspectionRound(
                     order_no=order.inp.order_no,
                     round=self.state.rounds,

@@ -3,7 +3,8 @@
 This file holds the workflow, owner of the order's one serializable `OrderState`: its updates,
 signals and query (`state`), the run that strings the phases together (and continues as new
 when the history grows long), and the `OrderContext` the phases ask it through. What the order
-writes down (timeline, stage, actuals) is in `order_records.py`; the phases live beside it
+writes down (timeline, stage, actuals) is in `order_records.py`, when it may continue as
+new in `order_rest.py`; the phases live beside it
 (`review.py` P1, `plan.py` P2-P3, `purchasing.py` P4 with `requisition.py`, `materials.py` and
 `picking.py` P5-P7, `production.py` P8 with `assembly_issue.py`, `closing.py` P9-P10,
 `changes.py` for customer changes, `cancellation.py` for a cancellation at any stage).
@@ -52,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delay_warning import warn_delay, warning_refusal, warning_violation
     from workflows.materials import MaterialsPhase
     from workflows.money import MoneyPhase
-    from workflows.order_records import OrderRecords
+    from workflows.order_rest import OrderRest
     from workflows.plan import PlanPhase
     from workflows.production import ProductionPhase
     from workflows.purchasing import PurchasingPhase
@@ -69,7 +70,7 @@ WORK_ORDER_WITH_PLAN = "work-order-with-plan"
 
 
 @workflow.defn
-class OrderWorkflow(OrderRecords):
+class OrderWorkflow(OrderRest):
     """The life of one order, from intake to close; every human step is a task with a due time."""
 
     @workflow.init
@@ -183,47 +184,6 @@ class OrderWorkflow(OrderRecords):
             "waiting for open assembly issues, purchases and picking for the order to close",
         )
         await self.set_stage("closed", "closed", "settled and evaluated")
-
-    # -- continue-as-new ----------------------------------------------------------------------
-
-    async def _enter(self, stage: str, reason: str | None = None) -> None:
-        """Enter the next stage; between stages the order may continue as new."""
-        await self.set_stage(stage, reason=reason)
-        if not (self._history_long() and self._at_rest() and workflow.patched("continue-as-new")):
-            return
-        # The update that brought the order here returns first (it waits for the order to
-        # settle); a run continues as new with no handler in flight.
-        await self.until(workflow.all_handlers_finished, f"entered {stage}; continuing as new")
-        if self._at_rest() and workflow.all_handlers_finished():
-            self.state.runs += 1
-            workflow.continue_as_new(self.inp.model_copy(update={"resume": self.state}))
-
-    def _history_long(self) -> bool:
-        info = workflow.info()
-        limit = self.state.policy.history_events if self.state.policy else 0
-        return info.is_continue_as_new_suggested() or (
-            limit > 0 and info.get_current_history_length() >= limit
-        )
-
-    def _at_rest(self) -> bool:
-        """Nothing runs but the main line, the plan's clocks and updates about to return: no
-        branch, open task, change, design change or clock that the state could not restart."""
-        return (
-            self._branches == 1
-            and not self.book.open_tasks()
-            and not self.material_lock.locked()
-            and not self.change_lock.locked()
-            and self.state.changes.pending is None
-            and not self.state.materials.picking
-            and not self.production.design_change_handles
-            and all(task.done() for task in self.watchers)
-        )
-
-    def _resume(self) -> None:
-        """Pick up where the previous run stopped: task and milestone clocks watch again."""
-        self.book.resume()
-        self.plan.resume()
-        self.describe(f"continued in run {self.state.runs} at stage {self.state.stage}")
 
     # -- signals, updates, query ----------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from app.desk.i18n_forms import EN as FORMS_EN
 from app.desk.i18n_forms import ZH as FORMS_ZH
 from app.desk.i18n_orders import EN as ORDERS_EN
 from app.desk.i18n_orders import ZH as ORDERS_ZH
+from app.desk.i18n_workshop import EN as WORKSHOP_EN
+from app.desk.i18n_workshop import ZH as WORKSHOP_ZH
 
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -260,6 +262,8 @@ _EN.update(FORMS_EN)  # the inbox and the task forms: labels, payload fields, ch
 _ZH.update(FORMS_ZH)
 _EN.update(AFTERSALES_EN)  # the after-sales service case forms
 _ZH.update(AFTERSALES_ZH)
+_EN.update(WORKSHOP_EN)  # the workshop's checks
+_ZH.update(WORKSHOP_ZH)
 
 _EN.update(ACTIONS_EN), _ZH.update(ACTIONS_ZH)  # the action forms' words
 

@@ -194,15 +194,6 @@ EN: dict[str, str] = {
     "choice.scrap": "Scrap",
     "choice.sea": "Sea",
     "choice.self_made": "Self-made part",
-    # The workshop's checks (§8.1, §8.2, §8.4).
-    "field.clear": "Drawings clear",
-    "field.unclear": "Unclear points (questions to engineering)",
-    "field.answer": "Answer",
-    "field.findings": "Nonconforming findings",
-    "field.documents": "Documents handed to quality",
-    "field.ref": "Document number",
-    "choice.certificate": "Certificate",
-    "choice.manual": "Manual",
 }
 
 ZH: dict[str, str] = {
@@ -397,13 +388,4 @@ ZH: dict[str, str] = {
     "choice.scrap": "报废",
     "choice.sea": "海运",
     "choice.self_made": "自制件",
-    # 生产班组的确认(§8.1、§8.2、§8.4)。
-    "field.clear": "图纸清楚",
-    "field.unclear": "不清楚之处(向技术部提问)",
-    "field.answer": "答复",
-    "field.findings": "不合格发现",
-    "field.documents": "移交质检的资料",
-    "field.ref": "资料编号",
-    "choice.certificate": "合格证",
-    "choice.manual": "说明书",
 }

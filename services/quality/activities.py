@@ -18,7 +18,8 @@ from temporalio.exceptions import ApplicationError
 from services.procurement.service import owe_again
 from services.quality.assembly_ncr import cover_scrapped, judge_assembly
 from services.quality.documents import DocumentActivities
-from services.quality.models import FinalInspection, Inspection, Ncr, ReleasePass
+from services.quality.final_inspection import FinalInspectionActivities
+from services.quality.models import Inspection, Ncr, ReleasePass
 from services.warehouse.receiving.service import (
     book_inspection,
     lot_receipt,
@@ -42,7 +43,6 @@ from shared.material_types import (
     NcrJudged,
     NcrSummary,
 )
-from shared.production_types import FinalInspectionRound
 from shared.tasks.activities import TaskActivities
 from shared.tasks.service import detach_tasks
 from shared.timeline import add_event
@@ -291,37 +291,6 @@ class QualityActivities(DbActivities):
             )
 
     @activity.defn
-    async def record_final_inspection(self, inspection: FinalInspectionRound) -> None:
-        """Keep one round of the final inspection (P9.2): first-pass yield reads round 1."""
-        async with session_scope(self._engine) as session:
-            await session.execute(
-                insert(FinalInspection)
-                .values(
-                    order_no=inspection.order_no,
-                    round=inspection.round,
-                    passed=inspection.passed,
-                    defects=inspection.defects,
-                    inspected_by=inspection.by,
-                    inspected_at=inspection.at,
-                )
-                .on_conflict_do_nothing(index_elements=["order_no", "round"])
-            )
-            found = "; ".join(str(d["description"]) for d in inspection.defects)
-            verdict = (
-                "passed" if inspection.passed else f"{len(inspection.defects)} defect(s): {found}"
-            )
-            await add_event(
-                session,
-                key=f"{inspection.order_no}:final_inspection:{inspection.round}",
-                order_no=inspection.order_no,
-                at=inspection.at,
-                kind="final_inspection",
-                actor=inspection.by,
-                summary=f"final inspection round {inspection.round}: {verdict}",
-                detail={"round": inspection.round, "defects": inspection.defects},
-            )
-
-    @activity.defn
     async def detach_inspections(self, order_no: str) -> list[str]:
         """A cancelled order's goods still wait for quality: their pending inspections and
         open NCRs carry on for stock. Returns the inspection workflows to tell."""
@@ -401,4 +370,5 @@ ACTIVITIES: list[type] = [
     EscalationActivities,
     QualityActivities,
     DocumentActivities,
+    FinalInspectionActivities,
 ]
