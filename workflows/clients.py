@@ -5,11 +5,13 @@ typed handles on running workflows. Services import nothing else from workflows/
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from shared.aftersales_types import ServiceCaseInput, service_case_workflow_id
 from shared.procurement_types import PromiseWatchInput
@@ -46,6 +48,7 @@ __all__ = [
     "start_requisition",
     "start_service_case",
     "task_handle",
+    "tell_promise_watches",
 ]
 
 
@@ -101,6 +104,15 @@ def promise_watch_handle(
     return client.get_workflow_handle_for(
         PromiseWatchWorkflow.run, promise_watch_workflow_id(requisition_key)
     )
+
+
+async def tell_promise_watches(client: Client, requisition_keys: Iterable[str]) -> None:
+    """Goods came in on these PO lines: each line's watch looks at it again at once. A watch
+    that has ended (or never ran) has nothing to withdraw; should Temporal not answer, the
+    watch's daily look finds the goods."""
+    for key in requisition_keys:
+        with contextlib.suppress(RPCError):
+            await promise_watch_handle(client, key).signal(PromiseWatchWorkflow.line_changed)
 
 
 async def start_promise_watch(client: Client, inp: PromiseWatchInput) -> None:

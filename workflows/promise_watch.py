@@ -9,9 +9,10 @@ warns the planner at once and moves the order's forecast, as a late promise on t
 The RequisitionWorkflow has an activity start it once the line is on a PO (a child would
 report its end to a requisition long closed); the API starts it again for a line whose watch
 has ended (confirmed, or ordered before watches were kept) when its date moves. The watch ends
-when its date is confirmed or nothing is owed on the line any more; while the buyer has not
-answered, the line is looked at daily and the question withdrawn once nothing is owed (goods
-received, or the PO cancelled with its order).
+when its date is confirmed or nothing is owed on the line any more: a receipt that fills the
+line tells it at once (signal `line_changed`), and while the buyer has not answered the line is
+also looked at daily (a PO cancelled with its order), the question withdrawn once nothing is
+owed.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class PromiseWatchWorkflow(TaskWorkflow):
         self._moving = asyncio.Lock()
         self._told_escalated = False
         self.moves = 0
+        # Bumped by `line_changed` (goods received on the line): the watch looks at it again.
+        self.rechecks = 0
 
     @workflow.run
     async def run(self, inp: PromiseWatchInput) -> str:
@@ -88,11 +91,14 @@ class PromiseWatchWorkflow(TaskWorkflow):
         if line.promised_date is not None and not self.moves:
             self.promised = line.promised_date
         while line.open and line.confirm_days > 0:
-            promised = self.promised
-            moved = self._moved_from(promised)
+            promised, seen = self.promised, self.rechecks
             asked_at = day_start(promised, -timedelta(days=line.confirm_days))
-            if await self.until_clock(moved, asked_at, self._asking_at(promised)):
-                continue  # moved before it was time to ask: ask about the new date
+            if await self.until_clock(
+                self._changed(promised, seen), asked_at, self._asking_at(promised)
+            ):
+                if self.rechecks != seen:  # goods came in: is anything still owed?
+                    line = await self._read()
+                continue  # or moved before it was time to ask: ask about the new date
             line = await self._read()
             if line.open and await self._ask(promised):
                 break  # confirmed, or nothing is owed any more
@@ -109,6 +115,16 @@ class PromiseWatchWorkflow(TaskWorkflow):
 
     def _moved_from(self, promised: date) -> Callable[[], bool]:
         return lambda: self.promised != promised
+
+    def _changed(self, promised: date, seen: int) -> Callable[[], bool]:
+        """The date moved from `promised`, or goods came in since the `seen`th recheck."""
+        return lambda: self.promised != promised or self.rechecks != seen
+
+    def _answered_or_changed(
+        self, task: TaskState, promised: date, seen: int
+    ) -> Callable[[], bool]:
+        changed = self._changed(promised, seen)
+        return lambda: not task.is_open or changed()
 
     async def _read(self) -> LineWatch:
         line: LineWatch = await self.activity(
@@ -137,12 +153,16 @@ class PromiseWatchWorkflow(TaskWorkflow):
             due_clock=day_end(self.promised),
         )
         moved = self._moved_from(promised)
-        while not await self.until(
-            lambda: not task.is_open or moved(),
-            f"waiting for {CONFIRM_KIND}",
-            deadline=workflow.now() + RECHECK,
-            timer_summary=f"is {inp.item} on {inp.po_no} still owed a day on?",
-        ):
+        while True:
+            seen = self.rechecks
+            woke = await self.until(
+                self._answered_or_changed(task, promised, seen),
+                f"waiting for {CONFIRM_KIND}",
+                deadline=workflow.now() + RECHECK,
+                timer_summary=f"is {inp.item} on {inp.po_no} still owed a day on?",
+            )
+            if woke and (not task.is_open or moved()):
+                break
             if not (await self._read()).open:  # received, or the PO was cancelled
                 await self.book.withdraw(task)
                 self.state = "closed"
@@ -170,6 +190,11 @@ class PromiseWatchWorkflow(TaskWorkflow):
         )
         self.state = "confirmed"
         return True
+
+    @workflow.signal
+    def line_changed(self) -> None:
+        """Goods were received on the line: the watch looks at it again now, not a day on."""
+        self.rechecks += 1
 
     # -- moving the date ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ when its inspection clock runs.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
@@ -35,7 +36,7 @@ from shared.material_types import InspectionLot, LotLine
 from shared.temporal import workflow_queue
 from shared.timeline import add_event
 from shared.workflow_ids import inspection_workflow_id
-from workflows.clients import IncomingInspectionWorkflow
+from workflows.clients import IncomingInspectionWorkflow, tell_promise_watches
 
 receipt_router = APIRouter(tags=["warehouse"])
 
@@ -194,6 +195,7 @@ async def receive(
         ),
     )
     await session.commit()
+    await tell_promise_watches(temporal, _filled(receivable, {line.item for line in lot_lines}))
     return ReceiptOut(
         receipt_no=receipt_no,
         lot_no=receipt.lot_no,
@@ -250,6 +252,18 @@ async def _resent(
             for line in lines
         ],
     )
+
+
+def _filled(receivable: Receivable, items: set[str]) -> list[str]:
+    """The requisitions whose PO lines of `items` have now received all they ordered: their
+    promise watches have nothing left to ask."""
+    return [
+        line.requisition_key
+        for line in receivable.lines
+        if line.item in items
+        and line.requisition_key is not None
+        and Decimal(line.qty_received) >= Decimal(line.qty)
+    ]
 
 
 async def _open_po(session: AsyncSession, body: ReceiptIn) -> Receivable:
