@@ -87,20 +87,25 @@ class PromiseWatchWorkflow(TaskWorkflow):
                 deadline=workflow.now() + MOVE_WAIT,
                 timer_summary="the API sends the move this watch was started for",
             )
+        # `seen` is taken before each look at the line: goods received while it is read wake
+        # the watch to look again, never pass unnoticed.
+        seen = self.rechecks
         line = await self._read()
         if line.promised_date is not None and not self.moves:
             self.promised = line.promised_date
         while line.open and line.confirm_days > 0:
-            promised, seen = self.promised, self.rechecks
+            promised = self.promised
             asked_at = day_start(promised, -timedelta(days=line.confirm_days))
             if await self.until_clock(
                 self._changed(promised, seen), asked_at, self._asking_at(promised)
             ):
                 if self.rechecks != seen:  # goods came in: is anything still owed?
+                    seen = self.rechecks
                     line = await self._read()
                 continue  # or moved before it was time to ask: ask about the new date
+            seen = self.rechecks
             line = await self._read()
-            if line.open and await self._ask(promised):
+            if line.open and await self._ask(promised, seen):
                 break  # confirmed, or nothing is owed any more
         else:
             self.state = "closed"
@@ -134,9 +139,10 @@ class PromiseWatchWorkflow(TaskWorkflow):
         )
         return line
 
-    async def _ask(self, promised: date) -> bool:
-        """Ask the buyer to confirm `promised`; True once confirmed (or once nothing is owed
-        on the line any more: the question is withdrawn), False when the date moved."""
+    async def _ask(self, promised: date, seen: int) -> bool:
+        """Ask the buyer to confirm `promised` (the line was last read at the `seen`th
+        recheck); True once confirmed (or once nothing is owed on the line any more: the
+        question is withdrawn), False when the date moved."""
         inp = self.inp
         task = await self.book.open(
             CONFIRM_KIND,
@@ -154,7 +160,6 @@ class PromiseWatchWorkflow(TaskWorkflow):
         )
         moved = self._moved_from(promised)
         while True:
-            seen = self.rechecks
             woke = await self.until(
                 self._answered_or_changed(task, promised, seen),
                 f"waiting for {CONFIRM_KIND}",
@@ -163,6 +168,7 @@ class PromiseWatchWorkflow(TaskWorkflow):
             )
             if woke and (not task.is_open or moved()):
                 break
+            seen = self.rechecks
             if not (await self._read()).open:  # received, or the PO was cancelled
                 await self.book.withdraw(task)
                 self.state = "closed"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,11 +56,20 @@ def _view(http: httpx.Client, desk: Desk, order_no: str) -> dict[str, Any]:
 
 
 def test_make_run_takes_an_order_from_intake_to_closed(runner: Runner) -> None:
-    runner.env.update(ORDERFLOW_SHIFT_START_HOUR="0")
+    # The walk plans production for today (UTC): here every hour of every day is working
+    # time in UTC, so a run at night, on a weekend or on a public holiday walks the same path
+    # as one on a weekday afternoon.
+    runner.env.update(
+        ORDERFLOW_SHIFT_START_HOUR="0",
+        ORDERFLOW_TIMEZONE="UTC",
+        ORDERFLOW_SHIFTS="00:00-24:00",
+        ORDERFLOW_WORK_WEEK="MON-SUN",
+        ORDERFLOW_HOLIDAYS_COUNTRY="none",
+    )
     order_no = f"E2C-{uuid.uuid4().hex[:8].upper()}"
     runner.start()
     settings = Settings(home=runner.home, jwt_key="", jwks_url="")
-    today = date.today()
+    today = datetime.now(UTC).date()
     with httpx.Client(base_url=runner.api, timeout=30) as http:
         desk = _desks(http, settings)
         engineering, procurement, warehouse = (
