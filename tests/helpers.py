@@ -246,7 +246,7 @@ async def wait_escalation(
         if asyncio.get_running_loop().time() > deadline:
             listed = await escalations(stack, order_no)
             raise AssertionError(f"no matching escalation for {order_no} in {listed}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
 
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -212,7 +212,7 @@ async def open_chases(stack: Stack, order_no: str, expected: list[str]) -> list[
         items = sorted(t["context"]["item"] for t in tasks)
         if items == sorted(expected) or asyncio.get_running_loop().time() > deadline:
             return items
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
 
 
 async def wait_view(
@@ -226,7 +226,7 @@ async def wait_view(
             return view
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{order_no}: no {what} in {view}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
 
 
 async def receive_in_full(

@@ -69,7 +69,7 @@ async def _open_count(stack: Stack, order_no: str, kind: str, expected: int) -> 
         count = len(response.json())
         if count >= expected or asyncio.get_running_loop().time() > deadline:
             return count
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
 
 
 async def _history(stack: Stack, workflow_id: str) -> list[HistoryEvent]:

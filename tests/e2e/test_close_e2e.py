@@ -45,7 +45,7 @@ def _pick_until_production(warehouse: Desk, ops: Desk, order_no: str) -> dict[st
         view = ops.http.get(f"/orders/{order_no}", headers=ops.headers).json()
         if view["stage"] == "production":
             return view
-        time.sleep(0.3)
+        time.sleep(0.05)
     pytest.fail(f"{order_no} did not reach production: {view}")
 
 

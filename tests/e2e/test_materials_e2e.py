@@ -62,7 +62,7 @@ def _wait_view(
         view = desk.http.get(f"/orders/{order_no}", headers=desk.headers).json()
         if ready(view):
             return view
-        time.sleep(0.3)
+        time.sleep(0.05)
     pytest.fail(f"{order_no}: {what} did not happen in {TASK_TIMEOUT:.0f} s; order: {view}")
 
 
@@ -92,7 +92,7 @@ def _inspect(desk: Desk, order_no: str, lot_no: str, line: dict[str, Any]) -> di
                 and task["context"]["lot_no"] == lot_no
             ):
                 return desk.complete(task, {"lines": [line]})
-        time.sleep(0.3)
+        time.sleep(0.05)
     pytest.fail(f"no incoming inspection for {lot_no}")
 
 
@@ -215,7 +215,7 @@ def test_make_run_takes_an_order_from_intake_to_production_traceably(runner: Run
                 ]
                 view = warehouse.complete(task, {"lines": lines})
             if not picks:
-                time.sleep(0.3)
+                time.sleep(0.05)
                 view = http.get(f"/orders/{order_no}", headers=ops.headers).json()
         view = _wait_view(ops, order_no, lambda v: v["stage"] == "production", "production")
         assert all(Decimal(m["picked"]) == Decimal(m["required"]) for m in view["materials"])

@@ -86,7 +86,7 @@ class Runner:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.api}/healthz", timeout=2).status_code == 200:
                     return process
-            time.sleep(0.5)
+            time.sleep(0.1)
         pytest.fail(f"/healthz did not answer 200 in {START_TIMEOUT:.0f} s:\n{self.tail(log)}")
 
     def interrupt(self, process: subprocess.Popen[bytes]) -> int:
@@ -176,7 +176,7 @@ class Desk:
             for task in self.open_tasks(order_no):
                 if task["kind"] == kind and task["task_id"] not in not_ids:
                     return task
-            time.sleep(0.3)
+            time.sleep(0.05)
         view = self.http.get(f"/orders/{order_no}", headers=self.headers).json()
         pytest.fail(f"no open {kind} for {order_no} in {TASK_TIMEOUT:.0f} s; order: {view}")
 
@@ -269,7 +269,7 @@ def _wait_for_stage(desk: Desk, order_no: str, stage: str) -> dict[str, Any]:
             <= kinds
         ):
             return view
-        time.sleep(0.3)
+        time.sleep(0.05)
     pytest.fail(f"{order_no} did not reach {stage} with its release tasks open: {view}")
 
 

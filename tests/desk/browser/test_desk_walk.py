@@ -153,7 +153,7 @@ async def open_task(desk: Desk, dept: str, kind: str, order_no: str) -> str:
     await desk.open(inbox)
     while not await link.count():
         assert time.monotonic() < deadline, f"no open {kind} for {order_no} in the {dept} inbox"
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         await desk.open(inbox)
     await link.click()
     await page.wait_for_url(re.compile(rf"/desk/tasks/{dept}/[^/?]+$"))
@@ -212,7 +212,7 @@ async def stage_shown(desk: Desk, order_no: str, stage: str) -> None:
         if shown == EN[f"stage.{stage}"]:
             return
         assert time.monotonic() < deadline, f"{order_no} shows stage {shown!r}, not {stage}"
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
 
 
 async def test_one_order_from_intake_to_closed_at_the_desk(
