@@ -41,8 +41,12 @@ with workflow.unsafe.imports_passed_through():
     from shared.workflow_ids import order_workflow_id
     from shared.working_time.clocks import day_end, day_start
     from workflows.base import TaskWorkflow
-    from workflows.common import end_of_day
-    from workflows.requisition import ESCALATION_RAISED, NO_ORDER, REQUISITION_SETTLED
+    from workflows.requisition import (
+        ESCALATION_RAISED,
+        NO_ORDER,
+        REQUISITION_SETTLED,
+        late_supply,
+    )
     from workflows.tasks import INVALID_PAYLOAD, TaskState, reject
 
 CONFIRM_KIND = "procurement.confirm_promise"
@@ -253,13 +257,7 @@ class PromiseWatchWorkflow(TaskWorkflow):
         inp, promised = self.inp, self.promised
         await self.escalate(
             key=f"{inp.requisition_key}:late_supply:{promised}",
-            kind="late_supply",
-            level=1,
-            department="planning",
-            role="planning",
-            due_at=end_of_day(required),
-            message=f"{inp.po_no}: {inp.item} now promised {promised}, "
-            f"{(promised - required).days} day(s) after it is required ({required})",
+            **late_supply(inp.po_no, inp.item, promised, required, moved=True),
         )
         # The order takes a late promise into its forecast as when the PO was placed late.
         await self._tell_order(

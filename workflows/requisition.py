@@ -182,14 +182,25 @@ class Buying:
         assert self.placed is not None
         await self.host.escalate(
             key=f"{self.requisition.key}:late_supply",
-            kind="late_supply",
-            level=1,
-            department="planning",
-            role="planning",
-            due_at=end_of_day(required),
-            message=f"{self.placed.po_no}: {self.requisition.item} promised {promised}, "
-            f"{(promised - required).days} day(s) after it is required ({required})",
+            **late_supply(self.placed.po_no, self.requisition.item, promised, required),
         )
+
+
+def late_supply(
+    po_no: str, item: str, promised: date, required: date, *, moved: bool = False
+) -> dict[str, Any]:
+    """The planner's `late_supply` warning (§4.8-4.9) of a PO line promised after the material
+    is required, as placed or (`moved`) as its buyer moved the date; the caller keys it."""
+    now = "now " if moved else ""
+    return {
+        "kind": "late_supply",
+        "level": 1,
+        "department": "planning",
+        "role": "planning",
+        "due_at": end_of_day(required),
+        "message": f"{po_no}: {item} {now}promised {promised}, "
+        f"{(promised - required).days} day(s) after it is required ({required})",
+    }
 
 
 @workflow.defn
