@@ -27,6 +27,7 @@ from app.schedules import ensure_schedules
 from shared.activity_errors import ActivityErrors
 from shared.actor import ActorKeys
 from shared.db import create_engine
+from shared.heartbeats import Heartbeats
 from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
@@ -143,7 +144,7 @@ def build_workers(
                     client,
                     task_queue=queue,
                     activities=activities,
-                    interceptors=[*tracing, ActivityErrors(), *activity_interceptors],
+                    interceptors=[*tracing, Heartbeats(), ActivityErrors(), *activity_interceptors],
                     graceful_shutdown_timeout=graceful_shutdown,
                 )
             )

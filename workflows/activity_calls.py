@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.settings import DEPARTMENTS
     from shared.tasks.activities import TaskActivities
     from shared.temporal import department_queue
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -76,6 +76,7 @@ async def run_activity(
         args=[] if arg is None else [arg],
         task_queue=department_queue(prefix, department_of(method)),
         start_to_close_timeout=DB_TIMEOUT,
+        heartbeat_timeout=DB_HEARTBEAT,
         retry_policy=DB_RETRY,
         summary=summary[:200],
     )

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.workflow_ids import calendar_change_workflow_id
     from shared.working_time.changes import CalendarActivities, RunningQuery
     from shared.working_time.clocks import CALENDAR_CHANGED, CalendarChanged
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
 # Signals sent at once: enough to be quick, few enough to keep each workflow task small.
@@ -58,6 +58,7 @@ class CalendarChangeWorkflow:
             CalendarActivities.remind_unconfirmed_years,
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary="remind planning of years whose public holidays are not published",
         )
@@ -72,6 +73,7 @@ class CalendarChangeWorkflow:
             RunningQuery(queue_prefix=inp.queue_prefix, exclude=workflow.info().workflow_id),
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"list the running workflows to re-time for calendar {inp.version}",
         )
@@ -97,6 +99,7 @@ class CalendarChangeWorkflow:
             CalendarActivities.last_change,
             task_queue=department_queue(prefix, "planning"),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary="read the last calendar change",
         )

@@ -17,6 +17,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Database activities: quick, idempotent, retried until the database is back.
 DB_TIMEOUT = timedelta(seconds=30)
+# A worker lost inside one is noticed after this, not the whole timeout: the worker heartbeats
+# while a database activity runs (`shared.heartbeats`), so only a dead worker misses it.
+DB_HEARTBEAT = timedelta(seconds=10)
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         replenish_workflow_id,
         requisition_workflow_id,
     )
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
     from workflows.replenishment import StockReplenishmentWorkflow
     from workflows.requisition import RequisitionWorkflow
 
@@ -87,6 +87,7 @@ class DailyMrpWorkflow:
                 daily,
                 task_queue=department_queue(inp.queue_prefix, "procurement"),
                 start_to_close_timeout=DB_TIMEOUT,
+                heartbeat_timeout=DB_HEARTBEAT,
                 retry_policy=DB_RETRY,
                 summary="daily MRP: is the plant's day a working day?",
             )
@@ -106,6 +107,7 @@ class DailyMrpWorkflow:
             daily,
             task_queue=department_queue(inp.queue_prefix, "procurement"),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"daily MRP {daily.day}: safety stock below its level",
         )
@@ -124,6 +126,7 @@ class DailyMrpWorkflow:
             daily,
             task_queue=department_queue(inp.queue_prefix, "procurement"),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"daily MRP {daily.day}: free stock to open orders, shortages requisitioned",
         )

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities
     from shared.escalations.delivery_types import DigestInput, DigestRun
     from shared.temporal import department_queue
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
     from workflows.escalation import raise_failing_channels, send_all
 
 
@@ -28,6 +28,7 @@ class EscalationDigestWorkflow:
             EscalationActivities.plan_digests,
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary="escalation digest: each department's open escalations, to its channels",
         )

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SendDelivery,
     )
     from shared.escalations.models import FAILED
-    from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
 
 # Deliveries through named channels (routing, pacing, the platforms' own messages) instead of
 # a signed POST to each URL of a setting.
@@ -76,6 +76,7 @@ async def raise_failing_channels(
             ),
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"escalate to ops: channel {outcome.channel} is failing",
         )
@@ -106,6 +107,7 @@ class EscalationDeliveryWorkflow:
             PlanEscalationDeliveries(escalation_id=escalation_id),
             task_queue=delivery.task_queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"route escalation {escalation_id} to its channels",
         )
@@ -136,6 +138,7 @@ class EscalationDeliveryWorkflow:
             EscalationActivities.webhook_targets,
             task_queue=delivery.task_queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary="read escalation webhook URLs",
         )

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.escalations.activities import EscalationActivities, EscalationDelivery
     from shared.temporal import department_queue, workflow_queue
     from shared.types import RaiseEscalation
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
     from workflows.escalation import EscalationDeliveryWorkflow
 
 
@@ -83,6 +83,7 @@ class Escalator:
             esc,
             task_queue=department_queue(self._prefix, esc.department),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"escalate to {esc.role}: {esc.message}"[:200],
         )

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         previous_week,
     )
     from shared.temporal import department_queue
-    from workflows.common import DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT, WEBHOOK_RETRY, WEBHOOK_TIMEOUT
     from workflows.escalation import CHANNELS_PATCH, raise_failing_channels, send_all
 
 # Set by Temporal on a workflow a schedule starts: the time the action was due (a run started
@@ -77,6 +77,7 @@ class PlanReportWorkflow:
             PlanReportRequest(kind=period.kind, period=period.label, at=at),
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"{name}: compute plan achievement per department and store it",
         )
@@ -87,6 +88,7 @@ class PlanReportWorkflow:
             PlanReportActivities.event_webhook_targets,
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary="read the event webhook URLs",
         )
@@ -119,6 +121,7 @@ class PlanReportWorkflow:
             PlanEventDeliveries(event=PLAN_REPORT, key=key, content=report_event_of(report, at)),
             task_queue=queue,
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"{name}: route to its channels",
         )

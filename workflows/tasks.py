@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared.working_time.clocks import ClockSpec
     from workflows.activity_calls import bad_data_cause
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
     from workflows.escalator import EscalateFn, Escalator
 
 
@@ -195,6 +195,7 @@ class TaskBook:
             row,
             task_queue=department_queue(self._prefix, row.department),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"open {row.kind}: {row.title}"[:200],
         )
@@ -287,6 +288,7 @@ class TaskBook:
             close,
             task_queue=department_queue(self._prefix, task.department),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"{task.state} {task.kind} {task.task_id}"[:200],
         )
@@ -355,6 +357,7 @@ class TaskBook:
             ),
             task_queue=department_queue(self._prefix, task.department),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"re-time {task.kind} {task.task_id} on calendar {self.state.clocks.heard}",
         )

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.production_types import UnshippedRun, WeeklyUnshippedInput, WeeklyUnshippedResult
     from shared.temporal import department_queue
     from shared.workflow_ids import order_workflow_id
-    from workflows.common import DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
 
 # The order workflow's signal (no argument): open `sales.ship_date` if still unshipped.
 SHIP_DATE_DUE = "ship_date_due"
@@ -40,6 +40,7 @@ class WeeklyUnshippedWorkflow:
                 UnshippedRun(at=now),
                 task_queue=department_queue(inp.queue_prefix, "sales"),
                 start_to_close_timeout=DB_TIMEOUT,
+                heartbeat_timeout=DB_HEARTBEAT,
                 retry_policy=DB_RETRY,
                 summary="unshipped list: is the plant's day the list's day?",
             )
@@ -53,6 +54,7 @@ class WeeklyUnshippedWorkflow:
             UnshippedRun(at=now),
             task_queue=department_queue(inp.queue_prefix, "sales"),
             start_to_close_timeout=DB_TIMEOUT,
+            heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
             summary=f"weekly unshipped {day}: orders in finished goods not yet shipped",
         )
