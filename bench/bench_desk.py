@@ -122,7 +122,7 @@ async def measure(size: Size) -> list[Figure]:
 async def run(
     orders: int, tasks: int, requests: int, order_pages: int, *, judged: bool
 ) -> list[Figure]:
-    figures = []
+    figures: list[Figure] = []
     async with real_stack(workers=False) as stack:
         numbers = await seed(stack.database_url, orders, tasks)
         rng = random.Random(7)
@@ -139,26 +139,32 @@ async def run(
             ("/desk/escalations", "/escalations", {}),
         ]
         token = stack.headers["Authorization"].removeprefix("Bearer ")
+        # Per page (the order pages together): the desk's timings and its API call's.
+        spent: dict[str, tuple[list[float], list[float]]] = {}
         async with httpx.AsyncClient(
             base_url=stack.http.base_url, timeout=60, cookies={"orderflow_desk": token}
         ) as browser:
             for page, api, params in pages:
                 await timed(browser, page, min(requests, 2))  # warm
-                desk = await timed(browser, page, requests)
-                floor = await timed(stack.http, api, requests, params=params, headers=stack.headers)
-                value = p(desk, 0.95)
                 name = "/desk/orders/{order_no}" if page.startswith("/desk/orders/") else page
-                figures.append(
-                    Figure(
-                        BENCH,
-                        f"{name} p95",
-                        value,
-                        "ms",
-                        floor=p(floor, 0.95),
-                        target=f"< {TARGET_MS:.0f} ms",
-                        ok=value < TARGET_MS if judged else None,
-                    )
+                desk, floor = spent.setdefault(name, ([], []))
+                desk += await timed(browser, page, requests)
+                floor += await timed(
+                    stack.http, api, requests, params=params, headers=stack.headers
                 )
+    for name, (desk, floor) in spent.items():
+        value = p(desk, 0.95)
+        figures.append(
+            Figure(
+                BENCH,
+                f"{name} p95",
+                value,
+                "ms",
+                floor=p(floor, 0.95),
+                target=f"< {TARGET_MS:.0f} ms",
+                ok=value < TARGET_MS if judged else None,
+            )
+        )
     return figures
 
 
