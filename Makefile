@@ -73,11 +73,10 @@ format: $(STAMP)
 e2e: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q -m e2e
 
-# The benchmarks (speed targets live here, printed against the engine's floor, not in tests).
+# The benchmarks at full size, one table of figures against the engine's floor (speed targets
+# live here, not in tests; bench/README.md). Exits non-zero only when a benchmark crashes.
 bench: $(STAMP) $(ASSETS)
-	$(BIN)/python bench/bench_review.py
-	$(BIN)/python bench/bench_sqlite_sync.py
-	$(BIN)/python bench/bench_desk.py
+	$(BIN)/python bench/run.py --size full
 
 # Pin what the venv holds now (after changing dependencies in pyproject.toml).
 lock: $(STAMP)

@@ -1,13 +1,16 @@
-"""Benchmark: orders driven from intake to stage `engineering` over HTTP, on the real stack.
+"""Benchmark: orders driven from intake to stage `engineering` over HTTP, beside the bare engine.
 
-Starts the Temporal dev server (WAL SQLite), embedded PostgreSQL, the workers and the gateway
-in one process, then drives `--orders` orders with `--concurrency` at a time. Prints
-throughput and completion latency percentiles. A completion returns once the order has moved
-on (its next tasks are open), so it spans several activities. Measured on the 2-core machine,
-everything in one process: ~1.1 orders/s at concurrency 4, completion p50 ~380 ms, p99 ~780 ms;
-a change that falls below 0.8 orders/s or above 1 s p99 is a regression to explain.
+On the real stack (bench/stack.py: dev server, embedded PostgreSQL, workers and gateway in
+one process) it drives `--orders` orders through the five review steps, `--concurrency` at a
+time, each step found in its inbox and completed over HTTP. A completion returns once the
+order has moved on (its next tasks are open), so it spans several activities. Then, on the
+same dev server, a bare workflow with the same updates and as many activities per step as
+the first order's history shows (bench/bare.py) is driven the same way: that is the floor.
+Rounds alternate the two so a drift in the machine's load hits both; figures are medians.
 
-    .venv/bin/python bench/bench_review.py --orders 40 --concurrency 8
+Issue 17's target: orders/s through review >= 0.8x the bare workflow's.
+
+    .venv/bin/python bench/bench_review.py --orders 40 --concurrency 8 --rounds 3
 """
 
 from __future__ import annotations
@@ -16,27 +19,23 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-import uvicorn
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from app.gateway import create_app  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
-from app.worker import build_workers  # noqa: E402
-from shared.auth import mint_token  # noqa: E402
-from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from shared.temporal import SEARCH_ATTRIBUTES  # noqa: E402
+from bench.bare import Run, bare_lifecycle  # noqa: E402
+from bench.figures import Figure, Size, table  # noqa: E402
+from bench.stack import real_stack  # noqa: E402
 
+BENCH = "review"
 STEPS = [
     ("engineering.contract_review", "engineering", {"ok": True, "design_days": 5}),
     ("procurement.lead_time_review", "procurement", {"lead_days": 20, "critical_items": []}),
@@ -44,9 +43,16 @@ STEPS = [
     ("sales.confirm_delivery", "sales", {"accepted": True}),
     ("planning.master_plan", "planning", {"accept_proposal": True}),
 ]
+# orders per round, clients at a time, rounds
+SIZES: dict[str, tuple[int, int, int]] = {"tiny": (1, 1, 1), "full": (40, 8, 3)}
+ACTIVITY_EVENTS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_MARKER_RECORDED,  # a local activity
+}
 
 
-async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: list[float]) -> None:
+async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: list[float]) -> str:
+    """One order from intake through the five review steps; returns its number."""
     order_no = f"B-{uuid.uuid4().hex[:10]}"
     body = {
         "order_no": order_no,
@@ -65,6 +71,7 @@ async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: lis
                 params={"state": "open", "order_no": order_no, "kind": kind},
                 headers=headers,
             )
+            found.raise_for_status()
             if found.json():
                 task = found.json()[0]
                 break
@@ -76,68 +83,112 @@ async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: lis
         )
         latencies.append(time.perf_counter() - started)
         done.raise_for_status()
+    return order_no
 
 
-async def main(home: Path, url: str, orders: int, concurrency: int) -> None:
-    settings = Settings(
-        env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32, order_audit=False
-    )
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_extra_args=[
-            "--db-filename",
-            str(home / "temporal.db"),
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
-        dev_server_log_level="error",
-    )
-    workers = build_workers(env.client, create_engine(url, pool_size=10), settings)
-    runs = [asyncio.create_task(w.run()) for w in workers]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, temporal=env.client), port=0, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    admin = {"Authorization": f"Bearer {mint_token(settings, sub='bench', roles=['admin'])}"}
+async def lifecycle(
+    http: httpx.AsyncClient, headers: dict[str, str], orders: int, concurrency: int
+) -> tuple[Run, list[str]]:
+    """Drive `orders` orders, `concurrency` at a time; the run and the order numbers."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(http: httpx.AsyncClient) -> None:
+    async def one() -> str:
         async with gate:
-            await drive(http, admin, latencies)
+            return await drive(http, headers, latencies)
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(one(http) for _ in range(orders)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"{orders} orders to engineering in {elapsed:.1f}s: {orders / elapsed:.2f} orders/s")
-    print(f"completion latency: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(latencies)} calls)")
-    server.should_exit = True
-    await serving
-    await asyncio.gather(*(w.shutdown() for w in workers))
-    await asyncio.gather(*runs, return_exceptions=True)
-    await env.shutdown()
+    started = time.perf_counter()
+    numbers = await asyncio.gather(*(one() for _ in range(orders)))
+    return Run(orders, time.perf_counter() - started, latencies), list(numbers)
+
+
+async def activity_plan(client: Client, order_no: str) -> list[int]:
+    """Activities the order ran before its first update, then within each update's span
+    (from its acceptance to the next one's): the shape the bare workflow copies."""
+    plan = [0]
+    history = await client.get_workflow_handle(f"order-{order_no}").fetch_history()
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            plan.append(0)
+        elif event.event_type in ACTIVITY_EVENTS:
+            plan[-1] += 1
+    if len(plan) != len(STEPS) + 1:
+        raise RuntimeError(f"order {order_no} took {len(plan) - 1} updates, not {len(STEPS)}")
+    return plan
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * q) - 1))]
+
+
+async def measure(size: Size) -> list[Figure]:
+    """Orders/s through review and completion latency, each beside the bare workflow's."""
+    orders, concurrency, rounds = SIZES[size]
+    full = size == "full"
+    return await run_rounds(orders, concurrency, rounds, warm=full, judged=full)
+
+
+async def run_rounds(
+    orders: int, concurrency: int, rounds: int, *, warm: bool, judged: bool
+) -> list[Figure]:
+    """`rounds` of `orders` orders and as many bare workflows, alternating which goes first;
+    `warm`: one order and one bare workflow first, unmeasured (imports, pool, statements)."""
+    ours: list[Run] = []
+    bare: list[Run] = []
+    plan: list[int] = []
+    async with real_stack() as stack:
+
+        async def ours_round(count: int, clients: int) -> Run:
+            nonlocal plan
+            run, numbers = await lifecycle(stack.http, stack.headers, count, clients)
+            # The bare workflow copies the first order's shape.
+            plan = plan or await activity_plan(stack.temporal, numbers[0])
+            return run
+
+        if warm:
+            await ours_round(1, 1)
+            await bare_lifecycle(stack.temporal, plan, 1, 1)
+        for number in range(rounds):
+            if number % 2 == 0:
+                ours.append(await ours_round(orders, concurrency))
+                bare.append(await bare_lifecycle(stack.temporal, plan, orders, concurrency))
+            else:
+                bare.append(await bare_lifecycle(stack.temporal, plan, orders, concurrency))
+                ours.append(await ours_round(orders, concurrency))
+    rate = statistics.median(r.rate for r in ours)
+    floor = statistics.median(r.rate for r in bare)
+    clients = f"{concurrency} client{'s' if concurrency > 1 else ''}"
+    figures = [
+        Figure(
+            BENCH,
+            f"orders/s to engineering, {clients}",
+            rate,
+            "orders/s",
+            floor=floor,
+            target=">= 0.8x floor",
+            ok=rate >= 0.8 * floor if judged else None,
+        ),
+        Figure(BENCH, "activities per order", float(sum(plan)), "activities"),
+    ]
+    for q, label in ((0.5, "p50"), (0.99, "p99")):
+        figures.append(
+            Figure(
+                BENCH,
+                f"completion {label}, {clients}",
+                statistics.median(percentile(r.latencies, q) for r in ours) * 1000,
+                "ms",
+                floor=statistics.median(percentile(r.latencies, q) for r in bare) * 1000,
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=40)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--orders", type=int, default=SIZES["full"][0])
+    parser.add_argument("--concurrency", type=int, default=SIZES["full"][1])
+    parser.add_argument("--rounds", type=int, default=SIZES["full"][2])
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
-    url = start_embedded_postgres(home)
-    upgrade(url)
-    try:
-        asyncio.run(main(home, url, args.orders, args.concurrency))
-    finally:
-        stop_embedded_postgres(home)
+    figures = run_rounds(args.orders, args.concurrency, args.rounds, warm=True, judged=True)
+    print(table(asyncio.run(figures)))

@@ -5,8 +5,9 @@ synced, so a power loss keeps what Temporal acknowledged); ORDERFLOW_TEMPORAL_SQ
 relaxes it. This starts the same `temporal` binary once per mode and round, each on a fresh
 WAL database file, and runs `--workflows` bare workflows (one no-op activity each),
 `--concurrency` at a time. Rounds alternate the modes so a drift in the machine's load hits
-both; it prints each round, the median throughput per mode and full/normal ratios. `--dir`
-should be on the disk ORDERFLOW_HOME lives on: on a tmpfs a sync costs nothing.
+both. The figures are the median throughput per mode, `full` beside `normal` as its floor
+(no target: the ratio is what durability costs on this disk). `--dir` should be on the disk
+ORDERFLOW_HOME lives on: on a tmpfs a sync costs nothing.
 
     .venv/bin/python bench/bench_sqlite_sync.py --workflows 200 --concurrency 16 --rounds 3
 """
@@ -29,11 +30,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from app.temporal_dev import temporal_binary  # noqa: E402
+from bench.figures import Figure, Size, table  # noqa: E402
 
+BENCH = "sqlite_sync"
 MODES = ("normal", "full")
+# workflows per round, at a time, rounds
+SIZES: dict[str, tuple[int, int, int]] = {"tiny": (4, 2, 1), "full": (200, 16, 3)}
 
 
 @activity.defn
@@ -88,15 +94,20 @@ async def one_round(home: Path, mode: str, workflows: int, concurrency: int) -> 
     return workflows / elapsed
 
 
-async def main(workflows: int, concurrency: int, rounds: int, where: Path | None) -> None:
+async def measure(size: Size) -> list[Figure]:
+    """Workflows/s with `synchronous=normal` and `full`, full beside normal."""
+    return await main(*SIZES[size], where=None)
+
+
+async def main(workflows: int, concurrency: int, rounds: int, where: Path | None) -> list[Figure]:
     home = Path(tempfile.mkdtemp(prefix="orderflow-bench-sync-", dir=where))
     try:
-        await _rounds(home, workflows, concurrency, rounds)
+        return await _rounds(home, workflows, concurrency, rounds)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def _rounds(home: Path, workflows: int, concurrency: int, rounds: int) -> None:
+async def _rounds(home: Path, workflows: int, concurrency: int, rounds: int) -> list[Figure]:
     print(f"temporal binary {temporal_binary()}, databases in {home}")
     results: dict[str, list[float]] = {mode: [] for mode in MODES}
     for number in range(rounds):
@@ -105,20 +116,19 @@ async def _rounds(home: Path, workflows: int, concurrency: int, rounds: int) -> 
             rate = await one_round(home, mode, workflows, concurrency)
             results[mode].append(rate)
             print(f"round {number + 1} synchronous={mode:6} {rate:7.1f} workflows/s")
-    medians = {mode: statistics.median(rates) for mode, rates in results.items()}
-    for mode, rate in medians.items():
-        print(f"median synchronous={mode:6} {rate:7.1f} workflows/s")
-    ratio = medians["full"] / medians["normal"]
-    pairs = zip(results["full"], results["normal"], strict=True)
-    per_round = ", ".join(f"{full / normal:.2f}" for full, normal in pairs)
-    print(f"full/normal throughput: {ratio:.2f} (per round: {per_round})")
+    normal, full = (statistics.median(results[mode]) for mode in MODES)
+    name = f"workflows/s, {concurrency} at a time, synchronous="
+    return [
+        Figure(BENCH, name + "normal", normal, "workflows/s"),
+        Figure(BENCH, name + "full", full, "workflows/s", floor=normal),
+    ]
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workflows", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--workflows", type=int, default=SIZES["full"][0])
+    parser.add_argument("--concurrency", type=int, default=SIZES["full"][1])
+    parser.add_argument("--rounds", type=int, default=SIZES["full"][2])
     parser.add_argument("--dir", type=Path, help="where the databases go (default: temp dir)")
     args = parser.parse_args()
-    asyncio.run(main(args.workflows, args.concurrency, args.rounds, args.dir))
+    print(table(asyncio.run(main(args.workflows, args.concurrency, args.rounds, args.dir))))
