@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.engineering.bom_upload import FORMATS
+from services.engineering.bom_upload import CSV, FORMATS, JSON, XLSX
 from services.engineering.drafts import (
     check_lines_off_loop,
     draft_page,
@@ -44,10 +44,35 @@ UPLOADERS = TASK_KINDS["engineering.release_bom"].completer_roles
 READERS = inbox_readers("engineering")
 
 
+# The body as OpenAPI describes it (the route reads it raw, by its Content-Type).
+_UPLOAD_BODY = {
+    "required": True,
+    "description": 'The BOM: `{"lines": [...]}` (the release_bom line shape), a CSV with a '
+    "header row naming the line fields, or an XLSX workbook (first sheet, header in row 1).",
+    "content": {
+        JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["lines"],
+                "properties": {"lines": {"type": "array", "items": {"type": "object"}}},
+            }
+        },
+        CSV: {"schema": {"type": "string"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+_UNSUPPORTED = {
+    "description": "`unsupported_media_type`: the Content-Type is none of the BOM formats.",
+    "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 @draft_router.post(
     "/orders/{order_no}/bom-drafts",
     status_code=status.HTTP_201_CREATED,
     response_model=BomDraftSummary,
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={415: _UNSUPPORTED},
 )
 async def upload_bom_draft(
     order_no: str,
