@@ -15,14 +15,13 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.engineering.bom import validate_bom
 from services.engineering.bom_upload import Row, UnreadableUpload, read_upload
 from services.engineering.models import BomDraft, BomDraftLine, BomRevision
-from services.engineering.revisions import batches, line_values
+from services.engineering.revisions import insert_lines
 from services.engineering.schemas import BomDraftPublic, BomDraftSummary, BomLinePublic
 from services.sales.models import Order
 from shared.errors import APIError, conflict, invalid, not_found
@@ -157,7 +156,7 @@ async def store_draft(
     filename: str | None,
     lines: Sequence[BomLine],
 ) -> int:
-    """Store a checked BOM as a draft of the order, its lines in multi-row INSERTs; its id."""
+    """Store a checked BOM as a draft of the order, its lines in bulk; its id."""
     draft = BomDraft(
         order_no=order_no,
         uploaded_by=by,
@@ -169,12 +168,7 @@ async def store_draft(
     session.add(draft)
     await session.flush()
     assert draft.id is not None
-    rows = [
-        {"draft_id": draft.id, "line_no": number, **line_values(line)}
-        for number, line in enumerate(lines, start=1)
-    ]
-    for batch in batches(rows):
-        await session.execute(insert(BomDraftLine).values(list(batch)))
+    await insert_lines(session, "bom_draft_lines", {"draft_id": draft.id}, lines)
     return draft.id
 
 

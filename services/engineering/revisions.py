@@ -1,47 +1,68 @@
 """Writing a BOM revision and growing the item master: what a BOM release and a DCN share.
 
-Lines go in batches of multi-row INSERTs (one round trip per `BATCH` lines, not per line);
-a draft's lines are copied inside the database (INSERT ... SELECT), never through Python.
+Lines go in bulk: one INSERT ... SELECT FROM unnest(arrays) per `BATCH` lines (not one
+statement per line); a draft's lines are copied inside the database (INSERT ... SELECT),
+never through Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from services.engineering.models import BomLineRow, BomRevision, Item
+from services.engineering.models import BomRevision
 from shared.payloads import BomLine
 
-# Rows per multi-row INSERT: well under PostgreSQL's 32,767 bind parameters (10 a row).
-BATCH = 2000
+# Lines per statement: each batch is one INSERT ... SELECT FROM unnest(one array per column),
+# a single round trip and a single prepared statement whatever the batch holds.
+BATCH = 10_000
+_LINE_COLUMNS = "line_no, item, parent, qty_per, make_or_buy, lead_days, supplier, special"
+_LINE_ARRAYS = (
+    "unnest(CAST(:line_no AS integer[]), CAST(:item AS text[]), CAST(:parent AS text[]), "
+    "CAST(:qty_per AS numeric[]), CAST(:make_or_buy AS text[]), CAST(:lead_days AS integer[]), "
+    "CAST(:supplier AS text[]), CAST(:special AS boolean[]))"
+)
+# The columns every row of one insert shares, by table: which revision or which draft.
+_KEYS = {
+    "bom_lines": (("order_no", "text"), ("revision", "integer")),
+    "bom_draft_lines": (("draft_id", "integer"),),
+}
 
 
-def batches(
-    rows: Sequence[dict[str, Any]], size: int = BATCH
-) -> Iterator[Sequence[dict[str, Any]]]:
-    """`rows` in slices of at most `size`."""
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-def line_values(line: BomLine) -> dict[str, Any]:
-    """The columns a BOM line (released or drafted) stores."""
+def _arrays(lines: Sequence[BomLine]) -> dict[str, list[Any]]:
     return {
-        "item": line.item,
-        "parent": line.parent,
-        "qty_per": Decimal(str(line.qty_per)),
-        "make_or_buy": line.make_or_buy,
-        "lead_days": line.lead_days,
-        "supplier": line.supplier,
-        "special": bool(line.special),
+        "item": [line.item for line in lines],
+        "parent": [line.parent for line in lines],
+        "qty_per": [Decimal(str(line.qty_per)) for line in lines],
+        "make_or_buy": [line.make_or_buy for line in lines],
+        "lead_days": [line.lead_days for line in lines],
+        "supplier": [line.supplier for line in lines],
+        "special": [bool(line.special) for line in lines],
     }
+
+
+async def insert_lines(
+    session: AsyncSession, table: str, keys: dict[str, Any], lines: Sequence[BomLine]
+) -> None:
+    """`lines` into `engineering.<table>` (bom_lines or bom_draft_lines), numbered from 1,
+    every row with the `keys` columns (order_no and revision, or draft_id); `BATCH` lines a
+    statement."""
+    typed = _KEYS[table]
+    names = ", ".join(name for name, _ in typed)
+    values = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in typed)
+    statement = text(
+        f"INSERT INTO engineering.{table} ({names}, {_LINE_COLUMNS}) "
+        f"SELECT {values}, * FROM {_LINE_ARRAYS}"
+    )
+    for start in range(0, len(lines), BATCH):
+        batch = lines[start : start + BATCH]
+        numbers = list(range(start + 1, start + len(batch) + 1))
+        await session.execute(statement, {**keys, "line_no": numbers, **_arrays(batch)})
 
 
 async def store_revision(
@@ -60,41 +81,36 @@ async def store_revision(
             order_no=order_no, revision=revision, task_id=task_id, released_by=by, released_at=at
         )
     )
-    rows = [
-        {"order_no": order_no, "revision": revision, "line_no": number, **line_values(line)}
-        for number, line in enumerate(lines, start=1)
-    ]
-    for batch in batches(rows):
-        await session.execute(insert(BomLineRow).values(list(batch)))
+    await insert_lines(session, "bom_lines", {"order_no": order_no, "revision": revision}, lines)
+
+
+_GROW = text(
+    """
+    INSERT INTO engineering.items
+        (item, make_or_buy, supplier, lead_days, special, first_order_no, created_at)
+    SELECT *, CAST(:order_no AS text), CAST(:at AS timestamptz)
+    FROM unnest(CAST(:item AS text[]), CAST(:make_or_buy AS text[]), CAST(:supplier AS text[]),
+                CAST(:lead_days AS integer[]), CAST(:special AS boolean[]))
+    ON CONFLICT (item) DO NOTHING
+    RETURNING item
+    """
+)
 
 
 async def grow_item_master(
     session: AsyncSession, *, order_no: str, at: datetime, lines: list[BomLine]
 ) -> list[str]:
-    """Add the items the item master does not know yet; returns them in BOM order."""
+    """Add the items the item master does not know yet (each described by its first line);
+    returns them in BOM order."""
     first: dict[str, BomLine] = {}
     for line in lines:
         first.setdefault(line.item, line)
-    rows = [
-        {
-            "item": item,
-            "make_or_buy": line.make_or_buy,
-            "supplier": line.supplier,
-            "lead_days": line.lead_days,
-            "special": bool(line.special),
-            "first_order_no": order_no,
-            "created_at": at,
-        }
-        for item, line in first.items()
-    ]
+    described = list(first.values())
     added: set[str] = set()
-    for batch in batches(rows):
-        inserted = await session.execute(
-            insert(Item)
-            .values(list(batch))
-            .on_conflict_do_nothing(index_elements=["item"])
-            .returning(col(Item.item))
-        )
+    for start in range(0, len(described), BATCH):
+        arrays = _arrays(described[start : start + BATCH])
+        del arrays["parent"], arrays["qty_per"]
+        inserted = await session.execute(_GROW, {"order_no": order_no, "at": at, **arrays})
         added.update(inserted.scalars())
     return [item for item in first if item in added]
 
@@ -112,7 +128,8 @@ _COPY_LINES = text(
 )
 
 # Items of the draft the item master does not know yet, described by their first line; the
-# new ones come back in the draft's line order.
+# new ones come back sorted by name (joining them back to their lines would cost a nested loop
+# over both CTEs, quadratic in the lines).
 _GROW_FROM_DRAFT = text(
     """
     WITH firsts AS (
@@ -126,7 +143,7 @@ _GROW_FROM_DRAFT = text(
         ON CONFLICT (item) DO NOTHING
         RETURNING item
     )
-    SELECT added.item FROM added JOIN firsts USING (item) ORDER BY firsts.line_no
+    SELECT item FROM added ORDER BY item
     """
 )
 
@@ -142,7 +159,7 @@ async def store_revision_from_draft(
     draft_id: int,
 ) -> list[str]:
     """Revision `revision` made of draft `draft_id`'s lines, the item master grown with its
-    new items (returned in line order), the draft marked released; all in the database."""
+    new items (returned sorted), the draft marked released; all in the database."""
     session.add(
         BomRevision(
             order_no=order_no, revision=revision, task_id=task_id, released_by=by, released_at=at
