@@ -15,6 +15,7 @@ import xlsxwriter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.limits import PUBLIC_PATHS_WITH_SCHEMA, InputLimits
 from services.engineering.bom_upload import CSV, XLSX
 from services.engineering.drafts import checked_lines, release_refusal
 from shared.db import session_scope
@@ -22,6 +23,7 @@ from shared.errors import APIError
 from tests.conftest import Stack
 from tests.drivers import inbox, order, to_master_plan
 from tests.helpers import complete, complete_ok, create_order
+from tests.test_input_limits import LIMIT, Recorder, post, raw, serve
 
 HEADER = ["item", "parent", "qty_per", "make_or_buy", "lead_days", "supplier", "special"]
 # A cabinet with a frame, a breaker and bolts: the same BOM in every format.
@@ -199,3 +201,24 @@ def test_chinese_csv_and_every_bad_row_of_a_big_sheet() -> None:
         checked_lines(xlsx_body(rows), "xlsx")
     assert [p["row"] for p in refused.value.extra["problems"]] == [502, 1002, 1502]
     assert {p["field"] for p in refused.value.extra["problems"]} == {"qty_per"}
+
+
+async def test_an_upload_has_its_own_larger_body_limit() -> None:
+    """A BOM upload may be larger than any other body (ORDERFLOW_MAX_UPLOAD_BYTES), and is
+    itself refused with 413 above its limit before the body is read."""
+    recorder = Recorder()
+    app = InputLimits(
+        recorder,
+        max_body_bytes=LIMIT,
+        public_paths=PUBLIC_PATHS_WITH_SCHEMA,
+        max_upload_bytes=2 * LIMIT,
+    )
+    upload_path = "/engineering/orders/SO-1/bom-drafts"
+    async with serve(app) as port:
+        status, body = await raw(port, post(upload_path, length=LIMIT + 10), [b"x" * (LIMIT + 10)])
+        assert (status, body) == (200, {"read": LIMIT + 10})
+        status, body = await raw(port, post(upload_path, length=2 * LIMIT + 1))
+        assert status == 413 and "ORDERFLOW_MAX_UPLOAD_BYTES" in body["detail"]
+        status, body = await raw(port, post("/sales/orders", length=LIMIT + 10))
+        assert status == 413 and "ORDERFLOW_MAX_BODY_BYTES" in body["detail"]
+    assert recorder.calls == 1
