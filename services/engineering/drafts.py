@@ -68,7 +68,11 @@ def checked_lines(body: bytes, fmt: str) -> list[BomLine]:
         structure = validate_bom(lines)
     except RecursionError as exc:
         raise invalid(
-            "invalid_bom", "the BOM nests too deep to check", problems=[], problem_count=0
+            "invalid_bom",
+            "the BOM nests too deep to check: a chain of parents runs several hundred levels "
+            "deep, where a product's BOM has tens",
+            problems=[],
+            problem_count=0,
         ) from exc
     if structure:
         raise _refusal(
