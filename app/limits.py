@@ -7,7 +7,8 @@ A pure ASGI middleware, so nothing reads the body before it has decided:
 - a request with a body and no `Authorization` header is refused with 401 before any body
   byte is read (except on the public routes, which take no token);
 - a `Content-Length` above `ORDERFLOW_MAX_BODY_BYTES` is refused with 413 at once, and a body
-  without one (chunked) is counted as it streams and cut with 413 at the limit.
+  without one (chunked) is counted as it streams and cut with 413 at the limit; a BOM upload
+  (`UPLOAD_PATHS`) has the larger limit `ORDERFLOW_MAX_UPLOAD_BYTES`.
 
 Every refusal is the API's `{error, detail}` JSON.
 """
@@ -15,6 +16,7 @@ Every refusal is the API's `{error, detail}` JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,6 +35,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Routes that take no token: health, metrics and the API's own documentation.
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc"})
 PUBLIC_PATHS_WITH_SCHEMA = PUBLIC_PATHS | {"/openapi.json"}
+# Routes that take a file (a BOM of up to 100,000 lines) and so the upload limit.
+UPLOAD_PATHS = re.compile(r"/engineering/orders/[^/]+/bom-drafts")
 
 
 async def _answer(
@@ -82,10 +86,18 @@ def _unclean(what: str, value: str) -> str | None:
 
 # Refuses oversized, unauthenticated or unclean requests before the app reads anything.
 class InputLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, public_paths: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        public_paths: frozenset[str],
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.public_paths = public_paths
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the request line and headers, then pass on a receive that counts the body."""
@@ -119,22 +131,32 @@ class InputLimits:
                 [(b"www-authenticate", b"Bearer")],
             )
             return
-        if length is not None and length > self.max_body_bytes:
-            await _answer(send, 413, "body_too_large", self._too_large(f"{length} bytes"), [])
+        upload = UPLOAD_PATHS.fullmatch(path) is not None
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        if length is not None and length > limit:
+            await _answer(
+                send, 413, "body_too_large", self._too_large(f"{length} bytes", upload), []
+            )
             return
         if not has_body:
             await self.app(scope, receive, send)
             return
-        await self._counted(scope, receive, send)
+        await self._counted(scope, receive, send, upload)
 
-    def _too_large(self, size: str) -> str:
+    def _too_large(self, size: str, upload: bool = False) -> str:
+        if upload:
+            return (
+                f"the upload is {size}; at most {self.max_upload_bytes} bytes are accepted "
+                "(ORDERFLOW_MAX_UPLOAD_BYTES)"
+            )
         return (
             f"the request body is {size}; at most {self.max_body_bytes} bytes are accepted "
             "(ORDERFLOW_MAX_BODY_BYTES)"
         )
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, upload: bool) -> None:
         """Run the app with a receive that stops the body at the limit and answers 413."""
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
         received = 0
         answered = False
         started = False
@@ -146,10 +168,10 @@ class InputLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     answered = True
                     if not started:
-                        detail = self._too_large(f"over {self.max_body_bytes} bytes")
+                        detail = self._too_large(f"over {limit} bytes", upload)
                         await _answer(send, 413, "body_too_large", detail, [])
                     # The app sees the client gone and stops; what it answers is dropped.
                     return {"type": "http.disconnect"}
@@ -176,4 +198,5 @@ def install_input_limits(app: FastAPI, settings: Settings) -> None:
         InputLimits,  # type: ignore[arg-type]
         max_body_bytes=settings.max_body_bytes,
         public_paths=PUBLIC_PATHS_WITH_SCHEMA,
+        max_upload_bytes=settings.max_upload_bytes,
     )

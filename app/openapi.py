@@ -63,7 +63,7 @@ DESCRIPTIONS: dict[str, str] = {
     "409": "A conflict with the current state, e.g. `task_not_open`, `duplicate_order`, "
     "`order_not_cancellable`, `change_refused`, `issue_refused`, `delay_warning_refused`, "
     "`workflow_closed`, `exception_overlaps`, `four_eyes`, `duplicate_payment`, "
-    "`order_not_payable`.",
+    "`order_not_payable`, `bom_not_open`, `draft_released`.",
     "413": "`body_too_large`: the request body is over the size limit.",
     "422": "`invalid_request` (with `problems`), `invalid_payload` or a route's own code: the "
     "request is not valid.",
@@ -106,6 +106,8 @@ CONFLICTS = [
     ("post", r"/sales/orders/\{order_no\}/payments"),
     # Issue 16, procurement: a line that owes nothing (`po_line_closed`), a watch that ended.
     ("post", r"/procurement/purchase-orders/\{po_no\}/promise"),
+    # Issue 17: a BOM draft for an order whose BOM is released or no longer to be released.
+    ("post", r"/engineering/orders/\{order_no\}/bom-drafts"),
 ]
 
 _COMPLETE = re.compile(r"^/(?P<department>[^/]+)/tasks/\{task_id\}/complete$")

@@ -192,13 +192,26 @@ class BomLine(Part):
     special: bool | None = None
 
 
-# engineering.release_bom: the multi-level BOM of the order.
+# engineering.release_bom: the multi-level BOM of the order, inline (`lines`, a small BOM) or
+# by reference (`draft_id`, a draft uploaded to POST /engineering/orders/{order_no}/bom-drafts
+# and validated there): exactly one of the two.
 class ReleaseBom(Payload):
-    lines: list[BomLine] = Field(min_length=1, max_length=BOM_LINES_MAX)
+    lines: list[BomLine] = Field(default_factory=list, max_length=BOM_LINES_MAX)
+    draft_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     # Operations engineering identifies as special processes (§10): quality confirms them.
     special_operations: list[Annotated[str, Field(max_length=NAME_LEN), NoControl]] = Field(
         default_factory=list, max_length=LINES_MAX
     )
+
+    @model_validator(mode="after")
+    def _lines_or_draft(self) -> Self:
+        if self.draft_id is not None and self.lines:
+            raise ValueError("give the BOM's lines or the draft_id of an uploaded draft, not both")
+        if self.draft_id is None and not self.lines:
+            raise ValueError(
+                "give the BOM's lines (at least one) or the draft_id of an uploaded draft"
+            )
+        return self
 
 
 class Drawing(Part):

@@ -174,6 +174,9 @@ class Settings(BotSettings, MoneySettings):
     # The largest request body the API reads (bytes, `ORDERFLOW_MAX_BODY_BYTES`); a larger one
     # gets 413 before it is read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The largest BOM upload (`POST /engineering/orders/{order_no}/bom-drafts`, bytes,
+    # `ORDERFLOW_MAX_UPLOAD_BYTES`): 100,000 lines as JSON are about 12 MB.
+    max_upload_bytes: int = Field(default=48 * 1_048_576, ge=1024)
 
     # Working days before a PO line's promised date its buyer is asked to confirm it
     # (`procurement.confirm_promise`, §4.7, §4.9; `ORDERFLOW_PO_CONFIRM_DAYS`); 0: not asked.

@@ -243,10 +243,12 @@ class PlanProposal(BaseModel):
 
 
 # engineering.release_bom completed: store the revision, grow the item master.
+# The lines come inline (a small BOM) or stay in the database as draft `draft_id`.
 class BomRelease(BaseModel):
     order_no: str
     task_id: str
-    lines: list[dict[str, Any]]
+    lines: list[dict[str, Any]] = Field(default_factory=list)
+    draft_id: int | None = None
     by: str
     at: datetime
 

@@ -140,6 +140,9 @@ ALLOWED: dict[tuple[str, str], set[str] | str] = {
         "ops",
         "admin",
     },
+    # Issue 17: BOM drafts, uploaded by who releases the BOM, read by engineering's readers.
+    ("POST", "/engineering/orders/{order_no}/bom-drafts"): {"engineering", "admin"},
+    ("GET", "/engineering/orders/{order_no}/bom-drafts/{draft_id}"): inbox_readers("engineering"),
     # Released BOMs and drawings: the departments that receive them, as their inbox readers.
     **{
         ("GET", f"/{d}/orders/{{order_no}}/bom"): inbox_readers(d)
@@ -226,6 +229,8 @@ def body_for(method: str, template: str) -> Any:
             "reason": "temporary",
         },
         "/procurement/items/{item}/safety-stock": {"level": 5},
+        # Issue 17: a JSON BOM for the made-up order: a role let in gets 404.
+        "/engineering/orders/{order_no}/bom-drafts": {"lines": []},
     }
     if template.endswith("/tasks/{task_id}/complete"):
         return {}
@@ -312,6 +317,7 @@ def concrete(template: str, params: dict[str, str]) -> str:
             "family": "MATRIX-FAMILY",
             "po_no": "NO-SUCH-PO",
             "item": "NO-SUCH-ITEM",
+            "draft_id": "999999",
         }[m.group(1)],
         template,
     )

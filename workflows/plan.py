@@ -233,7 +233,9 @@ class PlanPhase:
             BomRelease(
                 order_no=order.inp.order_no,
                 task_id=bom.task_id,
-                lines=bom.payload["lines"],
+                # A draft's lines stay in the database: only its id travels.
+                lines=bom.payload.get("lines") or [],
+                draft_id=bom.payload.get("draft_id"),
                 by=bom.completed_by or "engineering",
                 at=workflow.now(),
             ),

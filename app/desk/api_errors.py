@@ -68,6 +68,12 @@ ERRORS_ZH: dict[str, str] = {
     "invalid_promise": "预计到货日期有误",
     "invalid_requisition": "物料需求申请有误",
     "unknown_order": "未知订单",
+    # Issue 17: BOM drafts (uploaded BOMs released by draft_id).
+    "invalid_bom": "BOM有误，请按所列的行号逐行修改",
+    "bom_not_open": "该订单现在不能上传BOM草稿",
+    "unknown_draft": "该订单没有此BOM草稿",
+    "draft_released": "该BOM草稿已发布过",
+    "unsupported_media_type": "不支持的文件格式，请上传JSON、CSV或XLSX",
 }
 
 # Validation messages (pydantic's, as the API passes them on) and their Chinese; `{0}` is the

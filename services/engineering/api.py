@@ -1,10 +1,12 @@
-"""Engineering routes: its inbox, and the released BOM and drawings every receiver reads."""
+"""Engineering routes: its inbox, BOM drafts, and the released BOM and drawings every
+receiver reads."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from services.engineering.activities import BOM_RECIPIENTS, DRAWING_RECIPIENTS
+from services.engineering.draft_api import check_release, draft_router
 from services.engineering.schemas import BomPublic, DrawingPublic
 from services.engineering.service import released_bom, released_drawings
 from services.tasks.api import inbox_readers, task_router
@@ -13,7 +15,8 @@ from shared.errors import not_found
 from shared.params import RevisionQuery
 
 router = APIRouter(prefix="/engineering", tags=["engineering"])
-router.include_router(task_router("engineering"))
+router.include_router(task_router("engineering", {"engineering.release_bom": check_release}))
+router.include_router(draft_router)
 
 
 def release_router(department: str) -> APIRouter:

@@ -112,21 +112,7 @@ def _cycles(lines: list[BomLine]) -> list[BomProblem]:
     for line in lines:
         if line.parent is not None:
             children[line.parent].add(line.item)
-    state: dict[str, str] = {}  # "open" while on the current path, "done" after
-    cycles: list[list[str]] = []
-
-    def visit(item: str, path: list[str]) -> None:
-        state[item] = "open"
-        for child in sorted(children[item]):
-            if state.get(child) == "open":
-                cycles.append([*path[path.index(child) :], child])
-            elif child not in state:
-                visit(child, [*path, child])
-        state[item] = "done"
-
-    for item in sorted(children):
-        if item not in state:
-            visit(item, [item])
+    cycles = _find_cycles(children)
     problems = []
     for cycle in cycles:
         members = set(cycle)
@@ -143,3 +129,29 @@ def _cycles(lines: list[BomLine]) -> list[BomProblem]:
             )
         )
     return problems
+
+
+def _find_cycles(children: dict[str, set[str]]) -> list[list[str]]:
+    """Each cycle met by a depth-first walk from every item in name order, children in name
+    order, as the items along it. The walk keeps its own stack (a BOM of 100,000 lines may
+    nest deeper than Python's recursion allows)."""
+    state: dict[str, str] = {}  # "open" while on the current path, "done" after
+    cycles: list[list[str]] = []
+    for root in sorted(children):
+        if root in state:
+            continue
+        state[root] = "open"
+        path = [root]
+        pending = [iter(sorted(children[root]))]
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                pending.pop()
+                state[path.pop()] = "done"
+            elif state.get(child) == "open":
+                cycles.append([*path[path.index(child) :], child])
+            elif child not in state:
+                state[child] = "open"
+                path.append(child)
+                pending.append(iter(sorted(children[child])))
+    return cycles

@@ -93,3 +93,38 @@ class DesignChangeNotice(SQLModel, table=True):
     issued_by: str
     issued_at: datetime = ts_field()
     within_sla: bool
+
+
+# A BOM uploaded ahead of its release (issue 17): validated, stored line by line, and named
+# by `engineering.release_bom` (`draft_id`) instead of carrying the lines through the order.
+class BomDraft(SQLModel, table=True):
+    __tablename__ = "bom_drafts"
+    __table_args__ = {"schema": "engineering"}
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(max_length=64, index=True)
+    uploaded_by: str
+    uploaded_at: datetime = ts_field()
+    line_count: int
+    # How it came: json, csv or xlsx; and the file's name when the uploader gave one.
+    format: str = Field(max_length=8)
+    filename: str | None = Field(default=None, max_length=255)
+    # The revision a release made of it (a draft is released once).
+    released_revision: int | None = None
+    released_task_id: str | None = Field(default=None, max_length=128)
+
+
+# One line of a draft, numbered as uploaded (the row's number in the file is `source_row`).
+class BomDraftLine(SQLModel, table=True):
+    __tablename__ = "bom_draft_lines"
+    __table_args__ = {"schema": "engineering"}
+
+    draft_id: int = Field(primary_key=True, foreign_key="engineering.bom_drafts.id")
+    line_no: int = Field(primary_key=True)
+    item: str = Field(max_length=64)
+    parent: str | None = Field(default=None, max_length=64)
+    qty_per: Decimal = qty_field()
+    make_or_buy: str = Field(max_length=4)
+    lead_days: int | None = None
+    supplier: str | None = None
+    special: bool = False

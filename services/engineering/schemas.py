@@ -48,3 +48,25 @@ class ItemMaster:
     lead_days: int | None
     special: bool
     safety_stock: Decimal
+
+
+# A BOM draft (issue 17): an uploaded BOM waiting to be released by `draft_id`.
+class BomDraftSummary(BaseModel):
+    draft_id: int
+    order_no: str
+    uploaded_by: str
+    uploaded_at: datetime
+    format: str
+    filename: str | None
+    line_count: int
+    item_count: int
+    make_count: int
+    buy_count: int
+    # The BOM revision its release made, once released (a draft is released once).
+    released_revision: int | None
+
+
+# A draft with one page of its lines (`offset`, `limit`).
+class BomDraftPublic(BomDraftSummary):
+    offset: int
+    lines: list[BomLinePublic]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from services.orders.schemas import OrderView
@@ -20,6 +22,7 @@ from shared.errors import (
     not_found,
 )
 from shared.params import KindQuery, OffsetQuery, OrderNoQuery
+from shared.payload_base import Payload
 from shared.task_state import not_open_message
 from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
@@ -59,8 +62,13 @@ def with_time_left(tasks: list[T], calendar: FactoryCalendar, now: datetime) -> 
     return tasks
 
 
-def task_router(department: str) -> APIRouter:
-    """The `/tasks` routes of one department's inbox."""
+# A department's own check of a completion before the update is sent: what the workflow's
+# validator cannot judge without I/O (e.g. that a BOM draft named by id is the order's own).
+CompletionCheck = Callable[[AsyncSession, TaskDetail, Payload], Awaitable[None]]
+
+
+def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = None) -> APIRouter:
+    """The `/tasks` routes of one department's inbox; `checks` by kind run before an update."""
     router = APIRouter(tags=[f"{department} tasks"])
     readers = inbox_readers(department)
 
@@ -124,10 +132,12 @@ def task_router(department: str) -> APIRouter:
             )
         try:
             # Dates are held within 20 years of today here; the workflow re-checks without it.
-            spec.payload.parse(payload, today=date.today())
+            parsed = spec.payload.parse(payload, today=date.today())
         except ValidationError as exc:
             sentence, problems = describe_validation(list(exc.errors()))
             raise invalid("invalid_payload", sentence, problems=problems) from exc
+        if checks and task.kind in checks:
+            await checks[task.kind](session, task, parsed)
         await send_completion(temporal, task.workflow_id, task_id, payload, user)
         await session.rollback()  # read the view as the workflow left it
         if not task.order_no:
