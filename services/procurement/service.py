@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
+from services.procurement.mrp.bulk import among
 from services.procurement.schemas import (
     PoLinePublic,
     PurchaseOrderPublic,
@@ -374,7 +375,7 @@ async def open_stock_po_qty(session: AsyncSession, *, items: Iterable[str]) -> d
         select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
         .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
         .where(
-            col(PoLine.item).in_(list(items)),
+            among(col(PoLine.item), items),
             col(PurchaseOrder.state) == "open",
             col(PurchaseOrder.order_no).is_(None),
         )

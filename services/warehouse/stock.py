@@ -8,7 +8,7 @@ lots, reservations and the ledger together or not at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,11 +18,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.procurement.mrp.bulk import among
 from services.procurement.service import requirements_for_item
 from services.sales.service import ACTIVE, orders_by_no
 from services.warehouse.models import Movement, Reservation, StockItem, StockLot
 
 ZERO = Decimal(0)
+# Rows per INSERT of a batch: few round trips, well under PostgreSQL's 32,767 parameters.
+_BATCH_ROWS = 1_000
 
 
 async def record(
@@ -232,16 +235,18 @@ async def held_qty(
     }
 
 
-async def reserve_once(
-    session: AsyncSession, *, order_no: str, item: str, qty: Decimal, at: datetime
+async def reserve_once_many(
+    session: AsyncSession, *, order_no: str, reserved: Mapping[str, Decimal], at: datetime
 ) -> None:
-    """MRP's reservation of free stock for an order; a second one for the same order and item
-    changes nothing (a retried run)."""
-    await session.execute(
-        insert(Reservation)
-        .values(order_no=order_no, item=item, qty=qty, created_at=at)
-        .on_conflict_do_nothing()
-    )
+    """MRP's reservations of free stock for an order, many items a statement; an item the
+    order holds a reservation of already is left as it is (a retried run changes nothing)."""
+    rows = [
+        {"order_no": order_no, "item": item, "qty": qty, "picked": ZERO, "created_at": at}
+        for item, qty in reserved.items()
+    ]
+    statement = insert(Reservation.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
+    for start in range(0, len(rows), _BATCH_ROWS):
+        await session.execute(statement, rows[start : start + _BATCH_ROWS])
 
 
 async def lock_reservation(
@@ -343,10 +348,14 @@ async def free_stock(
     MRP's view of what it may net against)."""
     wanted = set(items)
     on_hand = {
-        row.item: Decimal(row.on_hand)
-        for row in (
-            await session.execute(select(StockItem).where(col(StockItem.item).in_(wanted)))
-        ).scalars()
+        item: Decimal(on_hand)
+        for item, on_hand in (
+            await session.execute(
+                select(col(StockItem.item), col(StockItem.on_hand)).where(
+                    among(col(StockItem.item), wanted)
+                )
+            )
+        ).all()
     }
     reserved: dict[str, Decimal] = defaultdict(Decimal)
     for item, qty in (
@@ -355,7 +364,7 @@ async def free_stock(
                 col(Reservation.item),
                 func.sum(col(Reservation.qty) - col(Reservation.picked)),
             )
-            .where(col(Reservation.item).in_(wanted), col(Reservation.order_no) != except_order)
+            .where(among(col(Reservation.item), wanted), col(Reservation.order_no) != except_order)
             .group_by(col(Reservation.item))
         )
     ).all():
