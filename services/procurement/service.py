@@ -135,11 +135,12 @@ async def requirements_of_orders(
     return list((await session.execute(query)).scalars())
 
 
-async def requirements_for_item(session: AsyncSession, *, item: str) -> list[Requirement]:
-    """Every order's requirement of one item, in no set order."""
-    return list(
-        (await session.execute(select(Requirement).where(col(Requirement.item) == item))).scalars()
-    )
+async def requirements_for_items(
+    session: AsyncSession, *, items: Iterable[str]
+) -> list[Requirement]:
+    """Every order's requirements of the given items, in no set order."""
+    query = select(Requirement).where(among(col(Requirement.item), items))
+    return list((await session.execute(query)).scalars())
 
 
 async def requirement(session: AsyncSession, *, order_no: str, item: str) -> Requirement | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.procurement.mrp.bulk import among
-from services.procurement.service import requirements_for_item
-from services.sales.service import ACTIVE, orders_by_no
 from services.warehouse.models import Movement, Reservation, StockItem, StockLot
+from services.warehouse.stock_many import free_qty_many, shortfalls_many
 
 ZERO = Decimal(0)
 # Rows per INSERT of a batch: few round trips, well under PostgreSQL's 32,767 parameters.
@@ -164,18 +163,7 @@ async def reserve(
 async def shortfalls(session: AsyncSession, item: str) -> list[tuple[str, Decimal]]:
     """Active orders still short of an item, earliest required date first (then the older
     order first): (order, short)."""
-    needs = await requirements_for_item(session, item=item)
-    orders = await orders_by_no(session, order_nos=[need.order_no for need in needs])
-    held = await held_qty(session, order_nos=orders, item=item)
-    short = []
-    for need in needs:
-        order = orders.get(need.order_no)
-        gap = Decimal(need.qty) - held.get((need.order_no, item), ZERO)
-        if order is not None and order.status == ACTIVE and gap > 0:
-            # Nulls last, as the plan's date may not be known yet.
-            rank = (need.required_date is None, need.required_date or date.min)
-            short.append((rank, order.created_at, need.order_no, gap))
-    return [(order_no, gap) for _, _, order_no, gap in sorted(short)]
+    return (await shortfalls_many(session, [item]))[item]
 
 
 async def allocate(
@@ -190,9 +178,14 @@ async def allocate(
     """Reserve free stock of `items` for the orders short of them, earliest required date
     first (or only for `only_order`); returns what each order got, per item."""
     given: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for item in sorted(set(items)):
-        free = await free_qty(session, item)
-        for order_no, short in await shortfalls(session, item):
+    wanted = sorted(set(items))
+    # Every item's stock row locked (in item order) and its shortfalls read up front: a
+    # reservation of one item changes nothing another item's allocation reads.
+    free_of = await free_qty_many(session, wanted)
+    short_of = await shortfalls_many(session, wanted)
+    for item in wanted:
+        free = free_of[item]
+        for order_no, short in short_of[item]:
             if free <= 0:
                 break
             if only_order is not None and order_no != only_order:

@@ -39,11 +39,11 @@ from decimal import (
     localcontext,
 )
 
+from services.procurement.mrp.collector import no_cycle_collection
 from services.procurement.mrp.keys import ProposalKeys
 from services.procurement.mrp.schemas import (
     ZERO,
     BomItem,
-    MakeOrBuy,
     MrpDelta,
     MrpLine,
     MrpResult,
@@ -68,20 +68,11 @@ _EXACT = Context(prec=_PRECISION, traps=[InvalidOperation, DivisionByZero, Overf
 
 
 @dataclass(frozen=True, slots=True)
-class _ItemInfo:
-    """An item's own attributes, the same on every line it appears on."""
-
-    make_or_buy: MakeOrBuy
-    lead_days: int | None
-    supplier: str | None
-    special: bool
-
-
-@dataclass(frozen=True, slots=True)
 class _Structure:
-    """A validated BOM: item attributes, lines by parent, items in planning order."""
+    """A validated BOM: each item's first line (its attributes: make/buy, lead days, supplier,
+    special, the same on every line), lines by parent, items in planning order."""
 
-    info: dict[str, _ItemInfo]
+    info: dict[str, BomItem]
     children: dict[str | None, list[BomItem]]
     levels: dict[str, int]
     order: list[str]
@@ -103,7 +94,7 @@ def _structure(bom: Iterable[BomItem]) -> _Structure:
     lines = list(bom)
     if not lines:
         raise ValueError("BOM has no lines")
-    info: dict[str, _ItemInfo] = {}
+    info: dict[str, BomItem] = {}
     children: dict[str | None, list[BomItem]] = defaultdict(list)
     # How many lines name each item as a component under a parent: the item is ready to be
     # planned once all of those parents have been.
@@ -118,7 +109,7 @@ def _structure(bom: Iterable[BomItem]) -> _Structure:
             raise ValueError(f"{item}: make_or_buy must be 'make' or 'buy'")
         known = info.get(item)
         if known is None:
-            info[item] = _ItemInfo(line.make_or_buy, line.lead_days, line.supplier, line.special)
+            info[item] = line
             pending[item] = 0
         elif (known.make_or_buy, known.lead_days, known.supplier, known.special) != (
             line.make_or_buy,
@@ -158,7 +149,13 @@ def _structure(bom: Iterable[BomItem]) -> _Structure:
     if taken != len(info):
         stuck = sorted(item for item, n in pending.items() if n > 0)
         raise ValueError(f"BOM has a cycle through: {', '.join(stuck)}")
-    order = sorted(info, key=lambda item: (levels[item], item))
+    # Planning order: by level, then by item (buckets per level, no key tuple per item).
+    by_level: list[list[str]] = []
+    for item, level in levels.items():
+        while len(by_level) <= level:
+            by_level.append([])
+        by_level[level].append(item)
+    order = [item for bucket in by_level for item in sorted(bucket)]
     return _Structure(info=info, children=dict(children), levels=levels, order=order)
 
 
@@ -222,6 +219,18 @@ def plan(
     requisition for the order shortage and one for the safety-stock top-up, which together
     cover the net requirement exactly.
     """
+    with no_cycle_collection():
+        return _plan(order_no, bom_revision, bom, order_qty, supply, safety_stock)
+
+
+def _plan(
+    order_no: str,
+    bom_revision: str | int,
+    bom: Iterable[BomItem],
+    order_qty: Decimal | int,
+    supply: Mapping[str, Supply],
+    safety_stock: Mapping[str, Decimal] | None,
+) -> MrpResult:
     structure = _structure(bom)
     safety = dict(safety_stock or {})
     qty = _order_qty(order_qty)
@@ -339,12 +348,11 @@ def delta(old_result: MrpResult, new_result: MrpResult) -> MrpDelta:
         if line.make_or_buy == "make":
             work_orders.append(WorkOrderProposal(key=keys.key(item), item=item, qty=extra[item]))
         else:
-            info = _ItemInfo("buy", line.lead_days, line.supplier, line.special)
             requisitions.append(
                 _requisition(
                     keys,
                     item,
-                    info,
+                    line,
                     extra[item],
                     "order",
                     engineering_change=True,
@@ -368,7 +376,7 @@ def delta(old_result: MrpResult, new_result: MrpResult) -> MrpDelta:
 def _requisition(
     keys: ProposalKeys,
     item: str,
-    info: _ItemInfo,
+    info: BomItem | MrpLine,
     qty: Decimal,
     reason: Reason,
     *,
