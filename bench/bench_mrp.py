@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from sqlmodel import col  # noqa: E402
 
 from app.migrate import upgrade  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
@@ -236,9 +237,13 @@ async def stored(engine: AsyncEngine, order_no: str) -> tuple[int, ...]:
     """Requisitions, work orders, requirements and reservations stored for the order."""
     counts = []
     async with engine.connect() as conn:
-        for table_ in (Requisition, WorkOrder, Requirement, Reservation):
-            owner = table_.__table__.c.order_no  # type: ignore[attr-defined]
-            query = select(func.count()).select_from(table_).where(owner == order_no)
+        for owner in (
+            col(Requisition.order_no),
+            col(WorkOrder.order_no),
+            col(Requirement.order_no),
+            col(Reservation.order_no),
+        ):
+            query = select(func.count()).where(owner == order_no)
             counts.append((await conn.execute(query)).scalar_one())
     return tuple(counts)
 

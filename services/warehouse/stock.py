@@ -242,11 +242,19 @@ async def reserve_once_many(
         await session.execute(statement, rows[start : start + _BATCH_ROWS])
 
 
-async def lock_reservation(
-    session: AsyncSession, *, order_no: str, item: str
-) -> Reservation | None:
-    """The order's reservation of an item, locked; None when it holds none."""
-    return await session.get(Reservation, (order_no, item), with_for_update=True)
+async def lock_reservations(
+    session: AsyncSession, *, order_no: str, items: Iterable[str]
+) -> dict[str, Reservation]:
+    """The order's reservations of the given items, locked in item order, by item (an item the
+    order holds none of is missing)."""
+    rows = await session.execute(
+        select(Reservation)
+        .where(col(Reservation.order_no) == order_no, among(col(Reservation.item), items))
+        .order_by(col(Reservation.item))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.item: row for row in rows.scalars()}
 
 
 async def unreserve(
@@ -259,7 +267,7 @@ async def unreserve(
     ref: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Give `qty` of a locked reservation (`lock_reservation`) back to free stock, in the
+    """Give `qty` of a locked reservation (`lock_reservations`) back to free stock, in the
     ledger as `unreserved`."""
     held.qty = Decimal(held.qty) - qty
     await record(
