@@ -177,10 +177,10 @@ async def allocate(
     first (or only for `only_order`); returns what each order got, per item."""
     given: dict[str, dict[str, Decimal]] = defaultdict(dict)
     wanted = sorted(set(items))
-    # Every item's stock row locked (in item order) and its shortfalls read up front: a
-    # reservation of one item changes nothing another item's allocation reads.
+    # Stock rows locked (item order) and shortfalls read up front: items never affect each other.
     free_of = await free_qty_many(session, wanted)
     short_of = await shortfalls_many(session, wanted)
+    booked: list[dict[str, Any]] = []
     for item in wanted:
         free = free_of[item]
         for order_no, short in short_of[item]:
@@ -189,9 +189,29 @@ async def allocate(
             if only_order is not None and order_no != only_order:
                 continue
             qty = min(free, short)
-            await reserve(session, order_no=order_no, item=item, qty=qty, by=by, at=at, ref=ref)
+            booked.append(
+                {"order_no": order_no, "item": item, "qty": qty, "picked": ZERO, "created_at": at}
+            )
+            await record(
+                session,
+                kind="reserved",
+                item=item,
+                qty=qty,
+                by=by,
+                at=at,
+                order_no=order_no,
+                ref=ref,
+            )
             given[order_no][item] = qty
             free -= qty
+    # What `reserve` does row by row, for every (order, item) booked above (each once).
+    upsert = insert(table_of(Reservation))
+    added = {"qty": upsert.table.c.qty + upsert.excluded.qty}
+    await insert_batches(
+        session,
+        upsert.on_conflict_do_update(index_elements=["order_no", "item"], set_=added),
+        booked,
+    )
     return dict(given)
 
 
