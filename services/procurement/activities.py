@@ -25,7 +25,7 @@ from services.procurement.mrp.service import (
     store_requirements,
 )
 from services.procurement.promises import PromiseActivities
-from services.warehouse.stock import reserve_once
+from services.warehouse.stock import reserve_once_many
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
@@ -66,8 +66,7 @@ class ProcurementActivities(DbActivities):
             )
             await store_requirements(session, run, result)
             reserved = {item: qty for item, qty in result.reserve.items() if qty > 0}
-            for item, qty in reserved.items():
-                await reserve_once(session, order_no=run.order_no, item=item, qty=qty, at=run.at)
+            await reserve_once_many(session, order_no=run.order_no, reserved=reserved, at=run.at)
             await add_event(
                 session,
                 key=f"{run.order_no}:mrp:{run.bom_revision}",

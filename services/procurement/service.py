@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.procurement.models import PoLine, PurchaseOrder, Requirement, Requisition, WorkOrder
+from services.procurement.mrp.bulk import among
 from services.procurement.schemas import (
     PoLinePublic,
     PurchaseOrderPublic,
@@ -134,11 +135,12 @@ async def requirements_of_orders(
     return list((await session.execute(query)).scalars())
 
 
-async def requirements_for_item(session: AsyncSession, *, item: str) -> list[Requirement]:
-    """Every order's requirement of one item, in no set order."""
-    return list(
-        (await session.execute(select(Requirement).where(col(Requirement.item) == item))).scalars()
-    )
+async def requirements_for_items(
+    session: AsyncSession, *, items: Iterable[str]
+) -> list[Requirement]:
+    """Every order's requirements of the given items, in no set order."""
+    query = select(Requirement).where(among(col(Requirement.item), items))
+    return list((await session.execute(query)).scalars())
 
 
 async def requirement(session: AsyncSession, *, order_no: str, item: str) -> Requirement | None:
@@ -374,7 +376,7 @@ async def open_stock_po_qty(session: AsyncSession, *, items: Iterable[str]) -> d
         select(col(PoLine.item), func.sum(col(PoLine.qty) - col(PoLine.qty_received)))
         .join(PurchaseOrder, col(PurchaseOrder.po_no) == col(PoLine.po_no))
         .where(
-            col(PoLine.item).in_(list(items)),
+            among(col(PoLine.item), items),
             col(PurchaseOrder.state) == "open",
             col(PurchaseOrder.order_no).is_(None),
         )

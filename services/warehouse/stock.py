@@ -8,8 +8,8 @@ lots, reservations and the ledger together or not at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.procurement.service import requirements_for_item
-from services.sales.service import ACTIVE, orders_by_no
+from services.procurement.mrp.bulk import among, insert_batches, table_of
 from services.warehouse.models import Movement, Reservation, StockItem, StockLot
+from services.warehouse.stock_many import free_qty_many, shortfalls_many
 
 ZERO = Decimal(0)
 
@@ -161,18 +161,7 @@ async def reserve(
 async def shortfalls(session: AsyncSession, item: str) -> list[tuple[str, Decimal]]:
     """Active orders still short of an item, earliest required date first (then the older
     order first): (order, short)."""
-    needs = await requirements_for_item(session, item=item)
-    orders = await orders_by_no(session, order_nos=[need.order_no for need in needs])
-    held = await held_qty(session, order_nos=orders, item=item)
-    short = []
-    for need in needs:
-        order = orders.get(need.order_no)
-        gap = Decimal(need.qty) - held.get((need.order_no, item), ZERO)
-        if order is not None and order.status == ACTIVE and gap > 0:
-            # Nulls last, as the plan's date may not be known yet.
-            rank = (need.required_date is None, need.required_date or date.min)
-            short.append((rank, order.created_at, need.order_no, gap))
-    return [(order_no, gap) for _, _, order_no, gap in sorted(short)]
+    return (await shortfalls_many(session, [item]))[item]
 
 
 async def allocate(
@@ -187,17 +176,42 @@ async def allocate(
     """Reserve free stock of `items` for the orders short of them, earliest required date
     first (or only for `only_order`); returns what each order got, per item."""
     given: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for item in sorted(set(items)):
-        free = await free_qty(session, item)
-        for order_no, short in await shortfalls(session, item):
+    wanted = sorted(set(items))
+    # Stock rows locked (item order) and shortfalls read up front: items never affect each other.
+    free_of = await free_qty_many(session, wanted)
+    short_of = await shortfalls_many(session, wanted)
+    booked: list[dict[str, Any]] = []
+    for item in wanted:
+        free = free_of[item]
+        for order_no, short in short_of[item]:
             if free <= 0:
                 break
             if only_order is not None and order_no != only_order:
                 continue
             qty = min(free, short)
-            await reserve(session, order_no=order_no, item=item, qty=qty, by=by, at=at, ref=ref)
+            booked.append(
+                {"order_no": order_no, "item": item, "qty": qty, "picked": ZERO, "created_at": at}
+            )
+            await record(
+                session,
+                kind="reserved",
+                item=item,
+                qty=qty,
+                by=by,
+                at=at,
+                order_no=order_no,
+                ref=ref,
+            )
             given[order_no][item] = qty
             free -= qty
+    # What `reserve` does row by row, for every (order, item) booked above (each once).
+    upsert = insert(table_of(Reservation))
+    added = {"qty": upsert.table.c.qty + upsert.excluded.qty}
+    await insert_batches(
+        session,
+        upsert.on_conflict_do_update(index_elements=["order_no", "item"], set_=added),
+        booked,
+    )
     return dict(given)
 
 
@@ -232,23 +246,31 @@ async def held_qty(
     }
 
 
-async def reserve_once(
-    session: AsyncSession, *, order_no: str, item: str, qty: Decimal, at: datetime
+async def reserve_once_many(
+    session: AsyncSession, *, order_no: str, reserved: Mapping[str, Decimal], at: datetime
 ) -> None:
-    """MRP's reservation of free stock for an order; a second one for the same order and item
-    changes nothing (a retried run)."""
-    await session.execute(
-        insert(Reservation)
-        .values(order_no=order_no, item=item, qty=qty, created_at=at)
-        .on_conflict_do_nothing()
+    """MRP's reservations of free stock for an order, many items a statement; an item the
+    order holds a reservation of already is left as it is (a retried run changes nothing)."""
+    rows = [
+        {"order_no": order_no, "item": item, "qty": qty, "picked": ZERO, "created_at": at}
+        for item, qty in reserved.items()
+    ]
+    await insert_batches(session, insert(table_of(Reservation)).on_conflict_do_nothing(), rows)
+
+
+async def lock_reservations(
+    session: AsyncSession, *, order_no: str, items: Iterable[str]
+) -> dict[str, Reservation]:
+    """The order's reservations of the given items, locked in item order, by item (an item the
+    order holds none of is missing)."""
+    rows = await session.execute(
+        select(Reservation)
+        .where(col(Reservation.order_no) == order_no, among(col(Reservation.item), items))
+        .order_by(col(Reservation.item))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-
-
-async def lock_reservation(
-    session: AsyncSession, *, order_no: str, item: str
-) -> Reservation | None:
-    """The order's reservation of an item, locked; None when it holds none."""
-    return await session.get(Reservation, (order_no, item), with_for_update=True)
+    return {row.item: row for row in rows.scalars()}
 
 
 async def unreserve(
@@ -261,7 +283,7 @@ async def unreserve(
     ref: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Give `qty` of a locked reservation (`lock_reservation`) back to free stock, in the
+    """Give `qty` of a locked reservation (`lock_reservations`) back to free stock, in the
     ledger as `unreserved`."""
     held.qty = Decimal(held.qty) - qty
     await record(
@@ -343,10 +365,14 @@ async def free_stock(
     MRP's view of what it may net against)."""
     wanted = set(items)
     on_hand = {
-        row.item: Decimal(row.on_hand)
-        for row in (
-            await session.execute(select(StockItem).where(col(StockItem.item).in_(wanted)))
-        ).scalars()
+        item: Decimal(on_hand)
+        for item, on_hand in (
+            await session.execute(
+                select(col(StockItem.item), col(StockItem.on_hand)).where(
+                    among(col(StockItem.item), wanted)
+                )
+            )
+        ).all()
     }
     reserved: dict[str, Decimal] = defaultdict(Decimal)
     for item, qty in (
@@ -355,7 +381,7 @@ async def free_stock(
                 col(Reservation.item),
                 func.sum(col(Reservation.qty) - col(Reservation.picked)),
             )
-            .where(col(Reservation.item).in_(wanted), col(Reservation.order_no) != except_order)
+            .where(among(col(Reservation.item), wanted), col(Reservation.order_no) != except_order)
             .group_by(col(Reservation.item))
         )
     ).all():

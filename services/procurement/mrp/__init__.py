@@ -6,7 +6,8 @@ The rules' public names are re-exported here, so `from services.procurement impo
 `mrp.plan(...)` read as they did when MRP was one module.
 """
 
-from services.procurement.mrp.rules import delta, explode, plan, proposal_key
+from services.procurement.mrp.keys import proposal_key
+from services.procurement.mrp.rules import delta, explode, plan
 from services.procurement.mrp.schemas import (
     ZERO,
     BomItem,

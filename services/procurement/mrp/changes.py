@@ -30,9 +30,10 @@ from services.procurement.mrp.service import (
     store_proposals,
     store_requirements,
 )
+from services.procurement.service import requirements_of
 from services.warehouse.stock import (
     allocate,
-    lock_reservation,
+    lock_reservations,
     released_by,
     reserved_by,
     unreserve,
@@ -194,11 +195,13 @@ async def _release(
     """Take surplus off the order's reservations, up to what is still on the shelf and what
     the order's requirement from stock no longer covers; returns the items freed."""
     freed: list[str] = []
+    holding = await lock_reservations(session, order_no=run.order_no, items=surplus)
+    needs = {need.item: need for need in await requirements_of(session, order_no=run.order_no)}
     for item, qty in sorted(surplus.items()):
-        held = await lock_reservation(session, order_no=run.order_no, item=item)
+        held = holding.get(item)
         if held is None:
             continue
-        requirement = await session.get(Requirement, (run.order_no, item))
+        requirement = needs.get(item)
         needed = Decimal(requirement.qty) if requirement is not None else ZERO
         on_shelf = Decimal(held.qty) - Decimal(held.picked)
         release = min(qty, on_shelf, Decimal(held.qty) - needed)

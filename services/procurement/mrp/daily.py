@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -36,18 +36,13 @@ from temporalio import activity
 from services.engineering.schemas import ItemMaster
 from services.engineering.service import item_masters
 from services.procurement.models import Requirement, Requisition
+from services.procurement.mrp.bulk import among, insert_batches, table_of
 from services.procurement.safety_stock import safety_stock_items
 from services.procurement.service import open_po_qty, requirements_of_orders
 from services.quality.service import open_ncr_qty
 from services.sales.service import active_order_nos
-from services.warehouse.stock import (
-    allocate,
-    free_qty,
-    held_qty,
-    pending_inspection,
-    reserved_by,
-    shortfalls,
-)
+from services.warehouse.stock import allocate, held_qty, pending_inspection, reserved_by
+from services.warehouse.stock_many import free_qty_many, shortfalls_many
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.material_types import DailyReallocation, DailyRun, SafetyStockRun
@@ -121,20 +116,18 @@ class DailyMrpActivities(DbActivities):
     async def replenish_safety_stock(self, run: DailyRun) -> SafetyStockRun:
         """Propose one safety-stock requisition per bought item whose stock, once every order
         has what it needs, falls below its safety stock (§4.5); none while one is pending."""
-        created: list[RequisitionSummary] = []
         async with session_scope(self._engine) as session:
             items = await safety_stock_items(session)
             names = [item.item for item in items]
             pending = {r.item for r in await _pending_safety_stock(session, names)}
+            # One at a time: the next run tops up what remains.
+            todo = [item for item in items if item.item not in pending]
             supply = await _open_supply(session, names)
-            for item in items:
-                if item.item in pending:  # one at a time: the next run tops up what remains
-                    continue
-                projection = project(
-                    await free_qty(session, item.item),
-                    supply[item.item],
-                    await shortfalls(session, item.item),
-                )
+            free = await free_qty_many(session, [item.item for item in todo])
+            short = await shortfalls_many(session, [item.item for item in todo])
+            proposed: list[tuple[RequisitionSummary, ItemMaster, Requirement | None]] = []
+            for item in todo:
+                projection = project(free[item.item], supply[item.item], short[item.item])
                 qty = safety_topup(Decimal(item.safety_stock), projection)
                 if qty <= 0:
                     continue
@@ -146,12 +139,12 @@ class DailyMrpActivities(DbActivities):
                     special=item.special,
                     reason="safety_stock",
                 )
-                if await _insert(session, summary, run, item=item):
-                    created.append(summary)
-            new = {r.key for r in created}
+                proposed.append((summary, item, None))
+            made = await _insert_many(session, proposed, run)
+            created = [summary for summary, _, _ in proposed if summary.key in made]
             awaiting = await _pending_safety_stock(session, names, states=("open",))
         return SafetyStockRun(
-            created=created, awaiting_approval=[r for r in awaiting if r.key not in new]
+            created=created, awaiting_approval=[r for r in awaiting if r.key not in made]
         )
 
     @activity.defn
@@ -167,19 +160,21 @@ class DailyMrpActivities(DbActivities):
             reserved = await reserved_by(session, ref)
             supply = await _open_supply(session, items)
             masters = await _masters(session, items)
-            requisitions: dict[str, list[RequisitionSummary]] = defaultdict(list)
-            for item in sorted(items):
-                projection = project(
-                    await free_qty(session, item),
-                    supply[item],
-                    await shortfalls(session, item),
+            free = await free_qty_many(session, items)
+            short = await shortfalls_many(session, items)
+            uncovered = [
+                (order_no, item, qty)
+                for item in sorted(items)
+                for order_no, qty in sorted(
+                    project(free[item], supply[item], short[item]).uncovered.items()
                 )
-                for order_no, qty in sorted(projection.uncovered.items()):
-                    summary = await _order_requisition(
-                        session, run, order_no, item, qty, masters.get(item)
-                    )
-                    if summary is not None:
-                        requisitions[order_no].append(summary)
+            ]
+            proposed = await _order_requisitions(session, run, uncovered, masters)
+            made = await _insert_many(session, proposed, run)
+            requisitions: dict[str, list[RequisitionSummary]] = defaultdict(list)
+            for summary, _, need in proposed:
+                if need is not None and summary.key in made:
+                    requisitions[need.order_no].append(summary)
             for order_no in sorted(set(reserved) | set(requisitions)):
                 await _record(session, run, order_no, reserved.get(order_no, {}), requisitions)
         return DailyReallocation(reserved=reserved, requisitions=dict(requisitions))
@@ -251,61 +246,79 @@ async def _masters(session: AsyncSession, items: Iterable[str]) -> dict[str, Ite
     return await item_masters(session, items=items)
 
 
-async def _order_requisition(
+async def _order_requisitions(
     session: AsyncSession,
     run: DailyRun,
-    order_no: str,
-    item: str,
-    qty: Decimal,
-    master: ItemMaster | None,
-) -> RequisitionSummary | None:
-    """Requisition an order's uncovered shortage of a bought item; None for a made item, or
-    when today's requisition exists already."""
-    requirement = await session.get(Requirement, (order_no, item))
-    if requirement is None or requirement.make_or_buy != "buy":
-        return None
-    summary = RequisitionSummary(
-        key=daily_key("order", item, run.day, order_no),
-        item=item,
-        qty=qty,
-        supplier=master.supplier if master else None,
-        special=requirement.special or bool(master and master.special),
-        reason="order",
-    )
-    created = await _insert(session, summary, run, item=master, requirement=requirement)
-    return summary if created else None
-
-
-async def _insert(
-    session: AsyncSession,
-    summary: RequisitionSummary,
-    run: DailyRun,
-    *,
-    item: ItemMaster | None,
-    requirement: Requirement | None = None,
-) -> bool:
-    """Insert the requisition unless its key exists; True when this run created it (this
-    call, or an earlier attempt of it whose result was lost)."""
-    await session.execute(
-        insert(Requisition)
-        .values(
-            key=summary.key,
-            order_no=requirement.order_no if requirement else None,
-            bom_revision=requirement.bom_revision if requirement else None,
-            item=summary.item,
-            qty=summary.qty,
-            supplier=summary.supplier,
-            lead_days=item.lead_days if item else None,
-            special=summary.special,
-            reason=summary.reason,
-            state="open",
-            required_date=requirement.required_date if requirement else None,
-            created_at=run.at,
+    uncovered: list[tuple[str, str, Decimal]],
+    masters: dict[str, ItemMaster],
+) -> list[tuple[RequisitionSummary, ItemMaster | None, Requirement]]:
+    """A requisition for each order's uncovered shortage (order, item, qty) of a bought item
+    (a made item's waits for its work order), with the requirement it is for."""
+    if not uncovered:
+        return []
+    rows = await session.execute(
+        select(Requirement).where(
+            tuple_(col(Requirement.order_no), col(Requirement.item)).in_(
+                [(order_no, item) for order_no, item, _ in uncovered]
+            )
         )
-        .on_conflict_do_nothing(index_elements=["key"])
     )
-    stored = await session.get(Requisition, summary.key)
-    return stored is not None and stored.created_at == run.at
+    needs = {(need.order_no, need.item): need for need in rows.scalars()}
+    proposed = []
+    for order_no, item, qty in uncovered:
+        requirement = needs.get((order_no, item))
+        if requirement is None or requirement.make_or_buy != "buy":
+            continue
+        master = masters.get(item)
+        summary = RequisitionSummary(
+            key=daily_key("order", item, run.day, order_no),
+            item=item,
+            qty=qty,
+            supplier=master.supplier if master else None,
+            special=requirement.special or bool(master and master.special),
+            reason="order",
+        )
+        proposed.append((summary, master, requirement))
+    return proposed
+
+
+async def _insert_many(
+    session: AsyncSession,
+    proposed: Sequence[tuple[RequisitionSummary, ItemMaster | None, Requirement | None]],
+    run: DailyRun,
+) -> set[str]:
+    """Insert the requisitions whose keys do not exist yet, in batches; returns the keys this
+    run created (now, or in an earlier attempt of it whose result was lost)."""
+    rows = [
+        {
+            "key": summary.key,
+            "order_no": requirement.order_no if requirement else None,
+            "bom_revision": requirement.bom_revision if requirement else None,
+            "item": summary.item,
+            "qty": summary.qty,
+            "supplier": summary.supplier,
+            "lead_days": item.lead_days if item else None,
+            "special": summary.special,
+            "reason": summary.reason,
+            "state": "open",
+            "required_date": requirement.required_date if requirement else None,
+            "created_at": run.at,
+        }
+        for summary, item, requirement in proposed
+    ]
+    if not rows:
+        return set()
+    await insert_batches(
+        session,
+        insert(table_of(Requisition)).on_conflict_do_nothing(index_elements=["key"]),
+        rows,
+    )
+    stored = await session.execute(
+        select(col(Requisition.key), col(Requisition.created_at)).where(
+            among(col(Requisition.key), [summary.key for summary, _, _ in proposed])
+        )
+    )
+    return {key for key, created_at in stored.all() if created_at == run.at}
 
 
 async def _record(

@@ -26,9 +26,6 @@ Rules, and why:
 
 from __future__ import annotations
 
-import heapq
-import json
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,10 +39,11 @@ from decimal import (
     localcontext,
 )
 
+from services.procurement.mrp.collector import no_cycle_collection
+from services.procurement.mrp.keys import ProposalKeys
 from services.procurement.mrp.schemas import (
     ZERO,
     BomItem,
-    MakeOrBuy,
     MrpDelta,
     MrpLine,
     MrpResult,
@@ -64,30 +62,17 @@ _PRECISION = 100
 # depend on whatever precision a caller set, with rounding (`Inexact`) trapped as an error.
 _EXACT = Context(prec=_PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
 
-# Namespace for proposal keys: fixed forever, or re-runs after an upgrade would propose new keys
-# and the ON CONFLICT guard would no longer stop duplicates.
-_KEY_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5c3e-9a71-4b2d0e5f8c19")
-
 
 # --------------------------------------------------------------------------------------------
 # BOM structure
 
 
-@dataclass(frozen=True)
-class _ItemInfo:
-    """An item's own attributes, the same on every line it appears on."""
-
-    make_or_buy: MakeOrBuy
-    lead_days: int | None
-    supplier: str | None
-    special: bool
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Structure:
-    """A validated BOM: item attributes, lines by parent, items in planning order."""
+    """A validated BOM: each item's first line (its attributes: make/buy, lead days, supplier,
+    special, the same on every line), lines by parent, items in planning order."""
 
-    info: dict[str, _ItemInfo]
+    info: dict[str, BomItem]
     children: dict[str | None, list[BomItem]]
     levels: dict[str, int]
     order: list[str]
@@ -109,50 +94,68 @@ def _structure(bom: Iterable[BomItem]) -> _Structure:
     lines = list(bom)
     if not lines:
         raise ValueError("BOM has no lines")
-    info: dict[str, _ItemInfo] = {}
+    info: dict[str, BomItem] = {}
     children: dict[str | None, list[BomItem]] = defaultdict(list)
+    # How many lines name each item as a component under a parent: the item is ready to be
+    # planned once all of those parents have been.
+    pending: dict[str, int] = {}
     for line in lines:
-        if not isinstance(line.qty_per, Decimal) or not line.qty_per.is_finite():
-            raise ValueError(f"{line.item}: qty_per must be a finite Decimal")
-        if line.qty_per <= 0:
-            raise ValueError(f"{line.item}: qty_per must be positive, got {line.qty_per}")
+        item, qty_per = line.item, line.qty_per
+        if not isinstance(qty_per, Decimal) or not qty_per.is_finite():
+            raise ValueError(f"{item}: qty_per must be a finite Decimal")
+        if qty_per <= 0:
+            raise ValueError(f"{item}: qty_per must be positive, got {qty_per}")
         if line.make_or_buy not in ("make", "buy"):
-            raise ValueError(f"{line.item}: make_or_buy must be 'make' or 'buy'")
-        attrs = _ItemInfo(line.make_or_buy, line.lead_days, line.supplier, line.special)
-        known = info.setdefault(line.item, attrs)
-        if known != attrs:
-            raise ValueError(f"{line.item}: make/buy, lead days, supplier or special differ")
+            raise ValueError(f"{item}: make_or_buy must be 'make' or 'buy'")
+        known = info.get(item)
+        if known is None:
+            info[item] = line
+            pending[item] = 0
+        elif (known.make_or_buy, known.lead_days, known.supplier, known.special) != (
+            line.make_or_buy,
+            line.lead_days,
+            line.supplier,
+            line.special,
+        ):
+            raise ValueError(f"{item}: make/buy, lead days, supplier or special differ")
         children[line.parent].append(line)
+        if line.parent is not None:
+            pending[item] += 1
 
     unknown = sorted({p for p in children if p is not None and p not in info})
     if unknown:
         raise ValueError(f"unknown parent(s): {', '.join(unknown)}")
 
-    # Kahn's algorithm on the item graph (parent -> item). An item is ready once every line
-    # naming it as a component has had its parent planned; its level (low-level code) is one
-    # below its deepest parent. The ready items wait in a heap, the first by name taken first,
-    # so the order is deterministic and each item costs O(log n) (a list re-sorted for every
-    # item made a 10,000-line BOM quadratic).
-    pending: dict[str, int] = {item: 0 for item in info}
-    for line in lines:
-        if line.parent is not None:
-            pending[line.item] += 1
-    levels: dict[str, int] = {item: 0 for item in info}
+    # Kahn's algorithm on the item graph (parent -> item), O(lines): each line is followed
+    # once, when its parent is planned. An item's level (low-level code) is one below its
+    # deepest parent, and final when the item is taken (all its parents came before), so the
+    # order items are taken in does not matter: the final sort by (level, item) decides the
+    # planning order. (A list re-sorted for every ready item made a 10,000-line BOM quadratic.)
+    levels: dict[str, int] = dict.fromkeys(info, 0)
     ready = [item for item, n in pending.items() if n == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
+    taken = 0
     while ready:
-        item = heapq.heappop(ready)
-        order.append(item)
-        for line in children.get(item, []):
-            levels[line.item] = max(levels[line.item], levels[item] + 1)
-            pending[line.item] -= 1
-            if pending[line.item] == 0:
-                heapq.heappush(ready, line.item)
-    if len(order) != len(info):
+        item = ready.pop()
+        taken += 1
+        below = levels[item] + 1
+        for line in children.get(item, ()):
+            child = line.item
+            if levels[child] < below:
+                levels[child] = below
+            left = pending[child] - 1
+            pending[child] = left
+            if left == 0:
+                ready.append(child)
+    if taken != len(info):
         stuck = sorted(item for item, n in pending.items() if n > 0)
         raise ValueError(f"BOM has a cycle through: {', '.join(stuck)}")
-    order.sort(key=lambda item: (levels[item], item))
+    # Planning order: by level, then by item (buckets per level, no key tuple per item).
+    by_level: list[list[str]] = []
+    for item, level in levels.items():
+        while len(by_level) <= level:
+            by_level.append([])
+        by_level[level].append(item)
+    order = [item for bucket in by_level for item in sorted(bucket)]
     return _Structure(info=info, children=dict(children), levels=levels, order=order)
 
 
@@ -187,19 +190,6 @@ def _propagate(
 # Public API
 
 
-def proposal_key(
-    order_no: str, bom_revision: str | int, item: str, reason: str | None = None
-) -> str:
-    """The idempotency key of a proposal: a UUID5 over (order, revision, item, reason).
-
-    A hash of a JSON array rather than a joined string, so an item or order number containing
-    the separator cannot make two different proposals collide. The revision is taken as text,
-    so revision 2 and "2" are the same revision.
-    """
-    payload = json.dumps(["mrp", str(order_no), str(bom_revision), item, reason])
-    return f"mrp-{uuid.uuid5(_KEY_NAMESPACE, payload)}"
-
-
 def explode(bom: Iterable[BomItem], order_qty: Decimal | int) -> dict[str, Decimal]:
     """Gross requirement per item over all levels: BOM x order quantity, before any netting.
 
@@ -229,8 +219,19 @@ def plan(
     requisition for the order shortage and one for the safety-stock top-up, which together
     cover the net requirement exactly.
     """
-    lines_in = list(bom)
-    structure = _structure(lines_in)
+    with no_cycle_collection():
+        return _plan(order_no, bom_revision, bom, order_qty, supply, safety_stock)
+
+
+def _plan(
+    order_no: str,
+    bom_revision: str | int,
+    bom: Iterable[BomItem],
+    order_qty: Decimal | int,
+    supply: Mapping[str, Supply],
+    safety_stock: Mapping[str, Decimal] | None,
+) -> MrpResult:
+    structure = _structure(bom)
     safety = dict(safety_stock or {})
     qty = _order_qty(order_qty)
     for item, s in supply.items():
@@ -240,27 +241,41 @@ def plan(
     for item, ss in safety.items():
         _check_quantity(f"{item}: safety_stock", ss)
     revision = str(bom_revision)
+    keys = ProposalKeys(order_no, revision)
+    info, children, levels = structure.info, structure.children, structure.levels
+    no_supply = Supply()
 
+    # One top-down pass in planning order: an item's gross and requirement are complete when
+    # it is reached (every parent came before), so it is netted, its proposals made and its
+    # gross and net passed to its children in one step; dictionaries only, O(lines).
+    mrp_lines: dict[str, MrpLine] = {}
+    work_orders: list[WorkOrderProposal] = []
+    requisitions: list[RequisitionProposal] = []
     with localcontext(_EXACT):
-        gross = _propagate(structure, qty)
-        mrp_lines: dict[str, MrpLine] = {}
-
-        def net_item(item: str, requirement: Decimal) -> Decimal:
-            info = structure.info[item]
-            s = supply.get(item, Supply())
+        gross: dict[str, Decimal] = dict.fromkeys(structure.order, ZERO)
+        req: dict[str, Decimal] = dict.fromkeys(structure.order, ZERO)
+        for line in children.get(None, ()):
+            gross[line.item] += qty * line.qty_per
+        for line in children.get(None, ()):
+            req[line.item] += qty * line.qty_per
+        for item in structure.order:
+            item_info = info[item]
+            requirement = req[item]
+            s = supply.get(item, no_supply)
             ss = safety.get(item, ZERO)
-            available = s.total
+            available = s.free_stock + s.open_po + s.open_wo
             order_shortage = max(ZERO, requirement - available)
             left_after_order = max(ZERO, available - requirement)
-            safety_topup = max(ZERO, ss - left_after_order)
+            topup = max(ZERO, ss - left_after_order)
+            item_gross = gross[item]
             mrp_lines[item] = MrpLine(
                 item=item,
-                make_or_buy=info.make_or_buy,
-                supplier=info.supplier,
-                lead_days=info.lead_days,
-                special=info.special,
-                level=structure.levels[item],
-                gross=gross[item],
+                make_or_buy=item_info.make_or_buy,
+                supplier=item_info.supplier,
+                lead_days=item_info.lead_days,
+                special=item_info.special,
+                level=levels[item],
+                gross=item_gross,
                 requirement=requirement,
                 free_stock=s.free_stock,
                 open_po=s.open_po,
@@ -268,29 +283,22 @@ def plan(
                 safety_stock=ss,
                 reserve=min(s.free_stock, requirement),
                 order_shortage=order_shortage,
-                safety_topup=safety_topup,
+                safety_topup=topup,
             )
-            return order_shortage + safety_topup
-
-        _propagate(structure, qty, net_item)
-
-    work_orders: list[WorkOrderProposal] = []
-    requisitions: list[RequisitionProposal] = []
-    for item in structure.order:
-        line = mrp_lines[item]
-        info = structure.info[item]
-        if info.make_or_buy == "make":
-            if line.net > 0:
-                key = proposal_key(order_no, revision, item)
-                work_orders.append(WorkOrderProposal(key=key, item=item, qty=line.net))
-            continue
-        parts: tuple[tuple[Reason, Decimal], ...] = (
-            ("order", line.order_shortage),
-            ("safety_stock", line.safety_topup),
-        )
-        for reason, part in parts:
-            if part > 0:
-                requisitions.append(_requisition(order_no, revision, item, info, part, reason))
+            driving = order_shortage + topup
+            for line in children.get(item, ()):
+                gross[line.item] += item_gross * line.qty_per
+                req[line.item] += driving * line.qty_per
+            if item_info.make_or_buy == "make":
+                if driving > 0:
+                    work_orders.append(
+                        WorkOrderProposal(key=keys.key(item), item=item, qty=driving)
+                    )
+                continue
+            if order_shortage > 0:
+                requisitions.append(_requisition(keys, item, item_info, order_shortage, "order"))
+            if topup > 0:
+                requisitions.append(_requisition(keys, item, item_info, topup, "safety_stock"))
 
     return MrpResult(
         order_no=order_no,
@@ -334,19 +342,17 @@ def delta(old_result: MrpResult, new_result: MrpResult) -> MrpDelta:
     work_orders: list[WorkOrderProposal] = []
     requisitions: list[RequisitionProposal] = []
     revision = new_result.bom_revision
+    keys = ProposalKeys(new_result.order_no, revision)
     for item in (i for i in new_result.lines if i in extra):
         line = new_result.lines[item]
         if line.make_or_buy == "make":
-            key = proposal_key(new_result.order_no, revision, item)
-            work_orders.append(WorkOrderProposal(key=key, item=item, qty=extra[item]))
+            work_orders.append(WorkOrderProposal(key=keys.key(item), item=item, qty=extra[item]))
         else:
-            info = _ItemInfo("buy", line.lead_days, line.supplier, line.special)
             requisitions.append(
                 _requisition(
-                    new_result.order_no,
-                    revision,
+                    keys,
                     item,
-                    info,
+                    line,
                     extra[item],
                     "order",
                     engineering_change=True,
@@ -368,10 +374,9 @@ def delta(old_result: MrpResult, new_result: MrpResult) -> MrpDelta:
 
 
 def _requisition(
-    order_no: str,
-    revision: str,
+    keys: ProposalKeys,
     item: str,
-    info: _ItemInfo,
+    info: BomItem | MrpLine,
     qty: Decimal,
     reason: Reason,
     *,
@@ -379,7 +384,7 @@ def _requisition(
 ) -> RequisitionProposal:
     """Build a requisition carrying the item's supplier data, keyed per reason."""
     return RequisitionProposal(
-        key=proposal_key(order_no, revision, item, reason),
+        key=keys.key(item, reason),
         item=item,
         qty=qty,
         supplier=info.supplier,

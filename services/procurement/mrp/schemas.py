@@ -16,7 +16,7 @@ ZERO = Decimal(0)
 # Inputs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BomItem:
     """One BOM line: `qty_per` of `item` goes into one `parent` (None: into the ordered product).
 
@@ -34,7 +34,7 @@ class BomItem:
     special: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Supply:
     """What is available for this order of one item: quantities not yet reserved for others.
 
@@ -56,7 +56,7 @@ class Supply:
 # Outputs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkOrderProposal:
     """A semi-finished work order for a make item (P4.1), keyed for idempotent insertion."""
 
@@ -65,7 +65,7 @@ class WorkOrderProposal:
     qty: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequisitionProposal:
     """A purchase requisition for a buy item (P4.1), keyed for idempotent insertion.
 
@@ -84,7 +84,7 @@ class RequisitionProposal:
     engineering_change: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MrpLine:
     """How one item's net requirement came about, kept so a planner can see the arithmetic.
 
@@ -114,7 +114,7 @@ class MrpLine:
         return self.order_shortage + self.safety_topup
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MrpResult:
     """Everything one MRP run for one order and BOM revision decided."""
 
@@ -137,7 +137,7 @@ class MrpResult:
         return {item: line.requirement for item, line in self.lines.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MrpDelta:
     """What a design change means for material: extra to provide, surplus to return (§7.3.1).
 
