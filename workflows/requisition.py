@@ -2,7 +2,8 @@
 order or for safety stock. Approved where it must be (special items by the division, safety
 stock by the procurement head), put on a purchase order, and a promise later than the
 material-required date warns the planner at once. It tells its order by signal, so the order's
-history does not grow with its BOM and the order never waits on a child's handle.
+history does not grow with its BOM and the order never waits on a child's handle; one started
+in bulk by procurement (issue 17) tells it only of a late promise.
 
 `Buying` is that flow, written once: the StockReplenishmentWorkflows of earlier daily MRP runs
 and the in-order branches of orders started before requisitions became children run it too.
@@ -235,7 +236,11 @@ class RequisitionWorkflow(TaskWorkflow):
     async def _end(self, settled: RequisitionSettled) -> None:
         self.describe(f"requisition {settled.state}")
         await asyncio.gather(*self._telling)
-        told = await self._tell_order(REQUISITION_SETTLED, settled)
+        # Started in bulk (`tell_settled` False), the order does not count this one: it hears
+        # only a late promise, which moves its forecast; its row says how it settled.
+        told = (self.inp.tell_settled or settled.late) and await self._tell_order(
+            REQUISITION_SETTLED, settled
+        )
         if told and settled.late:
             # The buyer's completion answers once the order's forecast has moved, as it did
             # when the order placed the PO itself; the order's answer cannot be lost, the
