@@ -33,8 +33,8 @@ from tests.material_drivers import (
 
 # What a day waiting for material may add to the order's history: the re-check's timer
 # (started, fired), one activity (scheduled, started, completed) and the workflow tasks
-# around them (3 each). Measured: 11 a day (26 before issue 17, when every day's re-check also
-# raised a new shortage warning and read the material again).
+# around them (3 each). Measured: 11 a day; 32 before issue 17, when every day's re-check also
+# resolved the next day's clock and warned the planner again (an activity and a child).
 WAITING_DAY = 12
 # The largest payload any event of the order's history may carry.
 PAYLOAD_LIMIT = 64 * 1024

@@ -23,6 +23,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
     from services.procurement.promises import PromiseActivities
+    from services.procurement.requisition_starts import RequisitionStartActivities
     from shared import payloads as p
     from shared.procurement_types import PromiseWatchInput
     from shared.types import (
@@ -305,7 +306,21 @@ class RequisitionWorkflow(TaskWorkflow):
         # The order is marked Escalated as when it raised the escalation itself; once is enough.
         if self.inp.order_no and not self._told_escalated:
             self._told_escalated = True
-            self._telling.append(asyncio.create_task(self._tell_order(ESCALATION_RAISED, esc)))
+            tell = (
+                self._tell_order(ESCALATION_RAISED, esc)
+                if self.inp.tell_settled
+                else self._tell_escalated(esc)
+            )
+            self._telling.append(asyncio.create_task(tell))
+
+    async def _tell_escalated(self, esc: RaiseEscalation) -> bool:
+        """Started in bulk: procurement tells the order, once for all its requisitions."""
+        told: bool = await self.activity(
+            RequisitionStartActivities.tell_order_escalated,
+            esc,
+            f"mark {self.inp.order_no} escalated unless it is already",
+        )
+        return told
 
     async def _tell_order(self, signal: str, arg: Any) -> bool:
         """Signal the order; False when there is none, or it has ended."""

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,15 +25,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.procurement.models import Requisition, Task
 from shared.activities import DbActivities
 from shared.db import session_scope
+from shared.escalations.models import Escalation
 from shared.tasks.models import WITHDRAWN
-from shared.temporal import workflow_queue
+from shared.temporal import ESCALATED, workflow_queue
 from shared.types import (
+    RaiseEscalation,
     RequisitionInput,
     RequisitionsCancelled,
     RequisitionSummary,
     StartRequisitions,
 )
-from shared.workflow_ids import requisition_workflow_id
+from shared.workflow_ids import order_workflow_id, requisition_workflow_id
 
 # Started by name: workflows import services, not the other way round.
 REQUISITION_TYPE = "RequisitionWorkflow"
@@ -157,6 +159,38 @@ class RequisitionStartActivities(DbActivities):
                 )
             ).scalars()
             return RequisitionsCancelled(cancelled=cancelled, withdrawn=list(withdrawn))
+
+    @activity.defn
+    async def tell_order_escalated(self, esc: RaiseEscalation) -> bool:
+        """Mark the order escalated for a requisition started in bulk: signal it
+        `escalation_raised` unless it is marked already or another requisition's escalation
+        of the order came first (that one tells it), so a BOM's worth of requisitions falling
+        due at once costs the order one signal, not one each. True when it signalled."""
+        handle = activity.client().get_workflow_handle(order_workflow_id(esc.order_no))
+        try:
+            described = await handle.describe()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return False
+        if described.typed_search_attributes.get(ESCALATED):
+            return False
+        async with session_scope(self._engine) as session:
+            first = (
+                await session.execute(
+                    select(col(Escalation.key))
+                    .where(col(Escalation.order_no) == esc.order_no)
+                    .where(col(Escalation.task_id).like("requisition-%"))
+                    .order_by(col(Escalation.id))
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if first is not None and first != esc.key:
+            return False
+        await handle.signal("escalation_raised", esc)
+        return True
 
 
 async def _cancel(client: Client, workflow_id: str) -> bool:
