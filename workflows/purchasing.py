@@ -26,6 +26,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from services.planning.scheduling import shift_forecast
     from services.procurement.requisition_starts import RequisitionStartActivities
     from shared import payloads as p
     from shared.temporal import department_queue, workflow_queue
@@ -52,6 +53,8 @@ REQUISITIONS_IN_BULK = "requisitions-in-bulk"
 # retry resumes where the heartbeat left off.
 BULK_TIMEOUT = timedelta(minutes=30)
 BULK_HEARTBEAT = timedelta(minutes=1)
+# Patch: a late promise the forecast has taken in already is not recorded again.
+LATE_PROMISE_TAKEN = "late-promise-taken"
 # How often a closing order asks again whether its bulk requisitions are all settled.
 SETTLED_RECHECK = timedelta(days=1)
 
@@ -222,8 +225,15 @@ class PurchasingPhase:
     async def _late_promise(self, outcome: RequisitionSettled) -> None:
         """Move the forecast to the promise, then let the requisition answer its buyer."""
         try:
-            if outcome.promised_date and self.ctx.state.status == "active":
-                await self.ctx.reforecast("material_required", outcome.promised_date)
+            promised, plan = outcome.promised_date, self.ctx.state.plan
+            if promised and self.ctx.state.status == "active":
+                # A promise the forecast has taken in already (another requisition's as late)
+                # records nothing again.
+                unchanged = plan.forecast == shift_forecast(
+                    plan.milestones, plan.forecast, "material_required", promised
+                )
+                if not (unchanged and workflow.patched(LATE_PROMISE_TAKEN)):
+                    await self.ctx.reforecast("material_required", promised)
         finally:
             child = workflow.get_external_workflow_handle(requisition_workflow_id(outcome.key))
             try:
