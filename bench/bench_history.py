@@ -9,7 +9,7 @@ it, and how long procurement took to start the requisitions. Targets: the order'
 under Temporal's suggested 4,096 events, no payload reaches 64 KB.
 
 Measured on the 2-core machine (full: 1,000 lines, 800 bought): 312 events at release for
-800 bought lines as for one (0 per bought line; ~2.5 per line before issue 17, when the order
+800 bought lines as for one (0 per bought line; ~2 per line before issue 17, when the order
 started each requisition as its child, and ~6 more per line as each settled), the largest
 payload from MRP on 468 bytes (the inline BOM's update 137 KB until BOM drafts), 39 s from
 the release to 800 requisitions started (the row-at-a-time BOM and MRP writes included).
