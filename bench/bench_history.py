@@ -3,17 +3,18 @@
 Starts the Temporal dev server (WAL SQLite), embedded PostgreSQL, the workers and the gateway
 in one process (as bench_review.py), drives one order over HTTP through review and plan, and
 releases a BOM of `lines` lines, `bought` of them bought from a supplier. Measured once
-procurement's activity has started every requisition's workflow: the order's history events (total and per
-bought line, with the same figure for a one-line BOM as the floor), the largest payload in
-it, and how long procurement took to start the requisitions. Targets: the order's run stays
-under Temporal's suggested 4,096 events, no payload reaches 64 KB.
+procurement's activity has started every requisition's workflow: the order's history events
+(total and per bought line, with the same figure for a one-line BOM as the floor), the largest
+payload in it, and how long procurement took to start the requisitions. Targets: the order's
+run stays under Temporal's suggested 4,096 events, no payload reaches 64 KB.
 
 Measured on the 2-core machine (5,000 lines, 4,000 bought): 298 events at release for 4,000
 bought lines, 306 for one (0 per bought line; ~2 per line before issue 17, when the order
 started each requisition as its child, and ~6 more per line as each settled: by the 500-line
-figures ~8,300 events at the release of this BOM, ~32,000 with every PO placed), the largest payload from MRP on 468 bytes
-(the inline BOM's update 682 KB until BOM drafts), 55 s from the release to 4,000
-requisitions started (the row-at-a-time BOM and MRP writes included). 2,500 lines: 309 events.
+figures ~8,300 events at the release of this BOM, ~32,000 with every PO placed), the largest
+payload from MRP on 468 bytes (the inline BOM's update 682 KB until BOM drafts), 55 s from the
+release to 4,000 requisitions started (the row-at-a-time BOM and MRP writes included). 2,500
+lines: 309 events.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_history.py [--size tiny|full]
 """
