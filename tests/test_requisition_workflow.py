@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import ActivityEnvironment
 
+from services.procurement.requisition_starts import RequisitionStartActivities
 from shared.escalations.models import Escalation
 from shared.temporal import ESCALATED
-from shared.types import RequisitionSettled
+from shared.types import RaiseEscalation, RequisitionSettled
 from shared.workflow_ids import requisition_workflow_id
 from tests.cancellation_drivers import _assert_nothing_open, _cancel_ok
 from tests.conftest import Stack
@@ -83,7 +86,9 @@ def _scheduled(events: list[HistoryEvent]) -> list[str]:
     ]
 
 
-async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(flow: Stack) -> None:
+async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(
+    flow: Stack, engine: AsyncEngine
+) -> None:
     suffix = uuid.uuid4().hex[:6]
     order_no = await create_order(flow)
     await to_master_plan(flow, order_no)
@@ -101,11 +106,65 @@ async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(flow: Sta
     assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in kinds
     assert _scheduled(history).count("start_requisitions") == 1
 
+    # Their overdue tasks mark the order escalated once: only the order's first escalation
+    # from a requisition signals it, whichever requisition asks first.
+    first, second = await _escalations_of_two(flow, engine, order_no)
+    relay = RequisitionStartActivities(engine, flow.settings)
+    tell = ActivityEnvironment(client=flow.client)
+    assert await tell.run(relay.tell_order_escalated, second) is False
+    assert await tell.run(relay.tell_order_escalated, first) is True
+    handle = flow.client.get_workflow_handle(f"order-{order_no}")
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in await _history(flow, f"order-{order_no}")
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert signals == ["escalation_raised"]
+    deadline = asyncio.get_running_loop().time() + 15
+    while not (await handle.describe()).typed_search_attributes.get(ESCALATED):
+        assert asyncio.get_running_loop().time() < deadline, "the order was not marked"
+        await asyncio.sleep(0.05)
+    assert await tell.run(relay.tell_order_escalated, second) is False  # marked already
+
     # A cancellation cancels all of them (procurement, 50 at a time) and returns once each has
     # withdrawn its task: none is left open (nor in the inbox the other tests share).
     result = await _cancel_ok(flow, order_no)
     assert len(result["unwound"]["tasks"]) >= BOUGHT_LINES
     assert await _open_count(flow, order_no, "procurement.place_po", 0) == 0
+
+
+async def _escalations_of_two(
+    stack: Stack, engine: AsyncEngine, order_no: str
+) -> tuple[RaiseEscalation, RaiseEscalation]:
+    """Overdue escalations of two of the order's requisition tasks, stored in that order."""
+    response = await stack.http.get(
+        "/procurement/tasks",
+        params={"order_no": order_no, "kind": "procurement.place_po", "limit": 2},
+        headers=stack.token("ops-bot", "ops"),
+    )
+    assert response.status_code == 200, response.text
+    now = datetime.now(UTC)
+    raised = [
+        RaiseEscalation(
+            key=f"{task['task_id']}:L1",
+            kind="task_overdue",
+            level=1,
+            order_no=order_no,
+            task_id=task["task_id"],
+            department="procurement",
+            role="procurement",
+            breached_at=now,
+            message=f"{task['task_id']} overdue",
+        )
+        for task in response.json()
+    ]
+    async with AsyncSession(engine) as session:
+        for esc in raised:
+            session.add(Escalation(**esc.model_dump(), created_at=now))
+            await session.flush()  # ids in this order
+        await session.commit()
+    first, second = raised
+    return first, second
 
 
 async def _requisitions(stack: Stack, order_no: str) -> dict[str, dict[str, Any]]:
