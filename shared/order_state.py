@@ -78,7 +78,7 @@ class MaterialsState(BaseModel):
     chases: dict[str, str] = Field(default_factory=dict)
     dispositions: dict[str, str] = Field(default_factory=dict)
     warned_on: date | None = None
-    # The shortage last warned of (items and quantities missing): a day's re-check that finds
+    # The shortage last warned of (a digest of the lines missing): a day's re-check that finds
     # the same one adds nothing to the order's history (issue 17).
     warned_shortage: str | None = None
 

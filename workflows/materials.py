@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -51,6 +52,9 @@ DAY = timedelta(days=1)
 # Patch: the planner is warned of a shortage when it differs from the one last warned of,
 # not again every day it lasts (runs from before warned daily).
 SHORTAGE_WARNED_ONCE = "shortage-warned-once"
+# A shortage warning names this many missing lines and counts the rest: its message does not
+# grow with the BOM.
+WARNED_LINES = 20
 
 if TYPE_CHECKING:
     from shared.order_state import MaterialsState
@@ -274,10 +278,16 @@ class MaterialsPhase:
         today = order.today()
         if self.state.warned_on == today:
             return
-        shortage = "; ".join(describe(line) for line in missing)
-        if shortage == self.state.warned_shortage and workflow.patched(SHORTAGE_WARNED_ONCE):
+        lines = [describe(line) for line in missing]
+        # The state keeps a digest of the shortage, not its text (a BOM's worth of lines).
+        digest = hashlib.sha256("; ".join(lines).encode()).hexdigest()
+        if digest == self.state.warned_shortage and workflow.patched(SHORTAGE_WARNED_ONCE):
             return  # the planner has this warning already: a waiting day costs no activity
-        self.state.warned_on, self.state.warned_shortage = today, shortage
+        self.state.warned_on, self.state.warned_shortage = today, digest
+        more = len(lines) - WARNED_LINES
+        shortage = "; ".join(lines[:WARNED_LINES])
+        if more > 0:
+            shortage += f"; and {more} more line(s)"
         await order.escalate(
             key=f"{order.inp.order_no}:shortage:{today}",
             kind="material_shortage",
