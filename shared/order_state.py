@@ -58,6 +58,9 @@ class PurchasingState(BaseModel):
     open: dict[str, str] = Field(default_factory=dict)
     settled: int = 0
     withdrawn: list[str] = Field(default_factory=list)
+    # Requisitions procurement started in bulk for the order's BOM releases (issue 17): not
+    # in `open`; the database says which are still being bought.
+    bulk: int = 0
 
 
 # P5-P7: material control and picking.
@@ -75,6 +78,9 @@ class MaterialsState(BaseModel):
     chases: dict[str, str] = Field(default_factory=dict)
     dispositions: dict[str, str] = Field(default_factory=dict)
     warned_on: date | None = None
+    # The shortage last warned of (a digest of the lines missing): a day's re-check that finds
+    # the same one adds nothing to the order's history (issue 17).
+    warned_shortage: str | None = None
 
 
 # P8: the process card and the issues reported from assembly.

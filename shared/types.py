@@ -292,6 +292,10 @@ class RequisitionInput(BaseModel):
     order_no: str | None = None
     queue_prefix: str = "orderflow"
     required_date: date | None = None
+    # False for a requisition started by procurement's `start_requisitions` (issue 17): the
+    # order does not count it, so it signals its order only for a late promise the order must
+    # take into its forecast; its row in the database says how it settled.
+    tell_settled: bool = True
 
 
 # What a requisition came to, signalled to its order (`requisition_settled`) and returned:
@@ -306,10 +310,32 @@ class RequisitionSettled(BaseModel):
     withdrawn: list[str] = Field(default_factory=list)
 
 
+# What an order's MRP run stored. Runs since issue 17 return counts only (the requisitions
+# are read from the database by `StartRequisitions`); runs recorded before it carry the list
+# and the reservations, still decoded when their histories replay.
 class MrpRunResult(BaseModel):
-    requisitions: list[RequisitionSummary]
+    requisitions: list[RequisitionSummary] = Field(default_factory=list)
     work_orders: int
-    reserved: dict[str, Decimal]
+    reserved: dict[str, Decimal] = Field(default_factory=dict)
+    requisition_count: int = 0
+    reserved_count: int = 0
+
+
+# Start the RequisitionWorkflow of every requisition an order's MRP run stored for one BOM
+# revision (procurement's `start_requisitions`): the order's history gets one activity, not
+# a child start per requisition.
+class StartRequisitions(BaseModel):
+    order_no: str
+    bom_revision: int
+    queue_prefix: str = "orderflow"
+    required_date: date | None = None
+
+
+# The requisitions an order's cancellation stopped (`cancel_requisitions`): how many
+# workflows it cancelled and the tasks they withdrew.
+class RequisitionsCancelled(BaseModel):
+    cancelled: int = 0
+    withdrawn: list[str] = Field(default_factory=list)
 
 
 # procurement.place_po completed: a purchase order line for one requisition (P4.4).

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
-from temporalio.api.enums.v1 import EventType, ParentClosePolicy
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import ActivityEnvironment
 
+from services.procurement.requisition_starts import RequisitionStartActivities
 from shared.escalations.models import Escalation
 from shared.temporal import ESCALATED
-from shared.types import RequisitionSettled
+from shared.types import RaiseEscalation, RequisitionSettled
 from shared.workflow_ids import requisition_workflow_id
 from tests.cancellation_drivers import _assert_nothing_open, _cancel_ok
 from tests.conftest import Stack
@@ -28,15 +31,12 @@ from tests.material_drivers import milestones, order_view, to_materials
 
 BOUGHT_LINES = 500
 
-# The order records two events per requisition it starts (StartChildWorkflowExecutionInitiated,
-# ChildWorkflowExecutionStarted). The starts go 50 per workflow task and the Started events
-# come back batched into a few more workflow tasks (3 events each): the bound allows those up
-# to one event per line. Everything else up to the BOM release is a fixed ~270 events.
-# Measured: ~1,270 events for this BOM. Before requisitions became children the order
-# recorded ~2,600 at this point (5.2 per line: its own task, activity and timer events) and
-# ~9,400 once every PO was placed (~19 per line); a child now adds only its settled signal
-# and its completion (~6 per line with their workflow tasks) when its PO is placed.
-EVENT_BOUND = 3 * BOUGHT_LINES + 300
+# Since issue 17 one procurement activity starts the requisitions' workflows (read from the
+# database), so the order's events up to here do not depend on the BOM: ~280 with or without
+# these lines (everything up to the BOM release). Before, the order started each as a child:
+# ~1,270 events for this BOM (two per child plus the batches' workflow tasks), and before
+# requisitions became children ~2,600 (5.2 per line).
+EVENT_BOUND = 320
 
 
 def wide_bom(suffix: str) -> list[dict[str, Any]]:
@@ -77,21 +77,18 @@ async def _history(stack: Stack, workflow_id: str) -> list[HistoryEvent]:
     return list(history.events)
 
 
-def _start_batches(events: list[HistoryEvent]) -> list[int]:
-    """How many children each workflow task of the order started, for those that started any."""
-    batches: list[int] = []
-    for event in events:
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            batches.append(0)
-        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            attributes = event.start_child_workflow_execution_initiated_event_attributes
-            assert attributes.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON
-            if attributes.workflow_type.name == "RequisitionWorkflow":
-                batches[-1] += 1
-    return [n for n in batches if n]
+def _scheduled(events: list[HistoryEvent]) -> list[str]:
+    """The activity types the order scheduled, in order."""
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
 
 
-async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(flow: Stack) -> None:
+async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(
+    flow: Stack, engine: AsyncEngine
+) -> None:
     suffix = uuid.uuid4().hex[:6]
     order_no = await create_order(flow)
     await to_master_plan(flow, order_no)
@@ -103,15 +100,71 @@ async def test_a_bom_of_500_bought_lines_keeps_the_order_history_small(flow: Sta
     events = len(history)
     print(f"order-{order_no}: {events} history events for {BOUGHT_LINES} bought lines")
     assert events <= EVENT_BOUND, f"{events} events for {BOUGHT_LINES} bought lines"
-    # One child per line, started at most 50 per workflow task.
-    batches = _start_batches(history)
-    assert sum(batches) == BOUGHT_LINES and max(batches) <= 50, batches
+    # No child per line: one activity started them all, and none has signalled the order.
+    kinds = {event.event_type for event in history}
+    assert EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED not in kinds
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in kinds
+    assert _scheduled(history).count("start_requisitions") == 1
 
-    # A cancellation cancels all of them (50 at a time) and returns once each has withdrawn
-    # its task: none is left open (nor in the inbox the other tests share).
+    # Their overdue tasks mark the order escalated once: only the order's first escalation
+    # from a requisition signals it, whichever requisition asks first.
+    first, second = await _escalations_of_two(flow, engine, order_no)
+    relay = RequisitionStartActivities(engine, flow.settings)
+    tell = ActivityEnvironment(client=flow.client)
+    assert await tell.run(relay.tell_order_escalated, second) is False
+    assert await tell.run(relay.tell_order_escalated, first) is True
+    handle = flow.client.get_workflow_handle(f"order-{order_no}")
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in await _history(flow, f"order-{order_no}")
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert signals == ["escalation_raised"]
+    deadline = asyncio.get_running_loop().time() + 15
+    while not (await handle.describe()).typed_search_attributes.get(ESCALATED):
+        assert asyncio.get_running_loop().time() < deadline, "the order was not marked"
+        await asyncio.sleep(0.05)
+    assert await tell.run(relay.tell_order_escalated, second) is False  # marked already
+
+    # A cancellation cancels all of them (procurement, 50 at a time) and returns once each has
+    # withdrawn its task: none is left open (nor in the inbox the other tests share).
     result = await _cancel_ok(flow, order_no)
     assert len(result["unwound"]["tasks"]) >= BOUGHT_LINES
     assert await _open_count(flow, order_no, "procurement.place_po", 0) == 0
+
+
+async def _escalations_of_two(
+    stack: Stack, engine: AsyncEngine, order_no: str
+) -> tuple[RaiseEscalation, RaiseEscalation]:
+    """Overdue escalations of two of the order's requisition tasks, stored in that order."""
+    response = await stack.http.get(
+        "/procurement/tasks",
+        params={"order_no": order_no, "kind": "procurement.place_po", "limit": 2},
+        headers=stack.token("ops-bot", "ops"),
+    )
+    assert response.status_code == 200, response.text
+    now = datetime.now(UTC)
+    raised = [
+        RaiseEscalation(
+            key=f"{task['task_id']}:L1",
+            kind="task_overdue",
+            level=1,
+            order_no=order_no,
+            task_id=task["task_id"],
+            department="procurement",
+            role="procurement",
+            breached_at=now,
+            message=f"{task['task_id']} overdue",
+        )
+        for task in response.json()
+    ]
+    async with AsyncSession(engine) as session:
+        for esc in raised:
+            session.add(Escalation(**esc.model_dump(), created_at=now))
+            await session.flush()  # ids in this order
+        await session.commit()
+    first, second = raised
+    return first, second
 
 
 async def _requisitions(stack: Stack, order_no: str) -> dict[str, dict[str, Any]]:

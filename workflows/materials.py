@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -42,6 +44,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.picking import Picking, describe, line_context
     from workflows.tasks import TaskState, wait_for
     from workflows.workshop import WORKSHOP_CHECKS
+
+# Patch: the daily re-checks run at the start of each working day before production start,
+# their clocks resolved once (runs from before resolved "a day on" for every re-check).
+RECHECK_CLOCKS = "recheck-clocks"
+DAY = timedelta(days=1)
+# Patch: the planner is warned of a shortage when it differs from the one last warned of,
+# not again every day it lasts (runs from before warned daily).
+SHORTAGE_WARNED_ONCE = "shortage-warned-once"
+# A shortage warning names this many missing lines and counts the rest: its message does not
+# grow with the BOM.
+WARNED_LINES = 20
 
 if TYPE_CHECKING:
     from shared.order_state import MaterialsState
@@ -214,12 +227,30 @@ class MaterialsPhase:
                 )
                 return
             await self.short(status)
-            next_check = min(await self._a_day_on(), start)
+            if on_working_time() and workflow.patched(RECHECK_CLOCKS):
+                next_check = await self._next_check(start)
+            else:
+                next_check = min(await self._a_day_on(), start)
             await wait_for(
                 lambda seen=seen: self.state.reservations != seen or self.state.picking_started,  # type: ignore[misc]
                 next_check,
                 f"re-check completeness at {next_check:%Y-%m-%d %H:%M}Z",
             )
+
+    async def _next_check(self, start: datetime) -> datetime:
+        """The next daily re-check: the start of each working day from the completeness check
+        to production start, all resolved by the first re-check's one activity (later days
+        read them from the clock book), so a waiting day costs its timer and its check."""
+        policy = self.ctx.state.policy
+        assert policy is not None
+        lead, clocks = policy.material_check_lead, self.ctx.clocks
+        specs = [self._before_start(lead - DAY * k) for k in range(1, math.ceil(lead / DAY))]
+        unresolved = clocks.book.stale or any(s.key not in clocks.book.instants for s in specs)
+        if specs and unresolved:
+            await clocks.resolve(specs)
+        now = workflow.now()
+        later = [at for at in [await clocks.at(spec) for spec in specs] if at > now]
+        return min([*later, start])
 
     async def stop_chasing(self, exclude: set[str]) -> None:
         """Withdraw the chases and NCR dispositions of every line no longer missing (all of
@@ -247,7 +278,16 @@ class MaterialsPhase:
         today = order.today()
         if self.state.warned_on == today:
             return
-        self.state.warned_on = today
+        lines = [describe(line) for line in missing]
+        # The state keeps a digest of the shortage, not its text (a BOM's worth of lines).
+        digest = hashlib.sha256("; ".join(lines).encode()).hexdigest()
+        if digest == self.state.warned_shortage and workflow.patched(SHORTAGE_WARNED_ONCE):
+            return  # the planner has this warning already: a waiting day costs no activity
+        self.state.warned_on, self.state.warned_shortage = today, digest
+        more = len(lines) - WARNED_LINES
+        shortage = "; ".join(lines[:WARNED_LINES])
+        if more > 0:
+            shortage += f"; and {more} more line(s)"
         await order.escalate(
             key=f"{order.inp.order_no}:shortage:{today}",
             kind="material_shortage",
@@ -255,9 +295,8 @@ class MaterialsPhase:
             department="planning",
             role="planning",
             due_at=start,
-            message=f"{order.inp.order_no} is short of "
-            + "; ".join(describe(line) for line in missing)
-            + f" for its production start {start:%Y-%m-%d %H:%M}Z",
+            message=f"{order.inp.order_no} is short of {shortage} "
+            f"for its production start {start:%Y-%m-%d %H:%M}Z",
         )
 
     async def _chase(self, task: TaskState) -> None:

@@ -174,6 +174,7 @@ class OrderWorkflow(OrderRest):
             await self.closing.commission()
             await self._enter("closing")
         await self.closing.settle()
+        await self.purchasing.bulk_settled()
         await self.until(
             lambda: (
                 all(issue.state == "closed" for issue in self.state.production.issues.values())
@@ -349,6 +350,9 @@ class OrderWorkflow(OrderRest):
 
     def buy(self, requisitions: list[RequisitionSummary]) -> None:
         self.purchasing.start(requisitions)
+
+    def buy_released(self, bom_revision: int) -> None:
+        self.purchasing.start_released(bom_revision)
 
     def notice_material(self, notice: MaterialNotice) -> None:
         self.materials.notice(notice)

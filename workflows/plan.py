@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.working_time.clocks import day_end
     from workflows.clocks import due_by, on_working_time
     from workflows.common import end_of_day
+    from workflows.purchasing import REQUISITIONS_IN_BULK
     from workflows.tasks import TaskState
 
 if TYPE_CHECKING:
@@ -219,7 +220,13 @@ class PlanPhase:
         # A change taken in meanwhile waits for this MRP run.
         async with order.material_lock:
             mrp = await self._release_and_plan(bom)
-        order.buy(mrp.requisitions)
+        if workflow.patched(REQUISITIONS_IN_BULK):
+            # Procurement starts the requisitions MRP stored, read from the database (issue
+            # 17): no list that grows with the BOM passes through the order.
+            if mrp.requisition_count:
+                order.buy_released(self.state.bom_revision)
+        else:
+            order.buy(mrp.requisitions)
         await order.record_actual("design_done")
         await order.record_actual("bom_release")
         return special_operations

@@ -7,22 +7,38 @@ tells the order by signal when it has settled (rejected, ordered, cancelled), an
 keeps only the keys of those still open, so it may continue as new while they run. Orders
 started before that run each requisition as a branch of their own and still do
 (`workflow.patched("requisition-children")`).
+
+Since issue 17 the requisitions of a BOM release are started by one procurement activity that
+reads them from the database (`start_released`, patch `requisitions-in-bulk`): the order
+counts them (`bulk`) instead of keeping their keys, hears from them only of a late promise,
+and asks the database whether any is still being bought when it closes, and procurement to
+cancel them when it is cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from services.planning.scheduling import shift_forecast
+    from services.procurement.requisition_starts import RequisitionStartActivities
     from shared import payloads as p
-    from shared.temporal import workflow_queue
-    from shared.types import RequisitionInput, RequisitionSettled, RequisitionSummary
+    from shared.temporal import department_queue, workflow_queue
+    from shared.types import (
+        RequisitionInput,
+        RequisitionsCancelled,
+        RequisitionSettled,
+        RequisitionSummary,
+        StartRequisitions,
+    )
     from shared.workflow_ids import requisition_workflow_id
+    from workflows.common import DB_RETRY
     from workflows.requisition import Buying, RequisitionWorkflow, promise_violation
 
 if TYPE_CHECKING:
@@ -31,6 +47,16 @@ if TYPE_CHECKING:
 
 # Child starts (or cancellations) per workflow task: a 2,000-line BOM does not flood one task.
 BATCH = 50
+# Patch: a BOM release's requisitions are started by one procurement activity.
+REQUISITIONS_IN_BULK = "requisitions-in-bulk"
+# The bulk activities start or cancel thousands of workflows, heartbeating per batch: a
+# retry resumes where the heartbeat left off.
+BULK_TIMEOUT = timedelta(minutes=30)
+BULK_HEARTBEAT = timedelta(minutes=1)
+# Patch: a late promise the forecast has taken in already is not recorded again.
+LATE_PROMISE_TAKEN = "late-promise-taken"
+# How often a closing order asks again whether its bulk requisitions are all settled.
+SETTLED_RECHECK = timedelta(days=1)
 
 
 class PurchasingPhase:
@@ -51,9 +77,34 @@ class PurchasingPhase:
         self._starting += 1
         self.ctx.branch(self._start_children(list(requisitions)))
 
+    def start_released(self, bom_revision: int) -> None:
+        """Buy every requisition MRP stored for the released `bom_revision`: procurement
+        starts their workflows, the order's history gets one activity."""
+        if self.ctx.state.cancellation is not None:
+            return
+        self._starting += 1
+        self.ctx.branch(self._start_in_bulk(bom_revision))
+
     def all_settled(self) -> bool:
-        """Every requisition the order started has settled (none is being started)."""
+        """Every requisition the order started has settled (none is being started); those
+        started in bulk are asked of the database by `bulk_settled`."""
         return not self.state.open and self._starting == 0
+
+    async def bulk_settled(self) -> None:
+        """Once none of the requisitions procurement started for the order is still being
+        bought (orders with none take no step here)."""
+        if not self.state.bulk:
+            return
+        order = self.ctx
+        while await order.activity(
+            RequisitionStartActivities.unsettled_requisitions,
+            order.inp.order_no,
+            f"requisitions of {order.inp.order_no} still being bought",
+        ):
+            await order.sleep_until(
+                workflow.now() + SETTLED_RECHECK,
+                "waiting for the order's requisitions to be ordered or rejected",
+            )
 
     def settled(self, outcome: RequisitionSettled) -> None:
         """A requisition's workflow has settled; a late promise moves the forecast (§4.9)."""
@@ -82,10 +133,48 @@ class PurchasingPhase:
                 lambda: not self.state.open,
                 "waiting for the requisitions' own workflows to withdraw their tasks",
             )
-        return self.state.withdrawn
+        if not self.state.bulk:
+            return self.state.withdrawn
+        stopped: RequisitionsCancelled = await self._bulk(
+            RequisitionStartActivities.cancel_requisitions,
+            self.ctx.inp.order_no,
+            f"cancel the requisitions of {self.ctx.inp.order_no} still being bought",
+        )
+        return [*self.state.withdrawn, *stopped.withdrawn]
 
     def rule_violation(self, payload: p.Payload) -> str | None:
         return promise_violation(payload, self.ctx.today())
+
+    # -- requisitions started in bulk by procurement -------------------------------------------
+
+    async def _start_in_bulk(self, bom_revision: int) -> None:
+        order = self.ctx
+        try:
+            started: int = await self._bulk(
+                RequisitionStartActivities.start_requisitions,
+                StartRequisitions(
+                    order_no=order.inp.order_no,
+                    bom_revision=bom_revision,
+                    queue_prefix=order.inp.queue_prefix,
+                    required_date=order.state.plan.milestones.get("material_required"),
+                ),
+                f"start the requisitions of BOM revision {bom_revision} of {order.inp.order_no}",
+            )
+            self.state.bulk += started
+        finally:
+            self._starting -= 1
+
+    async def _bulk(self, method: Any, arg: Any, summary: str) -> Any:
+        """A bulk activity of procurement's, with the time and heartbeat it needs."""
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            task_queue=department_queue(self.ctx.inp.queue_prefix, "procurement"),
+            start_to_close_timeout=BULK_TIMEOUT,
+            heartbeat_timeout=BULK_HEARTBEAT,
+            retry_policy=DB_RETRY,
+            summary=summary[:200],
+        )
 
     # -- requisitions as child workflows --------------------------------------------------------
 
@@ -136,8 +225,15 @@ class PurchasingPhase:
     async def _late_promise(self, outcome: RequisitionSettled) -> None:
         """Move the forecast to the promise, then let the requisition answer its buyer."""
         try:
-            if outcome.promised_date and self.ctx.state.status == "active":
-                await self.ctx.reforecast("material_required", outcome.promised_date)
+            promised, plan = outcome.promised_date, self.ctx.state.plan
+            if promised and self.ctx.state.status == "active":
+                # A promise the forecast has taken in already (another requisition's as late)
+                # records nothing again.
+                unchanged = plan.forecast == shift_forecast(
+                    plan.milestones, plan.forecast, "material_required", promised
+                )
+                if not (unchanged and workflow.patched(LATE_PROMISE_TAKEN)):
+                    await self.ctx.reforecast("material_required", promised)
         finally:
             child = workflow.get_external_workflow_handle(requisition_workflow_id(outcome.key))
             try:

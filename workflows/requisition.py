@@ -2,7 +2,8 @@
 order or for safety stock. Approved where it must be (special items by the division, safety
 stock by the procurement head), put on a purchase order, and a promise later than the
 material-required date warns the planner at once. It tells its order by signal, so the order's
-history does not grow with its BOM and the order never waits on a child's handle.
+history does not grow with its BOM and the order never waits on a child's handle; one started
+in bulk by procurement (issue 17) tells it only of a late promise.
 
 `Buying` is that flow, written once: the StockReplenishmentWorkflows of earlier daily MRP runs
 and the in-order branches of orders started before requisitions became children run it too.
@@ -22,6 +23,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from services.procurement.activities import ProcurementActivities
     from services.procurement.promises import PromiseActivities
+    from services.procurement.requisition_starts import RequisitionStartActivities
     from shared import payloads as p
     from shared.procurement_types import PromiseWatchInput
     from shared.types import (
@@ -235,7 +237,11 @@ class RequisitionWorkflow(TaskWorkflow):
     async def _end(self, settled: RequisitionSettled) -> None:
         self.describe(f"requisition {settled.state}")
         await asyncio.gather(*self._telling)
-        told = await self._tell_order(REQUISITION_SETTLED, settled)
+        # Started in bulk (`tell_settled` False), the order does not count this one: it hears
+        # only a late promise, which moves its forecast; its row says how it settled.
+        told = (self.inp.tell_settled or settled.late) and await self._tell_order(
+            REQUISITION_SETTLED, settled
+        )
         if told and settled.late:
             # The buyer's completion answers once the order's forecast has moved, as it did
             # when the order placed the PO itself; the order's answer cannot be lost, the
@@ -300,7 +306,21 @@ class RequisitionWorkflow(TaskWorkflow):
         # The order is marked Escalated as when it raised the escalation itself; once is enough.
         if self.inp.order_no and not self._told_escalated:
             self._told_escalated = True
-            self._telling.append(asyncio.create_task(self._tell_order(ESCALATION_RAISED, esc)))
+            tell = (
+                self._tell_order(ESCALATION_RAISED, esc)
+                if self.inp.tell_settled
+                else self._tell_escalated(esc)
+            )
+            self._telling.append(asyncio.create_task(tell))
+
+    async def _tell_escalated(self, esc: RaiseEscalation) -> bool:
+        """Started in bulk: procurement tells the order, once for all its requisitions."""
+        told: bool = await self.activity(
+            RequisitionStartActivities.tell_order_escalated,
+            esc,
+            f"mark {self.inp.order_no} escalated unless it is already",
+        )
+        return told
 
     async def _tell_order(self, signal: str, arg: Any) -> bool:
         """Signal the order; False when there is none, or it has ended."""

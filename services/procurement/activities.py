@@ -20,11 +20,11 @@ from services.procurement.mrp.service import (
     free_supply,
     order_bom,
     order_qty,
-    requisition_summary,
     store_proposals,
     store_requirements,
 )
 from services.procurement.promises import PromiseActivities
+from services.procurement.requisition_starts import RequisitionStartActivities
 from services.warehouse.stock import reserve_once_many
 from shared.activities import DbActivities
 from shared.db import session_scope
@@ -79,10 +79,12 @@ class ProcurementActivities(DbActivities):
                 f"{len(reserved)} item(s) reserved from stock",
                 detail={"net": {k: str(v) for k, v in result.net.items() if v > 0}},
             )
+        # Counts only (issue 17): the order's workflow carries no list that grows with its
+        # BOM; `start_requisitions` reads the requisitions back from the database.
         return MrpRunResult(
-            requisitions=[requisition_summary(r) for r in result.requisitions],
             work_orders=len(result.work_orders),
-            reserved=reserved,
+            requisition_count=len(result.requisitions),
+            reserved_count=len(reserved),
         )
 
     @activity.defn
@@ -177,4 +179,5 @@ ACTIVITIES: list[type] = [
     DailyMrpActivities,
     DcnMrpActivities,
     PromiseActivities,
+    RequisitionStartActivities,
 ]
