@@ -85,11 +85,13 @@ async def list_orders(
         ).scalar_one_or_none()
         if cursor is None:
             raise UnknownCursor(after)
+        # The first condition lets the index scan start at the cursor; the second breaks ties.
         query = query.where(
+            col(Order.created_at) <= cursor,
             or_(
                 col(Order.created_at) < cursor,
                 and_(col(Order.created_at) == cursor, col(Order.order_no) > after),
-            )
+            ),
         )
     if stage:
         query = query.where(col(Order.stage) == stage)
