@@ -49,6 +49,21 @@ def _open_task_count() -> Any:
     return func.coalesce(col(OrderProgress.open_tasks), 0)
 
 
+# The order's own columns of a list row (OrderSummary's, less `late` and `open_task_count`).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "order_no",
+    "workflow_id",
+    "customer",
+    "project_name",
+    "stage",
+    "status",
+    "priority",
+    "requested_date",
+    "due_date",
+    "created_at",
+)
+
+
 class UnknownCursor(LookupError):
     """`after` names no order."""
 
@@ -73,7 +88,11 @@ async def list_orders(
     now = now or datetime.now(UTC)
     late_col = _late_clause(now)
     query = (
-        select(Order, late_col.label("late"), _open_task_count().label("open_tasks"))
+        select(
+            *(col(getattr(Order, name)) for name in SUMMARY_COLUMNS),
+            late_col.label("late"),
+            _open_task_count().label("open_task_count"),
+        )
         .outerjoin(OrderProgress, col(OrderProgress.order_no) == col(Order.order_no))
         .order_by(col(Order.created_at).desc(), col(Order.order_no))
         .limit(limit)
@@ -104,7 +123,8 @@ async def list_orders(
     if late is not None:
         query = query.where(late_col if late else ~late_col)
     rows = (await session.execute(query)).all()
-    return [_summary(row.Order, bool(row.late), int(row.open_tasks)) for row in rows]
+    # Plain columns, not ORM objects: a page of 100 builds in a fraction of the time.
+    return [OrderSummary.model_validate(row._mapping) for row in rows]
 
 
 def _summary(order: Order, late: bool, open_tasks: int) -> OrderSummary:
