@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -183,6 +184,7 @@ async def measure(size: Size) -> list[Figure]:
         return await _run(home, url, size)
     finally:
         stop_embedded_postgres(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

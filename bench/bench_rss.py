@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,7 @@ async def measure(
         return await _run(home, url, orders or ORDERS[size], cache, size)
     finally:
         stop_embedded_postgres(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
