@@ -43,8 +43,7 @@ INBOX_SCHEMAS: tuple[str, ...] = (
 EVENTS: tuple[str, ...] = ("insert", "update", "delete")
 
 _OPEN_ROWS = "\n            UNION ALL ".join(
-    f"SELECT order_no, due_at FROM {schema}.tasks"
-    " WHERE state = 'open' AND order_no = ANY(nos)"
+    f"SELECT order_no, due_at FROM {schema}.tasks WHERE state = 'open' AND order_no = ANY(nos)"
     for schema in INBOX_SCHEMAS
 )
 
@@ -52,7 +51,8 @@ REFRESH_TASKS = f"""
 CREATE FUNCTION sales.refresh_order_tasks(nos text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    nos := ARRAY(SELECT DISTINCT n FROM unnest(nos) AS n WHERE n IS NOT NULL AND n <> '' ORDER BY n);
+    nos := ARRAY(
+        SELECT DISTINCT n FROM unnest(nos) AS n WHERE n IS NOT NULL AND n <> '' ORDER BY n);
     IF cardinality(nos) = 0 THEN
         RETURN;
     END IF;
@@ -77,7 +77,8 @@ REFRESH_SHIP = """
 CREATE FUNCTION sales.refresh_order_ship(nos text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    nos := ARRAY(SELECT DISTINCT n FROM unnest(nos) AS n WHERE n IS NOT NULL AND n <> '' ORDER BY n);
+    nos := ARRAY(
+        SELECT DISTINCT n FROM unnest(nos) AS n WHERE n IS NOT NULL AND n <> '' ORDER BY n);
     IF cardinality(nos) = 0 THEN
         RETURN;
     END IF;
@@ -154,6 +155,11 @@ END $$
 """,
 }
 
+
+def _open_of(schema: str) -> str:
+    return f"SELECT order_no, due_at FROM {schema}.tasks WHERE state = 'open'"
+
+
 # Orders and plans that exist already: their progress rows, computed once.
 BACKFILL = f"""
 INSERT INTO sales.order_progress (order_no, open_tasks, next_due_at, ship_forecast)
@@ -165,7 +171,7 @@ FROM (
 ) AS every
 LEFT JOIN (
     SELECT order_no, count(*)::int AS n, min(due_at) AS due FROM (
-        {" UNION ALL ".join(f"SELECT order_no, due_at FROM {s}.tasks WHERE state = 'open'" for s in INBOX_SCHEMAS)}
+        {" UNION ALL ".join(_open_of(s) for s in INBOX_SCHEMAS)}
     ) AS r GROUP BY order_no
 ) AS t ON t.order_no = every.no
 LEFT JOIN planning.milestones AS s
@@ -183,6 +189,17 @@ def _transition(event: str) -> str:
 
 
 def upgrade() -> None:
+    # An order's open tasks by (order_no, state): without it the order-progress recompute
+    # ANDs the order's rows with every open task of the inbox (ix_*_tasks_state_due).
+    for schema in INBOX_SCHEMAS:
+        op.drop_index(f"ix_{schema}_tasks_order_no", table_name="tasks", schema=schema)
+        op.create_index(
+            f"ix_{schema}_tasks_order_no_state",
+            "tasks",
+            ["order_no", "state"],
+            unique=False,
+            schema=schema,
+        )
     op.create_index(
         op.f("ix_sales_orders_created_at"), "orders", ["created_at"], unique=False, schema="sales"
     )
@@ -241,7 +258,10 @@ def downgrade() -> None:
     op.drop_index(
         "ix_escalation_escalations_kind_breached_at", table_name="escalations", schema="escalation"
     )
-    op.drop_index(
-        "ix_planning_milestones_name_planned", table_name="milestones", schema="planning"
-    )
+    op.drop_index("ix_planning_milestones_name_planned", table_name="milestones", schema="planning")
     op.drop_index(op.f("ix_sales_orders_created_at"), table_name="orders", schema="sales")
+    for schema in INBOX_SCHEMAS:
+        op.drop_index(f"ix_{schema}_tasks_order_no_state", table_name="tasks", schema=schema)
+        op.create_index(
+            f"ix_{schema}_tasks_order_no", "tasks", ["order_no"], unique=False, schema=schema
+        )
