@@ -9,6 +9,7 @@ correlated subqueries) checks the read model after every step.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -160,3 +161,27 @@ async def test_after_pages_through_every_order_once(stack: Stack, engine: AsyncE
     assert unknown.status_code == 422
     assert unknown.json()["error"] == "invalid_request"
     assert "after names no order" in unknown.json()["detail"]
+
+
+async def test_two_inboxes_closing_at_once_leave_the_count_right(engine: AsyncEngine) -> None:
+    # Two transactions close the order's last two tasks, in different inboxes, at once: the
+    # second recompute waits on the order's progress row and counts what the first committed.
+    async with engine.begin() as db:
+        await db.execute(insert(Order), [_order("C-1", NOW)])
+        await db.execute(insert(inbox("sales")), [_task("c-s", "C-1", NOW - timedelta(hours=1))])
+        await db.execute(insert(inbox("quality")), [_task("c-q", "C-1", NOW + timedelta(hours=1))])
+    assert (await _seen(engine))["C-1"] == (2, True)
+    sales, quality = inbox("sales"), inbox("quality")
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await first.execute(update(sales).where(sales.c.task_id == "c-s").values(state=DONE))
+        await second.begin()
+        closing = asyncio.create_task(
+            second.execute(update(quality).where(quality.c.task_id == "c-q").values(state=DONE))
+        )
+        await asyncio.sleep(0.2)
+        assert not closing.done()  # waits for the first transaction's lock on the order
+        await first.commit()
+        await closing
+        await second.commit()
+    assert (await _seen(engine))["C-1"] == (0, False)
