@@ -69,7 +69,8 @@ JOIN sales.orders AS o
         ((hashtext('{schema}' || t.i) & 2147483647) % CAST(:orders AS int))::text, 6, '0')
 """
 
-# Escalations: two per order on average, of every shortage kind, breached over the year.
+# Escalations: two per order on average, of every shortage kind, breached over the year; a
+# third of the last two weeks' still open, the rest acknowledged.
 ESCALATIONS_SQL = """
 INSERT INTO escalation.escalations (key, kind, level, order_no, department, role,
     breached_at, message, state, acked_at, created_at)
@@ -77,8 +78,8 @@ SELECT 'bench-' || i,
     (CAST(:kinds AS text[]))[1 + i % cardinality(CAST(:kinds AS text[]))], 1 + i % 2,
     'SO-R' || lpad((i % CAST(:orders AS int))::text, 6, '0'), 'procurement', 'procurement',
     now() - interval '365 days' * (i::float / CAST(:n AS int)), 'bench',
-    CASE WHEN i % 5 = 0 THEN 'open' ELSE 'acked' END,
-    CASE WHEN i % 5 = 0 THEN NULL ELSE now() END, now()
+    CASE WHEN i * 365 < 14 * CAST(:n AS int) AND i % 3 = 0 THEN 'open' ELSE 'acked' END,
+    CASE WHEN i * 365 < 14 * CAST(:n AS int) AND i % 3 = 0 THEN NULL ELSE now() END, now()
 FROM generate_series(1, CAST(:n AS int)) AS i
 """
 
