@@ -32,15 +32,14 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    column,
     distinct,
     func,
     literal,
     or_,
     select,
     union,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engineering.models import DesignChangeNotice
@@ -142,8 +141,13 @@ def _float(value: Any) -> float | None:
 async def plan_achievement(session: AsyncSession, *, period: Period) -> list[DepartmentAchievement]:
     """Milestones due and met in `period` per owning department, every owner listed."""
     m, o = MILESTONES, ORDERS
-    owners = values(column("name", String), column("department", String), name="owners").data(
-        sorted(MILESTONE_OWNERS.items())
+    # The owners as two bound arrays (unnest), not a VALUES list: a statement with VALUES data
+    # has no cache key and is compiled again on every call.
+    names, departments = zip(*sorted(MILESTONE_OWNERS.items()), strict=True)
+    owners = (
+        func.unnest(literal(list(names), ARRAY(String)), literal(list(departments), ARRAY(String)))
+        .table_valued("name", "department")
+        .render_derived(name="owners")
     )
     # An unreached milestone of a cancelled or declined order is not due; one of no order (or
     # of any other) is. Asked only for the milestones without an actual, by the status index,
