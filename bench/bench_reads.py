@@ -46,9 +46,11 @@ from app.gateway import create_app  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
 from bench.reads_seed import old_list_query, seed  # noqa: E402
+from services.orders.kpis import kpis  # noqa: E402
 from services.orders.service import list_orders  # noqa: E402
 from shared.auth import mint_token  # noqa: E402
 from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
+from shared.periods import local_date, month_of, week_of  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.temporal import SEARCH_ATTRIBUTES  # noqa: E402
 
@@ -163,10 +165,21 @@ async def _run(home: Path, url: str, size: Size) -> list[Figure]:
             figures += _figures(
                 f"{label}, read model (SQL)", await _timed(now_list(late), calls), size, False
             )
-            old_calls = max(3, calls // 20)  # seconds each at full size
             figures += _figures(
-                f"{label}, before 0022 (SQL)", await _timed(old_list(late), old_calls), size, False
+                f"{label}, before 0022 (SQL)", await _timed(old_list(late), calls), size, False
             )
+
+        # /kpis without HTTP: its statements one after another on one session.
+        async def kpis_alone() -> object:
+            today = local_date(datetime.now(UTC), settings.timezone)
+            async with AsyncSession(engine) as session:
+                return await kpis(
+                    session,
+                    week=week_of(today, settings.timezone),
+                    month=month_of(today, settings.timezone),
+                )
+
+        figures += _figures("kpis() (SQL)", await _timed(kpis_alone, calls), size, False)
     finally:
         server.should_exit = True
         await serving

@@ -21,6 +21,7 @@ Rates are rounded to four places, hours to two; over nothing they are null.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -140,6 +141,13 @@ def _float(value: Any) -> float | None:
 
 async def plan_achievement(session: AsyncSession, *, period: Period) -> list[DepartmentAchievement]:
     """Milestones due and met in `period` per owning department, every owner listed."""
+    return (await plan_achievements(session, periods=(period,)))[0]
+
+
+async def plan_achievements(
+    session: AsyncSession, *, periods: Sequence[Period]
+) -> list[list[DepartmentAchievement]]:
+    """`plan_achievement` of each of `periods`, in one statement (one pass over milestones)."""
     m, o = MILESTONES, ORDERS
     # The owners as two bound arrays (unnest), not a VALUES list: a statement with VALUES data
     # has no cache key and is compiled again on every call.
@@ -160,23 +168,36 @@ async def plan_achievement(session: AsyncSession, *, period: Period) -> list[Dep
     due_here = (
         select(m.c.name, m.c.planned, m.c.actual)
         .where(
-            m.c.planned >= period.start,
-            m.c.planned < period.end,
+            or_(*(and_(m.c.planned >= p.start, m.c.planned < p.end) for p in periods)),
             or_(m.c.actual.is_not(None), ~ended),
         )
         .subquery("due_here")
     )
-    due = func.count(due_here.c.name)
-    met = func.count(due_here.c.name).filter(due_here.c.actual <= due_here.c.planned)
-    rows = await session.execute(
-        select(owners.c.department, due, met, _rate(met, due))
-        .select_from(owners.outerjoin(due_here, due_here.c.name == owners.c.name))
-        .group_by(owners.c.department)
-        .order_by(owners.c.department)
-    )
+    columns: list[ColumnElement[Any]] = []
+    for p in periods:
+        within = and_(due_here.c.planned >= p.start, due_here.c.planned < p.end)
+        due = func.count(due_here.c.name).filter(within)
+        met = func.count(due_here.c.name).filter(within, due_here.c.actual <= due_here.c.planned)
+        columns += [due, met, _rate(met, due)]
+    rows = (
+        await session.execute(
+            select(owners.c.department, *columns)
+            .select_from(owners.outerjoin(due_here, due_here.c.name == owners.c.name))
+            .group_by(owners.c.department)
+            .order_by(owners.c.department)
+        )
+    ).all()
     return [
-        DepartmentAchievement(department=dept, due=d, met=n, rate=_float(rate))
-        for dept, d, n, rate in rows.all()
+        [
+            DepartmentAchievement(
+                department=row[0],
+                due=row[at + 1],
+                met=row[at + 2],
+                rate=_float(row[at + 3]),
+            )
+            for row in rows
+        ]
+        for at in range(0, 3 * len(periods), 3)
     ]
 
 
@@ -313,13 +334,11 @@ async def kpis(
 ) -> Kpis:
     """Every KPI: plan achievement for `week` and `month`, the rest for `month`, escalations
     open at `as_of` (now)."""
+    weekly, monthly = await plan_achievements(session, periods=(week, month))
     return Kpis(
         week=week.label,
         month=month.label,
-        plan_achievement=PlanAchievement(
-            week=await plan_achievement(session, period=week),
-            month=await plan_achievement(session, period=month),
-        ),
+        plan_achievement=PlanAchievement(week=weekly, month=monthly),
         on_time_delivery=await on_time_delivery(session, period=month),
         incoming_inspection=await incoming_inspection(session, period=month),
         design_change=await design_change(session, period=month),
