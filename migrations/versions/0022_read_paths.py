@@ -217,6 +217,13 @@ def upgrade() -> None:
         unique=False,
         schema="escalation",
     )
+    op.create_index(
+        op.f("ix_escalation_escalations_acked_at"),
+        "escalations",
+        ["acked_at"],
+        unique=False,
+        schema="escalation",
+    )
     op.create_table(
         "order_progress",
         sa.Column("order_no", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -255,6 +262,9 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS sales.refresh_order_tasks(text[])")
     op.execute("DROP FUNCTION IF EXISTS sales.refresh_order_ship(text[])")
     op.drop_table("order_progress", schema="sales")
+    op.drop_index(
+        op.f("ix_escalation_escalations_acked_at"), table_name="escalations", schema="escalation"
+    )
     op.drop_index(
         "ix_escalation_escalations_kind_breached_at", table_name="escalations", schema="escalation"
     )

@@ -40,7 +40,8 @@ class Escalation(SQLModel, table=True):
     message: str
     state: str = Field(default=OPEN, index=True, max_length=16)
     acked_by: str | None = None
-    acked_at: datetime | None = ts_field(nullable=True)
+    # Indexed: the open-escalations KPI asks for those acknowledged after a moment.
+    acked_at: datetime | None = ts_field(nullable=True, index=True)
     # What was done about it, by whom and when (`POST /escalations/{id}/resolve`).
     resolution: str | None = None
     resolved_by: str | None = None
