@@ -16,6 +16,12 @@ before the read model (16 correlated subqueries per order), in the same run, as 
 are no longer judged against but compared with. Targets (full size): `late=true` and `/kpis`
 median < 20 ms.
 
+Measured on the shared 2-core machine (load 4-6 from other work, so spread over runs): GET
+/orders 5-14 ms median, `late=true` 5-9 ms, a page by `after` halfway down 6-10 ms (by
+`offset` 12-16 ms), the inbox 9-23 ms, /kpis 18-34 ms (its statements alone 13-15 ms, of
+which 3.3 ms execution in PostgreSQL: the rest is round trips and the driver). The list's
+statement: 2-3 ms with the read model, 7-13 ms as it was (both on the new indexes).
+
     .venv/bin/python bench/bench_reads.py          # full: 10,000 orders, 100,000 tasks
     .venv/bin/python bench/bench_reads.py --tiny   # 200 orders, 2,000 tasks
 """
