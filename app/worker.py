@@ -127,6 +127,8 @@ def build_workers(
                 client,
                 task_queue=workflow_queue(prefix),
                 workflows=WORKFLOWS,
+                # Memory against replays: see Settings.max_cached_workflows.
+                max_cached_workflows=settings.max_cached_workflows,
                 # The update validators check actor assertions with this worker's key.
                 interceptors=[*tracing, ActorKeys(settings.actor_signing_key())],
                 graceful_shutdown_timeout=graceful_shutdown,

@@ -168,6 +168,13 @@ class Settings(BotSettings, MoneySettings):
     # How long a stopping worker lets running activities finish (Temporal's graceful shutdown
     # timeout) before it cancels them; a few seconds after that it exits whatever they do.
     worker_shutdown_seconds: float = Field(default=20, ge=0, le=3600)
+    # Workflows a worker keeps in memory between their tasks (the SDK's `max_cached_workflows`).
+    # A cached order answers its next update at once; an evicted one replays its history first
+    # (CPU and a history fetch, more for a long order). A cached order parked at contract
+    # review costs ~0.25 MiB of worker RSS (bench/bench_rss.py: 1,000 open orders 401 MiB with
+    # 1000, 224 MiB with 200), up to ~0.5 MiB later in its life: 1,000 stay under 1 GiB. 0
+    # disables the cache (and sticky task queues).
+    max_cached_workflows: int = Field(default=1000, ge=0, le=100_000)
     # The embedded Temporal dev server's SQLite `synchronous` pragma: `full` keeps the last
     # commits through a power loss or an OS crash, `normal` (faster) only through process kills.
     temporal_sqlite_sync: Literal["full", "normal"] = "full"

@@ -14,7 +14,7 @@ from services.orders.daily_plan import DailyPlan, daily_plan
 from services.orders.kpi_schemas import Kpis
 from services.orders.kpis import kpis
 from services.orders.schemas import OrderSummary, OrderView
-from services.orders.service import list_orders, order_view
+from services.orders.service import UnknownCursor, list_orders, order_view
 from services.warehouse.order_trace import order_trace
 from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
@@ -30,7 +30,7 @@ from shared.deps import (
     period_of,
 )
 from shared.errors import invalid, not_found
-from shared.params import CustomerQuery, OffsetQuery, OrderNoPath
+from shared.params import CustomerQuery, OffsetQuery, OrderNoPath, OrderNoQuery
 from shared.periods import local_date, month_of, week_of
 from shared.types import STAGES
 from shared.working_time.store import CalendarSource
@@ -65,19 +65,29 @@ async def get_orders(
     late: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: OffsetQuery = 0,
+    # Keyset paging: the last order number of the previous page (as quick deep as shallow).
+    after: OrderNoQuery = None,
 ) -> list[OrderSummary]:
-    """Orders, newest first; filter by stage, status, customer (substring) and lateness."""
+    """Orders, newest first; filter by stage, status, customer (substring) and lateness. Page
+    with `after` (the last order number of the previous page) or with `offset`."""
     if stage is not None and stage not in STAGES:
         raise invalid("invalid_request", f"stage must be one of {', '.join(STAGES)}")
-    return await list_orders(
-        session,
-        stage=stage,
-        status=status,
-        customer=customer,
-        late=late,
-        limit=limit,
-        offset=offset,
-    )
+    try:
+        return await list_orders(
+            session,
+            stage=stage,
+            status=status,
+            customer=customer,
+            late=late,
+            limit=limit,
+            offset=offset,
+            after=after,
+        )
+    except UnknownCursor:
+        raise invalid(
+            "invalid_request",
+            "after names no order; pass the order_no of the last order of the previous page",
+        ) from None
 
 
 @router.get("/orders/{order_no}", response_model=OrderView, tags=["orders"])

@@ -21,6 +21,7 @@ Rates are rounded to four places, hours to two; over nothing they are null.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -32,18 +33,18 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    column,
     distinct,
     func,
     literal,
     or_,
     select,
     union,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.engineering.models import DesignChangeNotice
+from services.orders.kpi_rows import Single, together
 from services.orders.kpi_schemas import (
     DesignChangeKpi,
     FirstPassYield,
@@ -141,87 +142,132 @@ def _float(value: Any) -> float | None:
 
 async def plan_achievement(session: AsyncSession, *, period: Period) -> list[DepartmentAchievement]:
     """Milestones due and met in `period` per owning department, every owner listed."""
+    return (await plan_achievements(session, periods=(period,)))[0]
+
+
+async def plan_achievements(
+    session: AsyncSession, *, periods: Sequence[Period]
+) -> list[list[DepartmentAchievement]]:
+    """`plan_achievement` of each of `periods`, in one statement (one pass over milestones)."""
     m, o = MILESTONES, ORDERS
-    owners = values(column("name", String), column("department", String), name="owners").data(
-        sorted(MILESTONE_OWNERS.items())
+    # The owners as two bound arrays (unnest), not a VALUES list: a statement with VALUES data
+    # has no cache key and is compiled again on every call.
+    names, departments = zip(*sorted(MILESTONE_OWNERS.items()), strict=True)
+    owners = (
+        func.unnest(literal(list(names), ARRAY(String)), literal(list(departments), ARRAY(String)))
+        .table_valued("name", "department")
+        .render_derived(name="owners")
+    )
+    # An unreached milestone of a cancelled or declined order is not due; one of no order (or
+    # of any other) is. Asked only for the milestones without an actual, by the status index,
+    # instead of joining every order.
+    ended = (
+        select(o.c.order_no)
+        .where(o.c.order_no == m.c.order_no, o.c.status.in_(ENDED_UNFINISHED))
+        .exists()
     )
     due_here = (
         select(m.c.name, m.c.planned, m.c.actual)
-        .select_from(m.outerjoin(o, o.c.order_no == m.c.order_no))
         .where(
-            m.c.planned >= period.start,
-            m.c.planned < period.end,
-            or_(m.c.actual.is_not(None), o.c.status.is_(None), o.c.status.not_in(ENDED_UNFINISHED)),
+            or_(*(and_(m.c.planned >= p.start, m.c.planned < p.end) for p in periods)),
+            or_(m.c.actual.is_not(None), ~ended),
         )
         .subquery("due_here")
     )
-    due = func.count(due_here.c.name)
-    met = func.count(due_here.c.name).filter(due_here.c.actual <= due_here.c.planned)
-    rows = await session.execute(
-        select(owners.c.department, due, met, _rate(met, due))
-        .select_from(owners.outerjoin(due_here, due_here.c.name == owners.c.name))
-        .group_by(owners.c.department)
-        .order_by(owners.c.department)
-    )
+    columns: list[ColumnElement[Any]] = []
+    for p in periods:
+        within = and_(due_here.c.planned >= p.start, due_here.c.planned < p.end)
+        due = func.count(due_here.c.name).filter(within)
+        met = func.count(due_here.c.name).filter(within, due_here.c.actual <= due_here.c.planned)
+        columns += [due, met, _rate(met, due)]
+    rows = (
+        await session.execute(
+            select(owners.c.department, *columns)
+            .select_from(owners.outerjoin(due_here, due_here.c.name == owners.c.name))
+            .group_by(owners.c.department)
+            .order_by(owners.c.department)
+        )
+    ).all()
     return [
-        DepartmentAchievement(department=dept, due=d, met=n, rate=_float(rate))
-        for dept, d, n, rate in rows.all()
+        [
+            DepartmentAchievement(
+                department=row[0],
+                due=row[at + 1],
+                met=row[at + 2],
+                rate=_float(row[at + 3]),
+            )
+            for row in rows
+        ]
+        for at in range(0, 3 * len(periods), 3)
     ]
+
+
+def _on_time_delivery(period: Period) -> Single[OnTimeDelivery]:
+    m, o = MILESTONES, ORDERS
+    shipped = func.count()
+    on_time = func.count().filter(o.c.due_date.is_not(None), m.c.actual <= o.c.due_date)
+    query = (
+        select(shipped, on_time, _rate(on_time, shipped))
+        .select_from(m.join(o, o.c.order_no == m.c.order_no))
+        .where(m.c.name == "ship", m.c.actual >= period.start, m.c.actual < period.end)
+    )
+    return Single(
+        query, lambda row: OnTimeDelivery(shipped=row[0], on_time=row[1], rate=_float(row[2]))
+    )
 
 
 async def on_time_delivery(session: AsyncSession, *, period: Period) -> OnTimeDelivery:
     """Orders shipped in `period` and how many of them by their due date."""
-    m, o = MILESTONES, ORDERS
-    shipped = func.count()
-    on_time = func.count().filter(o.c.due_date.is_not(None), m.c.actual <= o.c.due_date)
-    row = (
-        await session.execute(
-            select(shipped, on_time, _rate(on_time, shipped))
-            .select_from(m.join(o, o.c.order_no == m.c.order_no))
-            .where(m.c.name == "ship", m.c.actual >= period.start, m.c.actual < period.end)
-        )
-    ).one()
-    return OnTimeDelivery(shipped=row[0], on_time=row[1], rate=_float(row[2]))
+    return await _on_time_delivery(period).run(session)
 
 
-async def incoming_inspection(session: AsyncSession, *, period: Period) -> IncomingInspectionKpi:
-    """Lots inspected in `period`: SLA compliance and median hours from request to result."""
+def _incoming_inspection(period: Period) -> Single[IncomingInspectionKpi]:
     i = INSPECTIONS
     inspected = func.count()
     within = func.count().filter(i.c.within_sla.is_(True))
     hours = _hours(i.c.requested_at, i.c.inspected_at)
-    row = (
-        await session.execute(
-            select(inspected, within, _rate(within, inspected), _percentile(0.5, hours)).where(
-                _within(i.c.inspected_at, period)
-            )
-        )
-    ).one()
-    return IncomingInspectionKpi(
-        inspected=row[0], within_sla=row[1], compliance=_float(row[2]), median_hours=_float(row[3])
+    query = select(inspected, within, _rate(within, inspected), _percentile(0.5, hours)).where(
+        _within(i.c.inspected_at, period)
+    )
+    return Single(
+        query,
+        lambda row: IncomingInspectionKpi(
+            inspected=row[0],
+            within_sla=row[1],
+            compliance=_float(row[2]),
+            median_hours=_float(row[3]),
+        ),
+    )
+
+
+async def incoming_inspection(session: AsyncSession, *, period: Period) -> IncomingInspectionKpi:
+    """Lots inspected in `period`: SLA compliance and median hours from request to result."""
+    return await _incoming_inspection(period).run(session)
+
+
+def _design_change(period: Period) -> Single[DesignChangeKpi]:
+    d = DESIGN_CHANGES
+    hours = _hours(d.c.requested_at, d.c.issued_at)
+    query = select(
+        func.count(),
+        func.count().filter(d.c.within_sla.is_(True)),
+        _percentile(0.5, hours),
+        _percentile(0.9, hours),
+    ).where(
+        _within(d.c.issued_at, period),
+        d.c.issue_no.not_like(f"{CUSTOMER_CHANGE_PREFIX}%"),
+    )
+    return Single(
+        query,
+        lambda row: DesignChangeKpi(
+            issued=row[0], within_sla=row[1], median_hours=_float(row[2]), p90_hours=_float(row[3])
+        ),
     )
 
 
 async def design_change(session: AsyncSession, *, period: Period) -> DesignChangeKpi:
     """DCNs issued in `period` for design problems: within SLA, median and p90 hours."""
-    d = DESIGN_CHANGES
-    hours = _hours(d.c.requested_at, d.c.issued_at)
-    row = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count().filter(d.c.within_sla.is_(True)),
-                _percentile(0.5, hours),
-                _percentile(0.9, hours),
-            ).where(
-                _within(d.c.issued_at, period),
-                d.c.issue_no.not_like(f"{CUSTOMER_CHANGE_PREFIX}%"),
-            )
-        )
-    ).one()
-    return DesignChangeKpi(
-        issued=row[0], within_sla=row[1], median_hours=_float(row[2]), p90_hours=_float(row[3])
-    )
+    return await _design_change(period).run(session)
 
 
 def _shortage_events(period: Period) -> Any:
@@ -247,32 +293,46 @@ def _shortage_events(period: Period) -> Any:
     ).subquery("events")
 
 
-async def shortages(session: AsyncSession, *, period: Period) -> ShortagesKpi:
-    """Shortage events of `period`: the orders hit, the events, per order, and by cause."""
+def _shortages(period: Period) -> Single[ShortagesKpi]:
     events = _shortage_events(period)
     total, orders = func.count(), func.count(distinct(events.c.order_no))
-    row = (await session.execute(select(total, orders, _rate(total, orders, 2)))).one()
-    causes = await session.execute(select(events.c.cause, func.count()).group_by(events.c.cause))
-    by_cause = dict.fromkeys(SHORTAGE_CAUSES, 0) | {cause: n for cause, n in causes.all()}
-    return ShortagesKpi(total=row[0], orders=row[1], per_order=_float(row[2]), by_cause=by_cause)
+    # One pass over the events: the totals and a count per cause.
+    per_cause = [func.count().filter(events.c.cause == cause) for cause in SHORTAGE_CAUSES]
+    query = select(total, orders, _rate(total, orders, 2), *per_cause)
+    return Single(
+        query,
+        lambda row: ShortagesKpi(
+            total=row[0],
+            orders=row[1],
+            per_order=_float(row[2]),
+            by_cause=dict(zip(SHORTAGE_CAUSES, row[3:], strict=True)),
+        ),
+    )
+
+
+async def shortages(session: AsyncSession, *, period: Period) -> ShortagesKpi:
+    """Shortage events of `period`: the orders hit, the events, per order, and by cause."""
+    return await _shortages(period).run(session)
+
+
+def _first_pass_yield(period: Period) -> Single[FirstPassYield]:
+    f = FINAL_INSPECTIONS
+    inspected, passed = func.count(), func.count().filter(f.c.passed.is_(True))
+    query = select(inspected, passed, _rate(passed, inspected)).where(
+        f.c.round == 1, _within(f.c.inspected_at, period)
+    )
+    return Single(
+        query,
+        lambda row: FirstPassYield(inspected=row[0], passed_first=row[1], rate=_float(row[2])),
+    )
 
 
 async def first_pass_yield(session: AsyncSession, *, period: Period) -> FirstPassYield:
     """Round 1 of final inspection in `period`: inspected, passed the first time, the yield."""
-    f = FINAL_INSPECTIONS
-    inspected, passed = func.count(), func.count().filter(f.c.passed.is_(True))
-    row = (
-        await session.execute(
-            select(inspected, passed, _rate(passed, inspected)).where(
-                f.c.round == 1, _within(f.c.inspected_at, period)
-            )
-        )
-    ).one()
-    return FirstPassYield(inspected=row[0], passed_first=row[1], rate=_float(row[2]))
+    return await _first_pass_yield(period).run(session)
 
 
-async def open_escalations(session: AsyncSession, *, as_of: datetime) -> OpenEscalations:
-    """Escalations open at `as_of`, by age since the breach and by level."""
+def _open_escalations(as_of: datetime) -> Single[OpenEscalations]:
     e = ESCALATIONS
     age = literal(as_of, DateTime(timezone=True)) - e.c.breached_at
     is_open = and_(
@@ -287,13 +347,20 @@ async def open_escalations(session: AsyncSession, *, as_of: datetime) -> OpenEsc
         counts.append(func.count().filter(*bounds) if bounds else func.count())
         lower = upper
     counts += [func.count().filter(e.c.level == level) for level in LEVELS]
-    row = (await session.execute(select(*counts).where(is_open))).one()
-    return OpenEscalations(
-        as_of=as_of,
-        total=row[0],
-        by_age={name: row[1 + k] for k, (name, _) in enumerate(AGE_BUCKETS)},
-        by_level={str(level): row[1 + len(AGE_BUCKETS) + k] for k, level in enumerate(LEVELS)},
+    return Single(
+        select(*counts).where(is_open),
+        lambda row: OpenEscalations(
+            as_of=as_of,
+            total=row[0],
+            by_age={name: row[1 + k] for k, (name, _) in enumerate(AGE_BUCKETS)},
+            by_level={str(level): row[1 + len(AGE_BUCKETS) + k] for k, level in enumerate(LEVELS)},
+        ),
     )
+
+
+async def open_escalations(session: AsyncSession, *, as_of: datetime) -> OpenEscalations:
+    """Escalations open at `as_of`, by age since the breach and by level."""
+    return await _open_escalations(as_of).run(session)
 
 
 async def kpis(
@@ -301,17 +368,26 @@ async def kpis(
 ) -> Kpis:
     """Every KPI: plan achievement for `week` and `month`, the rest for `month`, escalations
     open at `as_of` (now)."""
+    weekly, monthly = await plan_achievements(session, periods=(week, month))
+    on_time, incoming, design, short, first_pass, escalations = await together(
+        session,
+        [
+            _on_time_delivery(month),
+            _incoming_inspection(month),
+            _design_change(month),
+            _shortages(month),
+            _first_pass_yield(month),
+            _open_escalations(as_of or datetime.now(UTC)),
+        ],
+    )
     return Kpis(
         week=week.label,
         month=month.label,
-        plan_achievement=PlanAchievement(
-            week=await plan_achievement(session, period=week),
-            month=await plan_achievement(session, period=month),
-        ),
-        on_time_delivery=await on_time_delivery(session, period=month),
-        incoming_inspection=await incoming_inspection(session, period=month),
-        design_change=await design_change(session, period=month),
-        shortages=await shortages(session, period=month),
-        first_pass_yield=await first_pass_yield(session, period=month),
-        open_escalations=await open_escalations(session, as_of=as_of or datetime.now(UTC)),
+        plan_achievement=PlanAchievement(week=weekly, month=monthly),
+        on_time_delivery=on_time,
+        incoming_inspection=incoming,
+        design_change=design,
+        shortages=short,
+        first_pass_yield=first_pass,
+        open_escalations=escalations,
     )

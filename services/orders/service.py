@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -23,50 +23,49 @@ from services.planning.schemas import MilestonePublic
 from services.planning.service import plan_history
 from services.production.models import ProductionIssue
 from services.quality.models import Ncr
-from services.sales.models import CustomerChange, Order, OrderLine
+from services.sales.models import CustomerChange, Order, OrderLine, OrderProgress
 from services.warehouse.service import material_status
 from shared.escalations.models import Escalation
 from shared.escalations.schemas import EscalationPublic
 from shared.like import LIKE_ESCAPE, escape_like
 from shared.payloads import MILESTONES
-from shared.settings import DEPARTMENTS
-from shared.tasks.models import OPEN, inbox
 from shared.tasks.service import open_tasks_of
 from shared.timeline import TimelineEntry, TimelineEvent
 
 
 def _late_clause(now: datetime) -> ColumnElement[bool]:
-    """An order is late when a task of it is overdue or its ship forecast passes its due date."""
-    overdue_task = or_(
-        *(
-            exists().where(
-                inbox(d).c.order_no == col(Order.order_no),
-                inbox(d).c.state == OPEN,
-                inbox(d).c.due_at < now,
-            )
-            for d in DEPARTMENTS
-        )
+    """An order is late when a task of it is overdue or its ship forecast passes its due date:
+    from the order's progress row (migration 0022's read model), compared with `now`."""
+    overdue_task = col(OrderProgress.next_due_at) < now
+    ship_late = col(OrderProgress.ship_forecast) > col(Order.due_date)
+    # No progress row, no open task or no due date compare as NULL: not late.
+    return and_(
+        col(Order.status) == "active",
+        func.coalesce(or_(overdue_task, ship_late), False),
     )
-    ship_late = exists().where(
-        col(Milestone.order_no) == col(Order.order_no),
-        col(Milestone.name) == "ship",
-        col(Milestone.actual).is_(None),
-        col(Milestone.forecast) > col(Order.due_date),
-    )
-    return and_(col(Order.status) == "active", or_(overdue_task, ship_late))
 
 
 def _open_task_count() -> Any:
-    counts = [
-        select(func.count())
-        .where(inbox(d).c.order_no == col(Order.order_no), inbox(d).c.state == OPEN)
-        .scalar_subquery()
-        for d in DEPARTMENTS
-    ]
-    total: Any = counts[0]
-    for count in counts[1:]:
-        total = total + count
-    return total
+    return func.coalesce(col(OrderProgress.open_tasks), 0)
+
+
+# The order's own columns of a list row (OrderSummary's, less `late` and `open_task_count`).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "order_no",
+    "workflow_id",
+    "customer",
+    "project_name",
+    "stage",
+    "status",
+    "priority",
+    "requested_date",
+    "due_date",
+    "created_at",
+)
+
+
+class UnknownCursor(LookupError):
+    """`after` names no order."""
 
 
 async def list_orders(
@@ -78,17 +77,41 @@ async def list_orders(
     late: bool | None = None,
     limit: int = 100,
     offset: int = 0,
+    after: str | None = None,
     now: datetime | None = None,
 ) -> list[OrderSummary]:
-    """Orders, newest first, filtered by stage, status, customer and lateness."""
+    """Orders, newest first (then by number), filtered by stage, status, customer and lateness.
+
+    `after` (an order number, the last of the previous page) starts the page after that order
+    in this order: a keyset page costs the same however deep it is, where `offset` reads and
+    drops every row before it. Raises UnknownCursor when no order has that number."""
     now = now or datetime.now(UTC)
     late_col = _late_clause(now)
     query = (
-        select(Order, late_col.label("late"), _open_task_count().label("open_tasks"))
+        select(
+            *(col(getattr(Order, name)) for name in SUMMARY_COLUMNS),
+            late_col.label("late"),
+            _open_task_count().label("open_task_count"),
+        )
+        .outerjoin(OrderProgress, col(OrderProgress.order_no) == col(Order.order_no))
         .order_by(col(Order.created_at).desc(), col(Order.order_no))
         .limit(limit)
         .offset(offset)
     )
+    if after is not None:
+        cursor = (
+            await session.execute(select(col(Order.created_at)).where(col(Order.order_no) == after))
+        ).scalar_one_or_none()
+        if cursor is None:
+            raise UnknownCursor(after)
+        # The first condition lets the index scan start at the cursor; the second breaks ties.
+        query = query.where(
+            col(Order.created_at) <= cursor,
+            or_(
+                col(Order.created_at) < cursor,
+                and_(col(Order.created_at) == cursor, col(Order.order_no) > after),
+            ),
+        )
     if stage:
         query = query.where(col(Order.stage) == stage)
     if status:
@@ -100,7 +123,8 @@ async def list_orders(
     if late is not None:
         query = query.where(late_col if late else ~late_col)
     rows = (await session.execute(query)).all()
-    return [_summary(row.Order, bool(row.late), int(row.open_tasks)) for row in rows]
+    # Plain columns, not ORM objects: a page of 100 builds in a fraction of the time.
+    return [OrderSummary.model_validate(row._mapping) for row in rows]
 
 
 def _summary(order: Order, late: bool, open_tasks: int) -> OrderSummary:

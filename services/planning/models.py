@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from shared.models import json_field, ts_field
@@ -31,7 +32,11 @@ class PlanRevision(SQLModel, table=True):
 # A milestone of the current plan: planned, forecast and actual dates, and who owns it.
 class Milestone(SQLModel, table=True):
     __tablename__ = "milestones"
-    __table_args__ = {"schema": "planning"}
+    # (name, planned): plan achievement and the daily plan read one milestone over a period.
+    __table_args__ = (
+        Index("ix_planning_milestones_name_planned", "name", "planned"),
+        {"schema": "planning"},
+    )
 
     order_no: str = Field(primary_key=True, max_length=64)
     name: str = Field(primary_key=True, max_length=32)

@@ -37,8 +37,23 @@ class Order(SQLModel, table=True):
     status: str = Field(default="active", index=True, max_length=16)
     status_reason: str | None = None
     created_by: str
-    created_at: datetime = ts_field()
+    # Indexed: the order list is newest first (and its `after` cursor walks this order).
+    created_at: datetime = ts_field(index=True)
     updated_at: datetime = ts_field()
+
+
+# What the order list needs of every department's inbox and of the plan, one row per order:
+# its open tasks, the earliest due time among them and the ship forecast while the order has
+# not shipped. Kept by triggers of migration 0022 on the eight inboxes and the milestones (the
+# workflow's own writes, unchanged); no code writes it. Lateness compares these with now.
+class OrderProgress(SQLModel, table=True):
+    __tablename__ = "order_progress"
+    __table_args__ = {"schema": "sales"}
+
+    order_no: str = Field(primary_key=True, max_length=64)
+    open_tasks: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_due_at: datetime | None = ts_field(nullable=True)
+    ship_forecast: date | None = None
 
 
 # One line of an order: what the customer ordered.

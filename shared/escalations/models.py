@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Identity, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Identity, Index, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +21,11 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # A breached clock, raised to a role (`head:quality`, `division`, ...).
 class Escalation(SQLModel, table=True):
     __tablename__ = "escalations"
-    __table_args__ = {"schema": "escalation"}
+    # (kind, breached_at): the shortage KPI reads each kind over a month.
+    __table_args__ = (
+        Index("ix_escalation_escalations_kind_breached_at", "kind", "breached_at"),
+        {"schema": "escalation"},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
@@ -36,7 +40,8 @@ class Escalation(SQLModel, table=True):
     message: str
     state: str = Field(default=OPEN, index=True, max_length=16)
     acked_by: str | None = None
-    acked_at: datetime | None = ts_field(nullable=True)
+    # Indexed: the open-escalations KPI asks for those acknowledged after a moment.
+    acked_at: datetime | None = ts_field(nullable=True, index=True)
     # What was done about it, by whom and when (`POST /escalations/{id}/resolve`).
     resolution: str | None = None
     resolved_by: str | None = None
