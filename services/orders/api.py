@@ -14,7 +14,8 @@ from services.orders.daily_plan import DailyPlan, daily_plan
 from services.orders.kpi_schemas import Kpis
 from services.orders.kpis import kpis
 from services.orders.schemas import OrderSummary, OrderView
-from services.orders.service import list_orders, order_view
+from services.orders.service import list_orders
+from services.orders.view import order_view
 from services.warehouse.order_trace import order_trace
 from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
