@@ -36,27 +36,31 @@ class Echo:
 
 @workflow.defn(name="BenchSteps")
 class Steps:
-    """A bare order: `plan[0]` activities at start, then one update per step, each running
-    `plan[i]` activities back to back before it answers, like a completion does."""
+    """A bare order: `plan[0]` = [activities, local activities] at start, then one update per
+    step, each running `plan[i]` back to back before it answers, like a completion does."""
 
     def __init__(self) -> None:
         self.updates = 0
 
     @workflow.run
-    async def run(self, plan: list[int]) -> None:
-        await self._activities(plan[0])
+    async def run(self, plan: list[list[int]]) -> None:
+        await self._activities(*plan[0])
         await workflow.wait_condition(
             lambda: self.updates == len(plan) - 1 and workflow.all_handlers_finished()
         )
 
     @workflow.update
-    async def step(self, plan: list[int]) -> int:
+    async def step(self, plan: list[list[int]]) -> int:
         self.updates += 1
-        await self._activities(plan[self.updates])
+        await self._activities(*plan[self.updates])
         return self.updates
 
-    async def _activities(self, count: int) -> None:
-        for i in range(count):
+    async def _activities(self, regular: int, local: int) -> None:
+        for i in range(local):
+            await workflow.execute_local_activity(
+                noop, i, start_to_close_timeout=timedelta(seconds=30), summary="local no-op"
+            )
+        for i in range(regular):
             await workflow.execute_activity(
                 noop, i, start_to_close_timeout=timedelta(seconds=30), summary="no-op"
             )

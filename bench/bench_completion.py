@@ -108,7 +108,7 @@ async def bare_updates(client: Client, n_clients: int, per_client: int) -> list[
     return latencies
 
 
-async def bare_orders(client: Client, plan: list[int], orders: int, n_clients: int) -> float:
+async def bare_orders(client: Client, plan: list[list[int]], orders: int, n_clients: int) -> float:
     """Bare orders per second: `orders` Steps workflows, `n_clients` at a time."""
     gate = asyncio.Semaphore(n_clients)
 
@@ -174,26 +174,22 @@ async def orderflow_orders(
     return counters, orders / elapsed, done
 
 
-async def history_shape(client: Client, workflow_id: str) -> tuple[int, int]:
-    """The events and the activities scheduled in a workflow's history so far."""
-    events = 0
-    activities = 0
-    async for ev in client.get_workflow_handle(workflow_id).fetch_history_events():
-        events += 1
-        if ev.HasField("activity_task_scheduled_event_attributes"):
-            activities += 1
-    return events, activities
+async def history_events(client: Client, workflow_id: str) -> int:
+    """The events in a workflow's history so far."""
+    return len([ev async for ev in client.get_workflow_handle(workflow_id).fetch_history_events()])
 
 
-async def activities_per_step(client: Client, workflow_id: str) -> list[int]:
-    """Activities scheduled before the first accepted update, then between updates: the plan a
-    bare order repeats."""
-    plan = [0]
+async def activities_per_step(client: Client, workflow_id: str) -> list[list[int]]:
+    """[activities, local activities] before the first accepted update, then between updates:
+    the plan a bare order repeats."""
+    plan = [[0, 0]]
     async for ev in client.get_workflow_handle(workflow_id).fetch_history_events():
         if ev.HasField("workflow_execution_update_accepted_event_attributes"):
-            plan.append(0)
+            plan.append([0, 0])
         elif ev.HasField("activity_task_scheduled_event_attributes"):
-            plan[-1] += 1
+            plan[-1][0] += 1
+        elif ev.marker_recorded_event_attributes.marker_name == "core_local_activity":
+            plan[-1][1] += 1
     return plan
 
 
@@ -284,7 +280,7 @@ async def measure(size: Size) -> list[Figure]:
 
             plan = await activities_per_step(env.client, f"order-{one_nos[0]}")
             bare_rate = await bare_orders(env.client, plan, eight_orders, 8)
-            events, acts = await history_shape(env.client, f"order-{one_nos[0]}")
+            events = await history_events(env.client, f"order-{one_nos[0]}")
 
             async with session_factory(engine)() as session:
                 started = time.perf_counter()
@@ -320,8 +316,9 @@ async def measure(size: Size) -> list[Figure]:
             Figure(BENCH, "order view alone", view_ms, "ms"),
             Figure(BENCH, "SQL statements per order view", view_sql, ""),
             Figure(BENCH, "history events, intake to engineering", events, "events"),
-            Figure(BENCH, "activities, intake to engineering", acts, ""),
-            Figure(BENCH, f"activities per step (start, 5 completions) {plan}", sum(plan), ""),
+            Figure(BENCH, "activities, intake to engineering", sum(a for a, _ in plan), ""),
+            Figure(BENCH, "local activities, intake to engineering", sum(b for _, b in plan), ""),
+            Figure(BENCH, f"[activities, local] per step (start, 5 completions): {plan}", 0, ""),
         ]
     finally:
         event.remove(Engine, "before_cursor_execute", count)
