@@ -148,6 +148,13 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("the pooled connection did not answer a ping")
 
 
+async def autocommit(session: AsyncSession) -> None:
+    """Run the session's next statements each on its own (PostgreSQL's autocommit) until its
+    transaction ends: a read of one statement needs no transaction around it, and BEGIN and
+    ROLLBACK would be two more round trips."""
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

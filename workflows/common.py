@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from shared.material_types import MaterialNotice
@@ -52,13 +52,26 @@ async def local_db_write(method: Callable[[Any, A], Awaitable[R]], arg: A, summa
     first minute, then on workflow timers) under the same DB_RETRY policy, and the UI shows it
     as a marker with its summary, not as an activity task of the department's queue. Only for
     writes well inside DB_TIMEOUT: a local activity holds the workflow task while it runs."""
-    result: R = await workflow.execute_local_activity_method(
-        method,
-        arg,
-        start_to_close_timeout=DB_TIMEOUT,
-        retry_policy=DB_RETRY,
-        summary=summary,
-    )
+    try:
+        result: R = await workflow.execute_local_activity_method(
+            method,
+            arg,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=summary,
+        )
+    except ApplicationError as err:
+        # A local activity's failure arrives bare; callers tell bad data apart on the
+        # ActivityError around it, as an activity's failure arrives (activity_calls).
+        raise ActivityError(
+            f"local activity {method.__name__} failed",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=method.__name__,
+            activity_id="",
+            retry_state=RetryState.NON_RETRYABLE_FAILURE,
+        ) from err
     return result
 
 

@@ -21,6 +21,7 @@ from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
 from shared.auth import KPI_READERS
 from shared.bounds import EARLIEST_DATE, LATEST_DATE
+from shared.db import autocommit
 from shared.deps import (
     CurrentUser,
     EngineDep,
@@ -84,6 +85,7 @@ async def get_orders(
 @router.get("/orders/{order_no}", response_model=OrderView, tags=["orders"])
 async def get_order(order_no: OrderNoPath, session: SessionDep, user: CurrentUser) -> OrderView:
     """One order: stage, status, plan, milestones, open tasks, escalations and its timeline."""
+    await autocommit(session)  # one statement: no BEGIN/ROLLBACK around it
     view = await order_view(session, order_no)
     if view is None:
         raise not_found(f"order {order_no}")

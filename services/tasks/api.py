@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from services.orders.schemas import OrderView
 from services.orders.view import order_view
 from shared.auth import READ_ALL, Principal
+from shared.db import autocommit
 from shared.deps import CalendarDep, CurrentUser, SessionDep, TemporalDep
 from shared.errors import (
     conflict,
@@ -146,12 +146,6 @@ def task_router(department: str) -> APIRouter:
         return view
 
     return router
-
-
-async def autocommit(session: AsyncSession) -> None:
-    """Run the session's next statements each on its own (PostgreSQL's autocommit): a read of
-    one statement needs no transaction, and BEGIN and ROLLBACK would be two round trips."""
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def send_completion(
