@@ -38,10 +38,10 @@ No target is met. A step whose update runs only local activities (closing the ta
 the next) now answers in ~40 ms, ~6x the bare update under this load; a step that still runs
 department activities (propose_delivery after the lead-time review, propose_plan after the
 confirmation, publish_plan and three more after the master plan) pays ~100 ms for each on
-this loaded machine, and those dominate p50 and p99. Throughput is CPU-bound: an order costs the gateway, the
-sandboxed workflow (its worker's activations; cProfile only sees the event loop thread) and
-Temporal far more than the bare order does; its ratio fell because the bare order now runs
-the same local activities, which are cheap for it too.
+this loaded machine, and those dominate p50 and p99. Throughput is CPU-bound: an order
+costs the gateway, the sandboxed workflow (its worker's activations; cProfile only sees the
+event loop thread) and Temporal far more than the bare order does; its ratio fell because
+the bare order now runs the same local activities, which are cheap for it too.
 
     .venv/bin/python bench/bench_completion.py [--size tiny|full]
 """
@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -357,6 +358,7 @@ async def measure(size: Size) -> list[Figure]:
         await engine.dispose()
         await env.shutdown()
         stop_embedded_postgres(home)
+        shutil.rmtree(home, ignore_errors=True)  # its PostgreSQL and Temporal data
     return figures
 
 
