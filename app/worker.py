@@ -24,12 +24,15 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
 from app.schedules import ensure_schedules
+from services.planning.activities import PlanningActivities
+from services.sales.activities import SalesActivities
 from shared.activity_errors import ActivityErrors
 from shared.actor import ActorKeys
 from shared.db import create_engine
 from shared.heartbeats import Heartbeats
 from shared.metrics import worker_runtime
 from shared.settings import DEPARTMENTS, Settings, get_settings
+from shared.tasks.activities import TaskActivities
 from shared.telemetry import flush_tracing, setup_tracing, worker_interceptors
 from shared.temporal import connect, department_queue, workflow_queue
 from shared.workflow_ids import calendar_check_workflow_id
@@ -103,6 +106,18 @@ def calendar_activities(
     return [calendar.remind_unconfirmed_years, calendar.last_change, calendar.running_workflows]
 
 
+def local_writes(engine: AsyncEngine, settings: Settings) -> list[Callable[..., Any]]:
+    """The activities the workflow worker runs locally (workflows/common.local_db_write):
+    opening and closing inbox rows, an order's stage and its timeline steps."""
+    tasks = TaskActivities(engine, settings)
+    return [
+        tasks.open_task,
+        tasks.close_task,
+        SalesActivities(engine, settings).record_stage,
+        PlanningActivities(engine, settings).record_event,
+    ]
+
+
 def build_workers(
     client: Client,
     engine: AsyncEngine,
@@ -129,8 +144,10 @@ def build_workers(
                 workflows=WORKFLOWS,
                 # Memory against replays: see Settings.max_cached_workflows.
                 max_cached_workflows=settings.max_cached_workflows,
+                # Short writes the workflows run as local activities.
+                activities=local_writes(engine, settings),
                 # The update validators check actor assertions with this worker's key.
-                interceptors=[*tracing, ActorKeys(settings.actor_signing_key())],
+                interceptors=[*tracing, ActorKeys(settings.actor_signing_key()), ActivityErrors()],
                 graceful_shutdown_timeout=graceful_shutdown,
             )
         )

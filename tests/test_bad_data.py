@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import workflows.activity_calls as activity_calls
-from app.worker import activities_for
+from app.worker import activities_for, local_writes
 from shared.activities import DbActivities
 from shared.activity_errors import BAD_DATA, MAX_MESSAGE, ActivityErrors
 from shared.settings import Settings
@@ -132,6 +132,9 @@ async def probe_workers(
             client,
             task_queue=workflow_queue(prefix),
             workflows=[ProbeWorkflow, EscalationDeliveryWorkflow],
+            # The task book's inbox writes are local activities of the workflow worker.
+            activities=local_writes(engine, settings),
+            interceptors=[ActivityErrors()],
         ),
         Worker(
             client,

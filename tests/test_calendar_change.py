@@ -17,7 +17,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from app.worker import WORKFLOWS, build_workers, check_calendar
+from app.worker import WORKFLOWS, build_workers, check_calendar, local_writes
 from shared.db import create_engine, session_scope
 from shared.escalations.models import Escalation
 from shared.settings import Settings
@@ -78,7 +78,12 @@ async def test_adding_and_deleting_an_exception_signals_every_running_workflow(
     async with run_stack(settings, client, workers=False) as stack:
         engine = create_engine(settings.database_url)
         planning = build_workers(client, engine, settings, queues=["planning"])
-        workflows = Worker(client, task_queue=queue, workflows=[*WORKFLOWS, ClockKeeper])
+        workflows = Worker(
+            client,
+            task_queue=queue,
+            workflows=[*WORKFLOWS, ClockKeeper],
+            activities=local_writes(engine, settings),  # the workflows' local activities
+        )
         runs = [asyncio.create_task(w.run()) for w in (*planning, workflows)]
         try:
             keepers = [

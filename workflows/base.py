@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.working_time.clocks import CALENDAR_CHANGED, CalendarChanged, ClockSpec
     from workflows.activity_calls import bad_data_cause, department_of, run_activity
     from workflows.clocks import Clocks, on_working_time
+    from workflows.common import local_db_write
     from workflows.escalator import EscalateFn, Escalator
     from workflows.tasks import INVALID_PAYLOAD, TaskBook, TaskState, reject, wait_for
 
@@ -33,6 +34,11 @@ R = TypeVar("R")
 
 # Patches (replay safety): histories from before these took the old paths.
 BAD_DATA_PARKS = "bad-data-parks-step"
+# Before it, the order's own short records (its stage, a timeline step) were activities on the
+# sales and planning queues; now they are local activities (workflows/common.local_db_write),
+# registered on the workflow worker (app/worker.py).
+RECORDS_LOCAL = "order-records-local"
+LOCAL_RECORDS = frozenset({"SalesActivities.record_stage", "PlanningActivities.record_event"})
 BRANCH_FAILURE_ESCALATES = "branch-failure-escalates"
 
 
@@ -256,8 +262,11 @@ class TaskWorkflow:
         """Run one department activity on its queue with the standard timeout and retries;
         mypy checks `arg` against the method and types the result. A step that fails on bad
         data parks: ops gets a `bad_data` escalation and the step runs again on `retry_step`."""
+        local = getattr(method, "__qualname__", "") in LOCAL_RECORDS
         while True:
             try:
+                if local and workflow.patched(RECORDS_LOCAL):
+                    return await local_db_write(method, arg, summary[:200])
                 return await run_activity(self.queue_prefix, method, arg, summary)
             except ActivityError as err:
                 cause = bad_data_cause(err)

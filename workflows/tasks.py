@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from shared.working_time.clocks import ClockSpec
     from workflows.activity_calls import bad_data_cause
-    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT
+    from workflows.common import DB_HEARTBEAT, DB_RETRY, DB_TIMEOUT, local_db_write
     from workflows.escalator import EscalateFn, Escalator
 
 
@@ -49,6 +49,9 @@ INVALID_PAYLOAD = Rejection.INVALID_PAYLOAD
 # the workflow or the update.
 CLOSE_WITHOUT_BAD_PAYLOAD = "close-without-bad-payload"
 OPEN_WITHOUT_BAD_CONTEXT = "open-without-bad-context"
+# Before it, opening and closing an inbox row were activities on the department's queue; now
+# they are local activities of the workflow's own worker (workflows/common.local_db_write).
+INBOX_WRITES_LOCAL = "inbox-writes-local"
 
 
 A = TypeVar("A")
@@ -190,6 +193,9 @@ class TaskBook:
         return opened
 
     async def _store_open(self, row: OpenTask) -> TaskOpened:
+        summary = f"open {row.kind}: {row.title}"[:200]
+        if workflow.patched(INBOX_WRITES_LOCAL):
+            return await local_db_write(TaskActivities.open_task, row, summary)
         return await workflow.execute_activity_method(
             TaskActivities.open_task,
             row,
@@ -197,7 +203,7 @@ class TaskBook:
             start_to_close_timeout=DB_TIMEOUT,
             heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
-            summary=f"open {row.kind}: {row.title}"[:200],
+            summary=summary,
         )
 
     def check(self, cmd: CompleteTask) -> tuple[TaskState, Payload]:
@@ -283,6 +289,10 @@ class TaskBook:
             await self._store_close(task, close.model_copy(update={"payload": None}))
 
     async def _store_close(self, task: TaskState, close: CloseTask) -> None:
+        summary = f"{task.state} {task.kind} {task.task_id}"[:200]
+        if workflow.patched(INBOX_WRITES_LOCAL):
+            await local_db_write(TaskActivities.close_task, close, summary)
+            return
         await workflow.execute_activity_method(
             TaskActivities.close_task,
             close,
@@ -290,7 +300,7 @@ class TaskBook:
             start_to_close_timeout=DB_TIMEOUT,
             heartbeat_timeout=DB_HEARTBEAT,
             retry_policy=DB_RETRY,
-            summary=f"{task.state} {task.kind} {task.task_id}"[:200],
+            summary=summary,
         )
 
     async def _watch(self, task: TaskState) -> None:

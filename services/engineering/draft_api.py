@@ -36,7 +36,7 @@ from shared.params import MAX_INT4, OffsetQuery
 from shared.payload_base import Payload
 from shared.payloads import ReleaseBom
 from shared.tasks.kinds import TASK_KINDS
-from shared.tasks.schemas import TaskDetail
+from shared.tasks.schemas import TaskPublic
 
 draft_router = APIRouter(tags=["engineering BOM drafts"])
 # Who uploads a draft: whoever may release the BOM it becomes.
@@ -122,7 +122,7 @@ async def get_bom_draft(
     return await draft_page(session, order_no, draft_id, offset, limit)
 
 
-async def check_release(session: AsyncSession, task: TaskDetail, payload: Payload) -> None:
+async def check_release(session: AsyncSession, task: TaskPublic, payload: Payload) -> None:
     """`engineering.release_bom` naming a draft: the order's own, not released yet."""
     if isinstance(payload, ReleaseBom) and payload.draft_id is not None:
         await release_refusal(session, task.order_no, payload.draft_id)

@@ -14,12 +14,14 @@ from services.orders.daily_plan import DailyPlan, daily_plan
 from services.orders.kpi_schemas import Kpis
 from services.orders.kpis import kpis
 from services.orders.schemas import OrderSummary, OrderView
-from services.orders.service import UnknownCursor, list_orders, order_view
+from services.orders.service import UnknownCursor, list_orders
+from services.orders.view import order_view
 from services.warehouse.order_trace import order_trace
 from services.warehouse.trace import TRACE_READERS
 from services.warehouse.trace_schemas import OrderTrace
 from shared.auth import KPI_READERS
 from shared.bounds import EARLIEST_DATE, LATEST_DATE
+from shared.db import autocommit
 from shared.deps import (
     CurrentUser,
     EngineDep,
@@ -93,6 +95,7 @@ async def get_orders(
 @router.get("/orders/{order_no}", response_model=OrderView, tags=["orders"])
 async def get_order(order_no: OrderNoPath, session: SessionDep, user: CurrentUser) -> OrderView:
     """One order: stage, status, plan, milestones, open tasks, escalations and its timeline."""
+    await autocommit(session)  # one statement: no BEGIN/ROLLBACK around it
     view = await order_view(session, order_no)
     if view is None:
         raise not_found(f"order {order_no}")

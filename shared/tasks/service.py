@@ -50,15 +50,21 @@ async def list_tasks(
     return [task_public(row, department) for row in rows]
 
 
-async def get_task(session: AsyncSession, *, department: str, task_id: str) -> TaskDetail | None:
-    """One task with the JSON schema of its payload; None when the inbox has no such task."""
+async def find_task(session: AsyncSession, *, department: str, task_id: str) -> TaskPublic | None:
+    """One task as its inbox lists it (what a completion checks); None when there is none."""
     table = inbox(department)
     row = (await session.execute(select(table).where(table.c.task_id == task_id))).first()
-    if row is None:
+    return None if row is None else task_public(row, department)
+
+
+async def get_task(session: AsyncSession, *, department: str, task_id: str) -> TaskDetail | None:
+    """One task with the JSON schema of its payload; None when the inbox has no such task."""
+    task = await find_task(session, department=department, task_id=task_id)
+    if task is None:
         return None
-    spec = TASK_KINDS[row.kind]
+    spec = TASK_KINDS[task.kind]
     return TaskDetail(
-        **task_public(row, department).model_dump(),
+        **task.model_dump(),
         payload_schema=spec.payload.model_json_schema(),
         completer_roles=list(spec.completer_roles),
     )
