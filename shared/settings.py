@@ -21,6 +21,7 @@ from shared.channels.config import with_webhook_secret
 from shared.channels.routing import ChannelBook
 from shared.departments import DEPARTMENTS
 from shared.settings_bots import BotSettings
+from shared.settings_capacity import CapacitySettings
 from shared.settings_fields import (
     Duration,
     HolidaysCountry,
@@ -54,7 +55,7 @@ MIN_HMAC_KEY_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 # Durations of every timer (env `ORDERFLOW_SLA_<KEY>`); a task kind may have its own
 # `ORDERFLOW_SLA_TASK_<KIND>`, read by `Settings.task_sla`.
-class Settings(BotSettings, MoneySettings):
+class Settings(BotSettings, MoneySettings, CapacitySettings):
     # `hide_input_in_errors`: a validation error must not echo what it was given (secrets).
     model_config = SettingsConfigDict(
         env_prefix="ORDERFLOW_", extra="ignore", hide_input_in_errors=True
@@ -168,23 +169,9 @@ class Settings(BotSettings, MoneySettings):
     # How long a stopping worker lets running activities finish (Temporal's graceful shutdown
     # timeout) before it cancels them; a few seconds after that it exits whatever they do.
     worker_shutdown_seconds: float = Field(default=20, ge=0, le=3600)
-    # Workflows a worker keeps in memory between their tasks (the SDK's `max_cached_workflows`).
-    # A cached order answers its next update at once; an evicted one replays its history first
-    # (CPU and a history fetch, more for a long order). A cached order parked at contract
-    # review costs ~0.25 MiB of worker RSS (bench/bench_rss.py: 1,000 open orders 401 MiB with
-    # 1000, 224 MiB with 200), up to ~0.5 MiB later in its life: 1,000 stay under 1 GiB. 0
-    # disables the cache (and sticky task queues).
-    max_cached_workflows: int = Field(default=1000, ge=0, le=100_000)
     # The embedded Temporal dev server's SQLite `synchronous` pragma: `full` keeps the last
     # commits through a power loss or an OS crash, `normal` (faster) only through process kills.
     temporal_sqlite_sync: Literal["full", "normal"] = "full"
-    # The largest request body the API reads (bytes, `ORDERFLOW_MAX_BODY_BYTES`); a larger one
-    # gets 413 before it is read.
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    # The largest BOM upload (`POST /engineering/orders/{order_no}/bom-drafts`, bytes,
-    # `ORDERFLOW_MAX_UPLOAD_BYTES`): 100,000 lines as JSON are about 12 MB.
-    max_upload_bytes: int = Field(default=48 * 1_048_576, ge=1024)
-
     # Working days before a PO line's promised date its buyer is asked to confirm it
     # (`procurement.confirm_promise`, §4.7, §4.9; `ORDERFLOW_PO_CONFIRM_DAYS`); 0: not asked.
     po_confirm_days: int = Field(default=3, ge=0, le=60)
