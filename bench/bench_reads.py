@@ -1,13 +1,14 @@
 """Benchmark: read paths with 10,000 orders and 100,000 tasks (issue 17, item 4).
 
-Starts embedded PostgreSQL (migrated), a Temporal dev server (the gateway needs a client; no
-workflow runs) and the gateway on a real uvicorn in one process, then seeds straight into the
-tables with a few bulk `INSERT … SELECT generate_series` statements: orders over a year (most
-active, some closed or cancelled, every stage), their eight milestones (planned weekly from the
-order's start, forecasts slipping up to ten days, actuals on past ones), tasks spread over the
-eight inboxes (about one in seven open, due from five days ago to ten days ahead) and
-escalations of every shortage kind over the year. The statement-level triggers of migration
-0022 keep `sales.order_progress` as the seed goes, as they do for the workflow's own writes.
+On the real stack without workers (bench/stack.py: embedded PostgreSQL, a Temporal dev server
+the gateway needs a client of and the gateway on a real uvicorn, in one process) it seeds
+straight into the tables with a few bulk `INSERT … SELECT generate_series` statements:
+orders over a year (most active, some closed or cancelled, every stage), their eight
+milestones (planned weekly from the order's start, forecasts slipping up to ten days, actuals
+on past ones), tasks spread over the eight inboxes (about one in seven open, due from five
+days ago to ten days ahead) and escalations of every shortage kind over the year. The
+statement-level triggers of migration 0022 keep `sales.order_progress` as the seed goes, as
+they do for the workflow's own writes.
 
 Each path is then requested `calls` times, one at a time, signed in as admin: the order list,
 `late=true`, a deep page by `after` and by `offset`, `/kpis` and an inbox. Figures: median and
@@ -23,46 +24,35 @@ which 3.3 ms execution in PostgreSQL: the rest is round trips and the driver). T
 statement: 2-3 ms with the read model, 7-13 ms as it was (both on the new indexes).
 
     .venv/bin/python bench/bench_reads.py          # full: 10,000 orders, 100,000 tasks
-    .venv/bin/python bench/bench_reads.py --tiny   # 200 orders, 2,000 tasks
+    .venv/bin/python bench/bench_reads.py --tiny   # 100 orders, 1,000 tasks
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.gateway import create_app  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
-from bench.figures import Figure, Size, table  # noqa: E402
+from bench.figures import Figure, Size, percentile, table  # noqa: E402
 from bench.reads_seed import old_list_query, seed  # noqa: E402
+from bench.stack import BenchStack, real_stack  # noqa: E402
 from services.orders.kpis import kpis  # noqa: E402
 from services.orders.service import list_orders  # noqa: E402
-from shared.auth import mint_token  # noqa: E402
-from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
 from shared.periods import local_date, month_of, week_of  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from shared.temporal import SEARCH_ATTRIBUTES  # noqa: E402
 
 BENCH = "reads"
 # Orders, tasks and calls per path of each size.
-SIZES: dict[str, tuple[int, int, int]] = {"tiny": (200, 2_000, 10), "full": (10_000, 100_000, 200)}
+SIZES: dict[str, tuple[int, int, int]] = {"tiny": (100, 1_000, 3), "full": (10_000, 100_000, 200)}
 TARGET_MS = 20.0
 
 
@@ -78,11 +68,6 @@ async def _timed(call: Callable[[], Awaitable[object]], times: int) -> list[floa
     return spent
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
 def _figures(name: str, spent: list[float], size: Size, target: bool) -> list[Figure]:
     median = statistics.median(spent)
     judged = size == "full" and target
@@ -95,119 +80,87 @@ def _figures(name: str, spent: list[float], size: Size, target: bool) -> list[Fi
             target=f"< {TARGET_MS:g} ms" if target else None,
             ok=(median < TARGET_MS) if judged else None,
         ),
-        Figure(BENCH, f"{name} p99", _p99(spent), "ms"),
+        Figure(BENCH, f"{name} p99", percentile(spent, 0.99), "ms"),
     ]
 
 
-async def _run(home: Path, url: str, size: Size) -> list[Figure]:
+async def _run(stack: BenchStack, size: Size) -> list[Figure]:
     orders, tasks, calls = SIZES[size]
-    settings = Settings(env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32)
-    engine = create_engine(url)
+    settings, engine, http = stack.settings, stack.engine, stack.http
     started = time.perf_counter()
     numbers = await seed(engine, orders, tasks)
     figures = [
         Figure(BENCH, f"seed {orders} orders, {tasks} tasks", time.perf_counter() - started, "s")
     ]
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_log_level="error",
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, temporal=env.client), port=0, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    token = mint_token(settings, sub="bench", roles=["admin"])
     deep = numbers[len(numbers) // 2]  # the cursor of a page halfway down the list
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=60,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as http:
 
-            def get(path: str, **params: str | int) -> Callable[[], Awaitable[object]]:
-                async def call() -> object:
-                    answer = await http.get(path, params=params)
-                    if answer.status_code != 200:
-                        raise SystemExit(f"{path} {params} answered {answer.status_code}")
-                    return answer
+    def get(path: str, **params: str | int) -> Callable[[], Awaitable[object]]:
+        async def call() -> object:
+            answer = await http.get(path, params=params, headers=stack.headers)
+            if answer.status_code != 200:
+                raise SystemExit(f"{path} {params} answered {answer.status_code}")
+            return answer
 
-                return call
+        return call
 
-            paths: list[tuple[str, Callable[[], Awaitable[object]], bool]] = [
-                ("GET /orders", get("/orders"), False),
-                ("GET /orders?late=true", get("/orders", late="true"), True),
-                ("GET /orders?after= (halfway)", get("/orders", after=deep), False),
-                ("GET /orders?offset= (halfway)", get("/orders", offset=len(numbers) // 2), False),
-                ("GET /kpis", get("/kpis"), True),
-                ("GET /planning/tasks?state=open", get("/planning/tasks", state="open"), False),
-            ]
-            for name, call, target in paths:
-                figures += _figures(name, await _timed(call, calls), size, target)
+    paths: list[tuple[str, Callable[[], Awaitable[object]], bool]] = [
+        ("GET /orders", get("/orders"), False),
+        ("GET /orders?late=true", get("/orders", late="true"), True),
+        ("GET /orders?after= (halfway)", get("/orders", after=deep), False),
+        ("GET /orders?offset= (halfway)", get("/orders", offset=len(numbers) // 2), False),
+        ("GET /kpis", get("/kpis"), True),
+        ("GET /planning/tasks?state=open", get("/planning/tasks", state="open"), False),
+    ]
+    for name, call, target in paths:
+        figures += _figures(name, await _timed(call, calls), size, target)
 
-        # The list's statement alone, with the read model and as it was before it.
-        def now_list(late: bool | None) -> Callable[[], Awaitable[object]]:
-            async def call() -> object:
-                async with AsyncSession(engine) as session:
-                    return await list_orders(session, late=late)
-
-            return call
-
-        def old_list(late: bool | None) -> Callable[[], Awaitable[object]]:
-            async def call() -> object:
-                async with AsyncSession(engine) as session:
-                    query = old_list_query(datetime.now(UTC), late=late)
-                    return (await session.execute(query)).all()
-
-            return call
-
-        for late in (None, True):
-            label = "list_orders" + (" late=true" if late else "")
-            figures += _figures(
-                f"{label}, read model (SQL)", await _timed(now_list(late), calls), size, False
-            )
-            figures += _figures(
-                f"{label}, before 0022 (SQL)", await _timed(old_list(late), calls), size, False
-            )
-
-        # /kpis without HTTP: its statements one after another on one session.
-        async def kpis_alone() -> object:
-            today = local_date(datetime.now(UTC), settings.timezone)
+    # The list's statement alone, with the read model and as it was before it.
+    def now_list(late: bool | None) -> Callable[[], Awaitable[object]]:
+        async def call() -> object:
             async with AsyncSession(engine) as session:
-                return await kpis(
-                    session,
-                    week=week_of(today, settings.timezone),
-                    month=month_of(today, settings.timezone),
-                )
+                return await list_orders(session, late=late)
 
-        figures += _figures("kpis() (SQL)", await _timed(kpis_alone, calls), size, False)
-    finally:
-        server.should_exit = True
-        await serving
-        await env.shutdown()
-        await engine.dispose()
+        return call
+
+    def old_list(late: bool | None) -> Callable[[], Awaitable[object]]:
+        async def call() -> object:
+            async with AsyncSession(engine) as session:
+                query = old_list_query(datetime.now(UTC), late=late)
+                return (await session.execute(query)).all()
+
+        return call
+
+    for late in (None, True):
+        label = "list_orders" + (" late=true" if late else "")
+        figures += _figures(
+            f"{label}, read model (SQL)", await _timed(now_list(late), calls), size, False
+        )
+        figures += _figures(
+            f"{label}, before 0022 (SQL)", await _timed(old_list(late), calls), size, False
+        )
+
+    # /kpis without HTTP: its statements one after another on one session.
+    async def kpis_alone() -> object:
+        today = local_date(datetime.now(UTC), settings.timezone)
+        async with AsyncSession(engine) as session:
+            return await kpis(
+                session,
+                week=week_of(today, settings.timezone),
+                month=month_of(today, settings.timezone),
+            )
+
+    figures += _figures("kpis() (SQL)", await _timed(kpis_alone, calls), size, False)
     return figures
 
 
 async def measure(size: Size) -> list[Figure]:
-    """Seed a fresh embedded PostgreSQL of `size` and time the read paths on it."""
-    home = Path(tempfile.mkdtemp(prefix="orderflow-bench-reads-"))
-    url = start_embedded_postgres(home)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        return await _run(home, url, size)
-    finally:
-        stop_embedded_postgres(home)
-        shutil.rmtree(home, ignore_errors=True)
+    """Seed a fresh database of `size` and time the read paths on it."""
+    async with real_stack(workers=False) as stack:
+        return await _run(stack, size)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="200 orders, 2,000 tasks")
+    parser.add_argument("--tiny", action="store_true", help="100 orders, 1,000 tasks")
     args = parser.parse_args()
     print(table(asyncio.run(measure("tiny" if args.tiny else "full"))))

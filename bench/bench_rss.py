@@ -1,19 +1,19 @@
 """Benchmark: the worker's memory with 1,000 open orders (issue 17, item 4).
 
-Starts embedded PostgreSQL (migrated), a Temporal dev server and the gateway in this process,
-and the worker alone in a subprocess (`python -m app.worker`, every queue, the plant's
-`ORDERFLOW_MAX_CACHED_WORKFLOWS` unless `--cache` says otherwise), so its resident memory is
-its own. Orders are taken in over HTTP, eight at a time, until each waits at its first human
-task (contract review: the workflow is parked, cached on the worker); then the worker's RSS
-(`VmRSS` of /proc/<pid>/status) is read beside the RSS it had before the first order. Figures:
-RSS at start, RSS with the orders open (target < 1 GiB with 1,000), MiB per open order, and the
-cache setting it ran with.
+Starts the real stack without workers (bench/stack.py: embedded PostgreSQL, a Temporal dev
+server and the gateway in this process) and the worker alone in a subprocess (`python -m
+app.worker`, every queue, the plant's `ORDERFLOW_MAX_CACHED_WORKFLOWS` unless `--cache` says
+otherwise), so its resident memory is its own. Orders are taken in over HTTP, eight at a
+time, until each waits at its first human task (contract review: the workflow is parked,
+cached on the worker); then the worker's RSS (`VmRSS` of /proc/<pid>/status) is read beside
+the RSS it had before the first order. Figures: RSS at start, RSS with the orders open
+(target < 1 GiB with 1,000), MiB per open order, and the cache setting it ran with.
 
 Measured on the 2-core machine: 1,000 orders parked at contract review, 401 MiB with the
 default cache of 1000 (151 MiB idle, 0.25 MiB per open order), 224 MiB with `--cache 200`.
 
     .venv/bin/python bench/bench_rss.py                 # full: 1,000 open orders
-    .venv/bin/python bench/bench_rss.py --tiny          # 10 open orders
+    .venv/bin/python bench/bench_rss.py --tiny          # 3 open orders
     .venv/bin/python bench/bench_rss.py --orders 300 --cache 100
 """
 
@@ -22,34 +22,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 from sqlalchemy import text
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.gateway import create_app  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
-from shared.auth import mint_token  # noqa: E402
-from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from shared.temporal import SEARCH_ATTRIBUTES  # noqa: E402
+from bench.stack import BenchStack, real_stack  # noqa: E402
+from shared.db import create_engine  # noqa: E402
 
 BENCH = "rss"
-ORDERS: dict[str, int] = {"tiny": 10, "full": 1000}
+ORDERS: dict[str, int] = {"tiny": 3, "full": 1000}
 LIMIT_MIB = 1024.0
-JWT_KEY = "bench-key-" + "x" * 32
 
 
 def rss_mib(pid: int) -> float:
@@ -60,21 +50,24 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def _start_worker(home: Path, url: str, target: str, cache: int | None) -> subprocess.Popen[bytes]:
+def _start_worker(stack: BenchStack, cache: int | None) -> subprocess.Popen[bytes]:
+    """`python -m app.worker` on the stack's database, dev server and task queues."""
+    settings = stack.settings
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ORDERFLOW_")},
         "PYTHONPATH": str(ROOT),
         "ORDERFLOW_ENV": "test",
-        "ORDERFLOW_HOME": str(home),
-        "ORDERFLOW_DATABASE_URL": url,
-        "ORDERFLOW_TEMPORAL_ADDRESS": target,
-        "ORDERFLOW_JWT_KEY": JWT_KEY,
+        "ORDERFLOW_HOME": str(stack.home),
+        "ORDERFLOW_DATABASE_URL": stack.database_url,
+        "ORDERFLOW_TEMPORAL_ADDRESS": stack.temporal.service_client.config.target_host,
+        "ORDERFLOW_TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+        "ORDERFLOW_JWT_KEY": settings.jwt_key.get_secret_value(),
         "ORDERFLOW_ORDER_AUDIT": "false",
         "ORDERFLOW_METRICS_PORT": "0",
     }
     if cache is not None:
         env["ORDERFLOW_MAX_CACHED_WORKFLOWS"] = str(cache)
-    log = (home / "worker.log").open("wb")
+    log = (stack.home / "worker.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
@@ -91,7 +84,7 @@ async def _parked(url: str, orders: int, deadline: float) -> None:
                 )
             if waiting is not None and waiting >= orders:
                 return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
         raise SystemExit(f"only {waiting} of {orders} orders reached a human task in time")
     finally:
         await engine.dispose()
@@ -119,43 +112,27 @@ async def _take_in(http: httpx.AsyncClient, headers: dict[str, str], numbers: ra
     await asyncio.gather(*(one(n) for n in numbers))
 
 
-async def _run(home: Path, url: str, orders: int, cache: int | None, size: Size) -> list[Figure]:
-    settings = Settings(env="test", home=home, database_url=url, jwt_key=JWT_KEY, order_audit=False)
-    setting = cache if cache is not None else settings.max_cached_workflows
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        dev_server_log_level="error",
-    )
-    worker = _start_worker(home, url, env.client.service_client.config.target_host, cache)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, temporal=env.client), port=0, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
+async def _run(stack: BenchStack, orders: int, cache: int | None, size: Size) -> list[Figure]:
+    setting = cache if cache is not None else stack.settings.max_cached_workflows
+    url, http, headers = stack.database_url, stack.http, stack.headers
+    # On full size the worker settles before each reading (its allocator, the SDK's caches).
+    settle = 2.0 if size == "full" else 0.0
+    worker = _start_worker(stack, cache)
     try:
-        while not server.started:
-            await asyncio.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        headers = {"Authorization": f"Bearer {mint_token(settings, sub='bench', roles=['admin'])}"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            # One order first: the worker has imported everything and polls every queue.
-            await _take_in(http, headers, range(1))
-            await _parked(url, 1, time.monotonic() + 120)
-            await asyncio.sleep(2)
-            start = rss_mib(worker.pid)
-            started = time.perf_counter()
-            await _take_in(http, headers, range(1, orders))
-            await _parked(url, orders, time.monotonic() + 60 + orders * 2)
-            taken = time.perf_counter() - started
-        await asyncio.sleep(2)
+        # One order first: the worker has imported everything and polls every queue.
+        await _take_in(http, headers, range(1))
+        await _parked(url, 1, time.monotonic() + 120)
+        await asyncio.sleep(settle)
+        start = rss_mib(worker.pid)
+        started = time.perf_counter()
+        await _take_in(http, headers, range(1, orders))
+        await _parked(url, orders, time.monotonic() + 60 + orders * 2)
+        taken = time.perf_counter() - started
+        await asyncio.sleep(settle)
         after = rss_mib(worker.pid)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-        server.should_exit = True
-        await serving
-        await env.shutdown()
     judged = size == "full" and orders >= 1000
     return [
         Figure(BENCH, "max_cached_workflows", setting, "workflows"),
@@ -177,19 +154,13 @@ async def measure(
     size: Size, *, orders: int | None = None, cache: int | None = None
 ) -> list[Figure]:
     """Open `orders` (by size) on a fresh stack and read the worker's RSS."""
-    home = Path(tempfile.mkdtemp(prefix="orderflow-bench-rss-"))
-    url = start_embedded_postgres(home)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        return await _run(home, url, orders or ORDERS[size], cache, size)
-    finally:
-        stop_embedded_postgres(home)
-        shutil.rmtree(home, ignore_errors=True)
+    async with real_stack(workers=False) as stack:
+        return await _run(stack, orders or ORDERS[size], cache, size)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="10 open orders")
+    parser.add_argument("--tiny", action="store_true", help="3 open orders")
     parser.add_argument("--orders", type=int, help="open orders (default by size)")
     parser.add_argument("--cache", type=int, help="ORDERFLOW_MAX_CACHED_WORKFLOWS for the worker")
     args = parser.parse_args()
