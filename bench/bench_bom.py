@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import sys
 import tempfile
 import time
@@ -39,20 +40,15 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.migrate import upgrade  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
+from bench.stack import embedded_database  # noqa: E402
 from services.engineering.drafts import checked_lines, store_draft  # noqa: E402
 from services.engineering.revisions import (  # noqa: E402
     grow_item_master,
     store_revision,
     store_revision_from_draft,
 )
-from shared.db import (  # noqa: E402
-    create_engine,
-    session_scope,
-    start_embedded_postgres,
-    stop_embedded_postgres,
-)
+from shared.db import create_engine, session_scope  # noqa: E402
 
 HEADER = ("item", "parent", "qty_per", "make_or_buy", "lead_days", "supplier")
 SIZES: dict[Size, tuple[int, ...]] = {"tiny": (100,), "full": (1_000, 10_000, 100_000)}
@@ -178,15 +174,14 @@ def _linear(figures: list[Figure]) -> list[Figure]:
 async def measure(size: Size) -> list[Figure]:
     """Upload-and-release figures for every line count of `size`."""
     home = Path(tempfile.mkdtemp(prefix="orderflow-bench-bom-"))
-    url = start_embedded_postgres(home)
     try:
-        await asyncio.to_thread(upgrade, url)
-        figures: list[Figure] = []
-        for lines in SIZES[size]:
-            figures += await _one_size(url, lines, size)
-        return figures + _linear(figures)
+        async with embedded_database(home) as url:
+            figures: list[Figure] = []
+            for lines in SIZES[size]:
+                figures += await _one_size(url, lines, size)
+            return figures + _linear(figures)
     finally:
-        stop_embedded_postgres(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import itertools
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -44,15 +45,15 @@ from sqlalchemy.dialects.postgresql import insert  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
-from app.migrate import upgrade  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
+from bench.stack import embedded_database  # noqa: E402
 from services.engineering.activities import EngineeringActivities  # noqa: E402
 from services.procurement import mrp  # noqa: E402
 from services.procurement.activities import ProcurementActivities  # noqa: E402
 from services.procurement.models import Requirement, Requisition, WorkOrder  # noqa: E402
 from services.sales.models import Order, OrderLine  # noqa: E402
 from services.warehouse.models import Reservation, StockItem  # noqa: E402
-from shared.db import create_engine, start_embedded_postgres, stop_embedded_postgres  # noqa: E402
+from shared.db import create_engine  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.types import BomRelease, MrpRun  # noqa: E402
 
@@ -259,23 +260,22 @@ async def stored(engine: AsyncEngine, order_no: str) -> tuple[int, ...]:
 
 async def db_figures(size: Size) -> list[Figure]:
     home = Path(tempfile.mkdtemp(prefix="orderflow-bench-mrp-"))
-    url = await asyncio.to_thread(start_embedded_postgres, home)
     try:
-        await asyncio.to_thread(upgrade, url)
-        settings = Settings(
-            env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32
-        )
-        engine = create_engine(url)
-        try:
-            await db_run(engine, settings, 20)  # warm up: connections, compiled statements
-            figures = []
-            for n in [100] if size == "tiny" else [1_000, 10_000]:
-                figures += await db_run(engine, settings, n)
-            return figures
-        finally:
-            await engine.dispose()
+        async with embedded_database(home) as url:
+            settings = Settings(
+                env="test", home=home, database_url=url, jwt_key="bench-key-" + "x" * 32
+            )
+            engine = create_engine(url)
+            try:
+                await db_run(engine, settings, 20)  # warm up: connections, compiled statements
+                figures = []
+                for n in [100] if size == "tiny" else [1_000, 10_000]:
+                    figures += await db_run(engine, settings, n)
+                return figures
+            finally:
+                await engine.dispose()
     finally:
-        await asyncio.to_thread(stop_embedded_postgres, home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 async def measure(size: Size) -> list[Figure]:
