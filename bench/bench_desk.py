@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.figures import Figure, Size, table  # noqa: E402
+from bench.figures import Figure, Size, percentile, table  # noqa: E402
 from bench.stack import real_stack  # noqa: E402
 from services.sales.models import Order  # noqa: E402
 from shared.db import create_engine  # noqa: E402
@@ -108,11 +108,6 @@ async def timed(http: httpx.AsyncClient, path: str, times: int, **kw: object) ->
     return spent
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
-
-
 async def measure(size: Size) -> list[Figure]:
     """Each desk page's p95 beside its API call's, with 300 ms as the target."""
     orders, tasks, requests, order_pages = SIZES[size]
@@ -153,14 +148,14 @@ async def run(
                     stack.http, api, requests, params=params, headers=stack.headers
                 )
     for name, (desk, floor) in spent.items():
-        value = p(desk, 0.95)
+        value = percentile(desk, 0.95) * 1000
         figures.append(
             Figure(
                 BENCH,
                 f"{name} p95",
                 value,
                 "ms",
-                floor=p(floor, 0.95),
+                floor=percentile(floor, 0.95) * 1000,
                 target=f"< {TARGET_MS:.0f} ms",
                 ok=value < TARGET_MS if judged else None,
             )
