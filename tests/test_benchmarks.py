@@ -3,8 +3,9 @@
 Not a timed test: it asserts that `measure("tiny")` returns figures under the benchmark's own
 name with finite values and no judged target. The benchmarks run in this process on the
 session's PostgreSQL (a fresh migrated database each) and one shared dev server, lent to
-bench/stack.py through its environment variables; bench/run.py's own test runs the
-cheapest benchmark in its child process instead.
+bench/stack.py through its environment variables (bench_history still starts its own);
+bench/run.py's own test runs the cheapest benchmark in its child process instead. The whole
+file takes about 30 s here: keep each benchmark's tiny size to a second or two of its work.
 """
 
 from __future__ import annotations
