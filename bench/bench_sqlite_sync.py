@@ -3,11 +3,11 @@
 `orderflow run` starts the dev server with `--sqlite-pragma synchronous=full` (every commit
 synced, so a power loss keeps what Temporal acknowledged); ORDERFLOW_TEMPORAL_SQLITE_SYNC=normal
 relaxes it. This starts the same `temporal` binary once per mode and round, each on a fresh
-WAL database file, and runs `--workflows` bare workflows (one no-op activity each),
-`--concurrency` at a time. Rounds alternate the modes so a drift in the machine's load hits
-both. The figures are the median throughput per mode, `full` beside `normal` as its floor
-(no target: the ratio is what durability costs on this disk). `--dir` should be on the disk
-ORDERFLOW_HOME lives on: on a tmpfs a sync costs nothing.
+WAL database file, and runs `--workflows` bare workflows (bench/bare.py's `BareOrder` with one
+no-op activity and no update), `--concurrency` at a time. Rounds alternate the modes so a
+drift in the machine's load hits both. The figures are the median throughput per mode, `full`
+beside `normal` as its floor (no target: the ratio is what durability costs on this disk).
+`--dir` should be on the disk ORDERFLOW_HOME lives on: on a tmpfs a sync costs nothing.
 
     .venv/bin/python bench/bench_sqlite_sync.py --workflows 200 --concurrency 16 --rounds 3
 """
@@ -22,18 +22,17 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.temporal_dev import temporal_binary  # noqa: E402
+from bench.bare import BareOrder, noop  # noqa: E402
 from bench.figures import Figure, Size, table  # noqa: E402
 
 BENCH = "sqlite_sync"
@@ -42,16 +41,8 @@ MODES = ("normal", "full")
 SIZES: dict[str, tuple[int, int, int]] = {"tiny": (4, 2, 1), "full": (200, 16, 3)}
 
 
-@activity.defn
-async def noop() -> None:
-    """Nothing: the cost measured is Temporal's own writes."""
-
-
-@workflow.defn
-class BareWorkflow:
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=30))
+# One no-op activity at start, no update: the workflow ends after it.
+ONE_ACTIVITY = [[1, 0]]
 
 
 async def one_round(home: Path, mode: str, workflows: int, concurrency: int) -> float:
@@ -69,20 +60,13 @@ async def one_round(home: Path, mode: str, workflows: int, concurrency: int) -> 
         dev_server_log_level="error",
     )
     queue = f"bench-{mode}"
-    worker = Worker(
-        env.client,
-        task_queue=queue,
-        workflows=[BareWorkflow],
-        activities=[noop],
-        # The workflow lives in __main__, which the sandbox cannot re-import.
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    )
+    worker = Worker(env.client, task_queue=queue, workflows=[BareOrder], activities=[noop])
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
         async with gate:
             await env.client.execute_workflow(
-                BareWorkflow.run, id=f"bare-{uuid.uuid4().hex}", task_queue=queue
+                BareOrder.run, ONE_ACTIVITY, id=f"bare-{uuid.uuid4().hex}", task_queue=queue
             )
 
     async with worker:
