@@ -154,7 +154,7 @@ async def test_a_waiting_day_costs_a_timer_and_one_check_and_no_payload_is_large
     waited = what(third[first:])
     assert max(days) <= WAITING_DAY, (days, waited)
     # The material is still checked every day (PROCESS.md: repeat daily), one read a day.
-    assert waited["ACTIVITY_TASK_SCHEDULED completeness"] == 2, waited
+    assert waited["ACTIVITY_TASK_SCHEDULED material_summary"] == 2, waited
 
     # The material comes, is picked, and the order runs to its close.
     await receive_in_full(flow, order_no, suffix, bolts_po, breakers_po)
