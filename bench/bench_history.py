@@ -23,8 +23,9 @@ picked in four 1,000-line rounds. Measured (4,000 bought): 1,238 order events fr
 production (438 for one bought line: the difference is the 20 lines chased each and the extra
 picking rounds, not the lines), one run of at most 1,441 events, the largest payload 42 KB (a
 1,000-line picking completion); 135 s on the test server. Before the material summary each
-missing line was a chase task with its escalations (~10 events each: some 40,000 events for
-this BOM, past Temporal's 10,240 warning) and every check's result carried every line (~1 MB).
+missing line was a chase task (here a chase costs the order ~35 events, opened, watched and
+withdrawn: one a line would be ~140,000 events for this BOM, estimated, not run, far past
+Temporal's 51,200-event limit) and every check's result carried every line (~1 MB).
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_history.py [--size tiny|full]
 """
