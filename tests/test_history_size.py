@@ -1,7 +1,9 @@
 """The order's history stays small (issue 17, item 5) on the time-skipping server: a day the
 order waits for material costs a timer and a re-check, and no payload of a full order's
-history comes near Temporal's limits. (A 500-line BOM costing the order no event per bought
-line is tests/test_requisition_workflow.py's; the 5,000-line walk is bench/bench_history.py.)
+history comes near Temporal's limits; from BOM release to production (completeness check,
+chases, picking) the order's history does not grow with its bought lines. (A 500-line BOM
+costing the order no event per bought line at release is tests/test_requisition_workflow.py's;
+the 5,000-line walk is bench/bench_history.py.)
 """
 
 from __future__ import annotations
