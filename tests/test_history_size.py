@@ -310,6 +310,9 @@ async def test_release_to_production_does_not_grow_with_the_bom(
         assert task["context"]["pick_lines"] == n, task["context"]
         assert len(task["context"]["pick_list"]) == 20
         picked = [{"item": f"P{k:04d}-{suffixes[n]}", "qty_picked": 12} for k in range(n)]
+        # A line not on the list: the order has no list to refuse it against; the warehouse
+        # takes nothing for it (and the timeline says so).
+        picked.append({"item": f"NOT-LISTED-{suffixes[n]}", "qty_picked": 1})
         view = await complete_ok(flow, "warehouse.picking", order_no, {"lines": picked})
         assert view["stage"] == "production", view["stage"]
         # The warehouse took every line off the shelf, read from the database.

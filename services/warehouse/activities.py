@@ -83,9 +83,13 @@ class WarehouseActivities(DbActivities):
             if done is not None:  # a retry after the first attempt committed
                 return _result(lines, pick)
             picked = {str(a["item"]): Decimal(str(a["qty_picked"])) for a in pick.lines}
+            unlisted: list[str] = []
             for item in sorted(set(picked) | set(pick.pick_list)):
                 if pick.by_reference and (item not in lines or lines[item].to_pick <= 0):
-                    continue  # not on the list the task named by reference: nothing to take
+                    # Not on the list the task named by reference: nothing to take, and the
+                    # timeline says so (the order had no list to refuse it against).
+                    unlisted.append(item)
+                    continue
                 line = lines[item]
                 listed = min(pick.pick_list.get(item, line.to_pick), line.to_pick)
                 qty = min(picked.get(item, ZERO), line.to_pick)
@@ -118,6 +122,7 @@ class WarehouseActivities(DbActivities):
                         detail={"not_found": str(not_found)},
                     )
             result = _result(lines, pick)
+            taken = {i: q for i, q in picked.items() if i not in unlisted}
             shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
             await add_event(
                 session,
@@ -127,9 +132,12 @@ class WarehouseActivities(DbActivities):
                 kind="picking",
                 actor=pick.by,
                 summary="picked "
-                + (", ".join(f"{q} {i}" for i, q in picked.items() if q > 0) or "nothing")
+                + (", ".join(f"{q} {i}" for i, q in taken.items() if q > 0) or "nothing")
                 + (f"; short {shorts}" if shorts else ""),
-                detail={"short": {k: str(v) for k, v in result.short.items()}},
+                detail={
+                    "short": {k: str(v) for k, v in result.short.items()},
+                    **({"not_on_the_list": unlisted} if unlisted else {}),
+                },
             )
         return result
 
