@@ -166,6 +166,59 @@ class Completeness(BaseModel):
         return not self.missing
 
 
+# What the order asks of its material (issue 17): the lines of one item, or a summary naming
+# the first `sample` lines of each kind and counting the rest.
+class MaterialQuery(BaseModel):
+    order_no: str
+    item: str | None = None
+    sample: int = 20
+
+
+# The order's material in counts, with the first lines of each kind named (all of them when
+# made from a run's recorded `Completeness`): nothing in it grows with the BOM. Whatever needs
+# every line reads it from the database.
+class MaterialSummary(BaseModel):
+    order_no: str
+    lines: int
+    # Lines not reserved in full, the first of them.
+    missing: list[MaterialLine] = Field(default_factory=list)
+    missing_count: int = 0
+    # Lines not picked in full, the first of them, and of those the first with stock to pick.
+    outstanding: list[MaterialLine] = Field(default_factory=list)
+    outstanding_count: int = 0
+    ready: list[MaterialLine] = Field(default_factory=list)
+    ready_count: int = 0
+    # The line asked for by item (`MaterialQuery.item`), if the order needs it.
+    line: MaterialLine | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every line reserved (an order that needs nothing from stock is complete)."""
+        return self.missing_count == 0
+
+
+def summarize(
+    status: Completeness, sample: int | None = None, item: str | None = None
+) -> MaterialSummary:
+    """The summary of every line of `status`, naming the first `sample` of each kind (all of
+    them with None: what a run from before the summary saw)."""
+    missing = status.missing
+    outstanding = [x for x in status.lines if x.picked < x.required]
+    ready = [x for x in outstanding if x.to_pick > 0]
+    end = len(status.lines) if sample is None else sample
+    return MaterialSummary(
+        order_no=status.order_no,
+        lines=len(status.lines),
+        missing=missing[:end],
+        missing_count=len(missing),
+        outstanding=outstanding[:end],
+        outstanding_count=len(outstanding),
+        ready=ready[:end],
+        ready_count=len(ready),
+        line=next((x for x in status.lines if x.item == item), None) if item else None,
+    )
+
+
 # warehouse.picking completed: take the picked quantities off the shelf, lot by lot (FIFO).
 class PickRecord(BaseModel):
     order_no: str
@@ -175,6 +228,10 @@ class PickRecord(BaseModel):
     pick_list: dict[str, Decimal] = Field(default_factory=dict)
     by: str
     at: datetime
+    # A pick list too long for the order to carry (issue 17): the task named only its first
+    # lines and a count. What the picker named is taken (what it named short of the shelf's
+    # reservation was not found); a line not named stays reserved for the next round.
+    by_reference: bool = False
 
 
 # planning.ncr_disposition `reuse_stock`: set aside free stock of an item for the order.
@@ -198,6 +255,8 @@ class OpenProductionOrder(BaseModel):
 class PickResult(BaseModel):
     picked: dict[str, Decimal]
     short: dict[str, Decimal]
+    # A pick by reference: how many lines came up short (`short` names the first of them).
+    short_count: int | None = None
 
 
 # planning.ncr_disposition `concession`: planning asks quality to accept the goods as they are.

@@ -73,9 +73,14 @@ class MaterialsState(BaseModel):
     picking: bool = False
     # What the open picking task lists (item -> quantity); empty while none is open.
     pick_list: dict[str, Decimal] = Field(default_factory=dict)
+    # Lines the open picking task lists by reference (issue 17: too many to carry; the
+    # warehouse reads them from the database), 0 when `pick_list` holds them.
+    pick_lines: int = 0
     work_order: str | None = None
     # Open chase and NCR-disposition tasks by item (task ids).
     chases: dict[str, str] = Field(default_factory=dict)
+    # The one chase of the missing lines past the first few chased each on its own (issue 17).
+    chase_rest: str | None = None
     dispositions: dict[str, str] = Field(default_factory=dict)
     warned_on: date | None = None
     # The shortage last warned of (a digest of the lines missing): a day's re-check that finds

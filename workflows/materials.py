@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,26 +34,29 @@ with workflow.unsafe.imports_passed_through():
         Completeness,
         ConcessionRequest,
         MaterialNotice,
+        MaterialQuery,
+        MaterialSummary,
         OpenProductionOrder,
         ReserveFree,
+        summarize,
     )
     from shared.production_types import WorkOrderStep
     from shared.working_time.clocks import ClockSpec, after, day_start
+    from workflows import chasing
     from workflows.clocks import on_working_time
-    from workflows.picking import Picking, describe, line_context
-    from workflows.tasks import TaskState, wait_for
+    from workflows.picking import Picking, line_context
+    from workflows.tasks import wait_for
     from workflows.workshop import WORKSHOP_CHECKS
 
 # Patch: the daily re-checks run at the start of each working day before production start,
 # their clocks resolved once (runs from before resolved "a day on" for every re-check).
 RECHECK_CLOCKS = "recheck-clocks"
 DAY = timedelta(days=1)
-# Patch: the planner is warned of a shortage when it differs from the one last warned of,
-# not again every day it lasts (runs from before warned daily).
-SHORTAGE_WARNED_ONCE = "shortage-warned-once"
-# A shortage warning names this many missing lines and counts the rest: its message does not
-# grow with the BOM.
-WARNED_LINES = 20
+# Patch: the order reads its material as a summary (`material_summary`: counts and the first
+# `SAMPLE` lines of each kind) instead of every line (`completeness`), chases the lines past
+# those on their own in one task, and picks a long list by reference (issue 17).
+MATERIAL_SUMMARY = "material-summary"
+SAMPLE = 20
 
 if TYPE_CHECKING:
     from shared.order_state import MaterialsState
@@ -184,13 +186,23 @@ class MaterialsPhase:
             f"open the production work order of {order.inp.order_no}",
         )
 
-    async def completeness(self) -> Completeness:
+    async def completeness(self, item: str | None = None) -> MaterialSummary:
+        """The order's material: counts and the first lines of each kind (or the line of
+        `item`); a run from before the summary reads every line and sees all of them."""
+        order_no = self.ctx.inp.order_no
+        if workflow.patched(MATERIAL_SUMMARY):
+            summary: MaterialSummary = await self.ctx.activity(
+                WarehouseActivities.material_summary,
+                MaterialQuery(order_no=order_no, item=item, sample=SAMPLE),
+                f"material of {order_no}" + (f": {item}" if item else ", in counts"),
+            )
+            return summary
         status: Completeness = await self.ctx.activity(
             WarehouseActivities.completeness,
-            self.ctx.inp.order_no,
-            f"material of {self.ctx.inp.order_no}, line by line",
+            order_no,
+            f"material of {order_no}, line by line",
         )
-        return status
+        return summarize(status, None, item)
 
     def _before_start(self, lead: timedelta) -> ClockSpec:
         """The clock `lead` of working time before the planned production start."""
@@ -217,13 +229,13 @@ class MaterialsPhase:
         while workflow.now() < start and not self.state.picking_started:
             seen = self.state.reservations
             status = await self.completeness()
-            await self.stop_chasing(exclude={line.item for line in status.missing})
+            await self.stop_chasing(status)
             if status.complete:
                 self.state.complete = True
                 await order.event(
                     "material_complete",
                     "orderflow",
-                    f"material complete: {len(status.lines)} line(s) reserved",
+                    f"material complete: {status.lines} line(s) reserved",
                 )
                 return
             await self.short(status)
@@ -252,63 +264,13 @@ class MaterialsPhase:
         later = [at for at in [await clocks.at(spec) for spec in specs] if at > now]
         return min([*later, start])
 
-    async def stop_chasing(self, exclude: set[str]) -> None:
-        """Withdraw the chases and NCR dispositions of every line no longer missing (all of
-        them once everything is picked): its material is reserved."""
-        for tasks in (self.state.chases, self.state.dispositions):
-            for item, task_id in tasks.items():
-                task = self.ctx.book.get(task_id)
-                if item not in exclude and task is not None:
-                    await self.ctx.book.withdraw(task)
+    async def stop_chasing(self, status: MaterialSummary | None) -> None:
+        """Withdraw the chases of lines no longer missing (all of them with None)."""
+        await chasing.stop_chasing(self, status)
 
-    async def short(self, status: Completeness) -> None:
-        """Chase every missing line with procurement; warn the planner once a day."""
-        order, start = self.ctx, await self.ctx.production_start()
-        missing = status.missing
-        for line in missing:
-            chase = order.book.get(self.state.chases.get(line.item))
-            if chase is None or not chase.is_open:
-                task = await order.book.open(
-                    "procurement.chase_supply",
-                    f"Chase {line.missing} {line.item} for {order.inp.order_no}",
-                    {**line_context(line), "production_start": str(start)},
-                )
-                self.state.chases[line.item] = task.task_id
-                order.branch(self._chase(task))
-        today = order.today()
-        if self.state.warned_on == today:
-            return
-        lines = [describe(line) for line in missing]
-        # The state keeps a digest of the shortage, not its text (a BOM's worth of lines).
-        digest = hashlib.sha256("; ".join(lines).encode()).hexdigest()
-        if digest == self.state.warned_shortage and workflow.patched(SHORTAGE_WARNED_ONCE):
-            return  # the planner has this warning already: a waiting day costs no activity
-        self.state.warned_on, self.state.warned_shortage = today, digest
-        more = len(lines) - WARNED_LINES
-        shortage = "; ".join(lines[:WARNED_LINES])
-        if more > 0:
-            shortage += f"; and {more} more line(s)"
-        await order.escalate(
-            key=f"{order.inp.order_no}:shortage:{today}",
-            kind="material_shortage",
-            level=1,
-            department="planning",
-            role="planning",
-            due_at=start,
-            message=f"{order.inp.order_no} is short of {shortage} "
-            f"for its production start {start:%Y-%m-%d %H:%M}Z",
-        )
-
-    async def _chase(self, task: TaskState) -> None:
-        """The buyer's answer moves the material forecast when it comes later than planned."""
-        order = self.ctx
-        await order.until(lambda: not task.is_open, f"waiting for {task.kind}")
-        if task.payload is None:  # withdrawn: the material came
-            return
-        answer = p.ChaseSupply.parse(task.payload)
-        required = order.state.plan.forecast.get("material_required")
-        if required and answer.expected_date > required:
-            await order.reforecast("material_required", answer.expected_date)
+    async def short(self, status: MaterialSummary) -> None:
+        """Chase the missing lines with procurement; warn the planner of the shortage."""
+        await chasing.short(self, status)
 
     # -- P8.1 drawings at the teams -----------------------------------------------------------
 
@@ -342,8 +304,7 @@ class MaterialsPhase:
 
     async def _ncr(self, notice: MaterialNotice) -> None:
         order = self.ctx
-        status = await self.completeness()
-        line = next((x for x in status.lines if x.item == notice.item), None)
+        line = (await self.completeness(notice.item)).line
         if line is None or line.missing <= 0:
             return  # covered from other stock: the order is not short because of it
         task = await order.book.open(

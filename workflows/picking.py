@@ -33,6 +33,11 @@ class Picking:
     def rule_violation(self, payload: p.Picking) -> str | None:
         seen: set[str] = set()
         for line in payload.lines:
+            if self.state.pick_lines:  # listed by reference: the warehouse checks the lines
+                if line.item in seen:
+                    return f"{line.item} appears twice; give one line per item"
+                seen.add(line.item)
+                continue
             if line.item not in self.state.pick_list:
                 listed = ", ".join(self.state.pick_list) or "nothing"
                 return f"{line.item} is not on the pick list ({listed})"
@@ -66,38 +71,48 @@ class Picking:
         materials.state.picking_started = True
         while True:
             status = await materials.completeness()
-            outstanding = [x for x in status.lines if x.picked < x.required]
-            await materials.stop_chasing(
-                exclude={x.item for x in status.missing} if outstanding else set()
-            )
+            outstanding = status.outstanding
+            await materials.stop_chasing(status if outstanding else None)
             if not outstanding:
                 return
-            ready = [x for x in outstanding if x.to_pick > 0]
+            ready = status.ready
             if not ready:
                 # Short at picking time: chase and warn as the completeness check does, and
                 # look again daily even if no reservation notice comes.
                 await materials.short(status)
                 seen = materials.state.reservations
                 again = workflow.now() + timedelta(days=1)
+                more = status.outstanding_count - len(outstanding)
                 await order.until(
                     lambda seen=seen: materials.state.reservations != seen,  # type: ignore[misc]
-                    "waiting for material to pick: " + "; ".join(describe(x) for x in outstanding),
+                    "waiting for material to pick: "
+                    + "; ".join(describe(x) for x in outstanding)
+                    + (f"; and {more} more line(s)" if more > 0 else ""),
                     deadline=again,
                     timer_summary=f"look for material to pick again at {again:%Y-%m-%d %H:%M}Z",
                 )
                 continue
-            self.state.pick_list = {x.item: x.to_pick for x in ready}
+            # More lines to pick than the summary names: the task names the first of them and
+            # their count, the warehouse reads the list from the database (issue 17).
+            by_reference = status.ready_count > len(ready)
+            self.state.pick_list = {} if by_reference else {x.item: x.to_pick for x in ready}
+            self.state.pick_lines = status.ready_count if by_reference else 0
+            listed: dict[str, object] = {
+                "pick_list": [
+                    {"item": x.item, "qty": str(x.to_pick), "special": x.special} for x in ready
+                ],
+                "not_available": [line_context(x) for x in outstanding if x.to_pick <= 0],
+                "production_start": start.isoformat(),
+                "work_order": self.state.work_order,
+            }
+            if by_reference:
+                listed["pick_lines"] = status.ready_count
+                listed["not_available_lines"] = status.outstanding_count - status.ready_count
+                listed["see"] = f"GET /orders/{order.inp.order_no} (materials)"
             task = await order.book.open(
                 "warehouse.picking",
                 f"Pick material of {order.inp.order_no} for production",
-                {
-                    "pick_list": [
-                        {"item": x.item, "qty": str(x.to_pick), "special": x.special} for x in ready
-                    ],
-                    "not_available": [line_context(x) for x in outstanding if x not in ready],
-                    "production_start": start.isoformat(),
-                    "work_order": self.state.work_order,
-                },
+                listed,
                 due_at=start if start > workflow.now() else None,
             )
             if start > workflow.now():
@@ -113,10 +128,11 @@ class Picking:
                     pick_list=self.state.pick_list,
                     by=task.completed_by or "warehouse",
                     at=task.completed_at or workflow.now(),
+                    by_reference=by_reference,
                 ),
                 f"take the picked material of {order.inp.order_no} off the shelf",
             )
-            self.state.pick_list = {}
+            self.state.pick_list, self.state.pick_lines = {}, 0
             if result.short:
                 await self._report_short_pick(task, result)
 
@@ -145,6 +161,9 @@ class Picking:
         order = self.materials.ctx
         start = await order.production_start()
         shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
+        more = (result.short_count or 0) - len(result.short)
+        if more > 0:
+            shorts += f" and {more} more line(s)"
         for role in ("planning", "procurement"):
             await order.escalate(
                 key=f"{task.task_id}:short_pick:{role}",

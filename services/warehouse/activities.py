@@ -18,7 +18,16 @@ from services.warehouse.stock import add_lot, allocate, change_stock, record, re
 from shared.activities import DbActivities
 from shared.db import session_scope
 from shared.escalations.activities import EscalationActivities
-from shared.material_types import Completeness, MaterialLine, PickRecord, PickResult, ReserveFree
+from shared.material_types import (
+    Completeness,
+    MaterialLine,
+    MaterialQuery,
+    MaterialSummary,
+    PickRecord,
+    PickResult,
+    ReserveFree,
+    summarize,
+)
 from shared.production_types import FinishedGoods
 from shared.tasks.activities import TaskActivities
 from shared.timeline import TimelineEvent, add_event
@@ -26,6 +35,8 @@ from shared.timeline import TimelineEvent, add_event
 ZERO = Decimal(0)
 # Attempts to find a receipt whose transaction may still be committing before giving up on it.
 RECEIPT_ATTEMPTS = 8
+# The short lines a pick by reference names in its answer (the rest are counted).
+SHORT_NAMED = 20
 
 
 class WarehouseActivities(DbActivities):
@@ -37,6 +48,14 @@ class WarehouseActivities(DbActivities):
         way (pending inspection, open PO quantity with its promised date)."""
         async with session_scope(self._engine) as session:
             return await material_status(session, order_no)
+
+    @activity.defn
+    async def material_summary(self, query: MaterialQuery) -> MaterialSummary:
+        """The order's material in counts, naming the first lines short, not picked and ready
+        to pick (or the one line asked for): its size does not grow with the BOM (issue 17)."""
+        async with session_scope(self._engine) as session:
+            status = await material_status(session, query.order_no)
+        return summarize(status, query.sample, query.item)
 
     @activity.defn
     async def record_pick(self, pick: PickRecord) -> PickResult:
@@ -62,9 +81,15 @@ class WarehouseActivities(DbActivities):
             status = await material_status(session, pick.order_no)
             lines = {line.item: line for line in status.lines}
             if done is not None:  # a retry after the first attempt committed
-                return _result(lines)
+                return _result(lines, pick)
             picked = {str(a["item"]): Decimal(str(a["qty_picked"])) for a in pick.lines}
+            unlisted: list[str] = []
             for item in sorted(set(picked) | set(pick.pick_list)):
+                if pick.by_reference and (item not in lines or lines[item].to_pick <= 0):
+                    # Not on the list the task named by reference: nothing to take, and the
+                    # timeline says so (the order had no list to refuse it against).
+                    unlisted.append(item)
+                    continue
                 line = lines[item]
                 listed = min(pick.pick_list.get(item, line.to_pick), line.to_pick)
                 qty = min(picked.get(item, ZERO), line.to_pick)
@@ -96,7 +121,8 @@ class WarehouseActivities(DbActivities):
                         ref=pick.task_id,
                         detail={"not_found": str(not_found)},
                     )
-            result = _result(lines)
+            result = _result(lines, pick)
+            taken = {i: q for i, q in picked.items() if i not in unlisted}
             shorts = ", ".join(f"{qty} {item}" for item, qty in result.short.items())
             await add_event(
                 session,
@@ -106,9 +132,12 @@ class WarehouseActivities(DbActivities):
                 kind="picking",
                 actor=pick.by,
                 summary="picked "
-                + (", ".join(f"{q} {i}" for i, q in picked.items() if q > 0) or "nothing")
+                + (", ".join(f"{q} {i}" for i, q in taken.items() if q > 0) or "nothing")
                 + (f"; short {shorts}" if shorts else ""),
-                detail={"short": {k: str(v) for k, v in result.short.items()}},
+                detail={
+                    "short": {k: str(v) for k, v in result.short.items()},
+                    **({"not_on_the_list": unlisted} if unlisted else {}),
+                },
             )
         return result
 
@@ -242,7 +271,19 @@ async def _take_from_lots(
         )
 
 
-def _result(lines: dict[str, MaterialLine]) -> PickResult:
+def _result(lines: dict[str, MaterialLine], pick: PickRecord) -> PickResult:
+    """What the order has picked and is short of. A pick by reference answers only the lines
+    it named and came up short, the first `SHORT_NAMED` of them and their count: lines it did
+    not name are picked in a later round, and the answer does not grow with the BOM."""
+    if pick.by_reference:
+        named = {str(a["item"]) for a in pick.lines}
+        short = {
+            line.item: line.required - line.picked
+            for line in lines.values()
+            if line.item in named and line.required > line.picked
+        }
+        first = dict(sorted(short.items())[:SHORT_NAMED])
+        return PickResult(picked={}, short=first, short_count=len(short))
     return PickResult(
         picked={line.item: line.picked for line in lines.values()},
         short={
