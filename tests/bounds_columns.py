@@ -11,7 +11,7 @@ from sqlalchemy import Column
 
 from services.aftersales.models import ServiceCase, Warranty
 from services.aftersales.schemas import CaseCreate, PartsIssue, WarrantySet
-from services.engineering.models import BomLineRow, DesignChangeNotice, DrawingRelease
+from services.engineering.models import BomDraft, BomLineRow, DesignChangeNotice, DrawingRelease
 from services.planning.calendar_schemas import ExceptionCreate
 from services.planning.delay_api import DelayWarningCreate
 from services.planning.models import PlanRevision
@@ -93,6 +93,7 @@ COLUMNS: dict[tuple[type[BaseModel], str], Column[Any]] = {
     # A bought line's supplier goes on to the PO, the receipt and the inspection (128).
     (p.BomLine, "supplier"): col(Inspection, "supplier"),
     (p.ReleaseBom, "special_operations"): JSON,
+    (p.ReleaseBom, "draft_id"): col(BomDraft, "id"),
     (p.Drawing, "number"): col(DrawingRelease, "number"),
     (p.Drawing, "title"): col(DrawingRelease, "title"),
     (p.Drawing, "rev"): col(DrawingRelease, "rev"),

@@ -23,7 +23,7 @@ from services.engineering.bom_upload import Row, UnreadableUpload, read_upload
 from services.engineering.models import BomDraft, BomDraftLine, BomRevision
 from services.engineering.revisions import insert_lines
 from services.engineering.schemas import BomDraftPublic, BomDraftSummary, BomLinePublic
-from services.sales.models import Order
+from services.sales.service import get_order
 from shared.errors import APIError, conflict, invalid, not_found
 from shared.payloads import BomLine
 
@@ -115,14 +115,10 @@ def _refusal(problems: list[dict[str, Any]]) -> APIError:
 
 async def draft_refusal(session: AsyncSession, order_no: str) -> None:
     """404 for an unknown order, 409 `bom_not_open` when its BOM is no longer to be released."""
-    order = (
-        await session.execute(
-            select(col(Order.stage), col(Order.status)).where(col(Order.order_no) == order_no)
-        )
-    ).one_or_none()
+    order = await get_order(session, order_no=order_no)
     if order is None:
         raise not_found(f"order {order_no}")
-    stage, status = order
+    stage, status = order.stage, order.status
     if status == "active":
         released = await session.scalar(
             select(func.max(col(BomRevision.revision))).where(col(BomRevision.order_no) == order_no)

@@ -22,11 +22,12 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.procurement.models import Requisition, Task
+from services.procurement.models import Requisition
 from shared.activities import DbActivities
 from shared.db import session_scope
-from shared.escalations.models import Escalation
-from shared.tasks.models import WITHDRAWN
+from shared.escalations.service import first_key_about
+from shared.heartbeats import heartbeats_itself
+from shared.tasks.service import withdrawn_of_workflows
 from shared.temporal import ESCALATED, workflow_queue
 from shared.types import (
     RaiseEscalation,
@@ -66,6 +67,7 @@ class RequisitionStartActivities(DbActivities):
     """Procurement's bulk work on an order's requisition workflows."""
 
     @activity.defn
+    @heartbeats_itself
     async def start_requisitions(self, run: StartRequisitions) -> int:
         """Start the RequisitionWorkflow of every requisition the order's MRP run stored for
         `run.bom_revision`, in key order; one already started (a retry, a repeated run) buys
@@ -124,6 +126,7 @@ class RequisitionStartActivities(DbActivities):
             return int(count.scalar_one())
 
     @activity.defn
+    @heartbeats_itself
     async def cancel_requisitions(self, order_no: str) -> RequisitionsCancelled:
         """Cancel the workflow of every requisition of the order still being bought and wait
         for each to end (it withdraws its own tasks first). Returns the tasks they withdrew."""
@@ -149,16 +152,10 @@ class RequisitionStartActivities(DbActivities):
             cancelled += sum(ended)
             activity.heartbeat(first + len(batch))
         async with session_scope(self._engine) as session:
-            withdrawn = (
-                await session.execute(
-                    select(Task.c.task_id)
-                    .where(Task.c.order_no == order_no)
-                    .where(Task.c.workflow_id.in_(ids))
-                    .where(Task.c.state == WITHDRAWN)
-                    .order_by(Task.c.task_id)
-                )
-            ).scalars()
-            return RequisitionsCancelled(cancelled=cancelled, withdrawn=list(withdrawn))
+            withdrawn = await withdrawn_of_workflows(
+                session, department="procurement", order_no=order_no, workflow_ids=ids
+            )
+        return RequisitionsCancelled(cancelled=cancelled, withdrawn=withdrawn)
 
     @activity.defn
     async def tell_order_escalated(self, esc: RaiseEscalation) -> bool:
@@ -178,15 +175,9 @@ class RequisitionStartActivities(DbActivities):
         if described.typed_search_attributes.get(ESCALATED):
             return False
         async with session_scope(self._engine) as session:
-            first = (
-                await session.execute(
-                    select(col(Escalation.key))
-                    .where(col(Escalation.order_no) == esc.order_no)
-                    .where(col(Escalation.task_id).like("requisition-%"))
-                    .order_by(col(Escalation.id))
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            first = await first_key_about(
+                session, order_no=esc.order_no, task_prefix="requisition-"
+            )
         if first is not None and first != esc.key:
             return False
         await handle.signal("escalation_raised", esc)

@@ -68,3 +68,17 @@ async def attempts_of(session: AsyncSession, *, delivery_id: str) -> list[Delive
         .order_by(col(DeliveryAttempt.attempt))
     )
     return list(rows.scalars())
+
+
+async def first_key_about(session: AsyncSession, *, order_no: str, task_prefix: str) -> str | None:
+    """The key of the order's first escalation about a task whose id starts with
+    `task_prefix` (e.g. "requisition-"); None when there is none."""
+    return (
+        await session.execute(
+            select(col(Escalation.key))
+            .where(col(Escalation.order_no) == order_no)
+            .where(col(Escalation.task_id).startswith(task_prefix, autoescape=True))
+            .order_by(col(Escalation.id))
+            .limit(1)
+        )
+    ).scalar_one_or_none()

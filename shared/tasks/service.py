@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,3 +143,19 @@ async def detach_tasks(
         )
         .values(order_no="")
     )
+
+
+async def withdrawn_of_workflows(
+    session: AsyncSession, *, department: str, order_no: str, workflow_ids: Sequence[str]
+) -> list[str]:
+    """The withdrawn tasks of the order in the department's inbox that these workflows
+    opened, by task id."""
+    table = inbox(department)
+    rows = await session.execute(
+        select(table.c.task_id)
+        .where(table.c.order_no == order_no)
+        .where(table.c.workflow_id.in_(workflow_ids))
+        .where(table.c.state == WITHDRAWN)
+        .order_by(table.c.task_id)
+    )
+    return list(rows.scalars())

@@ -10,12 +10,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from services.engineering.models import BomLineRow
+from services.engineering.service import bom_rows
 from services.procurement import mrp
 from services.procurement.models import Requirement, Requisition, WorkOrder
 from services.procurement.mrp.bulk import insert_batches, table_of
@@ -26,23 +24,8 @@ from shared.types import MrpRun, RequisitionSummary
 
 
 async def order_bom(session: AsyncSession, order_no: str, revision: int) -> list[mrp.BomItem]:
-    """One revision of the order's BOM, as MRP reads it: the columns it uses, in line order.
-    Plain rows rather than engineering's `bom_lines` objects, which at 10,000 lines cost more
-    to build than the query takes."""
-    rows = await session.execute(
-        select(
-            col(BomLineRow.item),
-            col(BomLineRow.parent),
-            col(BomLineRow.qty_per),
-            col(BomLineRow.make_or_buy),
-            col(BomLineRow.lead_days),
-            col(BomLineRow.supplier),
-            col(BomLineRow.special),
-        )
-        .where(col(BomLineRow.order_no) == order_no, col(BomLineRow.revision) == revision)
-        .order_by(col(BomLineRow.line_no))
-    )
-    return bom_items(rows.all())
+    """One revision of the order's BOM, as MRP reads it."""
+    return bom_items(await bom_rows(session, order_no=order_no, revision=revision))
 
 
 def bom_items(lines: Iterable[Any]) -> list[mrp.BomItem]:
