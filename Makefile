@@ -56,9 +56,21 @@ run: $(STAMP) $(ASSETS)
 	$(BIN)/orderflow run
 
 # Lint first so CI enforces formatting, then every test (the end-to-end one and the desk's
-# browser tests included).
+# browser tests included), in two pytest processes side by side on the machine's two cores:
+# the tests that mostly wait on the processes they start (the whole stack, the fault drills,
+# the browser, the runner) beside the rest. Each process has its own PostgreSQL and temporary
+# directory; the waiting group's output follows the other's, and either failing fails the run.
+WAITING_TESTS := tests/e2e tests/faults tests/desk/browser tests/test_runner_lifecycle.py
+
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -q
+	@log=$$(mktemp); \
+	$(BIN)/pytest -q -p no:cacheprovider --basetemp=$$(mktemp -d) $(WAITING_TESTS) >$$log 2>&1 & \
+	waiting=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider --basetemp=$$(mktemp -d) \
+		$(addprefix --ignore=,$(WAITING_TESTS)); rest=$$?; \
+	wait $$waiting; waited=$$?; \
+	echo "--- $(WAITING_TESTS)"; cat $$log; rm -f $$log; \
+	test $$rest -eq 0 && test $$waited -eq 0
 
 lint: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check .
