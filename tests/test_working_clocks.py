@@ -245,6 +245,16 @@ async def test_a_shutdown_entered_while_a_lot_waits_moves_its_clock_and_back(
 
     # Monday is a stock-take: the seven hours move to Tuesday.
     planner = plant.token("pat", "planning")
+    # The plant's years confirmed first, so the change raises no reminder: the time-skipping
+    # server then and again never finished the skip below after the change's workflow had
+    # started a reminder's delivery as an abandoned child and ended (nothing open had work
+    # under way; it failed about one run in five, and none in fifteen with the years
+    # confirmed). Reminders have their own tests (tests/test_calendar_change.py).
+    for year in (2026, 2027):
+        confirmed = await plant.http.post(
+            f"/planning/calendar/years/{year}/confirm", json={}, headers=planner
+        )
+        assert confirmed.status_code == 200, confirmed.text
     added = await plant.http.post(
         "/planning/calendar/exceptions",
         json={
