@@ -52,7 +52,6 @@ import argparse
 import asyncio
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +66,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bare import bare_updates  # noqa: E402
+from bench.bench_review import drive  # noqa: E402
 from bench.figures import Figure, Size, percentile, table  # noqa: E402
 from bench.stack import real_stack  # noqa: E402
 from services.orders.view import order_view  # noqa: E402
@@ -74,13 +74,6 @@ from shared.db import session_factory  # noqa: E402
 
 BENCH = "completion"
 
-STEPS = [
-    ("engineering.contract_review", "engineering", {"ok": True, "design_days": 5}),
-    ("procurement.lead_time_review", "procurement", {"lead_days": 20, "critical_items": []}),
-    ("planning.delivery_review", "planning", None),
-    ("sales.confirm_delivery", "sales", {"accepted": True}),
-    ("planning.master_plan", "planning", {"accept_proposal": True}),
-]
 # orders with 1 client, orders with 8 clients, bare updates per client, order view reads
 SIZES: dict[str, tuple[int, int, int, int]] = {"tiny": (1, 2, 5, 3), "full": (12, 24, 60, 20)}
 
@@ -91,6 +84,10 @@ class Counters:
 
     latencies: list[float] = field(default_factory=list)
     by_kind: dict[str, list[float]] = field(default_factory=dict)
+
+    def took(self, kind: str, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.by_kind.setdefault(kind, []).append(seconds)
 
 
 @dataclass
@@ -103,43 +100,6 @@ class Statements:
         self.count += 1
 
 
-async def drive(http: httpx.AsyncClient, headers: dict[str, str], counters: Counters) -> str:
-    """One order from intake through the five review completions; its order number."""
-    order_no = f"B-{uuid.uuid4().hex[:10]}"
-    body = {
-        "order_no": order_no,
-        "customer": "Bench Co",
-        "project_name": "bench",
-        "contract_no": "C-1",
-        "lines": [{"item": "X", "qty": 1, "unit": "set"}],
-        "requested_date": "2030-01-01",
-        "amount": 1000,
-    }
-    (await http.post("/sales/orders", json=body, headers=headers)).raise_for_status()
-    for kind, dept, payload in STEPS:
-        while True:
-            found = await http.get(
-                f"/{dept}/tasks",
-                params={"state": "open", "order_no": order_no, "kind": kind},
-                headers=headers,
-            )
-            found.raise_for_status()
-            if found.json():
-                task = found.json()[0]
-                break
-            await asyncio.sleep(0.01)
-        data = payload or {"delivery_date": task["context"]["proposed_date"]}
-        started = time.perf_counter()
-        done = await http.post(
-            f"/{dept}/tasks/{task['task_id']}/complete", json=data, headers=headers
-        )
-        took = time.perf_counter() - started
-        counters.latencies.append(took)
-        counters.by_kind.setdefault(kind, []).append(took)
-        done.raise_for_status()
-    return order_no
-
-
 async def orderflow_orders(
     http: httpx.AsyncClient, headers: dict[str, str], orders: int, n_clients: int
 ) -> tuple[Counters, list[str]]:
@@ -149,7 +109,7 @@ async def orderflow_orders(
 
     async def one() -> str:
         async with gate:
-            return await drive(http, headers, counters)
+            return await drive(http, headers, counters.took)
 
     return counters, list(await asyncio.gather(*(one() for _ in range(orders))))
 

@@ -148,6 +148,21 @@ class Driver:
         )
         done.raise_for_status()
 
+    async def through_review(self, order_no: str) -> None:
+        """Take an order in and complete its review up to the master plan."""
+        body = {
+            "order_no": order_no,
+            "customer": "Bench Co",
+            "project_name": "bench",
+            "contract_no": "C-1",
+            "lines": [{"item": "KYN28-12", "qty": 1, "unit": "set"}],
+            "requested_date": "2030-01-01",
+            "amount": 1000,
+        }
+        (await self.http.post("/sales/orders", json=body, headers=self.headers)).raise_for_status()
+        for kind, dept, payload in REVIEW:
+            await self.complete(dept, order_no, kind, payload)
+
     async def requisitions(self, order_no: str) -> int:
         found = await self.http.get(
             "/procurement/requisitions", params={"order_no": order_no}, headers=self.headers
@@ -160,18 +175,7 @@ async def walk(client: Client, driver: Driver, lines: int, bought: int) -> dict[
     """One order released with the BOM and waiting for its material; its figures."""
     tag = uuid.uuid4().hex[:6]
     order_no = f"H-{tag}"
-    body = {
-        "order_no": order_no,
-        "customer": "Bench Co",
-        "project_name": "bench",
-        "contract_no": "C-1",
-        "lines": [{"item": "KYN28-12", "qty": 1, "unit": "set"}],
-        "requested_date": "2030-01-01",
-        "amount": 1000,
-    }
-    (await driver.http.post("/sales/orders", json=body, headers=driver.headers)).raise_for_status()
-    for kind, dept, payload in REVIEW:
-        await driver.complete(dept, order_no, kind, payload)
+    await driver.through_review(order_no)
     released = time.perf_counter()
     await driver.complete(
         "engineering", order_no, "engineering.release_bom", {"lines": bom(lines, bought, tag)}

@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -49,8 +50,11 @@ STEPS = [
 SIZES: dict[str, tuple[int, int, int]] = {"tiny": (1, 1, 1), "full": (40, 8, 3)}
 
 
-async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: list[float]) -> str:
-    """One order from intake through the five review steps; returns its number."""
+async def drive(
+    http: httpx.AsyncClient, headers: dict[str, str], took: Callable[[str, float], None]
+) -> str:
+    """One order from intake through the five review steps, each completion's round trip
+    handed to `took(kind, seconds)`; returns its number."""
     order_no = f"B-{uuid.uuid4().hex[:10]}"
     body = {
         "order_no": order_no,
@@ -73,13 +77,13 @@ async def drive(http: httpx.AsyncClient, headers: dict[str, str], latencies: lis
             if found.json():
                 task = found.json()[0]
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
         data = payload or {"delivery_date": task["context"]["proposed_date"]}
         started = time.perf_counter()
         done = await http.post(
             f"/{dept}/tasks/{task['task_id']}/complete", json=data, headers=headers
         )
-        latencies.append(time.perf_counter() - started)
+        took(kind, time.perf_counter() - started)
         done.raise_for_status()
     return order_no
 
@@ -93,7 +97,7 @@ async def lifecycle(
 
     async def one() -> str:
         async with gate:
-            return await drive(http, headers, latencies)
+            return await drive(http, headers, lambda _, seconds: latencies.append(seconds))
 
     started = time.perf_counter()
     numbers = await asyncio.gather(*(one() for _ in range(orders)))

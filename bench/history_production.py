@@ -40,7 +40,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from app.gateway import create_app
 from app.worker import build_workers
-from bench.bench_history import REVIEW, Driver, bom, payload_sizes
+from bench.bench_history import Driver, bom, payload_sizes
 from services.procurement.models import Requisition
 from services.warehouse.stock import add_lot, allocate
 from shared.actor import signing_clock
@@ -208,18 +208,7 @@ async def walk(
     client, headers = env.client, driver.headers
     tag = uuid.uuid4().hex[:6]
     order_no = f"HP-{tag}"
-    body = {
-        "order_no": order_no,
-        "customer": "Bench Co",
-        "project_name": "bench",
-        "contract_no": "C-1",
-        "lines": [{"item": "KYN28-12", "qty": 1, "unit": "set"}],
-        "requested_date": "2030-01-01",
-        "amount": 1000,
-    }
-    (await driver.http.post("/sales/orders", json=body, headers=headers)).raise_for_status()
-    for kind, dept, payload in REVIEW:
-        await driver.complete(dept, order_no, kind, payload)
+    await driver.through_review(order_no)
     handle = client.get_workflow_handle(f"order-{order_no}")
     before = sum(len(events) for events in await histories(client, handle.id))
     rows = bom(lines, bought, tag)

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.testing import WorkflowEnvironment
 
+from bench.bench_history import payload_sizes
 from services.warehouse.stock import add_lot, allocate
 from shared.db import session_scope
 from shared.material_types import MaterialNotice
@@ -60,27 +59,6 @@ from workflows.order import OrderWorkflow
 WAITING_DAY = 12
 # The largest payload any event of the order's history may carry.
 PAYLOAD_LIMIT = 64 * 1024
-
-
-def payload_sizes(message: Message) -> Iterator[int]:
-    """The data size of every payload inside `message` (an event, at any depth)."""
-    if isinstance(message, Payload):
-        yield len(message.data)
-        return
-    for field, value in message.ListFields():
-        entry = field.message_type
-        if entry is None:
-            continue
-        if entry.GetOptions().map_entry:
-            if entry.fields_by_name["value"].message_type is None:
-                continue
-            items = list(value.values())
-        elif field.is_repeated:
-            items = list(value)
-        else:
-            items = [value]
-        for item in items:
-            yield from payload_sizes(item)
 
 
 async def runs(stack: Stack, workflow_id: str) -> list[list[HistoryEvent]]:
