@@ -46,6 +46,9 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         while True:
             try:
                 response = await self.inner.handle_async_request(request)
+                # The body too: a gateway killed between its headers and its body loses the
+                # answer as surely as one killed before it answered.
+                await response.aread()
             except httpx.TransportError:
                 if loop.time() > deadline:
                     raise
