@@ -158,19 +158,48 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-# Start times read twice from /proc agree to the clock tick; anything further apart is another
-# process that was given the same pid.
-_SAME_START = 0.05
+# Where /proc cannot be read, start times are compared as wall-clock times, which move with
+# the boot time the kernel derives from the clock (NTP adjusts it by a second now and then).
+_SAME_START = 1.5
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def _start_mark(process: psutil.Process) -> dict[str, Any]:
+    """What tells this process apart from a later one given the same pid.
+
+    On Linux: the boot and the clock tick since boot the process started at, exact and
+    untouched by clock changes. Elsewhere: its wall-clock start time (`_SAME_START`).
+    """
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_bytes()
+        # The fields after the command name in parentheses; the start time is field 22.
+        ticks = int(stat.rpartition(b")")[2].split()[19])
+        return {"boot": _BOOT_ID.read_text().strip(), "ticks": ticks}
+    except (OSError, ValueError, IndexError):
+        return {"started": process.create_time()}
+
+
+def _same_start(record: Mapping[str, Any], process: psutil.Process) -> bool:
+    mark = _start_mark(process)
+    if "ticks" in mark and "ticks" in record:
+        return bool(record["boot"] == mark["boot"] and int(record["ticks"]) == mark["ticks"])
+    return abs(process.create_time() - float(record["started"])) <= _SAME_START
 
 
 def record_pid(directory: Path, name: str, pid: int) -> None:
     """Write `<directory>/<name>.pid`: the pid, start time and command line of a live process.
 
     A later run reads it back (`recorded_process`) to find a process an earlier run left, and
-    the start time and command line tell it apart from an unrelated process with the same pid.
+    the start (`_start_mark`) and command line tell it apart from an unrelated process with
+    the same pid.
     """
     process = psutil.Process(pid)
-    record = {"pid": pid, "started": process.create_time(), "command": process.cmdline()}
+    record = {
+        "pid": pid,
+        "started": process.create_time(),
+        **_start_mark(process),
+        "command": process.cmdline(),
+    }
     directory.mkdir(parents=True, exist_ok=True)
     draft = directory / f".{name}.pid.{os.getpid()}"
     draft.write_text(json.dumps(record))
@@ -190,9 +219,8 @@ def recorded_process(directory: Path, name: str) -> psutil.Process | None:
     """
     try:
         record = json.loads((directory / f"{name}.pid").read_text())
-        pid, started, command = int(record["pid"]), float(record["started"]), record["command"]
-        process = psutil.Process(pid)
-        if abs(process.create_time() - started) > _SAME_START or process.cmdline() != command:
+        process = psutil.Process(int(record["pid"]))
+        if not _same_start(record, process) or process.cmdline() != record["command"]:
             return None
         if process.status() == psutil.STATUS_ZOMBIE:
             return None

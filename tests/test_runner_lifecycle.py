@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -80,6 +81,43 @@ def test_a_recorded_process_is_stopped_and_its_pid_file_removed(
     assert stopped == [f"worker (pid {sleeper.pid})"]
     assert sleeper.wait(timeout=5) == -signal.SIGTERM
     assert not (tmp_path / "worker.pid").exists()
+
+
+def _move_start(record: dict[str, Any], seconds: float) -> None:
+    """Make a pid file's record name a process that started `seconds` later (or earlier)."""
+    record["started"] += seconds
+    if "ticks" in record:
+        record["ticks"] += int(seconds * os.sysconf("SC_CLK_TCK"))
+
+
+def test_a_recorded_process_is_found_though_the_clock_moved_since(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    # NTP moves the boot time the kernel derives from the clock (a second now and then); the
+    # CI run that failed on this recorded a process and did not find it a moment later.
+    record_pid(tmp_path, "worker", sleeper.pid)
+    record = json.loads((tmp_path / "worker.pid").read_text())
+    record["started"] -= 1.0
+    (tmp_path / "worker.pid").write_text(json.dumps(record))
+    found = recorded_process(tmp_path, "worker")
+    assert found is not None and found.pid == sleeper.pid
+
+
+def test_a_recorded_process_from_another_boot_is_not_found(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    record_pid(tmp_path, "worker", sleeper.pid)
+    record = json.loads((tmp_path / "worker.pid").read_text())
+    if "boot" not in record:
+        pytest.skip("no /proc here: processes are told apart by their wall-clock start")
+    record["boot"] = str(uuid.uuid4())
+    (tmp_path / "worker.pid").write_text(json.dumps(record))
+    assert recorded_process(tmp_path, "worker") is None
+    record_pid(tmp_path, "worker", sleeper.pid)
+    record = json.loads((tmp_path / "worker.pid").read_text())
+    _move_start(record, 0.5)
+    (tmp_path / "worker.pid").write_text(json.dumps(record))
+    assert recorded_process(tmp_path, "worker") is None
 
 
 def test_a_suspended_recorded_process_that_ignores_sigterm_is_killed_after_its_grace(
@@ -313,7 +351,7 @@ def test_a_run_after_a_killed_run_stops_what_it_left_and_starts(
             record_pid(pid_dir, name, holder.pid)
         record_pid(pid_dir, "temporal", sleeper.pid)
         record = json.loads((pid_dir / "temporal.pid").read_text())
-        record["started"] -= 3600  # the same pid, another process
+        _move_start(record, -3600)  # the same pid, another process
         (pid_dir / "temporal.pid").write_text(json.dumps(record))
 
         second = runner.start()
