@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -130,11 +130,20 @@ class CloseTask(BaseModel):
 
 
 # The `complete_task` update: a department app's completion, checked by the validator.
+# How long a completion's update waits: until the workflow has moved on from the task (its
+# next tasks open, its stage set; the default), or only until the task is closed and stored.
+Wait = Literal["settled", "accepted"]
+SETTLED: Wait = "settled"
+ACCEPTED: Wait = "accepted"
+
+
 class CompleteTask(BaseModel):
     task_id: str
     payload: dict[str, Any]
     by: str
     roles: list[str] = Field(default_factory=list)
+    # Histories from before `wait` decode as "settled", which is what they did.
+    wait: Wait = SETTLED
     # The gateway's signed assertion of `by` (and roles) for this update (shared/actor.py).
     assertion: str | None = None
 

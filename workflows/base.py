@@ -2,7 +2,10 @@
 department apps call through the tasks API, and the waits that let an update settle.
 
 An update returns once the workflow has moved on from the completed task: every branch is again
-waiting for people (or for a timer), so the caller's 200 already shows the next open tasks.
+waiting for people (or for a timer), so the caller's 200 already shows the next open tasks. A
+caller that does not need them (a scanner confirming picks, a chat bot's approve button) asks
+for `wait="accepted"`: the update returns once the task is closed and its inbox row stored,
+and the step's work goes on after the answer.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.activity_errors import clip
     from shared.actor import verify_actor
     from shared.task_state import TaskBookState
-    from shared.types import CompleteTask, RaiseEscalation, TaskCompleted
+    from shared.types import SETTLED, CompleteTask, RaiseEscalation, TaskCompleted
     from shared.working_time.clocks import CALENDAR_CHANGED, CalendarChanged, ClockSpec
     from workflows.activity_calls import bad_data_cause, department_of, run_activity
     from workflows.clocks import Clocks, on_working_time
@@ -87,10 +90,12 @@ class TaskWorkflow:
 
     @workflow.update
     async def complete_task(self, cmd: CompleteTask) -> TaskCompleted:
-        """Complete one of this workflow's tasks; returns once the workflow has moved on."""
+        """Complete one of this workflow's tasks; returns once the workflow has moved on, or
+        (`wait="accepted"`) once the task is closed and its inbox row stored."""
         self._validate_completion(cmd)
         task = await self.book.complete(cmd)
-        await workflow.wait_condition(self._settled)
+        if cmd.wait == SETTLED:
+            await workflow.wait_condition(self._settled)
         return TaskCompleted(
             task_id=task.task_id, order_no=self.book.order_no, stage=self.stage_of_update()
         )

@@ -29,7 +29,7 @@ from shared.tasks.kinds import TASK_KINDS
 from shared.tasks.models import OPEN
 from shared.tasks.schemas import TaskDetail, TaskPublic
 from shared.tasks.service import find_task, get_task, list_tasks
-from shared.types import CompleteTask, TaskCompleted
+from shared.types import SETTLED, CompleteTask, TaskCompleted, Wait
 from shared.updates import send_update
 from shared.working_time.calendar import FactoryCalendar
 from workflows.clients import TaskWorkflow, task_handle
@@ -116,6 +116,15 @@ def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = 
         temporal: TemporalDep,
         user: CurrentUser,
         payload: Annotated[dict[str, Any], Body()],
+        wait: Annotated[
+            Wait,
+            Query(
+                description="`settled` (the default): answer once the order has moved on, its "
+                "next tasks open. `accepted`: answer once the task is closed and stored; the "
+                "order view is read then, and the step's work (next tasks, stage) may still be "
+                "under way."
+            ),
+        ] = SETTLED,
     ) -> OrderView | TaskDetail:
         """Complete a task with its kind's payload; 409 when it is not open, 422 when invalid.
 
@@ -144,7 +153,7 @@ def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = 
         if checks and task.kind in checks:
             await checks[task.kind](session, task, parsed)
         await session.rollback()  # hands the connection back while the update runs
-        await send_completion(temporal, task.workflow_id, task_id, payload, user)
+        await send_completion(temporal, task.workflow_id, task_id, payload, user, wait=wait)
         await autocommit(session)  # each statement reads what the workflow left
         if not task.order_no:
             done = await get_task(session, department=department, task_id=task_id)
@@ -159,10 +168,18 @@ def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = 
 
 
 async def send_completion(
-    temporal: Client, workflow_id: str, task_id: str, payload: dict[str, Any], user: Principal
+    temporal: Client,
+    workflow_id: str,
+    task_id: str,
+    payload: dict[str, Any],
+    user: Principal,
+    *,
+    wait: Wait = SETTLED,
 ) -> TaskCompleted:
     """Send the `complete_task` update; the workflow's refusal becomes its API error."""
-    command = CompleteTask(task_id=task_id, payload=payload, by=user.sub, roles=sorted(user.roles))
+    command = CompleteTask(
+        task_id=task_id, payload=payload, by=user.sub, roles=sorted(user.roles), wait=wait
+    )
     return await send_update(
         task_handle(temporal, workflow_id),
         TaskWorkflow.complete_task,

@@ -1,0 +1,130 @@
+"""How long a completion waits (`POST /{dept}/tasks/{id}/complete?wait=`): by default until
+the order has moved on (its next tasks open), with `wait=accepted` only until the task is
+closed and stored, the step's work going on after the answer.
+
+The step's work is held by an activity interceptor at `publish_plan` (the first activity after
+a master plan), so which answer comes first does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+
+from shared.settings import Settings
+from tests.conftest import Stack, run_stack, settings_for
+from tests.drivers import inbox, to_master_plan
+from tests.helpers import create_order, wait_task
+
+HELD = "publish_plan"
+
+
+class HoldActivity(Interceptor):
+    """Holds every run of the activity `HELD` until `release` is set; `reached` once one ran."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Hold(next, self)
+
+
+class _Hold(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, hold: HoldActivity) -> None:
+        super().__init__(next)
+        self.hold = hold
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        if getattr(input.fn, "__name__", "") == HELD:
+            self.hold.reached.set()
+            await self.hold.release.wait()
+        return await super().execute_activity(input)
+
+
+@pytest.fixture
+async def held(
+    base_settings: Settings, ts_env: WorkflowEnvironment
+) -> AsyncIterator[tuple[Stack, HoldActivity]]:
+    hold = HoldActivity()
+    async with run_stack(
+        settings_for(base_settings), ts_env.client, activity_interceptors=[hold]
+    ) as stack:
+        try:
+            yield stack, hold
+        finally:
+            hold.release.set()  # nothing stays held while the stack stops
+
+
+def _post_master_plan(stack: Stack, task_id: str, wait: str | None) -> Any:
+    return stack.http.post(
+        f"/planning/tasks/{task_id}/complete",
+        params={"wait": wait} if wait else None,
+        json={"accept_proposal": True},
+        headers=stack.token("pat", "planning"),
+    )
+
+
+def _open_kinds(view: dict[str, Any]) -> set[str]:
+    return {task["kind"] for task in view["open_tasks"]}
+
+
+async def test_an_accepted_completion_answers_before_the_step_s_work_and_the_order_moves_on(
+    held: tuple[Stack, HoldActivity],
+) -> None:
+    stack, hold = held
+    order_no = await create_order(stack)
+    _, task = await to_master_plan(stack, order_no)
+    answer = asyncio.ensure_future(_post_master_plan(stack, task["task_id"], "accepted"))
+    await asyncio.wait_for(hold.reached.wait(), 30)
+    answered_while_held = (await asyncio.wait({answer}, timeout=15))[0]
+    hold.release.set()
+    # Answered either way before any assertion: a request left running would keep the
+    # gateway from stopping while the workers that could finish it stop.
+    response = await asyncio.wait_for(answer, 30)
+    assert answered_while_held, "wait=accepted still waited for the step's work"
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["order_no"] == order_no
+    assert "planning.master_plan" not in _open_kinds(view)
+    assert "engineering.release_bom" not in _open_kinds(view)  # the step's work is held
+    (done,) = await inbox(stack, "planning.master_plan", order_no, state="done")
+    assert done["completed_by"] == "pat"
+    # The step's work goes on after the answer: the plan is published, the BOM asked for.
+    await wait_task(stack, "engineering.release_bom", order_no)
+
+
+async def test_a_settled_completion_answers_only_once_the_order_has_moved_on(
+    held: tuple[Stack, HoldActivity],
+) -> None:
+    stack, hold = held
+    order_no = await create_order(stack)
+    _, task = await to_master_plan(stack, order_no)
+    answer = asyncio.ensure_future(_post_master_plan(stack, task["task_id"], None))
+    await asyncio.wait_for(hold.reached.wait(), 30)
+    await asyncio.sleep(0.5)  # the held activity is running; the answer must still wait
+    answered_while_held = answer.done()
+    hold.release.set()
+    response = await asyncio.wait_for(answer, 30)
+    assert not answered_while_held
+    assert response.status_code == 200, response.text
+    assert "engineering.release_bom" in _open_kinds(response.json())
+
+
+async def test_an_unknown_wait_is_422_and_leaves_the_task_open(
+    held: tuple[Stack, HoldActivity],
+) -> None:
+    stack, _ = held
+    order_no = await create_order(stack)
+    _, task = await to_master_plan(stack, order_no)
+    response = await _post_master_plan(stack, task["task_id"], "forever")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] and "wait" in response.text, body
+    still = await wait_task(stack, "planning.master_plan", order_no)
+    assert still["task_id"] == task["task_id"]
