@@ -24,7 +24,9 @@ Measured on 2026-12-05 (2 cores, other helpers' tests beside it), `--orders 40 -
 8 --rounds 1`, twice each, CPU ms per order (bare floor in brackets): before CalendarSource
 reused its calendar, python 362 / 348 (68 / 76), temporal 152 / 149 (65 / 71), postgres 50 /
 46; after, python 303 / 301 (63 / 67), temporal 137 / 136 (66 / 68), postgres 40 / 40;
-orders/s 2.4 / 2.7 then 2.6 / 2.9, the floor 7.3 to 10.9 as the load moved.
+orders/s 2.4 / 2.7 then 2.6 / 2.9, the floor 7.3 to 10.9 as the load moved. With `--rounds
+3`, once each: python 336 (66) before, 253 (60) after. The same code measured 250 to 300 ms of
+Python CPU an order between runs as the other work moved: read a change against the floor.
 
     .venv/bin/python bench/bench_review.py --orders 40 --concurrency 8 --rounds 3
 """

@@ -2,8 +2,9 @@
 workers), the Temporal dev server and PostgreSQL (the postmaster and all its backends).
 
 Read around a round: `sample = await cpu_sample(stack)` before and after, `spent(a, b)` the
-CPU-seconds of each in between. Unlike wall time, CPU time is barely moved by other work on
-the machine, so it says what one order costs each process whatever the load.
+CPU-seconds of each in between. CPU time is moved far less than wall time by other work on
+the machine (though still some: caches and shared cores), so it says what one order costs
+each process.
 
 The dev server is found among this process's children (`real_stack` starts it; the tests'
 lent one is started in the same process too); PostgreSQL through a backend of the engine: the
