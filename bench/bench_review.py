@@ -14,6 +14,20 @@ the bare update): orders/s through review >= 0.8x the bare workflow's. The compl
 and p99 printed beside it have the bare order's update (with the same activities) as their
 floor and no target: they say what orderflow adds to a step beyond its activities.
 
+Beside them, the CPU-seconds per order of this Python process (driver, gateway, workers),
+the Temporal dev server and PostgreSQL (postmaster and backends), read around each round
+(bench/cpu.py), with the bare rounds' Python and dev server as floor (the bare workflow does
+not touch PostgreSQL). They say where the throughput goes: one Python process computes on one
+core at a time (the GIL), so 1 / its CPU per order bounds orders/s whatever the concurrency.
+
+Measured on 2026-12-05 (2 cores, other helpers' tests beside it), `--orders 40 --concurrency
+8 --rounds 1`, twice each, CPU ms per order (bare floor in brackets): before CalendarSource
+reused its calendar, python 362 / 348 (68 / 76), temporal 152 / 149 (65 / 71), postgres 50 /
+46; after, python 303 / 301 (63 / 67), temporal 137 / 136 (66 / 68), postgres 40 / 40;
+orders/s 2.4 / 2.7 then 2.6 / 2.9, the floor 7.3 to 10.9 as the load moved. With `--rounds
+3`, once each: python 336 (66) before, 253 (60) after. The same code measured 250 to 300 ms of
+Python CPU an order between runs as the other work moved: read a change against the floor.
+
     .venv/bin/python bench/bench_review.py --orders 40 --concurrency 8 --rounds 3
 """
 
@@ -25,7 +39,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -35,6 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bare import Plan, Run, activity_plan, bare_lifecycle  # noqa: E402
+from bench.cpu import PYTHON, TEMPORAL, cpu_sample, find_processes, spent  # noqa: E402
 from bench.figures import Figure, Size, percentile, table  # noqa: E402
 from bench.stack import real_stack  # noqa: E402
 
@@ -118,8 +133,12 @@ async def run_rounds(
     `warm`: one order and one bare workflow first, unmeasured (imports, pool, statements)."""
     ours: list[Run] = []
     bare: list[Run] = []
+    # CPU-seconds per order of each part, one entry per round.
+    ours_cpu: list[dict[str, float]] = []
+    bare_cpu: list[dict[str, float]] = []
     plan: Plan = []
     async with real_stack() as stack:
+        processes = await find_processes(stack.temporal, stack.engine)
 
         async def ours_round(count: int, clients: int) -> Run:
             nonlocal plan
@@ -132,16 +151,30 @@ async def run_rounds(
                 print(f"[activities, local] at intake, then per step: {plan}", file=sys.stderr)
             return run
 
+        async def timed(round_: Awaitable[Run], cpu: list[dict[str, float]]) -> Run:
+            """The round, its CPU-seconds per order of each part appended to `cpu`."""
+            before = cpu_sample(processes)
+            run = await round_
+            used = spent(before, cpu_sample(processes))
+            cpu.append({part: seconds / run.orders for part, seconds in used.items()})
+            return run
+
+        async def ours_timed() -> None:
+            ours.append(await timed(ours_round(orders, concurrency), ours_cpu))
+
+        async def bare_timed() -> None:
+            bare.append(
+                await timed(bare_lifecycle(stack.temporal, plan, orders, concurrency), bare_cpu)
+            )
+
         if warm:
             await ours_round(1, 1)
             await bare_lifecycle(stack.temporal, plan, 1, 1)
         for number in range(rounds):
-            if number % 2 == 0:
-                ours.append(await ours_round(orders, concurrency))
-                bare.append(await bare_lifecycle(stack.temporal, plan, orders, concurrency))
-            else:
-                bare.append(await bare_lifecycle(stack.temporal, plan, orders, concurrency))
-                ours.append(await ours_round(orders, concurrency))
+            for one_round in (
+                (ours_timed, bare_timed) if number % 2 == 0 else (bare_timed, ours_timed)
+            ):
+                await one_round()
     rate = statistics.median(r.rate for r in ours)
     floor = statistics.median(r.rate for r in bare)
     clients = f"{concurrency} client{'s' if concurrency > 1 else ''}"
@@ -166,6 +199,24 @@ async def run_rounds(
                 statistics.median(percentile(r.latencies, q) for r in ours) * 1000,
                 "ms",
                 floor=statistics.median(percentile(r.latencies, q) for r in bare) * 1000,
+            )
+        )
+    return figures + cpu_figures(ours_cpu, bare_cpu)
+
+
+def cpu_figures(ours: list[dict[str, float]], bare: list[dict[str, float]]) -> list[Figure]:
+    """CPU per order of each part found (medians across rounds), the bare rounds' Python and
+    dev server as floor; PostgreSQL has none (the bare workflow does not use it)."""
+    figures = []
+    for part in ours[0] if ours else {}:
+        floor = statistics.median(r[part] for r in bare) if part in (PYTHON, TEMPORAL) else None
+        figures.append(
+            Figure(
+                BENCH,
+                f"CPU per order, {part}",
+                statistics.median(r[part] for r in ours) * 1000,
+                "ms",
+                floor=None if floor is None else floor * 1000,
             )
         )
     return figures

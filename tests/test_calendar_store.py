@@ -14,8 +14,10 @@ from sqlmodel import col
 from shared.db import session_scope
 from shared.escalations.models import Escalation
 from shared.settings import Settings
+from shared.working_time import store
 from shared.working_time.changes import remind_unconfirmed
 from shared.working_time.data import PublicCalendar
+from shared.working_time.models import CalendarExceptionRow
 from shared.working_time.store import (
     UNCONFIRMED,
     CalendarSource,
@@ -86,6 +88,55 @@ async def test_an_extra_working_saturday_with_its_own_shifts(
     assert saturday.working
     assert [(s.start, s.end) for s in saturday.shifts] == [(8 * 60, 12 * 60)]
     assert not calendar.day(date(2026, 3, 8)).working
+
+
+async def test_the_source_sees_a_change_at_once_and_reuses_an_unchanged_calendar(
+    engine: AsyncEngine, base_settings: Settings
+) -> None:
+    source = CalendarSource(engine, base_settings)
+    first = await source.current()
+    assert await source.current() is first  # nothing changed: the same calendar, not rebuilt
+    assert source.builds == 1
+    # A change stored by another session (as another process would) is seen by the next call.
+    shutdown = await _add(engine, "day_off", date(2026, 3, 2), date(2026, 3, 6))
+    changed = await source.current()
+    assert changed is not first and source.builds == 2
+    assert not changed.day(date(2026, 3, 4)).working
+    assert await source.current() is changed
+    # Any column of an exception is part of what the calendar is built from: its reason too.
+    async with session_scope(engine) as session:
+        row = await session.get(CalendarExceptionRow, shutdown)
+        assert row is not None
+        row.reason = "stock-take"
+    renamed = await source.current()
+    assert renamed is not changed and "stock-take" in (renamed.day(date(2026, 3, 4)).note or "")
+    # Deleting it builds the calendar of no exceptions again: the first one's version.
+    async with session_scope(engine) as session:
+        await delete_exception(session, exception_id=shutdown)
+    after = await source.current()
+    assert after.version == first.version and after.day(date(2026, 3, 4)).working
+    assert source.builds == 4
+    # covering() keeps its own calendar per range of years, beside current()'s.
+    far = await source.covering(date(2040, 1, 1), date(2040, 12, 31))
+    assert await source.covering(date(2040, 1, 1), date(2040, 12, 31)) is far
+    assert await source.current() is after and source.builds == 5
+
+
+async def test_a_new_year_covers_new_years_and_builds_a_new_calendar(
+    engine: AsyncEngine, base_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = [date(2026, 12, 31)]
+    monkeypatch.setattr(store, "plant_today", lambda settings: today[0])
+    source = CalendarSource(engine, base_settings)
+    old_year = await source.current()
+    assert await source.current() is old_year
+    assert max(old_year.data.public.holidays).year == 2031  # 2026 + YEARS_AFTER
+    today[0] = date(2027, 1, 1)
+    new_year = await source.current()
+    assert new_year is not old_year and source.builds == 2
+    assert max(new_year.data.public.holidays).year == 2032
+    assert min(new_year.data.public.holidays).year == 2025  # 2027 - YEARS_BEFORE
+    assert await source.current() is new_year
 
 
 async def test_no_two_exceptions_share_a_date(engine: AsyncEngine) -> None:

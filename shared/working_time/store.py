@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-from shared.db import session_scope
 from shared.escalations.models import Escalation
 from shared.escalations.service import acknowledge
 from shared.settings import Settings
@@ -60,13 +59,23 @@ def public_part(settings: Settings, years: range) -> PublicCalendar:
 
 def to_exception(row: CalendarExceptionRow) -> CalendarException:
     """The calendar's view of a stored exception."""
+    return _exception((row.id or 0, row.kind, row.start_date, row.end_date, row.reason, row.shifts))
+
+
+# A stored exception as the calendar reads it: id, kind, start, end, reason, shifts (text).
+# Every column that makes the calendar: a change of any of them is a change of the calendar.
+ExceptionValues = tuple[int, str, date, date, str, str]
+
+
+def _exception(values: ExceptionValues) -> CalendarException:
+    id_, kind, start, end, reason, shifts = values
     return CalendarException(
-        id=row.id or 0,
-        kind=row.kind,  # type: ignore[arg-type]  # the API and the check constraint keep it so
-        start=row.start_date,
-        end=row.end_date,
-        reason=row.reason,
-        shifts=parse_shifts(row.shifts) if row.shifts else (),
+        id=id_,
+        kind=kind,  # type: ignore[arg-type]  # the API and the check constraint keep it so
+        start=start,
+        end=end,
+        reason=reason,
+        shifts=parse_shifts(shifts) if shifts else (),
     )
 
 
@@ -225,19 +234,44 @@ def years_to_remind(public: PublicCalendar, confirmed: set[int], today: date) ->
     return [y for y in range(first, today.year + 2) if y not in confirmed]
 
 
+# The exceptions' columns `CalendarSource` reads, in `ExceptionValues`' order.
+_VALUES = select(
+    col(CalendarExceptionRow.id),
+    col(CalendarExceptionRow.kind),
+    col(CalendarExceptionRow.start_date),
+    col(CalendarExceptionRow.end_date),
+    col(CalendarExceptionRow.reason),
+    col(CalendarExceptionRow.shifts),
+).order_by(col(CalendarExceptionRow.start_date), col(CalendarExceptionRow.id))
+
+# How many calendars (one per range of years) a source keeps; `current()` needs one, a few
+# more serve `covering()` without evicting it.
+_KEPT = 8
+
+
 class CalendarSource:
-    """The current factory calendar for the activities of one worker or gateway process."""
+    """The current factory calendar for the activities of one worker or gateway process.
+
+    Every call reads the stored exceptions (one statement, no transaction around it), so a
+    change is seen by the very next call in any process, with no cache to invalidate. What is
+    not repeated is building the calendar: when the exceptions read, the years covered, today
+    and the settings' calendar fields are what the last calendar was built from, that same
+    `FactoryCalendar` is returned. Sharing it is safe: its data is frozen and its only state
+    is a memo of days computed from that data (plain dict entries, the same whoever adds
+    them), dropped with the calendar when a new one is built (every day at the latest).
+    """
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self._engine = engine
         self._settings = settings
+        # Per range of years: what the calendar was built from, and the calendar.
+        self._built: dict[range, tuple[tuple[object, ...], FactoryCalendar]] = {}
+        self.builds = 0  # calendars built (not reused): what the tests and benchmarks count
 
     async def current(self) -> FactoryCalendar:
         """The calendar as it stands now (settings, public holidays, stored exceptions)."""
-        # One small query a call: the exceptions are a handful of rows, and reading them each
-        # time means a change is seen by the next clock without any cache to invalidate.
-        async with session_scope(self._engine) as session:
-            return await load_calendar(session, self._settings, today=plant_today(self._settings))
+        today = plant_today(self._settings)
+        return await self._calendar(covered_years(today), today)
 
     async def covering(self, start: date, end: date) -> FactoryCalendar:
         """The calendar with the public holidays of start..end too (for plans far ahead).
@@ -245,7 +279,38 @@ class CalendarSource:
         Its `version` differs from `current()`'s when start..end leaves the covered years (the
         version hashes the public holidays loaded): keep `current()`'s version with a clock."""
         today = plant_today(self._settings)
-        async with session_scope(self._engine) as session:
-            return await load_calendar(
-                session, self._settings, today=today, years=years_of(start, end, today)
+        return await self._calendar(years_of(start, end, today), today)
+
+    async def _calendar(self, years: range, today: date) -> FactoryCalendar:
+        rows = await self._read_exceptions()
+        settings = self._settings
+        source = (
+            today,
+            rows,
+            settings.timezone,
+            settings.shifts,
+            settings.work_week,
+            settings.clock_basis,
+            settings.holidays_country,
+        )
+        kept = self._built.get(years)
+        if kept is not None and kept[0] == source:
+            return kept[1]
+        exceptions = tuple(_exception(values) for values in rows)
+        calendar = FactoryCalendar(settings.calendar_data(public_part(settings, years), exceptions))
+        self.builds += 1
+        if len(self._built) >= _KEPT and years not in self._built:
+            self._built.clear()
+        self._built[years] = (source, calendar)
+        return calendar
+
+    async def _read_exceptions(self) -> tuple[ExceptionValues, ...]:
+        """The stored exceptions' values, by start date: one statement in autocommit (a
+        single read needs no transaction, and BEGIN and COMMIT would be two round trips)."""
+        async with self._engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            result = await connection.execute(_VALUES)
+            return tuple(
+                (id_ or 0, kind, start, end, reason, shifts)
+                for id_, kind, start, end, reason, shifts in result
             )
