@@ -153,6 +153,29 @@ def test_without_an_otlp_endpoint_no_exporter_is_made(
     assert exporter.calls == [] and batch.calls == []
 
 
+def test_without_an_exporter_spans_carry_their_ids_and_record_nothing_until_one_is_added(
+    base_settings: Settings,
+) -> None:
+    provider = telemetry.build_tracer_provider(
+        base_settings.model_copy(update={"otlp_endpoint": ""})
+    )
+    tracer = provider.get_tracer(__name__)
+    with tracer.start_as_current_span("unseen") as parent:
+        assert not parent.is_recording()
+        assert parent.get_span_context().is_valid  # ids still travel in headers and logs
+        child = tracer.start_span("unseen child")
+        assert child.get_span_context().trace_id == parent.get_span_context().trace_id
+        child.end()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with tracer.start_as_current_span("seen", attributes={"k": "v"}) as span:
+        assert span.is_recording()
+    assert [(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()] == [
+        ("seen", {"k": "v"})
+    ]
+    provider.shutdown()
+
+
 def test_an_otlp_endpoint_gets_a_batching_otlp_http_exporter(
     base_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
