@@ -59,6 +59,11 @@ class TokenVerifier:
             timeout=5,
         )
 
+    @property
+    def fetches_keys(self) -> bool:
+        """Whether `verify` may fetch an identity provider's key set (blocking I/O)."""
+        return bool(self._settings.jwks_url)
+
     @cached_property
     def _key(self) -> str:
         return self._settings.signing_key()

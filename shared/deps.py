@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
@@ -18,19 +19,19 @@ from shared.settings import Settings
 from shared.working_time.store import CalendarSource
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def _calendar(request: Request) -> CalendarSource:
+async def _calendar(request: Request) -> CalendarSource:
     return request.app.state.calendar  # type: ignore[no-any-return]
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
@@ -44,12 +45,19 @@ async def _session(engine: Annotated[AsyncEngine, Depends(_engine)]) -> AsyncIte
 _bearer = HTTPBearer(auto_error=False, description="a JWT: `orderflow token` or the IdP's")
 
 
-def _principal(
+async def _principal(
     request: Request,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.verify(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    # An identity provider's key set may have to be fetched (PyJWT's client is blocking): in a
+    # worker thread then. A token checked with the plant's own key is a little CPU, done here
+    # (FastAPI would run a plain function in a thread for every request).
+    if verifier.fetches_keys:
+        principal = await run_in_threadpool(verifier.verify, header)
+    else:
+        principal = verifier.verify(header)
     return known_roles_required(principal)
 
 
