@@ -167,24 +167,31 @@ class PlanningActivities(DbActivities):
                 )
                 .on_conflict_do_nothing()
             )
-            for name, planned in plan.milestones.items():
-                forecast = plan.forecast.get(name, planned)
-                await session.execute(
-                    insert(Milestone)
-                    .values(
-                        order_no=plan.order_no,
-                        name=name,
-                        owner=MILESTONE_OWNERS[name],
-                        planned=planned,
-                        forecast=forecast,
-                        revision=plan.revision,
-                        updated_at=plan.at,
-                    )
-                    .on_conflict_do_update(
-                        index_elements=["order_no", "name"],
-                        set_={"planned": planned, "forecast": forecast, "revision": plan.revision},
-                    )
+            # Every milestone in one statement (its read-model trigger runs once, not per row).
+            milestones = insert(Milestone).values(
+                [
+                    {
+                        "order_no": plan.order_no,
+                        "name": name,
+                        "owner": MILESTONE_OWNERS[name],
+                        "planned": planned,
+                        "forecast": plan.forecast.get(name, planned),
+                        "revision": plan.revision,
+                        "updated_at": plan.at,
+                    }
+                    for name, planned in plan.milestones.items()
+                ]
+            )
+            await session.execute(
+                milestones.on_conflict_do_update(
+                    index_elements=["order_no", "name"],
+                    set_={
+                        "planned": milestones.excluded.planned,
+                        "forecast": milestones.excluded.forecast,
+                        "revision": milestones.excluded.revision,
+                    },
                 )
+            )
             await add_event(
                 session,
                 key=f"{plan.order_no}:plan:{plan.revision}",
