@@ -66,10 +66,15 @@ SIZES: dict[str, tuple[int, int, int]] = {"tiny": (1, 1, 1), "full": (40, 8, 3)}
 
 
 async def drive(
-    http: httpx.AsyncClient, headers: dict[str, str], took: Callable[[str, float], None]
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    took: Callable[[str, float], None],
+    *,
+    wait: str | None = None,
 ) -> str:
     """One order from intake through the five review steps, each completion's round trip
-    handed to `took(kind, seconds)`; returns its number."""
+    handed to `took(kind, seconds)`; returns its number. `wait`: the completions' `?wait=`
+    (none: the default, `settled`)."""
     order_no = f"B-{uuid.uuid4().hex[:10]}"
     body = {
         "order_no": order_no,
@@ -96,7 +101,10 @@ async def drive(
         data = payload or {"delivery_date": task["context"]["proposed_date"]}
         started = time.perf_counter()
         done = await http.post(
-            f"/{dept}/tasks/{task['task_id']}/complete", json=data, headers=headers
+            f"/{dept}/tasks/{task['task_id']}/complete",
+            params={"wait": wait} if wait else None,
+            json=data,
+            headers=headers,
         )
         took(kind, time.perf_counter() - started)
         done.raise_for_status()
