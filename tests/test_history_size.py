@@ -33,6 +33,7 @@ from tests.drivers import to_master_plan
 from tests.helpers import (
     MARGIN,
     advance_to,
+    complete,
     complete_ok,
     create_order,
     settled,
@@ -288,9 +289,26 @@ async def test_release_to_production_does_not_grow_with_the_bom(
         assert task["context"]["pick_lines"] == n, task["context"]
         assert len(task["context"]["pick_list"]) == 20
         picked = [{"item": f"P{k:04d}-{suffixes[n]}", "qty_picked": 12} for k in range(n)]
-        # A line not on the list: the order has no list to refuse it against; the warehouse
-        # takes nothing for it (and the timeline says so).
-        picked.append({"item": f"NOT-LISTED-{suffixes[n]}", "qty_picked": 1})
+        # The order keeps no list to refuse a line against; the warehouse's API checks the
+        # lines against the reservations: all problems at once, the task left open.
+        wrong = [
+            *picked[:-2],
+            {"item": f"P{n - 2:04d}-{suffixes[n]}", "qty_picked": 13},
+            {"item": f"NOT-LISTED-{suffixes[n]}", "qty_picked": 1},
+            picked[0],
+        ]
+        refused = await complete(flow, "warehouse.picking", order_no, {"lines": wrong})
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert body["error"] == "invalid_payload" and body["problem_count"] == 3, body
+        assert [p["field"] for p in body["problems"]] == [
+            f"lines.{n - 2}",
+            f"lines.{n - 1}",
+            f"lines.{n}",
+        ], body["problems"]
+        assert "is reserved for the order, not 13" in body["problems"][0]["problem"], body
+        assert "not on the order's pick list" in body["problems"][1]["problem"], body
+        assert "appears twice" in body["problems"][2]["problem"], body
         view = await complete_ok(flow, "warehouse.picking", order_no, {"lines": picked})
         assert view["stage"] == "production", view["stage"]
         # The warehouse took every line off the shelf, read from the database.

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.engineering.api import release_router
 from services.tasks.api import task_router
+from services.warehouse.pick_check import PICKING, check_picking
 from services.warehouse.receiving.api import receipt_router
 from services.warehouse.returns import (
     RETURN_ROLES,
@@ -27,7 +28,7 @@ from shared.deps import CurrentUser, SessionDep, TemporalDep
 from shared.errors import invalid, not_found
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
-router.include_router(task_router("warehouse"))
+router.include_router(task_router("warehouse", {PICKING: check_picking}))
 router.include_router(release_router("warehouse"))
 router.include_router(receipt_router)
 
