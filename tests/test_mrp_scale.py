@@ -8,6 +8,7 @@ topological pass, a gross explosion, a second netting walk, then proposals keyed
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -269,3 +270,29 @@ def test_batched_keys_equal_proposal_key(
     keys = ProposalKeys(order_no, revision)
     assert keys.key(item, reason) == proposal_key(order_no, revision, item, reason)
     assert keys.key(item, reason) == reference_key(order_no, revision, item, reason)
+
+
+def test_plan_collects_only_the_young_generation_and_puts_the_thresholds_back() -> None:
+    """Full and middle-generation collections walk far more than the run's newest objects
+    (services/procurement/mrp/collector.py): none runs inside `plan`, and the collector's
+    thresholds are the caller's again afterwards, also when the plan refuses its input."""
+    bom = generated_bom(3000, seed=5)
+    supply, safety = generated_supply(bom, 5)
+    before = gc.get_threshold()
+    generations: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        plan("SO-9", 1, bom, 2, supply, safety)
+        inside = list(generations)
+        with pytest.raises(ValueError, match="unknown parent"):
+            plan("SO-9", 1, [*bom, BomItem("X", "nowhere", Decimal(1), "buy")], 2, {})
+    finally:
+        gc.callbacks.remove(record)
+    assert gc.isenabled()
+    assert inside and set(inside) == {0}, inside
+    assert gc.get_threshold() == before

@@ -37,7 +37,7 @@ from decimal import (
     localcontext,
 )
 
-from services.procurement.mrp.collector import no_cycle_collection
+from services.procurement.mrp.collector import young_collections_only
 from services.procurement.mrp.keys import ProposalKeys
 from services.procurement.mrp.schemas import (
     ZERO,
@@ -50,7 +50,7 @@ from services.procurement.mrp.schemas import (
     Supply,
     WorkOrderProposal,
 )
-from services.procurement.mrp.structure import lines_of, structure
+from services.procurement.mrp.structure import line_of, lines_of, structure
 
 # Precision of the exact context. Quantities multiply down the BOM levels, so digits add up;
 # 100 significant digits is far beyond any real BOM, and if it were ever exceeded `Inexact`
@@ -100,7 +100,7 @@ def explode(bom: Iterable[BomItem], order_qty: Decimal | int) -> dict[str, Decim
             for above, qty_per in lines_of(node):
                 gross += above.gross * qty_per
             node.gross = gross
-    return {node.item: node.gross for node in bom_structure.order}
+    return {line_of(node).item: node.gross for node in bom_structure.order}
 
 
 def plan(
@@ -120,7 +120,7 @@ def plan(
     requisition for the order shortage and one for the safety-stock top-up, which together
     cover the net requirement exactly.
     """
-    with no_cycle_collection():
+    with young_collections_only():
         return _plan(order_no, bom_revision, bom, order_qty, supply, safety_stock)
 
 
@@ -155,8 +155,9 @@ def _plan(
         root = bom_structure.root
         root.gross = root.driving = qty
         for node in bom_structure.order:
-            item, item_info, above = node.item, node.line, node.above
+            item_info, above = node.line, node.above
             assert item_info is not None and above is not None  # structure() refused unknowns
+            item = item_info.item
             # The item's first line, then any further lines (a component of several parents).
             qty_per = item_info.qty_per
             item_gross = ZERO + above.gross * qty_per

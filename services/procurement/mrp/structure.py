@@ -27,11 +27,12 @@ class Node:
     node, qty per) in BOM order, its low-level code and what a run works out for it. (Most
     items are on one line: no list and no pair for them.)"""
 
-    __slots__ = ("above", "driving", "gross", "item", "level", "line", "more", "seen")
+    __slots__ = ("above", "driving", "gross", "level", "line", "more", "seen")
 
-    def __init__(self, item: str, line: BomItem | None, above: Node | None) -> None:
-        self.item = item
+    def __init__(self, line: BomItem | None, above: Node | None) -> None:
         # None while the item has only been seen as a parent: an unknown parent if it stays so.
+        # (The item is `line.item`: no reference of its own, one object less to touch when a
+        # run's nodes are released.)
         self.line = line
         self.above = above
         self.more: list[tuple[Node, Decimal]] | None = None
@@ -53,7 +54,7 @@ class Structure:
     order: list[Node]
 
 
-_ITEM = attrgetter("item")
+_ITEM = attrgetter("line.item")
 
 
 def structure(lines: Sequence[BomItem]) -> Structure:
@@ -73,7 +74,7 @@ def structure(lines: Sequence[BomItem]) -> Structure:
     """
     if not lines:
         raise ValueError("BOM has no lines")
-    root = Node("", None, None)
+    root = Node(None, None)
     root.level = -1
     nodes: dict[str, Node] = {}
     # Items seen as a parent and not (yet) on a line of their own.
@@ -93,13 +94,13 @@ def structure(lines: Sequence[BomItem]) -> Structure:
         else:
             found = nodes.get(parent)
             if found is None:
-                found = nodes[parent] = Node(parent, None, None)
+                found = nodes[parent] = Node(None, None)
                 unknowns += 1
             above = found
             above.seen = True
         node = nodes.get(item)
         if node is None:
-            node = nodes[item] = Node(item, line, above)
+            node = nodes[item] = Node(line, above)
         elif node.line is None:
             node.line, node.above = line, above
             unknowns -= 1
@@ -168,7 +169,7 @@ def _levels(nodes: dict[str, Node], root: Node) -> None:
             if pending[child] == 0:
                 ready.append(child)
     if taken != len(nodes):
-        stuck = sorted(node.item for node, n in pending.items() if n > 0)
+        stuck = sorted(item for item, node in nodes.items() if pending[node] > 0)
         raise ValueError(f"BOM has a cycle through: {', '.join(stuck)}")
 
 
@@ -176,3 +177,9 @@ def lines_of(node: Node) -> list[tuple[Node, Decimal]]:
     """The item's lines as (parent node, qty per), in BOM order."""
     assert node.line is not None and node.above is not None  # `structure` refused unknowns
     return [(node.above, node.line.qty_per), *(node.more or ())]
+
+
+def line_of(node: Node) -> BomItem:
+    """The item's first line (its attributes); every node of a `Structure` has one."""
+    assert node.line is not None  # `structure` refused unknown parents
+    return node.line
