@@ -132,7 +132,13 @@ def _plan(
     supply: Mapping[str, Supply],
     safety_stock: Mapping[str, Decimal] | None,
 ) -> MrpResult:
-    bom_structure = structure(_lines(bom))
+    import gc
+
+    gc.disable()
+    try:
+        bom_structure = structure(_lines(bom))
+    finally:
+        gc.enable()
     safety = dict(safety_stock or {})
     qty = _order_qty(order_qty)
     for item, s in supply.items():
@@ -149,6 +155,7 @@ def _plan(
     # planned, so its gross and requirement are summed over its lines from its parents' gross
     # and net quantities, it is netted and its proposals made in one step; O(lines).
     mrp_lines: dict[str, MrpLine] = {}
+    reserved: dict[str, Decimal] = {}
     work_orders: list[WorkOrderProposal] = []
     requisitions: list[RequisitionProposal] = []
     with localcontext(_EXACT):
@@ -169,13 +176,20 @@ def _plan(
             s = supply.get(item, no_supply)
             ss = safety.get(item, ZERO)
             if s is no_supply:
+                # Nothing available: the shortage is the requirement itself (the same Decimal
+                # `requirement - 0` would give: a sum starting at ZERO has no positive exponent)
+                # and nothing is left after the order; nothing to reserve.
                 order_shortage = requirement if requirement > 0 else ZERO
                 topup = max(ZERO, ss - ZERO)
+                reserve = ZERO
             else:
                 available = s.free_stock + s.open_po + s.open_wo
                 order_shortage = max(ZERO, requirement - available)
                 left_after_order = max(ZERO, available - requirement)
                 topup = max(ZERO, ss - left_after_order)
+                reserve = min(s.free_stock, requirement)
+                if reserve > 0:
+                    reserved[item] = reserve
             mrp_lines[item] = MrpLine(
                 item=item,
                 make_or_buy=item_info.make_or_buy,
@@ -189,11 +203,13 @@ def _plan(
                 open_po=s.open_po,
                 open_wo=s.open_wo,
                 safety_stock=ss,
-                reserve=min(s.free_stock, requirement),
+                reserve=reserve,
                 order_shortage=order_shortage,
                 safety_topup=topup,
             )
             node.gross = item_gross
+            # Shortage plus top-up; with no top-up (max() gave ZERO itself) the shortage is
+            # already that sum, exponent included (it has no positive exponent either).
             node.driving = driving = order_shortage if topup is ZERO else order_shortage + topup
             if item_info.make_or_buy == "make":
                 if driving > 0:
@@ -211,7 +227,7 @@ def _plan(
         bom_revision=revision,
         order_qty=qty,
         lines=mrp_lines,
-        reserve={item: ln.reserve for item, ln in mrp_lines.items() if ln.reserve > 0},
+        reserve=reserved,
         work_orders=tuple(work_orders),
         requisitions=tuple(requisitions),
     )
