@@ -132,13 +132,7 @@ def _plan(
     supply: Mapping[str, Supply],
     safety_stock: Mapping[str, Decimal] | None,
 ) -> MrpResult:
-    import gc
-
-    gc.disable()
-    try:
-        bom_structure = structure(_lines(bom))
-    finally:
-        gc.enable()
+    bom_structure = structure(_lines(bom))
     safety = dict(safety_stock or {})
     qty = _order_qty(order_qty)
     for item, s in supply.items():
