@@ -7,10 +7,12 @@ through engineering's activity, then `run_mrp` called on a ProcurementActivities
 an embedded PostgreSQL, timed apart and summed, plus a retried run (which must change
 nothing). Figures have no floor: there is no bare-engine counterpart to MRP.
 
-Measured on the shared 2-core machine (load ~2.5 from other sessions), three runs each, the
-earlier figures in brackets: pure 1k / 10k / 100k lines 0.005 / 0.053-0.057 / 0.60-0.63 CPU s
-(0.005 / 0.065-0.083 / 1.02-1.16 s; issue 17's first figures 0.015 / 0.55 / 123 s); per 10x
-lines 11.3-11.4x from 1k to 10k and 11.0-11.6x from 10k to 100k (12.2-14.5x and 14.0-17.3x).
+Measured on the shared 2-core machine (load 2-3 from other sessions), two rounds of three
+runs alternating with the previous code, whose figures are in brackets: pure 1k / 10k / 100k
+lines 0.005 / 0.050-0.057 / 0.60-0.63 CPU s (0.005 / 0.064-0.083 / 0.96-1.16 s; issue 17's
+first figures 0.015 / 0.55 / 123 s); per 10x lines 10.4-11.4x from 1k to 10k and 11.0-11.9x
+from 10k to 100k (12.2-14.5x and 13.9-17.3x); a third round of three alone gave 11.7, 12.5
+and 12.2x from 10k to 100k, so under load the 12x target is met narrowly, not with room.
 Every line is touched a fixed number of times, but a 100,000-line run's BOM, nodes and results
 (tens of MB) no longer fit the CPU caches, so the same work costs more per line: a bare loop
 filling a 100,000-entry dict shows 12-20x here. What was worse than that, and is gone:
