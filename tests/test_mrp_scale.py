@@ -8,6 +8,7 @@ topological pass, a gross explosion, a second netting walk, then proposals keyed
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -200,15 +201,20 @@ def generated_supply(bom: list[BomItem], seed: int) -> tuple[dict[str, Supply], 
     return supply, safety
 
 
+@pytest.mark.parametrize("shuffled", [False, True], ids=["parents-first", "shuffled"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_one_pass_plan_equals_the_earlier_two_pass_plan(seed: int) -> None:
+def test_one_pass_plan_equals_the_earlier_two_pass_plan(seed: int, shuffled: bool) -> None:
+    """Parents first, `plan` takes the low-level codes it works out while reading the lines;
+    shuffled, components come before their parents and it works them out again by Kahn's
+    algorithm. Both must plan what the reference does."""
     bom = generated_bom(3000, seed=seed)
     assert any(a.item == b.item and a.parent != b.parent for a, b in itertools.pairwise(bom)), (
         "the generated BOM shares components"
     )
     supply, safety = generated_supply(bom, seed)
     qty = Decimal(seed * 3)
-    got = plan("SO-9", 2, bom, qty, supply, safety)
+    lines = random.Random(seed).sample(bom, len(bom)) if shuffled else bom
+    got = plan("SO-9", 2, lines, qty, supply, safety)
     want_lines, want_work_orders, want_requisitions = reference_plan(
         "SO-9", "2", bom, qty, supply, safety
     )
@@ -264,3 +270,29 @@ def test_batched_keys_equal_proposal_key(
     keys = ProposalKeys(order_no, revision)
     assert keys.key(item, reason) == proposal_key(order_no, revision, item, reason)
     assert keys.key(item, reason) == reference_key(order_no, revision, item, reason)
+
+
+def test_plan_collects_only_the_young_generation_and_puts_the_thresholds_back() -> None:
+    """Full and middle-generation collections walk far more than the run's newest objects
+    (services/procurement/mrp/collector.py): none runs inside `plan`, and the collector's
+    thresholds are the caller's again afterwards, also when the plan refuses its input."""
+    bom = generated_bom(3000, seed=5)
+    supply, safety = generated_supply(bom, 5)
+    before = gc.get_threshold()
+    generations: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        plan("SO-9", 1, bom, 2, supply, safety)
+        inside = list(generations)
+        with pytest.raises(ValueError, match="unknown parent"):
+            plan("SO-9", 1, [*bom, BomItem("X", "nowhere", Decimal(1), "buy")], 2, {})
+    finally:
+        gc.callbacks.remove(record)
+    assert gc.isenabled()
+    assert inside and set(inside) == {0}, inside
+    assert gc.get_threshold() == before

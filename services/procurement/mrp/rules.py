@@ -26,9 +26,7 @@ Rules, and why:
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import (
     Context,
     Decimal,
@@ -39,7 +37,7 @@ from decimal import (
     localcontext,
 )
 
-from services.procurement.mrp.collector import no_cycle_collection
+from services.procurement.mrp.collector import young_collections_only
 from services.procurement.mrp.keys import ProposalKeys
 from services.procurement.mrp.schemas import (
     ZERO,
@@ -52,6 +50,7 @@ from services.procurement.mrp.schemas import (
     Supply,
     WorkOrderProposal,
 )
+from services.procurement.mrp.structure import line_of, lines_of, structure
 
 # Precision of the exact context. Quantities multiply down the BOM levels, so digits add up;
 # 100 significant digits is far beyond any real BOM, and if it were ever exceeded `Inexact`
@@ -63,100 +62,16 @@ _PRECISION = 100
 _EXACT = Context(prec=_PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
 
 
-# --------------------------------------------------------------------------------------------
-# BOM structure
-
-
-@dataclass(frozen=True, slots=True)
-class _Structure:
-    """A validated BOM: each item's first line (its attributes: make/buy, lead days, supplier,
-    special, the same on every line), lines by parent, items in planning order."""
-
-    info: dict[str, BomItem]
-    children: dict[str | None, list[BomItem]]
-    levels: dict[str, int]
-    order: list[str]
-
-
 def _check_quantity(name: str, value: Decimal) -> None:
     """Refuse quantities that would make the arithmetic meaningless (NaN, infinite, negative)."""
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
         raise ValueError(f"{name} must be a finite, non-negative Decimal, got {value!r}")
 
 
-def _structure(bom: Iterable[BomItem]) -> _Structure:
-    """Validate the BOM and order its items so every item comes after all of its parents.
-
-    Raises ValueError for an empty BOM, a non-positive quantity per, an unknown parent, an
-    item whose attributes differ between lines, or a cycle. Engineering refuses these at
-    release already; MRP checks again because it must never loop or propose nonsense.
-    """
-    lines = list(bom)
-    if not lines:
-        raise ValueError("BOM has no lines")
-    info: dict[str, BomItem] = {}
-    children: dict[str | None, list[BomItem]] = defaultdict(list)
-    # How many lines name each item as a component under a parent: the item is ready to be
-    # planned once all of those parents have been.
-    pending: dict[str, int] = {}
-    for line in lines:
-        item, qty_per = line.item, line.qty_per
-        if not isinstance(qty_per, Decimal) or not qty_per.is_finite():
-            raise ValueError(f"{item}: qty_per must be a finite Decimal")
-        if qty_per <= 0:
-            raise ValueError(f"{item}: qty_per must be positive, got {qty_per}")
-        if line.make_or_buy not in ("make", "buy"):
-            raise ValueError(f"{item}: make_or_buy must be 'make' or 'buy'")
-        known = info.get(item)
-        if known is None:
-            info[item] = line
-            pending[item] = 0
-        elif (known.make_or_buy, known.lead_days, known.supplier, known.special) != (
-            line.make_or_buy,
-            line.lead_days,
-            line.supplier,
-            line.special,
-        ):
-            raise ValueError(f"{item}: make/buy, lead days, supplier or special differ")
-        children[line.parent].append(line)
-        if line.parent is not None:
-            pending[item] += 1
-
-    unknown = sorted({p for p in children if p is not None and p not in info})
-    if unknown:
-        raise ValueError(f"unknown parent(s): {', '.join(unknown)}")
-
-    # Kahn's algorithm on the item graph (parent -> item), O(lines): each line is followed
-    # once, when its parent is planned. An item's level (low-level code) is one below its
-    # deepest parent, and final when the item is taken (all its parents came before), so the
-    # order items are taken in does not matter: the final sort by (level, item) decides the
-    # planning order. (A list re-sorted for every ready item made a 10,000-line BOM quadratic.)
-    levels: dict[str, int] = dict.fromkeys(info, 0)
-    ready = [item for item, n in pending.items() if n == 0]
-    taken = 0
-    while ready:
-        item = ready.pop()
-        taken += 1
-        below = levels[item] + 1
-        for line in children.get(item, ()):
-            child = line.item
-            if levels[child] < below:
-                levels[child] = below
-            left = pending[child] - 1
-            pending[child] = left
-            if left == 0:
-                ready.append(child)
-    if taken != len(info):
-        stuck = sorted(item for item, n in pending.items() if n > 0)
-        raise ValueError(f"BOM has a cycle through: {', '.join(stuck)}")
-    # Planning order: by level, then by item (buckets per level, no key tuple per item).
-    by_level: list[list[str]] = []
-    for item, level in levels.items():
-        while len(by_level) <= level:
-            by_level.append([])
-        by_level[level].append(item)
-    order = [item for bucket in by_level for item in sorted(bucket)]
-    return _Structure(info=info, children=dict(children), levels=levels, order=order)
+def _lines(bom: Iterable[BomItem]) -> Sequence[BomItem]:
+    """The BOM's lines as a sequence; a list or tuple is read as it is (copying a 100,000-line
+    list touches, and then releases, every line once more)."""
+    return bom if isinstance(bom, list | tuple) else list(bom)
 
 
 def _order_qty(order_qty: Decimal | int) -> Decimal:
@@ -164,26 +79,6 @@ def _order_qty(order_qty: Decimal | int) -> Decimal:
     qty = Decimal(order_qty) if isinstance(order_qty, int) else order_qty
     _check_quantity("order_qty", qty)
     return qty
-
-
-def _propagate(
-    structure: _Structure,
-    order_qty: Decimal,
-    on_item: Callable[[str, Decimal], Decimal] | None = None,
-) -> dict[str, Decimal]:
-    """Walk the BOM top-down, accumulating each item's requirement from its parents.
-
-    Without `on_item` a parent passes its whole requirement down (the gross explosion); with
-    it, the callback nets the item and returns the quantity that drives its children.
-    """
-    req: dict[str, Decimal] = {item: ZERO for item in structure.order}
-    for line in structure.children.get(None, []):
-        req[line.item] += order_qty * line.qty_per
-    for item in structure.order:
-        driving = req[item] if on_item is None else on_item(item, req[item])
-        for line in structure.children.get(item, []):
-            req[line.item] += driving * line.qty_per
-    return req
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,9 +92,15 @@ def explode(bom: Iterable[BomItem], order_qty: Decimal | int) -> dict[str, Decim
     component shared by two assemblies is counted for both. Raises ValueError on a cycle or an
     unknown parent rather than looping.
     """
-    structure = _structure(bom)
+    bom_structure = structure(_lines(bom))
     with localcontext(_EXACT):
-        return _propagate(structure, _order_qty(order_qty))
+        bom_structure.root.gross = _order_qty(order_qty)
+        for node in bom_structure.order:
+            gross = ZERO
+            for above, qty_per in lines_of(node):
+                gross += above.gross * qty_per
+            node.gross = gross
+    return {line_of(node).item: node.gross for node in bom_structure.order}
 
 
 def plan(
@@ -219,7 +120,7 @@ def plan(
     requisition for the order shortage and one for the safety-stock top-up, which together
     cover the net requirement exactly.
     """
-    with no_cycle_collection():
+    with young_collections_only():
         return _plan(order_no, bom_revision, bom, order_qty, supply, safety_stock)
 
 
@@ -231,7 +132,7 @@ def _plan(
     supply: Mapping[str, Supply],
     safety_stock: Mapping[str, Decimal] | None,
 ) -> MrpResult:
-    structure = _structure(bom)
+    bom_structure = structure(_lines(bom))
     safety = dict(safety_stock or {})
     qty = _order_qty(order_qty)
     for item, s in supply.items():
@@ -242,53 +143,68 @@ def _plan(
         _check_quantity(f"{item}: safety_stock", ss)
     revision = str(bom_revision)
     keys = ProposalKeys(order_no, revision)
-    info, children, levels = structure.info, structure.children, structure.levels
     no_supply = Supply()
 
-    # One top-down pass in planning order: an item's gross and requirement are complete when
-    # it is reached (every parent came before), so it is netted, its proposals made and its
-    # gross and net passed to its children in one step; dictionaries only, O(lines).
+    # One top-down pass in planning order: when an item is reached every parent has been
+    # planned, so its gross and requirement are summed over its lines from its parents' gross
+    # and net quantities, it is netted and its proposals made in one step; O(lines).
     mrp_lines: dict[str, MrpLine] = {}
+    reserved: dict[str, Decimal] = {}
     work_orders: list[WorkOrderProposal] = []
     requisitions: list[RequisitionProposal] = []
     with localcontext(_EXACT):
-        gross: dict[str, Decimal] = dict.fromkeys(structure.order, ZERO)
-        req: dict[str, Decimal] = dict.fromkeys(structure.order, ZERO)
-        for line in children.get(None, ()):
-            gross[line.item] += qty * line.qty_per
-        for line in children.get(None, ()):
-            req[line.item] += qty * line.qty_per
-        for item in structure.order:
-            item_info = info[item]
-            requirement = req[item]
+        root = bom_structure.root
+        root.gross = root.driving = qty
+        for node in bom_structure.order:
+            item_info, above = node.line, node.above
+            assert item_info is not None and above is not None  # structure() refused unknowns
+            item = item_info.item
+            # The item's first line, then any further lines (a component of several parents).
+            qty_per = item_info.qty_per
+            item_gross = ZERO + above.gross * qty_per
+            requirement = ZERO + above.driving * qty_per
+            if node.more is not None:
+                for above, qty_per in node.more:
+                    item_gross += above.gross * qty_per
+                    requirement += above.driving * qty_per
             s = supply.get(item, no_supply)
             ss = safety.get(item, ZERO)
-            available = s.free_stock + s.open_po + s.open_wo
-            order_shortage = max(ZERO, requirement - available)
-            left_after_order = max(ZERO, available - requirement)
-            topup = max(ZERO, ss - left_after_order)
-            item_gross = gross[item]
+            if s is no_supply:
+                # Nothing available: the shortage is the requirement itself (the same Decimal
+                # `requirement - 0` would give: a sum starting at ZERO has no positive exponent)
+                # and nothing is left after the order; nothing to reserve.
+                order_shortage = requirement if requirement > 0 else ZERO
+                topup = max(ZERO, ss - ZERO)
+                reserve = ZERO
+            else:
+                available = s.free_stock + s.open_po + s.open_wo
+                order_shortage = max(ZERO, requirement - available)
+                left_after_order = max(ZERO, available - requirement)
+                topup = max(ZERO, ss - left_after_order)
+                reserve = min(s.free_stock, requirement)
+                if reserve > 0:
+                    reserved[item] = reserve
             mrp_lines[item] = MrpLine(
                 item=item,
                 make_or_buy=item_info.make_or_buy,
                 supplier=item_info.supplier,
                 lead_days=item_info.lead_days,
                 special=item_info.special,
-                level=levels[item],
+                level=node.level,
                 gross=item_gross,
                 requirement=requirement,
                 free_stock=s.free_stock,
                 open_po=s.open_po,
                 open_wo=s.open_wo,
                 safety_stock=ss,
-                reserve=min(s.free_stock, requirement),
+                reserve=reserve,
                 order_shortage=order_shortage,
                 safety_topup=topup,
             )
-            driving = order_shortage + topup
-            for line in children.get(item, ()):
-                gross[line.item] += item_gross * line.qty_per
-                req[line.item] += driving * line.qty_per
+            node.gross = item_gross
+            # Shortage plus top-up; with no top-up (max() gave ZERO itself) the shortage is
+            # already that sum, exponent included (it has no positive exponent either).
+            node.driving = driving = order_shortage if topup is ZERO else order_shortage + topup
             if item_info.make_or_buy == "make":
                 if driving > 0:
                     work_orders.append(
@@ -305,7 +221,7 @@ def _plan(
         bom_revision=revision,
         order_qty=qty,
         lines=mrp_lines,
-        reserve={item: ln.reserve for item, ln in mrp_lines.items() if ln.reserve > 0},
+        reserve=reserved,
         work_orders=tuple(work_orders),
         requisitions=tuple(requisitions),
     )
