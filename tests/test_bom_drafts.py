@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.limits import PUBLIC_PATHS_WITH_SCHEMA, InputLimits
+from services.engineering import bom_upload
 from services.engineering.bom_upload import CSV, XLSX
 from services.engineering.drafts import checked_lines, release_refusal
 from shared.db import session_scope
@@ -201,6 +203,48 @@ def test_chinese_csv_and_every_bad_row_of_a_big_sheet() -> None:
         checked_lines(xlsx_body(rows), "xlsx")
     assert [p["row"] for p in refused.value.extra["problems"]] == [502, 1002, 1502]
     assert {p["field"] for p in refused.value.extra["problems"]} == {"qty_per"}
+
+
+def test_a_cell_far_to_the_right_does_not_widen_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stray value at column XFD (the sheet's extent then spans 16,384 columns): read only
+    to the 64th column, the BOM reads as if it were not there."""
+    widths: list[int] = []
+    typed = bom_upload._typed
+
+    def counting(columns: dict[int, str], cells: Any) -> dict[str, Any]:
+        widths.append(len(cells))
+        return typed(columns, cells)
+
+    monkeypatch.setattr(bom_upload, "_typed", counting)
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet("BOM")
+    for r, row in enumerate([HEADER, *ROWS]):
+        for c, cell in enumerate(row):
+            if cell is not None:
+                sheet.write(r, c, cell)
+    sheet.write(len(ROWS), 16383, "stray")
+    book.close()
+    lines = checked_lines(out.getvalue(), "xlsx")
+    assert [line.item for line in lines] == [row[0] for row in ROWS]
+    assert widths and max(widths) == bom_upload.COLUMNS_READ, widths
+
+
+def test_a_workbook_part_inflating_past_the_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A zip bomb: a part that inflates past PART_MAX is refused before anything is read."""
+    body = xlsx_body(ROWS)
+    largest = max(info.file_size for info in zipfile.ZipFile(io.BytesIO(body)).infolist())
+    monkeypatch.setattr(bom_upload, "PART_MAX", largest - 1)
+    with pytest.raises(APIError) as refused:
+        checked_lines(body, "xlsx")
+    assert refused.value.error == "invalid_bom"
+    assert "inflates to" in refused.value.detail, refused.value.detail
+    monkeypatch.setattr(bom_upload, "PART_MAX", largest)
+    assert len(checked_lines(body, "xlsx")) == len(ROWS)
 
 
 async def test_an_upload_has_its_own_larger_body_limit() -> None:

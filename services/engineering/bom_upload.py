@@ -3,10 +3,11 @@
 What engineers export from their CAD/PDM comes as text: a CSV (UTF-8 with or without the BOM
 mark Excel writes, else GB18030 as Chinese Excel saves it) or the first sheet of an XLSX
 workbook, each with a header row naming the line fields (`item`, `parent`, `qty_per`,
-`make_or_buy`, `lead_days`, `supplier`, `special`; other columns are ignored). Cells are
-turned into what the JSON payload would carry (numbers, booleans, None for an empty cell), so
-one validation (services/engineering/drafts.py) judges every format alike; a cell that cannot
-be turned is passed on as text and refused there with its row and field.
+`make_or_buy`, `lead_days`, `supplier`, `special`; other columns are ignored, and in an XLSX
+those past the 64th are not read). Cells are turned into what the JSON payload would carry
+(numbers, booleans, None for an empty cell), so one validation (services/engineering/drafts.py)
+judges every format alike; a cell that cannot be turned is passed on as text and refused
+there with its row and field.
 """
 
 from __future__ import annotations
@@ -114,14 +115,23 @@ def _csv_rows(body: bytes) -> Iterator[Row]:
         raise UnreadableUpload(f"the CSV cannot be read at row {start}: {exc}") from exc
 
 
+# What an XLSX may ask of the reader. A workbook is a zip of XML parts: one part may inflate to
+# at most PART_MAX bytes (`zipfile` never inflates a part past the size it declares), and only
+# the first COLUMNS_READ columns are read, so a cell placed far right (a sheet whose stated
+# extent reaches column XFD) does not make every row 16,384 cells wide.
+PART_MAX = 128 * 2**20
+COLUMNS_READ = 64
+
+
 def _xlsx_rows(body: bytes) -> Iterator[Row]:
     try:
+        _check_parts(zipfile.ZipFile(io.BytesIO(body)))
         book = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"the body is not an XLSX workbook: {exc}") from exc
     try:
         sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = sheet.iter_rows(max_col=COLUMNS_READ, values_only=True)
         header = next(rows, None)
         if header is None:
             raise UnreadableUpload("the sheet is empty; its first row names the line fields")
@@ -131,6 +141,17 @@ def _xlsx_rows(body: bytes) -> Iterator[Row]:
                 yield Row(number, _typed(columns, cells))
     finally:
         book.close()
+
+
+def _check_parts(book: zipfile.ZipFile) -> None:
+    """Refuse a workbook with a part that would inflate past PART_MAX (a zip bomb)."""
+    for info in book.infolist():
+        if info.file_size > PART_MAX:
+            raise UnreadableUpload(
+                f"the workbook's part {info.filename} inflates to {info.file_size:,} bytes, "
+                f"more than the {PART_MAX:,} read from one part; save the BOM alone in a new "
+                "workbook and upload that"
+            )
 
 
 def _columns(header: Iterable[str]) -> dict[int, str]:
