@@ -4,24 +4,33 @@ closed and stored, the step's work going on after the answer.
 
 The step's work is held by an activity interceptor at `publish_plan` (the first activity after
 a master plan), so which answer comes first does not depend on timing.
+
+And a completion of a task whose inbox row is there before its workflow has taken the task in
+(a worker lost mid-workflow-task) waits for the workflow, or answers 503 if it never does.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+import services.tasks.api as tasks_api
 from shared.settings import Settings
+from shared.tasks.activities import TaskActivities
+from shared.types import OpenTask
 from tests.conftest import Stack, run_stack, settings_for
-from tests.drivers import inbox, to_master_plan
+from tests.drivers import inbox, technical_and_lead_time, to_master_plan
 from tests.helpers import create_order, wait_task
 
 HELD = "publish_plan"
+REVIEW_KIND = "engineering.contract_review"
 
 
 class HoldActivity(Interceptor):
@@ -128,3 +137,82 @@ async def test_an_unknown_wait_is_422_and_leaves_the_task_open(
     assert body["error"] and "wait" in response.text, body
     still = await wait_task(stack, "planning.master_plan", order_no)
     assert still["task_id"] == task["task_id"]
+
+
+# -- a task the inbox shows before its workflow has taken it in --------------------------------
+# A workflow writes a task's inbox row with a local activity, inside the workflow task that
+# opens it; a worker lost between the write and the workflow task's completion leaves the row
+# visible while the workflow, retried on another worker, has yet to open the task again under
+# the same id. The rows are written here as that lost worker wrote them.
+
+
+async def _row_before_its_workflow(
+    stack: Stack, engine: AsyncEngine, order_no: str, kind: str, seq: int
+) -> str:
+    """Write the inbox row of the order's task number `seq` as the lost worker did."""
+    workflow_id = f"order-{order_no}"
+    task_id = f"{workflow_id}-t{seq}"
+    await TaskActivities(engine, stack.settings).open_task(
+        OpenTask(
+            task_id=task_id,
+            kind=kind,
+            department=kind.split(".")[0],
+            order_no=order_no,
+            workflow_id=workflow_id,
+            title=f"{kind} of {order_no}",
+            created_at=datetime.now(UTC),
+        )
+    )
+    return task_id
+
+
+async def _seq_so_far(stack: Stack, order_no: str) -> int:
+    """The highest task number the order's workflow has used."""
+    state = await stack.client.get_workflow_handle(f"order-{order_no}").query("state")
+    ids = [t["task_id"] for t in state["open_tasks"]]
+    return max(int(task_id.rsplit("-t", 1)[1]) for task_id in ids)
+
+
+async def test_a_completion_waits_for_the_workflow_to_take_in_a_task_its_inbox_shows(
+    stack: Stack, engine: AsyncEngine
+) -> None:
+    order_no = await create_order(stack)
+    await wait_task(stack, "engineering.contract_review", order_no)
+    await wait_task(stack, "procurement.lead_time_review", order_no)
+    # The delivery review opens next, once both reviews are in: its row is there already.
+    task_id = await _row_before_its_workflow(
+        stack, engine, order_no, "planning.delivery_review", await _seq_so_far(stack, order_no) + 1
+    )
+    answer = asyncio.ensure_future(
+        stack.http.post(
+            f"/planning/tasks/{task_id}/complete",
+            json={"delivery_date": (date.today() + timedelta(days=400)).isoformat()},
+            headers=stack.token("pia", "planning"),
+        )
+    )
+    await asyncio.sleep(1.0)  # refused as unknown by the workflow, sent again meanwhile
+    assert not answer.done()
+    await technical_and_lead_time(stack, order_no)  # the workflow now opens the task
+    response = await asyncio.wait_for(answer, 30)
+    assert response.status_code == 200, response.text
+    (done,) = await inbox(stack, "planning.delivery_review", order_no, state="done")
+    assert done["task_id"] == task_id and done["completed_by"] == "pia"
+
+
+async def test_a_task_its_workflow_never_takes_in_is_503_after_the_catch_up(
+    stack: Stack, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks_api, "CATCH_UP", timedelta(seconds=1.5))
+    order_no = await create_order(stack)
+    await wait_task(stack, "engineering.contract_review", order_no)
+    task_id = await _row_before_its_workflow(stack, engine, order_no, REVIEW_KIND, 99)
+    response = await stack.http.post(
+        f"/engineering/tasks/{task_id}/complete",
+        json={"ok": True, "design_days": 3},
+        headers=stack.token("erin", "engineering"),
+    )
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["error"] == "unavailable" and "has not taken it in" in body["detail"], body
+    # The order's own review is untouched.
+    assert (await wait_task(stack, REVIEW_KIND, order_no))["task_id"] != task_id

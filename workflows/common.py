@@ -54,7 +54,11 @@ async def local_db_write(method: Callable[[Any, A], Awaitable[R]], arg: A, summa
     (app/worker.py); a failing write is retried by the workflow task (in the worker for the
     first minute, then on workflow timers) under the same DB_RETRY policy, and the UI shows it
     as a marker with its summary, not as an activity task of the department's queue. Only for
-    writes well inside DB_TIMEOUT: a local activity holds the workflow task while it runs."""
+    writes well inside DB_TIMEOUT: a local activity holds the workflow task while it runs.
+    And its write is seen before the workflow task that made it is recorded: a worker lost
+    between the two leaves, say, an inbox row of a task the workflow opens again (same id)
+    only once Temporal retries the workflow task on another worker; the tasks API waits for
+    that before it completes such a task (services/tasks/api.py `complete_once_known`)."""
     try:
         result: R = await workflow.execute_local_activity_method(
             method,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, status
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -17,10 +19,12 @@ from shared.auth import READ_ALL, Principal
 from shared.db import autocommit
 from shared.deps import CalendarDep, CurrentUser, SessionDep, TemporalDep
 from shared.errors import (
+    APIError,
     conflict,
     describe_validation,
     invalid,
     not_found,
+    unavailable,
 )
 from shared.params import KindQuery, OffsetQuery, OrderNoQuery
 from shared.payload_base import Payload
@@ -153,7 +157,7 @@ def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = 
         if checks and task.kind in checks:
             await checks[task.kind](session, task, parsed)
         await session.rollback()  # hands the connection back while the update runs
-        await send_completion(temporal, task.workflow_id, task_id, payload, user, wait=wait)
+        await complete_once_known(temporal, task, payload, user, wait=wait)
         await autocommit(session)  # each statement reads what the workflow left
         if not task.order_no:
             done = await get_task(session, department=department, task_id=task_id)
@@ -165,6 +169,43 @@ def task_router(department: str, checks: Mapping[str, CompletionCheck] | None = 
         return view
 
     return router
+
+
+# How long a completion waits for a workflow to take in a task its inbox already shows.
+CATCH_UP = timedelta(seconds=30)
+CATCH_UP_POLL = 0.5
+
+
+async def complete_once_known(
+    temporal: Client, task: TaskPublic, payload: dict[str, Any], user: Principal, *, wait: Wait
+) -> None:
+    """Send the completion of an open inbox row, waiting while its workflow does not know it.
+
+    A workflow writes a task's inbox row with a local activity, inside the workflow task that
+    opens it (workflows/common.local_db_write). A worker lost after that write and before its
+    workflow task completed leaves the row visible while Temporal gives the workflow task to
+    another worker (after its 10 s timeout), which opens the task again under the same id. The
+    workflow refuses the task as unknown until then; the completion is sent again until it is
+    taken, and a workflow that never takes it in CATCH_UP answers 503.
+    """
+    deadline = time.monotonic() + CATCH_UP.total_seconds()
+    while True:
+        try:
+            await send_completion(
+                temporal, task.workflow_id, task.task_id, payload, user, wait=wait
+            )
+            return
+        except APIError as exc:
+            if exc.status != status.HTTP_404_NOT_FOUND:
+                raise
+            if time.monotonic() >= deadline:
+                raise unavailable(
+                    f"task {task.task_id} is open in the {task.department} inbox but its "
+                    f"workflow {task.workflow_id} has not taken it in after "
+                    f"{CATCH_UP.total_seconds():.0f} s (a worker restarted while opening it); "
+                    "try again in a minute, and if it stays so, ops should look at the workflow"
+                ) from exc
+        await asyncio.sleep(CATCH_UP_POLL)
 
 
 async def send_completion(
