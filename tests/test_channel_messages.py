@@ -25,6 +25,7 @@ from shared.settings import DEPARTMENTS
 from shared.tasks.kinds import TASK_KINDS as KNOWN_TASKS
 from shared.working_time.store import UNCONFIRMED
 from tests.fakes.facts import NOW, escalation_facts
+from tests.source_ast import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 API_BODY = {
@@ -138,7 +139,7 @@ def raised_kinds() -> set[str]:
     kinds: set[str] = set()
     for root in ("workflows", "services", "shared"):
         for path in (ROOT / root).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in ast.walk(parse(path.read_text())):
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func

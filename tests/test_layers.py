@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_ast import parse
+
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("app", "services", "workflows", "shared")
 # The one module of workflows/ that services may import.
@@ -66,7 +68,7 @@ def imports_of(source: str, module: str, *, is_package: bool = False) -> set[str
     """Every module `source` (the text of `module`) imports, wherever the import sits: at the
     top, in a function, under TYPE_CHECKING or `imports_passed_through()`."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):

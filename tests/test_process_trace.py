@@ -22,6 +22,7 @@ from pathlib import Path
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.tasks.kinds import TASK_KINDS
+from tests.source_ast import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "process-trace.md"
@@ -92,7 +93,7 @@ def code_problem(ref: str) -> str | None:
 
 @functools.cache
 def _module_body(file: Path) -> list[ast.stmt]:
-    return ast.parse(file.read_text(encoding="utf-8")).body
+    return parse(file.read_text(encoding="utf-8")).body
 
 
 def _defines(node: ast.stmt) -> set[str]:
