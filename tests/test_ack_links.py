@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -41,6 +39,7 @@ from shared.escalations.models import Escalation
 from shared.settings import Settings
 from shared.telemetry import setup_tracing
 from tests.conftest import Stack, run_stack, settings_for
+from tests.span_capture import SpanCapture
 
 QUALITY = "head:quality"
 CHANNEL = "quality-group"
@@ -331,8 +330,8 @@ def test_token_claims_round_trip_and_fit_a_path_segment(base_settings: Settings)
 async def test_the_token_stays_out_of_the_spans(
     base_settings: Settings, ts_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
+    processor = SpanCapture()
+    exporter = processor.exporter
     setup_tracing(base_settings, processors=[processor])
     try:
         async with run_stack(settings_for(base_settings), ts_env.client, workers=False) as api:

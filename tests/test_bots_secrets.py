@@ -30,7 +30,6 @@ from typing import Any
 
 import pytest
 from google.protobuf.json_format import MessageToDict
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +51,7 @@ from tests.fakes.base import serve
 from tests.fakes.platforms import DingTalkFake, FeishuFake, SlackFake, WebhookFake
 from tests.fakes.smtp import smtp_server
 from tests.secret_places import database_rows, log_text, readable
+from tests.span_capture import SpanCapture
 from workflows.escalation import EscalationDeliveryWorkflow
 from workflows.reports import PlanReportWorkflow
 
@@ -116,10 +116,9 @@ class Seen:
 def spans(base_settings: Settings) -> Iterator[InMemorySpanExporter]:
     """Every span this process finishes during the test; tracing set up as the worker does
     (which also keeps httpx's request log to warnings)."""
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
+    processor = SpanCapture()
     setup_tracing(base_settings, processors=[processor])
-    yield exporter
+    yield processor.exporter
     processor.shutdown()
 
 

@@ -24,6 +24,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -368,9 +369,18 @@ async def test_every_route_lets_in_exactly_the_roles_the_table_names(
     async def outcome(method: str, template: str, caller: str) -> tuple[str, str, str, str]:
         path = concrete(template, params)
         async with gate:
-            response = await stack.http.request(
-                method, path, headers=callers[caller], json=body_for(method, template)
-            )
+            for attempt in range(3):
+                try:
+                    response = await stack.http.request(
+                        method, path, headers=callers[caller], json=body_for(method, template)
+                    )
+                    break
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # The connection, not the answer: the matrix is about who is let in, so a
+                    # pooled connection the busy gateway dropped is tried again (seen once in
+                    # CI, fresh26); a third drop fails the test.
+                    if attempt == 2:
+                        raise
         got = str(response.status_code) if response.status_code in (401, 403) else "in"
         want = expected(ALLOWED[(method, template)], caller)
         return f"{method} {template}", caller, want, f"{got} ({response.text[:160]})"

@@ -22,6 +22,7 @@ from shared.settings import Settings
 from shared.telemetry import setup_tracing, tracing_interceptor
 from tests.conftest import Stack, run_stack, settings_for
 from tests.helpers import create_order, recorded_histories, wait_task
+from tests.span_capture import SpanCapture
 
 REVIEW = "engineering.contract_review"
 COMPLETE_ROUTE = "POST /engineering/tasks/{task_id}/complete"
@@ -30,11 +31,10 @@ COMPLETE_ROUTE = "POST /engineering/tasks/{task_id}/complete"
 @pytest.fixture
 def spans(base_settings: Settings) -> Iterator[InMemorySpanExporter]:
     """Every span this process finishes during the test, kept in memory."""
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
+    processor = SpanCapture()
     setup_tracing(base_settings, processors=[processor])
-    yield exporter
-    processor.shutdown()  # the provider lives on for the process; the exporter stops keeping
+    yield processor.exporter
+    processor.shutdown()  # the provider lives on for the process; the capture stops keeping
 
 
 @pytest.fixture
