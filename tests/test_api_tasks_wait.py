@@ -79,6 +79,28 @@ def _post_master_plan(stack: Stack, task_id: str, wait: str | None) -> Any:
     )
 
 
+async def _at_master_plan(stack: Stack) -> tuple[str, dict[str, Any]]:
+    """A new order and its open master-plan task."""
+    order_no = await create_order(stack)
+    _, task = await to_master_plan(stack, order_no)
+    return order_no, task
+
+
+async def _complete_while_held(
+    stack: Stack, hold: HoldActivity, task_id: str, wait: str | None, grace: float
+) -> tuple[bool, Any]:
+    """Complete the master plan while its step's work is held: whether the answer came within
+    `grace` seconds of the work being reached, and the answer, once the work is let go.
+
+    The answer is awaited either way before any assertion: a request left running would keep
+    the gateway from stopping while the workers that could finish it stop."""
+    answer = asyncio.ensure_future(_post_master_plan(stack, task_id, wait))
+    await asyncio.wait_for(hold.reached.wait(), 30)
+    answered_while_held = bool((await asyncio.wait({answer}, timeout=grace))[0])
+    hold.release.set()
+    return answered_while_held, await asyncio.wait_for(answer, 30)
+
+
 def _open_kinds(view: dict[str, Any]) -> set[str]:
     return {task["kind"] for task in view["open_tasks"]}
 
@@ -87,15 +109,10 @@ async def test_an_accepted_completion_answers_before_the_step_s_work_and_the_ord
     held: tuple[Stack, HoldActivity],
 ) -> None:
     stack, hold = held
-    order_no = await create_order(stack)
-    _, task = await to_master_plan(stack, order_no)
-    answer = asyncio.ensure_future(_post_master_plan(stack, task["task_id"], "accepted"))
-    await asyncio.wait_for(hold.reached.wait(), 30)
-    answered_while_held = (await asyncio.wait({answer}, timeout=15))[0]
-    hold.release.set()
-    # Answered either way before any assertion: a request left running would keep the
-    # gateway from stopping while the workers that could finish it stop.
-    response = await asyncio.wait_for(answer, 30)
+    order_no, task = await _at_master_plan(stack)
+    answered_while_held, response = await _complete_while_held(
+        stack, hold, task["task_id"], "accepted", grace=15
+    )
     assert answered_while_held, "wait=accepted still waited for the step's work"
     assert response.status_code == 200, response.text
     view = response.json()
@@ -112,14 +129,11 @@ async def test_a_settled_completion_answers_only_once_the_order_has_moved_on(
     held: tuple[Stack, HoldActivity],
 ) -> None:
     stack, hold = held
-    order_no = await create_order(stack)
-    _, task = await to_master_plan(stack, order_no)
-    answer = asyncio.ensure_future(_post_master_plan(stack, task["task_id"], None))
-    await asyncio.wait_for(hold.reached.wait(), 30)
-    await asyncio.sleep(0.5)  # the held activity is running; the answer must still wait
-    answered_while_held = answer.done()
-    hold.release.set()
-    response = await asyncio.wait_for(answer, 30)
+    _, task = await _at_master_plan(stack)
+    # The held activity is running: half a second on, the answer must still be waiting.
+    answered_while_held, response = await _complete_while_held(
+        stack, hold, task["task_id"], None, grace=0.5
+    )
     assert not answered_while_held
     assert response.status_code == 200, response.text
     assert "engineering.release_bom" in _open_kinds(response.json())
@@ -129,8 +143,7 @@ async def test_an_unknown_wait_is_422_and_leaves_the_task_open(
     held: tuple[Stack, HoldActivity],
 ) -> None:
     stack, _ = held
-    order_no = await create_order(stack)
-    _, task = await to_master_plan(stack, order_no)
+    order_no, task = await _at_master_plan(stack)
     response = await _post_master_plan(stack, task["task_id"], "forever")
     assert response.status_code == 422, response.text
     body = response.json()

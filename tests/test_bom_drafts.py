@@ -43,7 +43,8 @@ def csv_body(rows: list[list[Any]]) -> bytes:
     return ("\ufeff" + "\r\n".join(",".join(row) for row in cells) + "\r\n").encode()
 
 
-def xlsx_body(rows: list[list[Any]]) -> bytes:
+def xlsx_body(rows: list[list[Any]], *, stray: tuple[int, int, Any] | None = None) -> bytes:
+    """The header and `rows` as an XLSX sheet; `stray`: one more cell (row, column, value)."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = book.add_worksheet("BOM")
@@ -51,6 +52,8 @@ def xlsx_body(rows: list[list[Any]]) -> bytes:
         for c, cell in enumerate(row):
             if cell is not None:
                 sheet.write(r, c, cell)
+    if stray is not None:
+        sheet.write(*stray)
     book.close()
     return out.getvalue()
 
@@ -218,16 +221,7 @@ def test_a_cell_far_to_the_right_does_not_widen_every_row(
         return typed(columns, cells)
 
     monkeypatch.setattr(bom_upload, "_typed", counting)
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("BOM")
-    for r, row in enumerate([HEADER, *ROWS]):
-        for c, cell in enumerate(row):
-            if cell is not None:
-                sheet.write(r, c, cell)
-    sheet.write(len(ROWS), 16383, "stray")
-    book.close()
-    lines = checked_lines(out.getvalue(), "xlsx")
+    lines = checked_lines(xlsx_body(ROWS, stray=(len(ROWS), 16383, "stray")), "xlsx")
     assert [line.item for line in lines] == [row[0] for row in ROWS]
     assert widths and max(widths) == bom_upload.COLUMNS_READ, widths
 

@@ -83,7 +83,13 @@ def build_calendar(
     settings: Settings, rows: Sequence[CalendarExceptionRow], years: range
 ) -> FactoryCalendar:
     """The factory calendar of the settings, the public holidays of `years` and `rows`."""
-    exceptions = tuple(to_exception(row) for row in rows)
+    return calendar_of(settings, tuple(to_exception(row) for row in rows), years)
+
+
+def calendar_of(
+    settings: Settings, exceptions: tuple[CalendarException, ...], years: range
+) -> FactoryCalendar:
+    """The factory calendar of the settings, the public holidays of `years` and `exceptions`."""
     return FactoryCalendar(settings.calendar_data(public_part(settings, years), exceptions))
 
 
@@ -296,8 +302,7 @@ class CalendarSource:
         kept = self._built.get(years)
         if kept is not None and kept[0] == source:
             return kept[1]
-        exceptions = tuple(_exception(values) for values in rows)
-        calendar = FactoryCalendar(settings.calendar_data(public_part(settings, years), exceptions))
+        calendar = calendar_of(settings, tuple(_exception(values) for values in rows), years)
         self.builds += 1
         if len(self._built) >= _KEPT and years not in self._built:
             self._built.clear()
